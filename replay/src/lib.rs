@@ -1,0 +1,1 @@
+//! Record/replay (event log, checkpoints).

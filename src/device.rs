@@ -1,0 +1,132 @@
+//! The one small trait every emulated device implements, and the narrow view of the machine a device gets while
+//! it is being accessed.
+//!
+//! Devices are pure state machines (after vm-superio): they never read a host clock, never touch the debugger and
+//! never know the board. Everything nondeterministic reaches them through [`Device::input`], which the machine
+//! calls from its one event path, so record and replay drive devices identically.
+
+use crate::memory::Ram;
+use serde::{Deserialize, Serialize};
+
+/// Interrupt-pending bits a device may drive on a hart (they are ORed into `mip` by the engine).
+pub mod mip {
+    pub const SSIP: u64 = 1 << 1;
+    pub const MSIP: u64 = 1 << 3;
+    pub const STIP: u64 = 1 << 5;
+    pub const MTIP: u64 = 1 << 7;
+    pub const SEIP: u64 = 1 << 9;
+    pub const MEIP: u64 = 1 << 11;
+}
+
+/// Why a device asks the machine to stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PowerRequest {
+    /// The guest powered off with this exit code (0 = success).
+    Poweroff { code: u32 },
+    /// The guest asked for a reset.
+    Reset,
+}
+
+/// Nondeterministic input delivered to a device through the machine's event path.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeviceInput {
+    /// Bytes typed on the console.
+    ConsoleBytes(Vec<u8>),
+}
+
+/// What a device sees of the machine during an access or a tick.
+pub struct DeviceBus<'a> {
+    /// Virtual time in timer ticks (10 MHz), derived from the instruction count only.
+    pub now: u64,
+    /// Guest RAM, for DMA (virtio rings and buffers).
+    pub ram: &'a mut Ram,
+    /// Level of every platform interrupt line (bit n = line n), read by the interrupt controller.
+    pub irq_lines: &'a mut u64,
+    /// Per-hart `mip` bits driven by devices (CLINT: MSIP/MTIP, PLIC: MEIP/SEIP).
+    pub hart_irqs: &'a mut [u64],
+    /// Set by a device that wants the machine to power off or reset.
+    pub power: &'a mut Option<PowerRequest>,
+}
+
+impl DeviceBus<'_> {
+    /// Drives platform interrupt line `line` to `level`.
+    pub fn set_irq(&mut self, line: u32, level: bool) {
+        if line >= 64 {
+            return;
+        }
+        if level {
+            *self.irq_lines |= 1 << line;
+        } else {
+            *self.irq_lines &= !(1 << line);
+        }
+    }
+
+    /// Sets or clears `bits` (see [`mip`]) in hart `hart`'s device-driven interrupt-pending word.
+    pub fn set_hart_irq(&mut self, hart: usize, bits: u64, level: bool) {
+        if let Some(word) = self.hart_irqs.get_mut(hart) {
+            if level {
+                *word |= bits;
+            } else {
+                *word &= !bits;
+            }
+        }
+    }
+}
+
+/// Error restoring a device from a saved state.
+#[derive(Debug, thiserror::Error)]
+#[error("{device}: cannot restore state: {reason}")]
+pub struct RestoreError {
+    pub device: String,
+    pub reason: String,
+}
+
+/// A memory-mapped device.
+///
+/// Accesses are 1, 2, 4 or 8 bytes at an offset inside the device's region; the bus never passes an access that
+/// crosses the region's end. A device that does not implement a register reads it as zero and ignores writes, as
+/// hardware does; it never panics on guest input.
+pub trait Device: Send {
+    /// Short type name shown by `info devices` (e.g. `ns16550a`).
+    fn kind(&self) -> &'static str;
+
+    /// Reads `size` bytes at `offset`.
+    fn read(&mut self, offset: u64, size: u8, bus: &mut DeviceBus) -> u64;
+
+    /// Writes the low `size` bytes of `value` at `offset`.
+    fn write(&mut self, offset: u64, size: u8, value: u64, bus: &mut DeviceBus);
+
+    /// Called whenever virtual time moved or an interrupt line changed; timers and interrupt controllers update
+    /// their outputs here.
+    fn tick(&mut self, _bus: &mut DeviceBus) {}
+
+    /// The next virtual time (in ticks) at which this device changes state on its own, if any. Idle harts skip to
+    /// the earliest deadline.
+    fn next_deadline(&self) -> Option<u64> {
+        None
+    }
+
+    /// Delivers nondeterministic input (e.g. console bytes). Returns false if the device does not take this input.
+    fn input(&mut self, _input: &DeviceInput, _bus: &mut DeviceBus) -> bool {
+        false
+    }
+
+    /// The device's complete guest-visible state, serialized (a plain `XxxState` struct encoded with bincode).
+    fn save(&self) -> Vec<u8>;
+
+    /// Restores what [`Device::save`] produced. Validates its input; never calls into other devices.
+    fn restore(&mut self, state: &[u8]) -> Result<(), RestoreError>;
+
+    /// Human-readable registers and state for `info devices` and the TUI.
+    fn inspect(&self) -> Vec<(String, String)>;
+}
+
+/// Encodes a device state struct for [`Device::save`].
+pub fn encode_state<T: Serialize>(state: &T) -> Vec<u8> {
+    bincode::serialize(state).unwrap_or_default()
+}
+
+/// Decodes a device state struct for [`Device::restore`].
+pub fn decode_state<T: for<'de> Deserialize<'de>>(device: &str, bytes: &[u8]) -> Result<T, RestoreError> {
+    bincode::deserialize(bytes).map_err(|e| RestoreError { device: device.to_string(), reason: e.to_string() })
+}

@@ -1,0 +1,74 @@
+//! The flattened memory map: sorted, non-overlapping ranges, each resolved to a leaf and an offset in it.
+
+/// What a flat range dispatches to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlatTarget {
+    Ram { offset: u64 },
+    Rom { rom: super::RomId, offset: u64 },
+    Io { device: super::DeviceId, offset: u64 },
+}
+
+impl FlatTarget {
+    fn advanced(self, by: u64) -> FlatTarget {
+        match self {
+            FlatTarget::Ram { offset } => FlatTarget::Ram { offset: offset + by },
+            FlatTarget::Rom { rom, offset } => FlatTarget::Rom { rom, offset: offset + by },
+            FlatTarget::Io { device, offset } => FlatTarget::Io { device, offset: offset + by },
+        }
+    }
+}
+
+/// One range `[start, last]` (inclusive, so a range can end at the top of the address space).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlatRange {
+    pub start: u64,
+    pub last: u64,
+    /// Target of `start`; addresses inside the range map linearly.
+    pub target: FlatTarget,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct FlatView {
+    ranges: Vec<FlatRange>,
+}
+
+impl FlatView {
+    pub fn ranges(&self) -> &[FlatRange] {
+        &self.ranges
+    }
+
+    /// Paints `[lo, hi]` with `target`, cutting whatever was there.
+    pub(super) fn paint(&mut self, lo: u64, hi: u64, target: FlatTarget, name: &str) {
+        let mut kept = Vec::with_capacity(self.ranges.len() + 2);
+        for r in self.ranges.drain(..) {
+            if r.last < lo || r.start > hi {
+                kept.push(r);
+                continue;
+            }
+            if r.start < lo {
+                kept.push(FlatRange { start: r.start, last: lo - 1, target: r.target, name: r.name.clone() });
+            }
+            if r.last > hi {
+                let target = r.target.advanced(hi + 1 - r.start);
+                kept.push(FlatRange { start: hi + 1, last: r.last, target, name: r.name });
+            }
+        }
+        kept.push(FlatRange { start: lo, last: hi, target, name: name.to_string() });
+        kept.sort_by_key(|r| r.start);
+        self.ranges = kept;
+    }
+
+    /// The range containing `addr`.
+    pub fn lookup(&self, addr: u64) -> Option<&FlatRange> {
+        let idx = self.ranges.partition_point(|r| r.start <= addr);
+        let r = self.ranges.get(idx.checked_sub(1)?)?;
+        (addr <= r.last).then_some(r)
+    }
+
+    /// The target of `addr` itself.
+    pub fn resolve(&self, addr: u64) -> Option<FlatTarget> {
+        let r = self.lookup(addr)?;
+        Some(r.target.advanced(addr - r.start))
+    }
+}

@@ -1,0 +1,16 @@
+//! Guest physical memory: the region tree (the one truth about the address map), the flat view that dispatch
+//! uses, and RAM.
+
+mod flat;
+mod ram;
+mod tree;
+
+pub use flat::{FlatRange, FlatTarget, FlatView};
+pub use ram::Ram;
+pub use tree::{MemoryRegion, RegionKind, Subregion};
+
+/// Index of a device in the machine's device table.
+pub type DeviceId = usize;
+
+/// Index of a ROM image in the machine's ROM table.
+pub type RomId = usize;

@@ -1,0 +1,152 @@
+use serde::{Deserialize, Serialize};
+
+/// Size of the pages RAM tracks for dirtiness (checkpoints save only what changed).
+pub const PAGE_SIZE: u64 = 4096;
+
+/// The machine's main RAM: one contiguous block of guest-physical memory.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Ram {
+    base: u64,
+    bytes: Vec<u8>,
+    /// One bit per page written since the last [`Ram::take_dirty`].
+    dirty: Vec<u64>,
+}
+
+impl Ram {
+    pub fn new(base: u64, size: u64) -> Ram {
+        let pages = size.div_ceil(PAGE_SIZE) as usize;
+        Ram { base, bytes: vec![0; size as usize], dirty: vec![0; pages.div_ceil(64)] }
+    }
+
+    pub fn base(&self) -> u64 {
+        self.base
+    }
+
+    pub fn size(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+
+    /// Offset of `[addr, addr+len)` inside RAM, if it lies wholly inside.
+    #[inline]
+    pub fn offset_of(&self, addr: u64, len: u64) -> Option<usize> {
+        let off = addr.wrapping_sub(self.base);
+        if off < self.size() && len <= self.size() - off {
+            Some(off as usize)
+        } else {
+            None
+        }
+    }
+
+    /// Reads guest memory; `None` if the range is not wholly in RAM.
+    pub fn read(&self, addr: u64, buf: &mut [u8]) -> Option<()> {
+        let off = self.offset_of(addr, buf.len() as u64)?;
+        buf.copy_from_slice(&self.bytes[off..off + buf.len()]);
+        Some(())
+    }
+
+    /// Writes guest memory (DMA, loaders, debugger); `None` if the range is not wholly in RAM.
+    pub fn write(&mut self, addr: u64, data: &[u8]) -> Option<()> {
+        let off = self.offset_of(addr, data.len() as u64)?;
+        self.bytes[off..off + data.len()].copy_from_slice(data);
+        self.mark_dirty(off, data.len());
+        Some(())
+    }
+
+    #[inline]
+    pub fn read_u64(&self, addr: u64) -> Option<u64> {
+        let mut b = [0u8; 8];
+        self.read(addr, &mut b)?;
+        Some(u64::from_le_bytes(b))
+    }
+
+    #[inline]
+    pub fn write_u64(&mut self, addr: u64, value: u64) -> Option<()> {
+        self.write(addr, &value.to_le_bytes())
+    }
+
+    #[inline]
+    pub fn read_u32(&self, addr: u64) -> Option<u32> {
+        let mut b = [0u8; 4];
+        self.read(addr, &mut b)?;
+        Some(u32::from_le_bytes(b))
+    }
+
+    #[inline]
+    pub fn write_u32(&mut self, addr: u64, value: u32) -> Option<()> {
+        self.write(addr, &value.to_le_bytes())
+    }
+
+    #[inline]
+    pub fn read_u16(&self, addr: u64) -> Option<u16> {
+        let mut b = [0u8; 2];
+        self.read(addr, &mut b)?;
+        Some(u16::from_le_bytes(b))
+    }
+
+    #[inline]
+    pub fn write_u16(&mut self, addr: u64, value: u16) -> Option<()> {
+        self.write(addr, &value.to_le_bytes())
+    }
+
+    /// Raw bytes, for the interpreter's fast path.
+    #[inline]
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Raw bytes for writing; the caller must call [`Ram::mark_dirty`].
+    #[inline]
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.bytes
+    }
+
+    #[inline]
+    pub fn mark_dirty(&mut self, off: usize, len: usize) {
+        if len == 0 {
+            return;
+        }
+        let first = off as u64 / PAGE_SIZE;
+        let last = (off + len - 1) as u64 / PAGE_SIZE;
+        for page in first..=last {
+            if let Some(word) = self.dirty.get_mut((page / 64) as usize) {
+                *word |= 1 << (page % 64);
+            }
+        }
+    }
+
+    /// Page indexes written since the last call, and clears the record.
+    pub fn take_dirty(&mut self) -> Vec<usize> {
+        let mut pages = Vec::new();
+        for (i, word) in self.dirty.iter_mut().enumerate() {
+            let mut w = std::mem::take(word);
+            while w != 0 {
+                let bit = w.trailing_zeros() as usize;
+                pages.push(i * 64 + bit);
+                w &= w - 1;
+            }
+        }
+        pages
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accesses_outside_ram_are_refused_not_clamped() {
+        let mut ram = Ram::new(0x8000_0000, 0x2000);
+        assert!(ram.write(0x8000_1ffc, &[1, 2, 3, 4]).is_some());
+        assert!(ram.write(0x8000_1ffd, &[1, 2, 3, 4]).is_none());
+        assert!(ram.read_u64(0x7fff_fffc).is_none());
+        assert_eq!(ram.read_u32(0x8000_1ffc), Some(0x0403_0201));
+    }
+
+    #[test]
+    fn writes_mark_their_pages_dirty_once() {
+        let mut ram = Ram::new(0x8000_0000, 0x4000);
+        ram.write(0x8000_0ffe, &[0; 4]).unwrap();
+        assert_eq!(ram.take_dirty(), vec![0, 1]);
+        assert!(ram.take_dirty().is_empty());
+    }
+}

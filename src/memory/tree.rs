@@ -1,0 +1,222 @@
+//! The memory-region tree, after QEMU's memory API (docs/devel/memory.rst): containers hold subregions at an
+//! offset with a priority; where siblings overlap the higher priority wins (the later-added one on a tie); an
+//! alias shows a window of another region. Dispatch never walks the tree: it uses the [`FlatView`] computed from it.
+
+use super::flat::{FlatTarget, FlatView};
+use super::{DeviceId, RomId};
+use std::fmt::Write;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RegionKind {
+    /// Holds subregions; addresses not covered by any child are unassigned.
+    Container(Vec<Subregion>),
+    /// The machine's main RAM (offset 0 of the region is offset `ram_offset` of RAM).
+    Ram { ram_offset: u64 },
+    /// Read-only memory backed by ROM image `RomId`.
+    Rom(RomId),
+    /// A device's registers.
+    Io(DeviceId),
+    /// A window onto `target`, starting at `offset` inside it.
+    Alias { target: Box<MemoryRegion>, offset: u64 },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemoryRegion {
+    pub name: String,
+    pub size: u64,
+    pub kind: RegionKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Subregion {
+    pub addr: u64,
+    pub priority: i32,
+    pub region: MemoryRegion,
+}
+
+impl MemoryRegion {
+    pub fn container(name: &str, size: u64) -> MemoryRegion {
+        MemoryRegion { name: name.into(), size, kind: RegionKind::Container(Vec::new()) }
+    }
+
+    pub fn ram(name: &str, size: u64) -> MemoryRegion {
+        MemoryRegion { name: name.into(), size, kind: RegionKind::Ram { ram_offset: 0 } }
+    }
+
+    pub fn rom(name: &str, size: u64, rom: RomId) -> MemoryRegion {
+        MemoryRegion { name: name.into(), size, kind: RegionKind::Rom(rom) }
+    }
+
+    pub fn io(name: &str, size: u64, device: DeviceId) -> MemoryRegion {
+        MemoryRegion { name: name.into(), size, kind: RegionKind::Io(device) }
+    }
+
+    pub fn alias(name: &str, target: &MemoryRegion, offset: u64, size: u64) -> MemoryRegion {
+        MemoryRegion { name: name.into(), size, kind: RegionKind::Alias { target: Box::new(target.clone()), offset } }
+    }
+
+    /// Adds `region` at `addr` inside this container (no-op on a leaf).
+    pub fn add_subregion(&mut self, addr: u64, region: MemoryRegion, priority: i32) {
+        if let RegionKind::Container(children) = &mut self.kind {
+            children.push(Subregion { addr, priority, region });
+        }
+    }
+
+    /// Finds a region by name anywhere in the tree.
+    pub fn find(&self, name: &str) -> Option<&MemoryRegion> {
+        if self.name == name {
+            return Some(self);
+        }
+        match &self.kind {
+            RegionKind::Container(children) => children.iter().find_map(|c| c.region.find(name)),
+            _ => None,
+        }
+    }
+
+    /// Every subregion in the tree with its absolute address, depth-first (used by the FDT generator and tests).
+    pub fn walk(&self, base: u64, visit: &mut dyn FnMut(u64, &MemoryRegion)) {
+        visit(base, self);
+        if let RegionKind::Container(children) = &self.kind {
+            for child in children {
+                child.region.walk(base.wrapping_add(child.addr), visit);
+            }
+        }
+    }
+
+    /// Last address covered when placed at `base`; a size of `u64::MAX` stands for the whole 2^64 space.
+    fn last_address(&self, base: u64) -> u64 {
+        if self.size == u64::MAX {
+            u64::MAX
+        } else {
+            base.saturating_add(self.size.saturating_sub(1))
+        }
+    }
+
+    /// Computes the flattened view dispatch uses.
+    pub fn flatten(&self) -> FlatView {
+        let mut view = FlatView::default();
+        self.paint(0, 0, u64::MAX, &mut view);
+        view
+    }
+
+    /// Paints this region at `base`, clipped to `[lo, hi]` (inclusive, so the top of the address space fits), over
+    /// whatever lower-priority regions painted before.
+    fn paint(&self, base: u64, lo: u64, hi: u64, view: &mut FlatView) {
+        if self.size == 0 {
+            return;
+        }
+        let end = self.last_address(base);
+        let (lo, hi) = (lo.max(base), hi.min(end));
+        if lo > hi {
+            return;
+        }
+        match &self.kind {
+            RegionKind::Container(children) => {
+                // Ascending priority, stable: later equal-priority children paint over earlier ones.
+                let mut order: Vec<&Subregion> = children.iter().collect();
+                order.sort_by_key(|c| c.priority);
+                for child in order {
+                    child.region.paint(base.wrapping_add(child.addr), lo, hi, view);
+                }
+            }
+            RegionKind::Ram { ram_offset } => {
+                view.paint(lo, hi, FlatTarget::Ram { offset: ram_offset + (lo - base) }, &self.name)
+            }
+            RegionKind::Rom(rom) => view.paint(lo, hi, FlatTarget::Rom { rom: *rom, offset: lo - base }, &self.name),
+            RegionKind::Io(dev) => {
+                view.paint(lo, hi, FlatTarget::Io { device: *dev, offset: lo - base }, &self.name)
+            }
+            RegionKind::Alias { target, offset } => {
+                // Paint the target as if it started at base - offset, clipped to the alias window.
+                target.paint(base.wrapping_sub(*offset), lo, hi, view);
+            }
+        }
+    }
+
+    /// Renders the tree the way QEMU's `info mtree` does.
+    pub fn render_mtree(&self) -> String {
+        let mut out = String::from("address-space: memory\n");
+        self.render(0, 0, 1, &mut out);
+        out
+    }
+
+    fn render(&self, base: u64, priority: i32, depth: usize, out: &mut String) {
+        let end = self.last_address(base);
+        let kind = match &self.kind {
+            RegionKind::Container(_) | RegionKind::Io(_) => "i/o",
+            RegionKind::Ram { .. } => "ram",
+            RegionKind::Rom(_) => "rom",
+            RegionKind::Alias { target, .. } => match target.kind {
+                RegionKind::Ram { .. } => "ram",
+                RegionKind::Rom(_) => "rom",
+                _ => "i/o",
+            },
+        };
+        let _ = write!(out, "{:indent$}{base:016x}-{end:016x} (prio {priority}, {kind}): ", "", indent = depth * 2);
+        match &self.kind {
+            RegionKind::Alias { target, offset } => {
+                let t_end = offset.wrapping_add(self.size.saturating_sub(1));
+                let _ = writeln!(out, "alias {} @{} {offset:016x}-{t_end:016x}", self.name, target.name);
+            }
+            _ => {
+                let _ = writeln!(out, "{}", self.name);
+            }
+        }
+        if let RegionKind::Container(children) = &self.kind {
+            let mut order: Vec<&Subregion> = children.iter().collect();
+            // QEMU lists higher priority first, then by address.
+            order.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.addr.cmp(&b.addr)));
+            for child in order {
+                child.region.render(base.wrapping_add(child.addr), child.priority, depth + 1, out);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn board() -> MemoryRegion {
+        let mut sys = MemoryRegion::container("system", u64::MAX);
+        sys.add_subregion(0x1000, MemoryRegion::rom("mrom", 0x1000, 0), 0);
+        sys.add_subregion(0x8000_0000, MemoryRegion::ram("ram", 0x10_0000), 0);
+        sys
+    }
+
+    #[test]
+    fn flat_view_resolves_leaves_to_offsets() {
+        let view = board().flatten();
+        assert_eq!(view.lookup(0x1010).map(|r| r.target), Some(FlatTarget::Rom { rom: 0, offset: 0 }));
+        assert_eq!(view.resolve(0x8000_0100), Some(FlatTarget::Ram { offset: 0x100 }));
+        assert_eq!(view.resolve(0x2000), None);
+        assert_eq!(view.resolve(0x8010_0000), None);
+    }
+
+    #[test]
+    fn higher_priority_overlap_wins_and_lower_shows_around_it() {
+        let mut sys = board();
+        sys.add_subregion(0x8000_1000, MemoryRegion::io("dev", 0x1000, 7), 1);
+        let view = sys.flatten();
+        assert_eq!(view.resolve(0x8000_0fff), Some(FlatTarget::Ram { offset: 0xfff }));
+        assert_eq!(view.resolve(0x8000_1004), Some(FlatTarget::Io { device: 7, offset: 4 }));
+        assert_eq!(view.resolve(0x8000_2000), Some(FlatTarget::Ram { offset: 0x2000 }));
+    }
+
+    #[test]
+    fn alias_shows_a_window_of_its_target() {
+        let mut sys = board();
+        let ram = sys.find("ram").cloned().unwrap();
+        sys.add_subregion(0x4000_0000, MemoryRegion::alias("ram-alias", &ram, 0x800, 0x100), 0);
+        let view = sys.flatten();
+        assert_eq!(view.resolve(0x4000_0010), Some(FlatTarget::Ram { offset: 0x810 }));
+        assert_eq!(view.resolve(0x4000_0100), None);
+    }
+
+    #[test]
+    fn mtree_uses_qemu_layout() {
+        let text = board().render_mtree();
+        assert!(text.contains("  0000000000000000-ffffffffffffffff (prio 0, i/o): system\n"), "{text}");
+        assert!(text.contains("    0000000080000000-00000000800fffff (prio 0, ram): ram\n"), "{text}");
+    }
+}
