@@ -1,12 +1,17 @@
 //! rewind's execution engine: an RV64GC hart model, a decoder, a block-caching interpreter, the MMU and the
 //! QEMU-style memory-region tree. The engine knows nothing of boards: a board (crate `rewind-machines`) builds a
 //! [`Machine`] from regions and [`Device`]s with [`MachineBuilder`], and the debugger and the recorder drive it
-//! through [`Machine::run`] and the hooks.
+//! through [`Machine::run`].
 
+pub mod cpu;
 pub mod device;
-pub mod memory;
+pub mod fpu;
 pub mod machine;
+pub mod memory;
+mod platform;
 
+pub use cpu::{Hart, Priv};
 pub use device::{Device, DeviceBus, DeviceInput, PowerRequest};
-pub use machine::{Machine, MachineBuilder};
+pub use machine::{Machine, MachineBuilder, MachineState, StopReason, TIMEBASE_HZ};
 pub use memory::{DeviceId, MemoryRegion, Ram};
+pub use platform::INSNS_PER_TICK;

@@ -1,10 +1,36 @@
-//! The whole machine: harts, RAM, ROMs, devices and the memory-region tree, and the run loop.
+//! The whole machine: harts, RAM, ROMs, devices and the memory-region tree, and the run loop that schedules the
+//! harts deterministically (round-robin quanta on one host thread, virtual time from the instruction count).
 
-use crate::device::Device;
+use crate::cpu::interp::{run_slice, BlockCache, Breakpoints, Core, SliceExit};
+use crate::cpu::mmu::Mmu;
+use crate::cpu::Hart;
+use crate::device::{Device, DeviceInput, PowerRequest};
 use crate::memory::{DeviceId, FlatView, MemoryRegion, Ram, RomId};
+use crate::platform::{NamedDevice, Platform, INSNS_PER_TICK};
+use serde::{Deserialize, Serialize};
 
 /// Virtual time: timer ticks per second (the `timebase-frequency` boards advertise).
 pub const TIMEBASE_HZ: u64 = 10_000_000;
+
+/// Instructions a hart runs before the next hart gets its turn.
+pub const QUANTUM: u64 = 10_000;
+
+/// Why [`Machine::run`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StopReason {
+    /// The instruction budget is used up.
+    BudgetExhausted,
+    /// `hart` is about to execute the instruction at `pc`, where a breakpoint is set.
+    Breakpoint { hart: usize, pc: u64 },
+    /// Every hart waits in WFI. `next_deadline` is the virtual time (ticks) of the next timer event, if any; the
+    /// caller may deliver input or call [`Machine::skip_idle`]. Only returned with [`Machine::set_stop_on_idle`]
+    /// or when no timer event will ever come.
+    Idle { next_deadline: Option<u64> },
+    /// The guest powered off.
+    Poweroff { code: u32 },
+    /// The guest asked for a reset.
+    Reset,
+}
 
 /// Assembles a machine from regions and devices; boards use it, the engine never sees the board.
 pub struct MachineBuilder {
@@ -12,7 +38,7 @@ pub struct MachineBuilder {
     root: MemoryRegion,
     ram: Ram,
     roms: Vec<Vec<u8>>,
-    devices: Vec<(String, Box<dyn Device>)>,
+    devices: Vec<NamedDevice>,
     reset_pc: u64,
 }
 
@@ -31,20 +57,31 @@ impl MachineBuilder {
         }
     }
 
-    /// Maps a ROM holding `data` (zero-padded to `size`) at `base`.
+    /// Maps a ROM holding `data` (zero-padded or cut to `size`) at `base`.
     pub fn add_rom(&mut self, name: &str, base: u64, size: u64, mut data: Vec<u8>) -> RomId {
         data.resize(size as usize, 0);
         let id = self.roms.len();
         self.roms.push(data);
-        self.root.add_subregion(base, MemoryRegion::rom(name, size, id), 0);
+        self.root
+            .add_subregion(base, MemoryRegion::rom(name, size, id), 0);
         id
     }
 
     /// Maps `device`'s registers at `[base, base+size)`.
-    pub fn add_device(&mut self, name: &str, base: u64, size: u64, device: Box<dyn Device>) -> DeviceId {
+    pub fn add_device(
+        &mut self,
+        name: &str,
+        base: u64,
+        size: u64,
+        device: Box<dyn Device>,
+    ) -> DeviceId {
         let id = self.devices.len();
-        self.devices.push((name.to_string(), device));
-        self.root.add_subregion(base, MemoryRegion::io(name, size, id), 0);
+        self.devices.push(NamedDevice {
+            name: name.to_string(),
+            device,
+        });
+        self.root
+            .add_subregion(base, MemoryRegion::io(name, size, id), 0);
         id
     }
 
@@ -65,31 +102,185 @@ impl MachineBuilder {
 
     pub fn build(self) -> Machine {
         let flat = self.root.flatten();
+        let cores = (0..self.harts)
+            .map(|id| Core {
+                hart: Hart::new(id, self.reset_pc),
+                mmu: Mmu::default(),
+            })
+            .collect();
         Machine {
-            harts: self.harts,
             root: self.root,
-            flat,
-            ram: self.ram,
-            roms: self.roms,
-            devices: self.devices,
-            reset_pc: self.reset_pc,
+            cores,
+            plat: Platform::new(self.ram, self.roms, flat, self.devices, self.harts),
+            cache: BlockCache::default(),
+            breakpoints: Breakpoints::default(),
+            sched: Schedule {
+                hart: 0,
+                quantum_left: QUANTUM,
+            },
+            stop_on_idle: false,
         }
     }
 }
 
+/// One device as `info devices` shows it.
+#[derive(Clone, Debug)]
+pub struct DeviceReport {
+    pub name: String,
+    pub kind: &'static str,
+    pub state: Vec<(String, String)>,
+}
+
+/// Which hart runs and how much of its quantum is left: part of the machine state, so that a run split into
+/// several budgets schedules exactly like one uninterrupted run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Schedule {
+    hart: usize,
+    quantum_left: u64,
+}
+
+/// Everything guest-visible, for checkpoints and determinism checks.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct MachineState {
+    pub harts: Vec<Hart>,
+    pub ram: Ram,
+    pub devices: Vec<Vec<u8>>,
+    pub irq_lines: u64,
+    pub hart_irqs: Vec<u64>,
+    pub vclock: u64,
+    sched: Schedule,
+    pub power: Option<PowerRequest>,
+}
+
 pub struct Machine {
-    harts: usize,
     root: MemoryRegion,
-    flat: FlatView,
-    ram: Ram,
-    roms: Vec<Vec<u8>>,
-    devices: Vec<(String, Box<dyn Device>)>,
-    reset_pc: u64,
+    cores: Vec<Core>,
+    plat: Platform,
+    cache: BlockCache,
+    breakpoints: Breakpoints,
+    sched: Schedule,
+    stop_on_idle: bool,
 }
 
 impl Machine {
+    /// Runs until `budget` more instructions have executed (over all harts) or something stops the machine.
+    pub fn run(&mut self, budget: u64) -> StopReason {
+        let target = self.icount().saturating_add(budget);
+        loop {
+            if let Some(p) = self.plat.power {
+                return power_stop(p);
+            }
+            let remaining = target - self.icount();
+            if remaining == 0 {
+                return StopReason::BudgetExhausted;
+            }
+            self.plat.tick_devices();
+            let all_idle = self
+                .cores
+                .iter()
+                .all(|c| c.hart.wfi && !wakes(c, &self.plat));
+            if all_idle {
+                let next_deadline = self.plat.next_deadline();
+                if self.stop_on_idle || next_deadline.is_none() {
+                    return StopReason::Idle { next_deadline };
+                }
+                self.skip_idle();
+                continue;
+            }
+            let idx = self.sched.hart.min(self.cores.len() - 1);
+            let mut slice = self.sched.quantum_left.min(remaining);
+            if let Some(deadline) = self.plat.next_deadline() {
+                let deadline_clock = deadline.saturating_mul(INSNS_PER_TICK);
+                if deadline_clock > self.plat.vclock {
+                    slice = slice.min(deadline_clock - self.plat.vclock);
+                }
+            }
+            let before = self.cores[idx].hart.icount;
+            let exit = run_slice(
+                &mut self.cores[idx],
+                &mut self.plat,
+                &mut self.cache,
+                slice,
+                &mut self.breakpoints,
+            );
+            let ran = self.cores[idx].hart.icount - before;
+            self.sched.quantum_left -= ran.min(self.sched.quantum_left);
+            match exit {
+                SliceExit::Breakpoint => {
+                    let pc = self.cores[idx].hart.pc;
+                    self.breakpoints.skip_once = Some(pc);
+                    return StopReason::Breakpoint { hart: idx, pc };
+                }
+                SliceExit::Power => {}
+                SliceExit::Idle => self.next_hart(),
+                SliceExit::Budget => {
+                    if self.sched.quantum_left == 0 {
+                        self.next_hart();
+                    }
+                }
+            }
+        }
+    }
+
+    fn next_hart(&mut self) {
+        // A hart losing the CPU loses its reservation: another hart may now write the reserved address.
+        if let Some(core) = self.cores.get_mut(self.sched.hart) {
+            core.hart.reservation = None;
+        }
+        self.sched = Schedule {
+            hart: (self.sched.hart + 1) % self.cores.len(),
+            quantum_left: QUANTUM,
+        };
+    }
+
+    /// With every hart in WFI: jumps virtual time to the next timer event. Returns false if there is none.
+    pub fn skip_idle(&mut self) -> bool {
+        match self.plat.next_deadline() {
+            Some(deadline) => {
+                let clock = deadline.saturating_mul(INSNS_PER_TICK);
+                self.plat.vclock = self.plat.vclock.max(clock);
+                self.plat.tick_devices();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Makes [`Machine::run`] return [`StopReason::Idle`] instead of skipping idle time itself (interactive
+    /// front ends wait for input there).
+    pub fn set_stop_on_idle(&mut self, stop: bool) {
+        self.stop_on_idle = stop;
+    }
+
+    /// Delivers nondeterministic input to a device; the one entry point record and replay share.
+    pub fn deliver_input(&mut self, device: DeviceId, input: &DeviceInput) -> bool {
+        self.plat.deliver_input(device, input)
+    }
+
+    /// Instructions executed by all harts.
+    pub fn icount(&self) -> u64 {
+        self.cores.iter().map(|c| c.hart.icount).sum()
+    }
+
+    /// Virtual time in timer ticks.
+    pub fn now(&self) -> u64 {
+        self.plat.now()
+    }
+
     pub fn hart_count(&self) -> usize {
-        self.harts
+        self.cores.len()
+    }
+
+    pub fn hart(&self, i: usize) -> Option<&Hart> {
+        self.cores.get(i).map(|c| &c.hart)
+    }
+
+    /// Mutable hart state (for the debugger). Translation caches are flushed, since registers such as satp may
+    /// change.
+    pub fn hart_mut(&mut self, i: usize) -> Option<&mut Hart> {
+        let core = self.cores.get_mut(i)?;
+        core.mmu.flush();
+        Some(&mut core.hart)
     }
 
     pub fn memory_tree(&self) -> &MemoryRegion {
@@ -97,23 +288,121 @@ impl Machine {
     }
 
     pub fn flat_view(&self) -> &FlatView {
-        &self.flat
+        &self.plat.flat
     }
 
     pub fn ram(&self) -> &Ram {
-        &self.ram
+        &self.plat.ram
     }
 
-    pub fn reset_pc(&self) -> u64 {
-        self.reset_pc
+    /// Reads physical memory without side effects (device registers are not readable this way).
+    pub fn read_phys(&self, pa: u64, buf: &mut [u8]) -> Option<()> {
+        self.plat.peek(pa, buf)
     }
 
-    pub fn rom(&self, id: RomId) -> Option<&[u8]> {
-        self.roms.get(id).map(|r| r.as_slice())
+    /// Writes RAM (debugger, loaders). Decoded code is invalidated.
+    pub fn write_phys(&mut self, pa: u64, data: &[u8]) -> Option<()> {
+        self.plat.ram.write(pa, data)?;
+        self.cache.flush();
+        Some(())
+    }
+
+    /// Translates a virtual address with hart `hart`'s current MMU state, without side effects.
+    pub fn translate(&self, hart: usize, va: u64) -> Option<u64> {
+        let core = self.cores.get(hart)?;
+        Mmu::peek_translate(&core.hart, &self.plat, va)
+    }
+
+    pub fn breakpoints(&self) -> &std::collections::BTreeSet<u64> {
+        &self.breakpoints.addrs
+    }
+
+    pub fn add_breakpoint(&mut self, pc: u64) {
+        self.breakpoints.addrs.insert(pc);
+    }
+
+    pub fn remove_breakpoint(&mut self, pc: u64) -> bool {
+        self.breakpoints.addrs.remove(&pc)
     }
 
     /// `(name, kind, state)` of every device, for `info devices`.
     pub fn inspect_devices(&self) -> Vec<(String, &'static str, Vec<(String, String)>)> {
-        self.devices.iter().map(|(name, d)| (name.clone(), d.kind(), d.inspect())).collect()
+        self.plat
+            .devices
+            .iter()
+            .map(|d| (d.name.clone(), d.device.kind(), d.device.inspect()))
+            .collect()
+    }
+
+    /// Index of the device named `name`.
+    pub fn device_id(&self, name: &str) -> Option<DeviceId> {
+        self.plat.devices.iter().position(|d| d.name == name)
+    }
+
+    /// The complete guest-visible state.
+    pub fn save_state(&self) -> MachineState {
+        MachineState {
+            harts: self.cores.iter().map(|c| c.hart.clone()).collect(),
+            ram: self.plat.ram.clone(),
+            devices: self.plat.devices.iter().map(|d| d.device.save()).collect(),
+            irq_lines: self.plat.irq_lines,
+            hart_irqs: self.plat.hart_irqs.clone(),
+            vclock: self.plat.vclock,
+            sched: self.sched,
+            power: self.plat.power,
+        }
+    }
+
+    /// Restores what [`Machine::save_state`] produced for a machine of the same shape.
+    pub fn restore_state(
+        &mut self,
+        state: &MachineState,
+    ) -> Result<(), crate::device::RestoreError> {
+        let shape_error = |reason: &str| crate::device::RestoreError {
+            device: "machine".into(),
+            reason: reason.into(),
+        };
+        if state.harts.len() != self.cores.len() || state.devices.len() != self.plat.devices.len() {
+            return Err(shape_error("hart or device count differs"));
+        }
+        if state.ram.base() != self.plat.ram.base() || state.ram.size() != self.plat.ram.size() {
+            return Err(shape_error("RAM layout differs"));
+        }
+        for (dev, bytes) in self.plat.devices.iter_mut().zip(&state.devices) {
+            dev.device.restore(bytes)?;
+        }
+        for (core, hart) in self.cores.iter_mut().zip(&state.harts) {
+            core.hart = hart.clone();
+            core.mmu.flush();
+        }
+        self.plat.ram = state.ram.clone();
+        self.plat.irq_lines = state.irq_lines;
+        self.plat.hart_irqs = state.hart_irqs.clone();
+        self.plat.vclock = state.vclock;
+        self.plat.power = state.power;
+        self.sched = state.sched;
+        self.cache.flush();
+        self.plat.clear_code_pages();
+        Ok(())
+    }
+
+    /// A hash of the complete guest-visible state (FNV-1a over its serialization), for determinism checks.
+    pub fn state_hash(&self) -> u64 {
+        let bytes = bincode::serialize(&self.save_state()).unwrap_or_default();
+        bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ *b as u64).wrapping_mul(0x100_0000_01b3)
+        })
+    }
+}
+
+fn wakes(core: &Core, plat: &Platform) -> bool {
+    let external = plat.hart_irqs.get(core.hart.id).copied().unwrap_or(0);
+    (core.hart.csr.mip | external) & core.hart.csr.mie != 0
+}
+
+fn power_stop(p: PowerRequest) -> StopReason {
+    match p {
+        PowerRequest::Poweroff { code } => StopReason::Poweroff { code },
+        PowerRequest::Reset => StopReason::Reset,
     }
 }

@@ -1,0 +1,325 @@
+//! CSR access (priv spec chapter 2 and the CSR listings of chapters 3 and 4): permission checks, WARL
+//! legalisation, and the views (`sstatus`, `sie`, `sip`) of machine-level registers.
+
+use super::hart::{mstatus, Exception, Hart, Priv, ALL_INTERRUPTS, MIP_SW_WRITABLE, S_INTERRUPTS};
+
+pub const FFLAGS: u16 = 0x001;
+pub const FRM: u16 = 0x002;
+pub const FCSR: u16 = 0x003;
+pub const CYCLE: u16 = 0xc00;
+pub const TIME: u16 = 0xc01;
+pub const INSTRET: u16 = 0xc02;
+pub const SSTATUS: u16 = 0x100;
+pub const SIE: u16 = 0x104;
+pub const STVEC: u16 = 0x105;
+pub const SCOUNTEREN: u16 = 0x106;
+pub const SENVCFG: u16 = 0x10a;
+pub const SSCRATCH: u16 = 0x140;
+pub const SEPC: u16 = 0x141;
+pub const SCAUSE: u16 = 0x142;
+pub const STVAL: u16 = 0x143;
+pub const SIP: u16 = 0x144;
+pub const SATP: u16 = 0x180;
+pub const MSTATUS: u16 = 0x300;
+pub const MISA: u16 = 0x301;
+pub const MEDELEG: u16 = 0x302;
+pub const MIDELEG: u16 = 0x303;
+pub const MIE: u16 = 0x304;
+pub const MTVEC: u16 = 0x305;
+pub const MCOUNTEREN: u16 = 0x306;
+pub const MENVCFG: u16 = 0x30a;
+pub const MCOUNTINHIBIT: u16 = 0x320;
+pub const MSCRATCH: u16 = 0x340;
+pub const MEPC: u16 = 0x341;
+pub const MCAUSE: u16 = 0x342;
+pub const MTVAL: u16 = 0x343;
+pub const MIP: u16 = 0x344;
+pub const PMPCFG0: u16 = 0x3a0;
+pub const PMPADDR0: u16 = 0x3b0;
+pub const MCYCLE: u16 = 0xb00;
+pub const MINSTRET: u16 = 0xb02;
+pub const MVENDORID: u16 = 0xf11;
+pub const MARCHID: u16 = 0xf12;
+pub const MIMPID: u16 = 0xf13;
+pub const MHARTID: u16 = 0xf14;
+pub const MCONFIGPTR: u16 = 0xf15;
+
+/// rv64 with I, M, A, F, D, C, S and U.
+pub const MISA_VALUE: u64 = (2 << 62)
+    | (1 << 0)   // A
+    | (1 << 2)   // C
+    | (1 << 3)   // D
+    | (1 << 5)   // F
+    | (1 << 8)   // I
+    | (1 << 12)  // M
+    | (1 << 18)  // S
+    | (1 << 20); // U
+
+/// What a CSR write changed, so the interpreter can flush what depends on it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CsrEffect {
+    /// Address translation may have changed (satp, mstatus MPRV/SUM/MXR/MPP).
+    pub flush_tlb: bool,
+}
+
+/// Values the hart does not hold itself.
+pub struct CsrEnv {
+    /// Virtual time in timer ticks.
+    pub time: u64,
+}
+
+fn illegal() -> Exception {
+    // The interpreter replaces tval with the instruction bits.
+    Exception::illegal(0)
+}
+
+/// Counter access check (priv spec 3.1.11 / 4.1.4): `mcounteren` gates S and U, `scounteren` gates U.
+fn counter_allowed(hart: &Hart, index: u16) -> bool {
+    let bit = 1u64 << (index & 31);
+    match hart.privilege {
+        Priv::Machine => true,
+        Priv::Supervisor => hart.csr.mcounteren & bit != 0,
+        Priv::User => hart.csr.mcounteren & bit != 0 && hart.csr.scounteren & bit != 0,
+    }
+}
+
+pub fn read(hart: &Hart, csr: u16, env: &CsrEnv) -> Result<u64, Exception> {
+    if (csr >> 8) & 3 > hart.privilege as u16 {
+        return Err(illegal());
+    }
+    let c = &hart.csr;
+    let value = match csr {
+        FFLAGS | FRM | FCSR if !hart.fs_enabled() => return Err(illegal()),
+        FFLAGS => c.fflags,
+        FRM => c.frm,
+        FCSR => (c.frm << 5) | c.fflags,
+        0xc00..=0xc1f => {
+            if !counter_allowed(hart, csr) {
+                return Err(illegal());
+            }
+            match csr {
+                CYCLE | INSTRET => hart.icount,
+                TIME => env.time,
+                _ => 0,
+            }
+        }
+        SSTATUS => c.mstatus & mstatus::SSTATUS_MASK,
+        SIE => c.mie & c.mideleg,
+        STVEC => c.stvec,
+        SCOUNTEREN => c.scounteren,
+        SENVCFG => c.senvcfg,
+        SSCRATCH => c.sscratch,
+        SEPC => c.sepc,
+        SCAUSE => c.scause,
+        STVAL => c.stval,
+        SIP => c.mip & c.mideleg,
+        SATP => {
+            if hart.privilege == Priv::Supervisor && c.mstatus & mstatus::TVM != 0 {
+                return Err(illegal());
+            }
+            c.satp
+        }
+        MSTATUS => c.mstatus,
+        MISA => MISA_VALUE,
+        MEDELEG => c.medeleg,
+        MIDELEG => c.mideleg,
+        MIE => c.mie,
+        MTVEC => c.mtvec,
+        MCOUNTEREN => c.mcounteren,
+        MENVCFG => c.menvcfg,
+        MCOUNTINHIBIT => c.mcountinhibit,
+        0x323..=0x33f => c
+            .mhpmevent
+            .get((csr - 0x323) as usize)
+            .copied()
+            .unwrap_or(0),
+        MSCRATCH => c.mscratch,
+        MEPC => c.mepc,
+        MCAUSE => c.mcause,
+        MTVAL => c.mtval,
+        MIP => c.mip,
+        // RV64: only the even pmpcfg registers exist.
+        0x3a0..=0x3af if csr & 1 == 0 => c
+            .pmpcfg
+            .get(((csr - PMPCFG0) / 2) as usize)
+            .copied()
+            .unwrap_or(0),
+        0x3b0..=0x3ef => c
+            .pmpaddr
+            .get((csr - PMPADDR0) as usize)
+            .copied()
+            .unwrap_or(0),
+        MCYCLE | MINSTRET => hart.icount,
+        0xb03..=0xb1f => 0,
+        MVENDORID | MARCHID | MIMPID | MCONFIGPTR => 0,
+        MHARTID => hart.id as u64,
+        _ => return Err(illegal()),
+    };
+    Ok(value)
+}
+
+pub fn write(hart: &mut Hart, csr: u16, value: u64) -> Result<CsrEffect, Exception> {
+    if (csr >> 8) & 3 > hart.privilege as u16 || csr >> 10 == 3 {
+        return Err(illegal());
+    }
+    let mut effect = CsrEffect::default();
+    let c = &mut hart.csr;
+    match csr {
+        FFLAGS | FRM | FCSR if c.mstatus & mstatus::FS == 0 => return Err(illegal()),
+        FFLAGS => c.fflags = value & 0x1f,
+        FRM => c.frm = value & 7,
+        FCSR => {
+            c.fflags = value & 0x1f;
+            c.frm = (value >> 5) & 7;
+        }
+        SSTATUS => {
+            let mask = mstatus::SSTATUS_MASK & mstatus::WRITABLE;
+            write_mstatus(c, (c.mstatus & !mask) | (value & mask));
+            effect.flush_tlb = true;
+        }
+        SIE => c.mie = (c.mie & !c.mideleg) | (value & c.mideleg),
+        STVEC => c.stvec = legal_tvec(value),
+        SCOUNTEREN => c.scounteren = value & 0xffff_ffff,
+        SENVCFG => c.senvcfg = value & 1,
+        SSCRATCH => c.sscratch = value,
+        SEPC => c.sepc = value & !1,
+        SCAUSE => c.scause = value,
+        STVAL => c.stval = value,
+        SIP => {
+            let mask = c.mideleg & crate::device::mip::SSIP;
+            c.mip = (c.mip & !mask) | (value & mask);
+        }
+        SATP => {
+            if hart.privilege == Priv::Supervisor && c.mstatus & mstatus::TVM != 0 {
+                return Err(illegal());
+            }
+            // MODE is WARL: Bare, Sv39 and Sv48 are supported; any other mode leaves satp unchanged, which is
+            // how Linux discovers that Sv57 is not available and falls back.
+            let mode = value >> 60;
+            if matches!(mode, 0 | 8 | 9) {
+                // ASIDs are not implemented (ASIDLEN = 0), so the field reads as zero.
+                c.satp = value & !(0xffff << 44);
+                effect.flush_tlb = true;
+            }
+        }
+        MSTATUS => {
+            write_mstatus(c, value);
+            effect.flush_tlb = true;
+        }
+        MISA => {}
+        MEDELEG => c.medeleg = value & 0xb3ff, // every exception except ecall-from-M and reserved causes
+        MIDELEG => c.mideleg = value & S_INTERRUPTS,
+        MIE => c.mie = value & ALL_INTERRUPTS,
+        MTVEC => c.mtvec = legal_tvec(value),
+        MCOUNTEREN => c.mcounteren = value & 0xffff_ffff,
+        MENVCFG => c.menvcfg = value & 1,
+        MCOUNTINHIBIT => c.mcountinhibit = value & 0xffff_fffd,
+        0x323..=0x33f => {}
+        MSCRATCH => c.mscratch = value,
+        MEPC => c.mepc = value & !1,
+        MCAUSE => c.mcause = value,
+        MTVAL => c.mtval = value,
+        MIP => c.mip = (c.mip & !MIP_SW_WRITABLE) | (value & MIP_SW_WRITABLE),
+        0x3a0..=0x3af if csr & 1 == 0 => {
+            if let Some(cfg) = c.pmpcfg.get_mut(((csr - PMPCFG0) / 2) as usize) {
+                // Bits 5 and 6 of each entry are reserved (WARL 0).
+                *cfg = value & 0x9f9f_9f9f_9f9f_9f9f;
+            }
+        }
+        0x3b0..=0x3ef => {
+            if let Some(addr) = c.pmpaddr.get_mut((csr - PMPADDR0) as usize) {
+                *addr = value & ((1 << 54) - 1);
+            }
+        }
+        // Counters are read-only views of the instruction count here: writes are ignored so that the count
+        // stays the one clock every part of rewind agrees on.
+        MCYCLE | MINSTRET | 0xb03..=0xb1f => {}
+        _ => return Err(illegal()),
+    }
+    Ok(effect)
+}
+
+fn legal_tvec(value: u64) -> u64 {
+    // Modes 0 (direct) and 1 (vectored); reserved modes fall back to direct.
+    if value & 3 >= 2 {
+        value & !3
+    } else {
+        value
+    }
+}
+
+fn write_mstatus(c: &mut super::hart::Csrs, value: u64) {
+    let mut new = (c.mstatus & !mstatus::WRITABLE) | (value & mstatus::WRITABLE);
+    // MPP is WARL: the reserved encoding 2 becomes U.
+    if (new & mstatus::MPP) >> mstatus::MPP_SHIFT == 2 {
+        new &= !mstatus::MPP;
+    }
+    if new & mstatus::FS == mstatus::FS {
+        new |= mstatus::SD;
+    } else {
+        new &= !mstatus::SD;
+    }
+    c.mstatus = new;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ENV: CsrEnv = CsrEnv { time: 42 };
+
+    #[test]
+    fn unsupported_satp_modes_are_ignored_so_linux_falls_back() {
+        let mut h = Hart::new(0, 0);
+        write(&mut h, SATP, (10 << 60) | 0x1234).unwrap();
+        assert_eq!(read(&h, SATP, &ENV).unwrap(), 0);
+        write(&mut h, SATP, (9 << 60) | 0x1234).unwrap();
+        assert_eq!(read(&h, SATP, &ENV).unwrap(), (9 << 60) | 0x1234);
+    }
+
+    #[test]
+    fn supervisor_cannot_touch_machine_csrs_and_sees_masked_views() {
+        let mut h = Hart::new(0, 0);
+        write(&mut h, MSTATUS, mstatus::MIE | mstatus::SIE).unwrap();
+        h.privilege = Priv::Supervisor;
+        assert!(read(&h, MSTATUS, &ENV).is_err());
+        assert_eq!(
+            read(&h, SSTATUS, &ENV).unwrap() & (mstatus::MIE | mstatus::SIE),
+            mstatus::SIE
+        );
+        assert!(write(&mut h, MHARTID, 1).is_err());
+    }
+
+    #[test]
+    fn time_is_gated_by_counteren() {
+        let mut h = Hart::new(0, 0);
+        h.privilege = Priv::Supervisor;
+        assert!(read(&h, TIME, &ENV).is_err());
+        h.csr.mcounteren = 2;
+        assert_eq!(read(&h, TIME, &ENV).unwrap(), 42);
+    }
+
+    #[test]
+    fn mstatus_mpp_is_warl_and_sd_follows_fs() {
+        let mut h = Hart::new(0, 0);
+        write(&mut h, MSTATUS, 2 << mstatus::MPP_SHIFT | mstatus::FS).unwrap();
+        let v = read(&h, MSTATUS, &ENV).unwrap();
+        assert_eq!(v & mstatus::MPP, 0);
+        assert_ne!(v & mstatus::SD, 0);
+    }
+
+    #[test]
+    fn fp_csrs_need_fs_enabled() {
+        let mut h = Hart::new(0, 0);
+        assert!(read(&h, FCSR, &ENV).is_err());
+        write(&mut h, MSTATUS, 1 << mstatus::FS_SHIFT).unwrap();
+        write(&mut h, FCSR, 0xff).unwrap();
+        assert_eq!(
+            (
+                read(&h, FRM, &ENV).unwrap(),
+                read(&h, FFLAGS, &ENV).unwrap()
+            ),
+            (7, 0x1f)
+        );
+    }
+}

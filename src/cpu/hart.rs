@@ -1,0 +1,370 @@
+//! Architectural state of one hart (RISC-V privileged spec 1.12): registers, privilege level and the CSRs the
+//! engine implements, plus the trap entry/return logic that moves between privilege levels.
+
+use serde::{Deserialize, Serialize};
+
+/// Privilege level (encoding as in `mstatus.MPP`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Priv {
+    User = 0,
+    Supervisor = 1,
+    Machine = 3,
+}
+
+impl Priv {
+    pub fn from_bits(b: u64) -> Priv {
+        match b & 3 {
+            0 => Priv::User,
+            1 => Priv::Supervisor,
+            // 2 is reserved; MPP is WARL, so it never holds 2 (writes of 2 are turned into U by the writer).
+            _ => Priv::Machine,
+        }
+    }
+}
+
+/// `mstatus` fields.
+pub mod mstatus {
+    pub const SIE: u64 = 1 << 1;
+    pub const MIE: u64 = 1 << 3;
+    pub const SPIE: u64 = 1 << 5;
+    pub const MPIE: u64 = 1 << 7;
+    pub const SPP: u64 = 1 << 8;
+    pub const MPP_SHIFT: u32 = 11;
+    pub const MPP: u64 = 3 << MPP_SHIFT;
+    pub const FS_SHIFT: u32 = 13;
+    pub const FS: u64 = 3 << FS_SHIFT;
+    pub const MPRV: u64 = 1 << 17;
+    pub const SUM: u64 = 1 << 18;
+    pub const MXR: u64 = 1 << 19;
+    pub const TVM: u64 = 1 << 20;
+    pub const TW: u64 = 1 << 21;
+    pub const TSR: u64 = 1 << 22;
+    pub const UXL: u64 = 3 << 32;
+    pub const SXL: u64 = 3 << 34;
+    pub const SD: u64 = 1 << 63;
+    /// Bits `sstatus` exposes.
+    pub const SSTATUS_MASK: u64 =
+        SIE | SPIE | SPP | FS | SUM | MXR | UXL | SD | (3 << 9) | (3 << 15);
+    /// Bits software may write in `mstatus` (the rest are read-only or WARL-fixed).
+    pub const WRITABLE: u64 =
+        SIE | MIE | SPIE | MPIE | SPP | MPP | FS | MPRV | SUM | MXR | TVM | TW | TSR;
+}
+
+/// Exception causes (priv spec table 3.6).
+pub mod cause {
+    pub const INSN_MISALIGNED: u64 = 0;
+    pub const INSN_ACCESS: u64 = 1;
+    pub const ILLEGAL_INSN: u64 = 2;
+    pub const BREAKPOINT: u64 = 3;
+    pub const LOAD_MISALIGNED: u64 = 4;
+    pub const LOAD_ACCESS: u64 = 5;
+    pub const STORE_MISALIGNED: u64 = 6;
+    pub const STORE_ACCESS: u64 = 7;
+    pub const ECALL_FROM_U: u64 = 8;
+    pub const ECALL_FROM_S: u64 = 9;
+    pub const ECALL_FROM_M: u64 = 11;
+    pub const INSN_PAGE_FAULT: u64 = 12;
+    pub const LOAD_PAGE_FAULT: u64 = 13;
+    pub const STORE_PAGE_FAULT: u64 = 15;
+}
+
+/// A synchronous exception: cause and `xtval`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Exception {
+    pub cause: u64,
+    pub tval: u64,
+}
+
+impl Exception {
+    pub fn new(cause: u64, tval: u64) -> Exception {
+        Exception { cause, tval }
+    }
+
+    pub fn illegal(raw: u32) -> Exception {
+        Exception::new(cause::ILLEGAL_INSN, raw as u64)
+    }
+}
+
+/// Interrupt bits writable by software in `mip` (the rest are driven by devices).
+pub const MIP_SW_WRITABLE: u64 =
+    crate::device::mip::SSIP | crate::device::mip::STIP | crate::device::mip::SEIP;
+/// Interrupts that may be delegated to S-mode.
+pub const S_INTERRUPTS: u64 =
+    crate::device::mip::SSIP | crate::device::mip::STIP | crate::device::mip::SEIP;
+/// All interrupts the hart implements.
+pub const ALL_INTERRUPTS: u64 =
+    S_INTERRUPTS | crate::device::mip::MSIP | crate::device::mip::MTIP | crate::device::mip::MEIP;
+
+/// The hart's CSRs that hold state (read-only and computed ones are produced in [`super::csr`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Csrs {
+    pub mstatus: u64,
+    pub medeleg: u64,
+    pub mideleg: u64,
+    pub mie: u64,
+    /// Software-written pending bits; devices' bits are ORed in by the machine.
+    pub mip: u64,
+    pub mtvec: u64,
+    pub mscratch: u64,
+    pub mepc: u64,
+    pub mcause: u64,
+    pub mtval: u64,
+    pub mcounteren: u64,
+    pub mcountinhibit: u64,
+    pub menvcfg: u64,
+    pub stvec: u64,
+    pub sscratch: u64,
+    pub sepc: u64,
+    pub scause: u64,
+    pub stval: u64,
+    pub scounteren: u64,
+    pub senvcfg: u64,
+    pub satp: u64,
+    pub fflags: u64,
+    pub frm: u64,
+    pub pmpcfg: [u64; 2],
+    pub pmpaddr: Vec<u64>,
+    pub mhpmevent: Vec<u64>,
+}
+
+/// The architectural state of a hart.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hart {
+    pub id: usize,
+    pub x: [u64; 32],
+    pub f: [u64; 32],
+    pub pc: u64,
+    pub privilege: Priv,
+    pub csr: Csrs,
+    /// Address reserved by the last LR, if the reservation is still valid.
+    pub reservation: Option<u64>,
+    /// Waiting in WFI until an interrupt is pending.
+    pub wfi: bool,
+    /// Instructions this hart has executed (including ones that trapped).
+    pub icount: u64,
+}
+
+impl Hart {
+    pub fn new(id: usize, reset_pc: u64) -> Hart {
+        let mut csr = Csrs {
+            pmpaddr: vec![0; 16],
+            mhpmevent: vec![0; 29],
+            ..Csrs::default()
+        };
+        // UXL = SXL = 2 (64-bit), fixed.
+        csr.mstatus = (2 << 32) | (2 << 34);
+        Hart {
+            id,
+            x: [0; 32],
+            f: [0; 32],
+            pc: reset_pc,
+            privilege: Priv::Machine,
+            csr,
+            reservation: None,
+            wfi: false,
+            icount: 0,
+        }
+    }
+
+    #[inline]
+    pub fn set_x(&mut self, reg: u8, value: u64) {
+        if reg != 0 {
+            self.x[reg as usize & 31] = value;
+        }
+    }
+
+    #[inline]
+    pub fn fs_enabled(&self) -> bool {
+        self.csr.mstatus & mstatus::FS != 0
+    }
+
+    /// Marks the FP state dirty (mstatus.FS = Dirty, SD = 1) after an FP register or fcsr write.
+    #[inline]
+    pub fn set_fs_dirty(&mut self) {
+        self.csr.mstatus |= mstatus::FS | mstatus::SD;
+    }
+
+    /// Takes a trap: an exception (`interrupt` false) or an interrupt with cause number `cause`. `pc` is the
+    /// address of the trapping instruction (or of the next one to run, for interrupts).
+    pub fn trap(&mut self, cause: u64, interrupt: bool, tval: u64) {
+        let deleg = if interrupt {
+            self.csr.mideleg
+        } else {
+            self.csr.medeleg
+        };
+        let to_s = self.privilege <= Priv::Supervisor && (deleg >> cause) & 1 == 1;
+        let cause_value = cause | if interrupt { 1 << 63 } else { 0 };
+        let st = self.csr.mstatus;
+        if to_s {
+            self.csr.sepc = self.pc;
+            self.csr.scause = cause_value;
+            self.csr.stval = tval;
+            let spie = if st & mstatus::SIE != 0 {
+                mstatus::SPIE
+            } else {
+                0
+            };
+            let spp = if self.privilege == Priv::Supervisor {
+                mstatus::SPP
+            } else {
+                0
+            };
+            self.csr.mstatus = (st & !(mstatus::SPIE | mstatus::SPP | mstatus::SIE)) | spie | spp;
+            self.privilege = Priv::Supervisor;
+            self.pc = trap_vector(self.csr.stvec, cause, interrupt);
+        } else {
+            self.csr.mepc = self.pc;
+            self.csr.mcause = cause_value;
+            self.csr.mtval = tval;
+            let mpie = if st & mstatus::MIE != 0 {
+                mstatus::MPIE
+            } else {
+                0
+            };
+            let mpp = (self.privilege as u64) << mstatus::MPP_SHIFT;
+            self.csr.mstatus = (st & !(mstatus::MPIE | mstatus::MPP | mstatus::MIE)) | mpie | mpp;
+            self.privilege = Priv::Machine;
+            self.pc = trap_vector(self.csr.mtvec, cause, interrupt);
+        }
+    }
+
+    /// `mret`: priv spec 3.3.2.
+    pub fn mret(&mut self) {
+        let st = self.csr.mstatus;
+        let mpp = Priv::from_bits(st >> mstatus::MPP_SHIFT);
+        let mie = if st & mstatus::MPIE != 0 {
+            mstatus::MIE
+        } else {
+            0
+        };
+        let mut new = (st & !(mstatus::MIE | mstatus::MPP)) | mie | mstatus::MPIE;
+        if mpp != Priv::Machine {
+            new &= !mstatus::MPRV;
+        }
+        self.csr.mstatus = new;
+        self.privilege = mpp;
+        self.pc = self.csr.mepc;
+    }
+
+    /// `sret`.
+    pub fn sret(&mut self) {
+        let st = self.csr.mstatus;
+        let spp = if st & mstatus::SPP != 0 {
+            Priv::Supervisor
+        } else {
+            Priv::User
+        };
+        let sie = if st & mstatus::SPIE != 0 {
+            mstatus::SIE
+        } else {
+            0
+        };
+        self.csr.mstatus =
+            (st & !(mstatus::SIE | mstatus::SPP | mstatus::MPRV)) | sie | mstatus::SPIE;
+        self.privilege = spp;
+        self.pc = self.csr.sepc;
+    }
+
+    /// The interrupt to take now, if any, given the device-driven pending bits `external` (priv spec 3.1.9:
+    /// MEI, MSI, MTI, SEI, SSI, STI in that order).
+    pub fn pending_interrupt(&self, external: u64) -> Option<u64> {
+        let pending = (self.csr.mip | external) & self.csr.mie;
+        if pending == 0 {
+            return None;
+        }
+        let st = self.csr.mstatus;
+        let m_enabled = self.privilege < Priv::Machine || st & mstatus::MIE != 0;
+        let s_enabled = self.privilege < Priv::Supervisor
+            || (self.privilege == Priv::Supervisor && st & mstatus::SIE != 0);
+        let m_pending = pending & !self.csr.mideleg;
+        let s_pending = pending & self.csr.mideleg;
+        let pick = |set: u64| {
+            [11u64, 3, 7, 9, 1, 5]
+                .into_iter()
+                .find(|bit| set & (1 << bit) != 0)
+        };
+        if m_enabled && m_pending != 0 {
+            return pick(m_pending);
+        }
+        if s_enabled && s_pending != 0 {
+            return pick(s_pending);
+        }
+        None
+    }
+}
+
+fn trap_vector(tvec: u64, cause: u64, interrupt: bool) -> u64 {
+    let base = tvec & !3;
+    if interrupt && tvec & 3 == 1 {
+        base.wrapping_add(4 * cause)
+    } else {
+        base
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delegated_exception_from_user_enters_supervisor() {
+        let mut h = Hart::new(0, 0x1000);
+        h.privilege = Priv::User;
+        h.csr.medeleg = 1 << cause::ECALL_FROM_U;
+        h.csr.stvec = 0x8000_0000;
+        h.csr.mstatus |= mstatus::SIE;
+        h.pc = 0x4000;
+        h.trap(cause::ECALL_FROM_U, false, 0);
+        assert_eq!(
+            (h.privilege, h.pc, h.csr.sepc, h.csr.scause),
+            (Priv::Supervisor, 0x8000_0000, 0x4000, 8)
+        );
+        assert_eq!(
+            h.csr.mstatus & (mstatus::SIE | mstatus::SPIE | mstatus::SPP),
+            mstatus::SPIE
+        );
+        h.sret();
+        assert_eq!((h.privilege, h.pc), (Priv::User, 0x4000));
+        assert_ne!(h.csr.mstatus & mstatus::SIE, 0);
+    }
+
+    #[test]
+    fn exceptions_in_machine_mode_are_never_delegated() {
+        let mut h = Hart::new(0, 0x1000);
+        h.csr.medeleg = !0;
+        h.csr.mtvec = 0x100;
+        h.trap(cause::ILLEGAL_INSN, false, 0x1234);
+        assert_eq!(
+            (h.privilege, h.pc, h.csr.mtval),
+            (Priv::Machine, 0x100, 0x1234)
+        );
+    }
+
+    #[test]
+    fn vectored_interrupts_jump_to_base_plus_four_times_cause() {
+        let mut h = Hart::new(0, 0x1000);
+        h.privilege = Priv::Supervisor;
+        h.csr.mtvec = 0x201;
+        h.trap(7, true, 0);
+        assert_eq!(h.pc, 0x200 + 28);
+        assert_eq!(h.csr.mcause, (1 << 63) | 7);
+    }
+
+    #[test]
+    fn interrupt_priority_and_enables() {
+        let mut h = Hart::new(0, 0);
+        h.csr.mie = ALL_INTERRUPTS;
+        // In M-mode with MIE clear nothing is taken.
+        assert_eq!(h.pending_interrupt(crate::device::mip::MTIP), None);
+        h.csr.mstatus |= mstatus::MIE;
+        assert_eq!(
+            h.pending_interrupt(crate::device::mip::MTIP | crate::device::mip::MEIP),
+            Some(11)
+        );
+        // Delegated S interrupts are not taken in M-mode, but are in U-mode regardless of SIE.
+        h.csr.mideleg = S_INTERRUPTS;
+        assert_eq!(h.pending_interrupt(crate::device::mip::STIP), None);
+        h.privilege = Priv::User;
+        assert_eq!(h.pending_interrupt(crate::device::mip::STIP), Some(5));
+    }
+}

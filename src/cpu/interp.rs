@@ -1,0 +1,745 @@
+//! The reference interpreter: decoded basic blocks are cached by physical address and executed instruction by
+//! instruction, with exact instruction counting (a slice stops precisely when its budget is used up).
+
+use super::csr::{self, CsrEnv};
+use super::decode::{decode, insn_len, AmoOp, Insn, Op};
+use super::hart::{cause, Exception, Hart, Priv};
+use super::mmu::{Access, Mmu};
+use crate::fpu::{self, FpFmt, FpOp};
+use crate::platform::Platform;
+
+/// A hart with its (non-architectural) translation cache.
+pub struct Core {
+    pub hart: Hart,
+    pub mmu: Mmu,
+}
+
+/// Why a slice ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SliceExit {
+    /// The instruction budget is used up.
+    Budget,
+    /// The hart waits in WFI with nothing pending.
+    Idle,
+    /// A device asked to power off or reset.
+    Power,
+    /// The next instruction is at a breakpoint.
+    Breakpoint,
+}
+
+const CACHE_SLOTS: usize = 1 << 14;
+const MAX_BLOCK_INSNS: usize = 64;
+
+struct Block {
+    pa: u64,
+    insns: Vec<Insn>,
+}
+
+/// Decoded basic blocks, direct-mapped by physical address.
+pub struct BlockCache {
+    slots: Vec<Block>,
+}
+
+impl Default for BlockCache {
+    fn default() -> Self {
+        BlockCache {
+            slots: (0..CACHE_SLOTS)
+                .map(|_| Block {
+                    pa: u64::MAX,
+                    insns: Vec::new(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl BlockCache {
+    pub fn flush(&mut self) {
+        for b in &mut self.slots {
+            b.pa = u64::MAX;
+        }
+    }
+
+    #[inline]
+    fn slot_of(pa: u64) -> usize {
+        ((pa >> 1) ^ (pa >> 15)) as usize & (CACHE_SLOTS - 1)
+    }
+
+    /// Finds or decodes the block at the hart's pc; returns its slot.
+    fn lookup(&mut self, core: &mut Core, plat: &mut Platform) -> Result<usize, Exception> {
+        let pc = core.hart.pc;
+        let pa = core.mmu.translate(&core.hart, plat, pc, Access::Fetch)?;
+        let slot = Self::slot_of(pa);
+        if self.slots[slot].pa == pa {
+            return Ok(slot);
+        }
+        let mut insns = std::mem::take(&mut self.slots[slot].insns);
+        insns.clear();
+        let page_end = (pa | 0xfff) + 1;
+        let mut at = pa;
+        while insns.len() < MAX_BLOCK_INSNS {
+            let Some(low) = plat.load(at, 2) else { break };
+            let len = insn_len(low as u16) as u64;
+            let raw = if len == 4 {
+                if at + 4 > page_end {
+                    break; // crosses the page: fetched on its own by the slow path
+                }
+                match plat.load(at, 4) {
+                    Some(v) => v as u32,
+                    None => break,
+                }
+            } else {
+                low as u32
+            };
+            let insn = decode(raw);
+            insns.push(insn);
+            at += len;
+            if insn.ends_block() || at >= page_end {
+                break;
+            }
+        }
+        if insns.is_empty() {
+            // The first instruction straddles a page boundary or its bytes are not fetchable as one access.
+            let insn = fetch_slow(core, plat)?;
+            insns.push(insn);
+            self.slots[slot] = Block {
+                pa: u64::MAX,
+                insns,
+            };
+            return Ok(slot);
+        }
+        plat.mark_code_page(pa);
+        self.slots[slot] = Block { pa, insns };
+        Ok(slot)
+    }
+}
+
+/// Fetches one instruction halfword by halfword (each half translated separately).
+fn fetch_slow(core: &mut Core, plat: &mut Platform) -> Result<Insn, Exception> {
+    let pc = core.hart.pc;
+    let fetch16 = |core: &mut Core, plat: &mut Platform, va: u64| -> Result<u16, Exception> {
+        let pa = core.mmu.translate(&core.hart, plat, va, Access::Fetch)?;
+        plat.load(pa, 2)
+            .map(|v| v as u16)
+            .ok_or(Exception::new(cause::INSN_ACCESS, va))
+    };
+    let low = fetch16(core, plat, pc)?;
+    if insn_len(low) == 2 {
+        return Ok(decode(low as u32));
+    }
+    let high = fetch16(core, plat, pc.wrapping_add(2))?;
+    Ok(decode(low as u32 | (high as u32) << 16))
+}
+
+/// Breakpoint addresses the interpreter checks before each instruction (empty: no checks, full speed).
+#[derive(Default)]
+pub struct Breakpoints {
+    pub addrs: std::collections::BTreeSet<u64>,
+    /// Do not stop at the breakpoint at the current pc once (resuming from it).
+    pub skip_once: Option<u64>,
+}
+
+/// Runs `core` for at most `budget` instructions.
+pub fn run_slice(
+    core: &mut Core,
+    plat: &mut Platform,
+    cache: &mut BlockCache,
+    budget: u64,
+    bps: &mut Breakpoints,
+) -> SliceExit {
+    let end = core.hart.icount + budget;
+    let check_bps = !bps.addrs.is_empty();
+    loop {
+        if plat.code_modified {
+            cache.flush();
+            plat.clear_code_pages();
+        }
+        if plat.power.is_some() {
+            return SliceExit::Power;
+        }
+        let external = plat.hart_irqs.get(core.hart.id).copied().unwrap_or(0);
+        if core.hart.wfi {
+            if (core.hart.csr.mip | external) & core.hart.csr.mie == 0 {
+                return SliceExit::Idle;
+            }
+            core.hart.wfi = false;
+        }
+        if let Some(irq) = core.hart.pending_interrupt(external) {
+            core.hart.trap(irq, true, 0);
+        }
+        if core.hart.icount >= end {
+            return SliceExit::Budget;
+        }
+        let slot = match cache.lookup(core, plat) {
+            Ok(slot) => slot,
+            Err(e) => {
+                count(core, plat);
+                core.hart.trap(e.cause, false, e.tval);
+                continue;
+            }
+        };
+        let n = cache.slots[slot].insns.len();
+        for i in 0..n {
+            if core.hart.icount >= end {
+                return SliceExit::Budget;
+            }
+            if check_bps && bps.addrs.contains(&core.hart.pc) {
+                if bps.skip_once == Some(core.hart.pc) {
+                    bps.skip_once = None;
+                } else {
+                    return SliceExit::Breakpoint;
+                }
+            }
+            let insn = cache.slots[slot].insns[i];
+            count(core, plat);
+            match execute(core, plat, insn) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    let tval = if e.cause == cause::ILLEGAL_INSN {
+                        insn.raw as u64
+                    } else {
+                        e.tval
+                    };
+                    core.hart.trap(e.cause, false, tval);
+                    break;
+                }
+            }
+            if core.hart.wfi {
+                return SliceExit::Idle;
+            }
+        }
+        if check_bps {
+            bps.skip_once = None;
+        }
+    }
+}
+
+#[inline]
+fn count(core: &mut Core, plat: &mut Platform) {
+    core.hart.icount += 1;
+    plat.vclock += 1;
+}
+
+#[inline]
+fn load(core: &mut Core, plat: &mut Platform, va: u64, size: u8) -> Result<u64, Exception> {
+    if va & (size as u64 - 1) != 0 {
+        return load_misaligned(core, plat, va, size);
+    }
+    let pa = core.mmu.translate(&core.hart, plat, va, Access::Load)?;
+    plat.load(pa, size)
+        .ok_or(Exception::new(cause::LOAD_ACCESS, va))
+}
+
+#[inline]
+fn store(
+    core: &mut Core,
+    plat: &mut Platform,
+    va: u64,
+    size: u8,
+    value: u64,
+) -> Result<(), Exception> {
+    if va & (size as u64 - 1) != 0 {
+        return store_misaligned(core, plat, va, size, value);
+    }
+    let pa = core.mmu.translate(&core.hart, plat, va, Access::Store)?;
+    plat.store(pa, size, value)
+        .ok_or(Exception::new(cause::STORE_ACCESS, va))
+}
+
+/// Misaligned accesses are performed byte by byte (the spec allows an EEI to support them); every byte is
+/// translated first, so a fault leaves memory unchanged.
+fn load_misaligned(
+    core: &mut Core,
+    plat: &mut Platform,
+    va: u64,
+    size: u8,
+) -> Result<u64, Exception> {
+    let mut value = 0u64;
+    for i in 0..size as u64 {
+        let a = va.wrapping_add(i);
+        let pa = core
+            .mmu
+            .translate(&core.hart, plat, a, Access::Load)
+            .map_err(|e| Exception::new(e.cause, va))?;
+        let b = plat
+            .load(pa, 1)
+            .ok_or(Exception::new(cause::LOAD_ACCESS, va))?;
+        value |= b << (8 * i);
+    }
+    Ok(value)
+}
+
+fn store_misaligned(
+    core: &mut Core,
+    plat: &mut Platform,
+    va: u64,
+    size: u8,
+    value: u64,
+) -> Result<(), Exception> {
+    let mut pas = [0u64; 8];
+    for (i, pa) in pas.iter_mut().enumerate().take(size as usize) {
+        let a = va.wrapping_add(i as u64);
+        *pa = core
+            .mmu
+            .translate(&core.hart, plat, a, Access::Store)
+            .map_err(|e| Exception::new(e.cause, va))?;
+    }
+    for (i, pa) in pas.iter().enumerate().take(size as usize) {
+        plat.store(*pa, 1, value >> (8 * i))
+            .ok_or(Exception::new(cause::STORE_ACCESS, va))?;
+    }
+    Ok(())
+}
+
+/// FP operations in declaration order, to turn the packed index back into an [`FpOp`].
+const FP_OPS: [FpOp; 29] = {
+    use FpOp::*;
+    [
+        Add,
+        Sub,
+        Mul,
+        Div,
+        Sqrt,
+        Min,
+        Max,
+        SgnJ,
+        SgnJN,
+        SgnJX,
+        MAdd,
+        MSub,
+        NMSub,
+        NMAdd,
+        Eq,
+        Lt,
+        Le,
+        Class,
+        CvtWFromF,
+        CvtWuFromF,
+        CvtLFromF,
+        CvtLuFromF,
+        CvtFromW,
+        CvtFromWu,
+        CvtFromL,
+        CvtFromLu,
+        MvXFromF,
+        MvFFromX,
+        CvtFromOther,
+    ]
+};
+
+fn uses_rounding_mode(op: FpOp) -> bool {
+    use FpOp::*;
+    !matches!(
+        op,
+        Min | Max | SgnJ | SgnJN | SgnJX | Eq | Lt | Le | Class | MvXFromF | MvFFromX
+    )
+}
+
+fn int_source(op: FpOp) -> bool {
+    use FpOp::*;
+    matches!(op, CvtFromW | CvtFromWu | CvtFromL | CvtFromLu | MvFFromX)
+}
+
+fn execute_fp(hart: &mut Hart, insn: Insn) -> Result<(), Exception> {
+    if !hart.fs_enabled() {
+        return Err(Exception::illegal(insn.raw));
+    }
+    let op = *FP_OPS
+        .get((insn.imm & 0xff) as usize)
+        .ok_or(Exception::illegal(insn.raw))?;
+    let fmt = if insn.imm & 0x100 != 0 {
+        FpFmt::D
+    } else {
+        FpFmt::S
+    };
+    let rm_field = ((insn.imm >> 16) & 7) as u64;
+    let rm = if rm_field == 7 {
+        hart.csr.frm
+    } else {
+        rm_field
+    };
+    if uses_rounding_mode(op) && rm > 4 {
+        return Err(Exception::illegal(insn.raw));
+    }
+    let a = if int_source(op) {
+        hart.x[insn.rs1 as usize]
+    } else {
+        hart.f[insn.rs1 as usize]
+    };
+    let (result, flags) = fpu::execute(
+        op,
+        fmt,
+        a,
+        hart.f[insn.rs2 as usize],
+        hart.f[insn.rs3 as usize],
+        rm as u8,
+    );
+    if flags != 0 {
+        hart.csr.fflags |= flags as u64;
+        hart.set_fs_dirty();
+    }
+    if fpu::is_dest_int(op) {
+        hart.set_x(insn.rd, result);
+    } else {
+        hart.f[insn.rd as usize] = result;
+        hart.set_fs_dirty();
+    }
+    Ok(())
+}
+
+fn amo_value(op: AmoOp, old: u64, src: u64, word: bool) -> u64 {
+    let (old_s, src_s) = if word {
+        (old as i32 as i64, src as i32 as i64)
+    } else {
+        (old as i64, src as i64)
+    };
+    let (old_u, src_u) = if word {
+        (old as u32 as u64, src as u32 as u64)
+    } else {
+        (old, src)
+    };
+    match op {
+        AmoOp::Swap => src,
+        AmoOp::Add => old.wrapping_add(src),
+        AmoOp::Xor => old ^ src,
+        AmoOp::And => old & src,
+        AmoOp::Or => old | src,
+        AmoOp::Min => {
+            if old_s <= src_s {
+                old
+            } else {
+                src
+            }
+        }
+        AmoOp::Max => {
+            if old_s >= src_s {
+                old
+            } else {
+                src
+            }
+        }
+        AmoOp::Minu => {
+            if old_u <= src_u {
+                old
+            } else {
+                src
+            }
+        }
+        AmoOp::Maxu => {
+            if old_u >= src_u {
+                old
+            } else {
+                src
+            }
+        }
+    }
+}
+
+/// Executes one instruction. `Ok(true)`: continue with the next instruction of the block; `Ok(false)`: the block
+/// ends here (pc already updated).
+#[inline(always)]
+fn execute(core: &mut Core, plat: &mut Platform, insn: Insn) -> Result<bool, Exception> {
+    use Op::*;
+    let h = &mut core.hart;
+    let pc = h.pc;
+    let next = pc.wrapping_add(insn.len as u64);
+    let rs1 = h.x[insn.rs1 as usize];
+    let rs2 = h.x[insn.rs2 as usize];
+    let imm = insn.imm;
+    let rd = insn.rd;
+    macro_rules! set {
+        ($v:expr) => {{
+            let v = $v;
+            h.set_x(rd, v);
+        }};
+    }
+    macro_rules! branch {
+        ($cond:expr) => {{
+            h.pc = if $cond {
+                pc.wrapping_add(imm as u64)
+            } else {
+                next
+            };
+            return Ok(false);
+        }};
+    }
+    match insn.op {
+        Lui => set!(imm as u64),
+        Auipc => set!(pc.wrapping_add(imm as u64)),
+        Jal => {
+            h.set_x(rd, next);
+            h.pc = pc.wrapping_add(imm as u64);
+            return Ok(false);
+        }
+        Jalr => {
+            let target = rs1.wrapping_add(imm as u64) & !1;
+            h.set_x(rd, next);
+            h.pc = target;
+            return Ok(false);
+        }
+        Beq => branch!(rs1 == rs2),
+        Bne => branch!(rs1 != rs2),
+        Blt => branch!((rs1 as i64) < (rs2 as i64)),
+        Bge => branch!((rs1 as i64) >= (rs2 as i64)),
+        Bltu => branch!(rs1 < rs2),
+        Bgeu => branch!(rs1 >= rs2),
+        Lb | Lh | Lw | Ld | Lbu | Lhu | Lwu => {
+            let addr = rs1.wrapping_add(imm as u64);
+            let (size, signed) = match insn.op {
+                Lb => (1, true),
+                Lh => (2, true),
+                Lw => (4, true),
+                Ld => (8, false),
+                Lbu => (1, false),
+                Lhu => (2, false),
+                _ => (4, false),
+            };
+            let v = load(core, plat, addr, size)?;
+            let v = if signed {
+                let shift = 64 - 8 * size as u32;
+                (((v << shift) as i64) >> shift) as u64
+            } else {
+                v
+            };
+            core.hart.set_x(rd, v);
+        }
+        Sb | Sh | Sw | Sd => {
+            let addr = rs1.wrapping_add(imm as u64);
+            let size = match insn.op {
+                Sb => 1,
+                Sh => 2,
+                Sw => 4,
+                _ => 8,
+            };
+            store(core, plat, addr, size, rs2)?;
+        }
+        Addi => set!(rs1.wrapping_add(imm as u64)),
+        Slti => set!(((rs1 as i64) < imm) as u64),
+        Sltiu => set!((rs1 < imm as u64) as u64),
+        Xori => set!(rs1 ^ imm as u64),
+        Ori => set!(rs1 | imm as u64),
+        Andi => set!(rs1 & imm as u64),
+        Slli => set!(rs1 << (imm & 63)),
+        Srli => set!(rs1 >> (imm & 63)),
+        Srai => set!(((rs1 as i64) >> (imm & 63)) as u64),
+        Add => set!(rs1.wrapping_add(rs2)),
+        Sub => set!(rs1.wrapping_sub(rs2)),
+        Sll => set!(rs1 << (rs2 & 63)),
+        Slt => set!(((rs1 as i64) < (rs2 as i64)) as u64),
+        Sltu => set!((rs1 < rs2) as u64),
+        Xor => set!(rs1 ^ rs2),
+        Srl => set!(rs1 >> (rs2 & 63)),
+        Sra => set!(((rs1 as i64) >> (rs2 & 63)) as u64),
+        Or => set!(rs1 | rs2),
+        And => set!(rs1 & rs2),
+        Addiw => set!((rs1 as i32).wrapping_add(imm as i32) as i64 as u64),
+        Slliw => set!(((rs1 as u32) << (imm & 31)) as i32 as i64 as u64),
+        Srliw => set!(((rs1 as u32) >> (imm & 31)) as i32 as i64 as u64),
+        Sraiw => set!(((rs1 as i32) >> (imm & 31)) as i64 as u64),
+        Addw => set!((rs1 as i32).wrapping_add(rs2 as i32) as i64 as u64),
+        Subw => set!((rs1 as i32).wrapping_sub(rs2 as i32) as i64 as u64),
+        Sllw => set!(((rs1 as u32) << (rs2 & 31)) as i32 as i64 as u64),
+        Srlw => set!(((rs1 as u32) >> (rs2 & 31)) as i32 as i64 as u64),
+        Sraw => set!(((rs1 as i32) >> (rs2 & 31)) as i64 as u64),
+        Mul => set!(rs1.wrapping_mul(rs2)),
+        Mulh => set!(((rs1 as i64 as i128 * rs2 as i64 as i128) >> 64) as u64),
+        Mulhsu => set!(((rs1 as i64 as i128 * rs2 as u128 as i128) >> 64) as u64),
+        Mulhu => set!(((rs1 as u128 * rs2 as u128) >> 64) as u64),
+        Div => set!(match (rs1 as i64, rs2 as i64) {
+            (_, 0) => u64::MAX,
+            (a, b) => a.wrapping_div(b) as u64,
+        }),
+        Divu => set!(rs1.checked_div(rs2).unwrap_or(u64::MAX)),
+        Rem => set!(match (rs1 as i64, rs2 as i64) {
+            (a, 0) => a as u64,
+            (a, b) => a.wrapping_rem(b) as u64,
+        }),
+        Remu => set!(if rs2 == 0 { rs1 } else { rs1 % rs2 }),
+        Mulw => set!((rs1 as i32).wrapping_mul(rs2 as i32) as i64 as u64),
+        Divw => set!(match (rs1 as i32, rs2 as i32) {
+            (_, 0) => u64::MAX,
+            (a, b) => a.wrapping_div(b) as i64 as u64,
+        }),
+        Divuw => set!(match (rs1 as u32, rs2 as u32) {
+            (_, 0) => u64::MAX,
+            (a, b) => (a / b) as i32 as i64 as u64,
+        }),
+        Remw => set!(match (rs1 as i32, rs2 as i32) {
+            (a, 0) => a as i64 as u64,
+            (a, b) => a.wrapping_rem(b) as i64 as u64,
+        }),
+        Remuw => set!(match (rs1 as u32, rs2 as u32) {
+            (a, 0) => a as i32 as i64 as u64,
+            (a, b) => (a % b) as i32 as i64 as u64,
+        }),
+        Fence => {}
+        FenceI => {
+            // The block cache is flushed at the next block boundary.
+            plat.code_modified = true;
+            h.pc = next;
+            return Ok(false);
+        }
+        Ecall => {
+            let cause = match h.privilege {
+                Priv::User => cause::ECALL_FROM_U,
+                Priv::Supervisor => cause::ECALL_FROM_S,
+                Priv::Machine => cause::ECALL_FROM_M,
+            };
+            return Err(Exception::new(cause, 0));
+        }
+        Ebreak => return Err(Exception::new(cause::BREAKPOINT, pc)),
+        Mret => {
+            if h.privilege != Priv::Machine {
+                return Err(Exception::illegal(insn.raw));
+            }
+            h.mret();
+            return Ok(false);
+        }
+        Sret => {
+            let tsr = h.csr.mstatus & super::hart::mstatus::TSR != 0;
+            if h.privilege < Priv::Supervisor || (h.privilege == Priv::Supervisor && tsr) {
+                return Err(Exception::illegal(insn.raw));
+            }
+            h.sret();
+            return Ok(false);
+        }
+        Wfi => {
+            let tw = h.csr.mstatus & super::hart::mstatus::TW != 0;
+            if h.privilege == Priv::User || (h.privilege == Priv::Supervisor && tw) {
+                return Err(Exception::illegal(insn.raw));
+            }
+            h.pc = next;
+            let external = plat.hart_irqs.get(h.id).copied().unwrap_or(0);
+            if (h.csr.mip | external) & h.csr.mie == 0 {
+                h.wfi = true;
+            }
+            return Ok(false);
+        }
+        SfenceVma => {
+            let tvm = h.csr.mstatus & super::hart::mstatus::TVM != 0;
+            if h.privilege == Priv::User || (h.privilege == Priv::Supervisor && tvm) {
+                return Err(Exception::illegal(insn.raw));
+            }
+            core.mmu.flush();
+            core.hart.pc = next;
+            return Ok(false);
+        }
+        Csrrw | Csrrs | Csrrc | Csrrwi | Csrrsi | Csrrci => {
+            let csr_no = (imm & 0xfff) as u16;
+            let operand = match insn.op {
+                Csrrwi | Csrrsi | Csrrci => insn.rs1 as u64,
+                _ => rs1,
+            };
+            let env = CsrEnv { time: plat.now() };
+            let writes = matches!(insn.op, Csrrw | Csrrwi) || insn.rs1 != 0;
+            let reads = !matches!(insn.op, Csrrw | Csrrwi) || rd != 0;
+            let old = if reads {
+                csr::read(h, csr_no, &env).map_err(|_| Exception::illegal(insn.raw))?
+            } else {
+                0
+            };
+            if writes {
+                let new = match insn.op {
+                    Csrrw | Csrrwi => operand,
+                    Csrrs | Csrrsi => old | operand,
+                    _ => old & !operand,
+                };
+                let effect =
+                    csr::write(h, csr_no, new).map_err(|_| Exception::illegal(insn.raw))?;
+                if matches!(csr_no, csr::FFLAGS | csr::FRM | csr::FCSR) {
+                    h.set_fs_dirty();
+                }
+                if effect.flush_tlb {
+                    core.mmu.flush();
+                }
+            }
+            core.hart.set_x(rd, old);
+            core.hart.pc = next;
+            return Ok(false);
+        }
+        LrW | LrD => {
+            let size = if insn.op == LrW { 4 } else { 8 };
+            if rs1 & (size - 1) != 0 {
+                return Err(Exception::new(cause::LOAD_MISALIGNED, rs1));
+            }
+            let pa = core.mmu.translate(&core.hart, plat, rs1, Access::Load)?;
+            let v = plat
+                .load(pa, size as u8)
+                .ok_or(Exception::new(cause::LOAD_ACCESS, rs1))?;
+            core.hart.reservation = Some(pa);
+            core.hart
+                .set_x(rd, if size == 4 { v as i32 as i64 as u64 } else { v });
+        }
+        ScW | ScD => {
+            let size = if insn.op == ScW { 4 } else { 8 };
+            if rs1 & (size - 1) != 0 {
+                return Err(Exception::new(cause::STORE_MISALIGNED, rs1));
+            }
+            let pa = core.mmu.translate(&core.hart, plat, rs1, Access::Store)?;
+            let ok = core.hart.reservation.take() == Some(pa);
+            if ok {
+                plat.store(pa, size as u8, rs2)
+                    .ok_or(Exception::new(cause::STORE_ACCESS, rs1))?;
+            }
+            core.hart.set_x(rd, (!ok) as u64);
+        }
+        AmoW | AmoD => {
+            let word = insn.op == AmoW;
+            let size: u8 = if word { 4 } else { 8 };
+            if rs1 & (size as u64 - 1) != 0 {
+                return Err(Exception::new(cause::STORE_MISALIGNED, rs1));
+            }
+            let pa = core.mmu.translate(&core.hart, plat, rs1, Access::Store)?;
+            let old = plat
+                .load(pa, size)
+                .ok_or(Exception::new(cause::STORE_ACCESS, rs1))?;
+            let new = amo_value(AmoOp::from_index(imm), old, rs2, word);
+            plat.store(pa, size, new)
+                .ok_or(Exception::new(cause::STORE_ACCESS, rs1))?;
+            core.hart
+                .set_x(rd, if word { old as i32 as i64 as u64 } else { old });
+        }
+        Flw | Fld => {
+            if !h.fs_enabled() {
+                return Err(Exception::illegal(insn.raw));
+            }
+            let addr = rs1.wrapping_add(imm as u64);
+            let v = if insn.op == Flw {
+                load(core, plat, addr, 4)? | 0xffff_ffff_0000_0000
+            } else {
+                load(core, plat, addr, 8)?
+            };
+            core.hart.f[rd as usize] = v;
+            core.hart.set_fs_dirty();
+        }
+        Fsw | Fsd => {
+            if !h.fs_enabled() {
+                return Err(Exception::illegal(insn.raw));
+            }
+            let addr = rs1.wrapping_add(imm as u64);
+            let v = h.f[insn.rs2 as usize];
+            store(core, plat, addr, if insn.op == Fsw { 4 } else { 8 }, v)?;
+        }
+        Fp => execute_fp(h, insn)?,
+        Illegal => return Err(Exception::illegal(insn.raw)),
+    }
+    core.hart.pc = next;
+    if plat.end_block {
+        plat.end_block = false;
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fp_op_table_matches_declaration_order() {
+        for (i, op) in FP_OPS.iter().enumerate() {
+            assert_eq!(*op as usize, i, "{op:?}");
+        }
+    }
+}

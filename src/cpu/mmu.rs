@@ -1,0 +1,215 @@
+//! Address translation (priv spec 4.3-4.5: Sv39 and Sv48) with hardware A/D updates and a TLB per privilege
+//! level and access type. The TLB is flushed by `sfence.vma`, `satp` writes and `mstatus` writes that change
+//! MPRV/SUM/MXR; a generation counter makes a flush O(1).
+
+use super::hart::{cause, mstatus, Exception, Hart, Priv};
+use crate::platform::Platform;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Fetch = 0,
+    Load = 1,
+    Store = 2,
+}
+
+impl Access {
+    fn page_fault(self) -> u64 {
+        match self {
+            Access::Fetch => cause::INSN_PAGE_FAULT,
+            Access::Load => cause::LOAD_PAGE_FAULT,
+            Access::Store => cause::STORE_PAGE_FAULT,
+        }
+    }
+
+    pub fn access_fault(self) -> u64 {
+        match self {
+            Access::Fetch => cause::INSN_ACCESS,
+            Access::Load => cause::LOAD_ACCESS,
+            Access::Store => cause::STORE_ACCESS,
+        }
+    }
+}
+
+const TLB_ENTRIES: usize = 256;
+
+#[derive(Clone, Copy, Default)]
+struct TlbEntry {
+    vpn: u64,
+    generation: u64,
+    pa_page: u64,
+}
+
+/// Per-hart translation cache (not architectural state: never saved).
+pub struct Mmu {
+    /// Indexed by [effective privilege U/S][access type].
+    tlb: Vec<TlbEntry>,
+    generation: u64,
+}
+
+impl Default for Mmu {
+    fn default() -> Self {
+        Mmu {
+            tlb: vec![TlbEntry::default(); 2 * 3 * TLB_ENTRIES],
+            generation: 1,
+        }
+    }
+}
+
+const PTE_V: u64 = 1 << 0;
+const PTE_R: u64 = 1 << 1;
+const PTE_W: u64 = 1 << 2;
+const PTE_X: u64 = 1 << 3;
+const PTE_U: u64 = 1 << 4;
+const PTE_A: u64 = 1 << 6;
+const PTE_D: u64 = 1 << 7;
+
+impl Mmu {
+    pub fn flush(&mut self) {
+        self.generation += 1;
+    }
+
+    /// The privilege a memory access of type `access` is checked against (MPRV applies to loads and stores).
+    #[inline]
+    fn effective_priv(hart: &Hart, access: Access) -> Priv {
+        if access != Access::Fetch
+            && hart.privilege == Priv::Machine
+            && hart.csr.mstatus & mstatus::MPRV != 0
+        {
+            Priv::from_bits(hart.csr.mstatus >> mstatus::MPP_SHIFT)
+        } else {
+            hart.privilege
+        }
+    }
+
+    /// Translates virtual `va` for `access`.
+    #[inline]
+    pub fn translate(
+        &mut self,
+        hart: &Hart,
+        plat: &mut Platform,
+        va: u64,
+        access: Access,
+    ) -> Result<u64, Exception> {
+        let mode = hart.csr.satp >> 60;
+        if mode == 0 {
+            return Ok(va);
+        }
+        let eff = Self::effective_priv(hart, access);
+        if eff == Priv::Machine {
+            return Ok(va);
+        }
+        let vpn = va >> 12;
+        let idx = ((eff as usize) * 3 + access as usize) * TLB_ENTRIES
+            + (vpn as usize & (TLB_ENTRIES - 1));
+        let e = self.tlb[idx];
+        if e.vpn == vpn && e.generation == self.generation {
+            return Ok(e.pa_page | (va & 0xfff));
+        }
+        let pa = self.walk(hart, plat, va, access, eff, mode)?;
+        self.tlb[idx] = TlbEntry {
+            vpn,
+            generation: self.generation,
+            pa_page: pa & !0xfff,
+        };
+        Ok(pa)
+    }
+
+    /// Translation without side effects (no A/D updates, no TLB fill), for the debugger.
+    pub fn peek_translate(hart: &Hart, plat: &Platform, va: u64) -> Option<u64> {
+        let mode = hart.csr.satp >> 60;
+        if mode == 0 || hart.privilege == Priv::Machine {
+            return Some(va);
+        }
+        let levels = if mode == 9 { 4 } else { 3 };
+        let mut table = (hart.csr.satp & ((1 << 44) - 1)) << 12;
+        for level in (0..levels).rev() {
+            let vpn_i = (va >> (12 + 9 * level)) & 0x1ff;
+            let mut b = [0u8; 8];
+            plat.peek(table + vpn_i * 8, &mut b)?;
+            let pte = u64::from_le_bytes(b);
+            if pte & PTE_V == 0 {
+                return None;
+            }
+            let ppn = (pte >> 10) & ((1 << 44) - 1);
+            if pte & (PTE_R | PTE_X) != 0 {
+                let page_mask = (1u64 << (12 + 9 * level)) - 1;
+                return Some(((ppn << 12) & !page_mask) | (va & page_mask));
+            }
+            table = ppn << 12;
+        }
+        None
+    }
+
+    fn walk(
+        &mut self,
+        hart: &Hart,
+        plat: &mut Platform,
+        va: u64,
+        access: Access,
+        eff: Priv,
+        mode: u64,
+    ) -> Result<u64, Exception> {
+        let page_fault = Exception::new(access.page_fault(), va);
+        let levels: u32 = if mode == 9 { 4 } else { 3 };
+        // The address must be sign-extended from its top translated bit.
+        let va_bits = 12 + 9 * levels;
+        let top = (va as i64) >> (va_bits - 1);
+        if top != 0 && top != -1 {
+            return Err(page_fault);
+        }
+        let st = hart.csr.mstatus;
+        let mut table = (hart.csr.satp & ((1 << 44) - 1)) << 12;
+        for level in (0..levels).rev() {
+            let vpn_i = (va >> (12 + 9 * level)) & 0x1ff;
+            let pte_addr = table + vpn_i * 8;
+            let pte = plat
+                .load(pte_addr, 8)
+                .ok_or(Exception::new(access.access_fault(), va))?;
+            // N, PBMT and reserved bits must be zero (Svnapot/Svpbmt are not implemented).
+            if pte & PTE_V == 0 || (pte & PTE_R == 0 && pte & PTE_W != 0) || pte >> 54 != 0 {
+                return Err(page_fault);
+            }
+            let ppn = (pte >> 10) & ((1 << 44) - 1);
+            if pte & (PTE_R | PTE_X) == 0 {
+                if pte & (PTE_A | PTE_D | PTE_U) != 0 {
+                    return Err(page_fault);
+                }
+                table = ppn << 12;
+                continue;
+            }
+            // Leaf: permission checks (4.3.2 step 5).
+            let user_page = pte & PTE_U != 0;
+            match eff {
+                Priv::User if !user_page => return Err(page_fault),
+                Priv::Supervisor
+                    if user_page && (access == Access::Fetch || st & mstatus::SUM == 0) =>
+                {
+                    return Err(page_fault)
+                }
+                _ => {}
+            }
+            let allowed = match access {
+                Access::Fetch => pte & PTE_X != 0,
+                Access::Load => pte & PTE_R != 0 || (st & mstatus::MXR != 0 && pte & PTE_X != 0),
+                Access::Store => pte & PTE_W != 0,
+            };
+            if !allowed {
+                return Err(page_fault);
+            }
+            let page_mask = (1u64 << (12 + 9 * level)) - 1;
+            if ppn & (page_mask >> 12) != 0 {
+                return Err(page_fault); // misaligned superpage
+            }
+            let mut new_pte = pte | PTE_A;
+            if access == Access::Store {
+                new_pte |= PTE_D;
+            }
+            if new_pte != pte {
+                plat.store(pte_addr, 8, new_pte)
+                    .ok_or(Exception::new(access.access_fault(), va))?;
+            }
+            return Ok(((ppn << 12) & !page_mask) | (va & page_mask));
+        }
+        Err(page_fault)
+    }
+}

@@ -1,0 +1,274 @@
+//! Physical-address dispatch: RAM fast path, ROMs and device registers through the flat view. Everything an
+//! executing hart can reach lives here, apart from the hart itself.
+
+use crate::device::{Device, DeviceBus, PowerRequest};
+use crate::memory::{FlatTarget, FlatView, Ram, PAGE_SIZE};
+
+/// Instructions per timer tick: mtime runs at 10 MHz of virtual time and one instruction is 1 ns.
+pub const INSNS_PER_TICK: u64 = 100;
+
+pub struct NamedDevice {
+    pub name: String,
+    pub device: Box<dyn Device>,
+}
+
+/// The machine minus its harts.
+pub struct Platform {
+    pub ram: Ram,
+    pub roms: Vec<Vec<u8>>,
+    pub flat: FlatView,
+    pub devices: Vec<NamedDevice>,
+    pub irq_lines: u64,
+    pub hart_irqs: Vec<u64>,
+    pub power: Option<PowerRequest>,
+    /// Virtual instruction clock: instructions executed by all harts plus idle time skipped.
+    pub vclock: u64,
+    /// One bit per RAM page holding decoded code: a store there invalidates the block cache.
+    code_pages: Vec<u64>,
+    /// Set when a store hit a code page; the interpreter flushes its block cache at the next block boundary.
+    pub code_modified: bool,
+    /// Set by a device access or a store to code: the current block ends after this instruction, so interrupt
+    /// checks and code refetches happen at points that do not depend on how a run was split into budgets.
+    pub end_block: bool,
+}
+
+impl Platform {
+    pub fn new(
+        ram: Ram,
+        roms: Vec<Vec<u8>>,
+        flat: FlatView,
+        devices: Vec<NamedDevice>,
+        harts: usize,
+    ) -> Platform {
+        let pages = ram.size().div_ceil(PAGE_SIZE) as usize;
+        Platform {
+            ram,
+            roms,
+            flat,
+            devices,
+            irq_lines: 0,
+            hart_irqs: vec![0; harts],
+            power: None,
+            vclock: 0,
+            code_pages: vec![0; pages.div_ceil(64)],
+            code_modified: false,
+            end_block: false,
+        }
+    }
+
+    /// Virtual time in timer ticks.
+    #[inline]
+    pub fn now(&self) -> u64 {
+        self.vclock / INSNS_PER_TICK
+    }
+
+    /// Records that the RAM page holding `pa` has code in the block cache.
+    pub fn mark_code_page(&mut self, pa: u64) {
+        if let Some(off) = self.ram.offset_of(pa, 1) {
+            let page = off as u64 / PAGE_SIZE;
+            if let Some(w) = self.code_pages.get_mut((page / 64) as usize) {
+                *w |= 1 << (page % 64);
+            }
+        }
+    }
+
+    pub fn clear_code_pages(&mut self) {
+        self.code_pages.iter_mut().for_each(|w| *w = 0);
+        self.code_modified = false;
+    }
+
+    #[inline]
+    fn note_ram_store(&mut self, off: usize, size: usize) {
+        self.ram.mark_dirty(off, size);
+        let page = off as u64 / PAGE_SIZE;
+        if self
+            .code_pages
+            .get((page / 64) as usize)
+            .is_some_and(|w| w & (1 << (page % 64)) != 0)
+        {
+            self.code_modified = true;
+            self.end_block = true;
+        }
+    }
+
+    /// Reads `size` (1, 2, 4, 8) bytes at physical `pa`; `None` is an access fault.
+    #[inline]
+    pub fn load(&mut self, pa: u64, size: u8) -> Option<u64> {
+        if let Some(off) = self.ram.offset_of(pa, size as u64) {
+            let b = &self.ram.bytes()[off..off + size as usize];
+            return Some(le_value(b));
+        }
+        self.load_slow(pa, size)
+    }
+
+    /// Writes `size` bytes at physical `pa`; `None` is an access fault.
+    #[inline]
+    pub fn store(&mut self, pa: u64, size: u8, value: u64) -> Option<()> {
+        if let Some(off) = self.ram.offset_of(pa, size as u64) {
+            let bytes = value.to_le_bytes();
+            self.ram.bytes_mut()[off..off + size as usize].copy_from_slice(&bytes[..size as usize]);
+            self.note_ram_store(off, size as usize);
+            return Some(());
+        }
+        self.store_slow(pa, size, value)
+    }
+
+    fn load_slow(&mut self, pa: u64, size: u8) -> Option<u64> {
+        let range = self.flat.lookup(pa)?;
+        if pa.checked_add(size as u64 - 1)? > range.last {
+            return None;
+        }
+        match self.flat.resolve(pa)? {
+            FlatTarget::Ram { offset } => {
+                let off = offset as usize;
+                self.ram.bytes().get(off..off + size as usize).map(le_value)
+            }
+            FlatTarget::Rom { rom, offset } => {
+                let off = offset as usize;
+                self.roms
+                    .get(rom)?
+                    .get(off..off + size as usize)
+                    .map(le_value)
+            }
+            FlatTarget::Io { device, offset } => {
+                Some(self.device_access(device, offset, size, None))
+            }
+        }
+    }
+
+    fn store_slow(&mut self, pa: u64, size: u8, value: u64) -> Option<()> {
+        let range = self.flat.lookup(pa)?;
+        if pa.checked_add(size as u64 - 1)? > range.last {
+            return None;
+        }
+        match self.flat.resolve(pa)? {
+            FlatTarget::Ram { offset } => {
+                let off = offset as usize;
+                let bytes = value.to_le_bytes();
+                self.ram
+                    .bytes_mut()
+                    .get_mut(off..off + size as usize)?
+                    .copy_from_slice(&bytes[..size as usize]);
+                self.note_ram_store(off, size as usize);
+                Some(())
+            }
+            // Writes to ROM are ignored, as on QEMU's virt mrom.
+            FlatTarget::Rom { .. } => Some(()),
+            FlatTarget::Io { device, offset } => {
+                self.device_access(device, offset, size, Some(value));
+                Some(())
+            }
+        }
+    }
+
+    /// Runs one device access, then lets every device react (interrupt lines propagate to the PLIC and harts).
+    fn device_access(&mut self, device: usize, offset: u64, size: u8, write: Option<u64>) -> u64 {
+        let now = self.now();
+        let mut value = 0;
+        if let Some(dev) = self.devices.get_mut(device) {
+            let mut bus = DeviceBus {
+                now,
+                ram: &mut self.ram,
+                irq_lines: &mut self.irq_lines,
+                hart_irqs: &mut self.hart_irqs,
+                power: &mut self.power,
+            };
+            match write {
+                Some(v) => dev.device.write(offset, size, v, &mut bus),
+                None => value = dev.device.read(offset, size, &mut bus),
+            }
+        }
+        self.tick_devices();
+        self.end_block = true;
+        value & size_mask(size)
+    }
+
+    /// Lets every device update its outputs for the current time and interrupt lines. Two passes, so that a line
+    /// raised by a device ticked after the interrupt controller still reaches the harts.
+    pub fn tick_devices(&mut self) {
+        let now = self.now();
+        for _ in 0..2 {
+            let lines_before = self.irq_lines;
+            for dev in &mut self.devices {
+                let mut bus = DeviceBus {
+                    now,
+                    ram: &mut self.ram,
+                    irq_lines: &mut self.irq_lines,
+                    hart_irqs: &mut self.hart_irqs,
+                    power: &mut self.power,
+                };
+                dev.device.tick(&mut bus);
+            }
+            if self.irq_lines == lines_before {
+                break;
+            }
+        }
+    }
+
+    /// The earliest virtual time (ticks) at which some device changes state on its own.
+    pub fn next_deadline(&self) -> Option<u64> {
+        self.devices
+            .iter()
+            .filter_map(|d| d.device.next_deadline())
+            .min()
+    }
+
+    /// Delivers external input to a device and propagates its interrupts.
+    pub fn deliver_input(&mut self, device: usize, input: &crate::device::DeviceInput) -> bool {
+        let now = self.now();
+        let Some(dev) = self.devices.get_mut(device) else {
+            return false;
+        };
+        let mut bus = DeviceBus {
+            now,
+            ram: &mut self.ram,
+            irq_lines: &mut self.irq_lines,
+            hart_irqs: &mut self.hart_irqs,
+            power: &mut self.power,
+        };
+        let taken = dev.device.input(input, &mut bus);
+        self.tick_devices();
+        taken
+    }
+
+    /// Reads physical memory for the debugger and loaders without side effects on devices (device registers
+    /// read as unavailable).
+    pub fn peek(&self, pa: u64, buf: &mut [u8]) -> Option<()> {
+        if self.ram.read(pa, buf).is_some() {
+            return Some(());
+        }
+        for (i, byte) in buf.iter_mut().enumerate() {
+            match self.flat.resolve(pa.checked_add(i as u64)?)? {
+                FlatTarget::Ram { offset } => *byte = *self.ram.bytes().get(offset as usize)?,
+                FlatTarget::Rom { rom, offset } => {
+                    *byte = *self.roms.get(rom)?.get(offset as usize)?
+                }
+                FlatTarget::Io { .. } => return None,
+            }
+        }
+        Some(())
+    }
+}
+
+#[inline]
+fn le_value(b: &[u8]) -> u64 {
+    match b.len() {
+        1 => b[0] as u64,
+        2 => u16::from_le_bytes([b[0], b[1]]) as u64,
+        4 => u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64,
+        _ => {
+            let mut w = [0u8; 8];
+            w[..b.len().min(8)].copy_from_slice(&b[..b.len().min(8)]);
+            u64::from_le_bytes(w)
+        }
+    }
+}
+
+#[inline]
+fn size_mask(size: u8) -> u64 {
+    if size >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (size * 8)) - 1
+    }
+}
