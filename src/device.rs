@@ -127,12 +127,6 @@ pub fn encode_state<T: Serialize>(state: &T) -> Vec<u8> {
 }
 
 /// Decodes a device state struct for [`Device::restore`].
-pub fn decode_state<T: for<'de> Deserialize<'de>>(
-    device: &str,
-    bytes: &[u8],
-) -> Result<T, RestoreError> {
-    bincode::deserialize(bytes).map_err(|e| RestoreError {
-        device: device.to_string(),
-        reason: e.to_string(),
-    })
+pub fn decode_state<T: for<'de> Deserialize<'de>>(device: &str, bytes: &[u8]) -> Result<T, RestoreError> {
+    bincode::deserialize(bytes).map_err(|e| RestoreError { device: device.to_string(), reason: e.to_string() })
 }

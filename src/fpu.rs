@@ -46,8 +46,5 @@ pub fn execute(_op: FpOp, _fmt: FpFmt, _a: u64, _b: u64, _c: u64, _rm: u8) -> (u
 }
 pub fn is_dest_int(op: FpOp) -> bool {
     use FpOp::*;
-    matches!(
-        op,
-        Eq | Lt | Le | Class | CvtWFromF | CvtWuFromF | CvtLFromF | CvtLuFromF | MvXFromF
-    )
+    matches!(op, Eq | Lt | Le | Class | CvtWFromF | CvtWuFromF | CvtLFromF | CvtLuFromF | MvXFromF)
 }

@@ -62,26 +62,15 @@ impl MachineBuilder {
         data.resize(size as usize, 0);
         let id = self.roms.len();
         self.roms.push(data);
-        self.root
-            .add_subregion(base, MemoryRegion::rom(name, size, id), 0);
+        self.root.add_subregion(base, MemoryRegion::rom(name, size, id), 0);
         id
     }
 
     /// Maps `device`'s registers at `[base, base+size)`.
-    pub fn add_device(
-        &mut self,
-        name: &str,
-        base: u64,
-        size: u64,
-        device: Box<dyn Device>,
-    ) -> DeviceId {
+    pub fn add_device(&mut self, name: &str, base: u64, size: u64, device: Box<dyn Device>) -> DeviceId {
         let id = self.devices.len();
-        self.devices.push(NamedDevice {
-            name: name.to_string(),
-            device,
-        });
-        self.root
-            .add_subregion(base, MemoryRegion::io(name, size, id), 0);
+        self.devices.push(NamedDevice { name: name.to_string(), device });
+        self.root.add_subregion(base, MemoryRegion::io(name, size, id), 0);
         id
     }
 
@@ -102,25 +91,26 @@ impl MachineBuilder {
 
     pub fn build(self) -> Machine {
         let flat = self.root.flatten();
-        let cores = (0..self.harts)
-            .map(|id| Core {
-                hart: Hart::new(id, self.reset_pc),
-                mmu: Mmu::default(),
-            })
-            .collect();
+        let cores =
+            (0..self.harts).map(|id| Core { hart: Hart::new(id, self.reset_pc), mmu: Mmu::default() }).collect();
         Machine {
             root: self.root,
             cores,
             plat: Platform::new(self.ram, self.roms, flat, self.devices, self.harts),
             cache: BlockCache::default(),
             breakpoints: Breakpoints::default(),
-            sched: Schedule {
-                hart: 0,
-                quantum_left: QUANTUM,
-            },
+            sched: Schedule { hart: 0, quantum_left: QUANTUM },
             stop_on_idle: false,
         }
     }
+}
+
+/// One device as `info devices` shows it.
+#[derive(Clone, Debug)]
+pub struct DeviceReport {
+    pub name: String,
+    pub kind: &'static str,
+    pub state: Vec<(String, String)>,
 }
 
 /// One device as `info devices` shows it.
@@ -175,10 +165,7 @@ impl Machine {
                 return StopReason::BudgetExhausted;
             }
             self.plat.tick_devices();
-            let all_idle = self
-                .cores
-                .iter()
-                .all(|c| c.hart.wfi && !wakes(c, &self.plat));
+            let all_idle = self.cores.iter().all(|c| c.hart.wfi && !wakes(c, &self.plat));
             if all_idle {
                 let next_deadline = self.plat.next_deadline();
                 if self.stop_on_idle || next_deadline.is_none() {
@@ -196,13 +183,7 @@ impl Machine {
                 }
             }
             let before = self.cores[idx].hart.icount;
-            let exit = run_slice(
-                &mut self.cores[idx],
-                &mut self.plat,
-                &mut self.cache,
-                slice,
-                &mut self.breakpoints,
-            );
+            let exit = run_slice(&mut self.cores[idx], &mut self.plat, &mut self.cache, slice, &mut self.breakpoints);
             let ran = self.cores[idx].hart.icount - before;
             self.sched.quantum_left -= ran.min(self.sched.quantum_left);
             match exit {
@@ -227,10 +208,7 @@ impl Machine {
         if let Some(core) = self.cores.get_mut(self.sched.hart) {
             core.hart.reservation = None;
         }
-        self.sched = Schedule {
-            hart: (self.sched.hart + 1) % self.cores.len(),
-            quantum_left: QUANTUM,
-        };
+        self.sched = Schedule { hart: (self.sched.hart + 1) % self.cores.len(), quantum_left: QUANTUM };
     }
 
     /// With every hart in WFI: jumps virtual time to the next timer event. Returns false if there is none.
@@ -325,12 +303,12 @@ impl Machine {
         self.breakpoints.addrs.remove(&pc)
     }
 
-    /// `(name, kind, state)` of every device, for `info devices`.
-    pub fn inspect_devices(&self) -> Vec<(String, &'static str, Vec<(String, String)>)> {
+    /// Every device's name, kind and state, for `info devices`.
+    pub fn inspect_devices(&self) -> Vec<DeviceReport> {
         self.plat
             .devices
             .iter()
-            .map(|d| (d.name.clone(), d.device.kind(), d.device.inspect()))
+            .map(|d| DeviceReport { name: d.name.clone(), kind: d.device.kind(), state: d.device.inspect() })
             .collect()
     }
 
@@ -354,14 +332,9 @@ impl Machine {
     }
 
     /// Restores what [`Machine::save_state`] produced for a machine of the same shape.
-    pub fn restore_state(
-        &mut self,
-        state: &MachineState,
-    ) -> Result<(), crate::device::RestoreError> {
-        let shape_error = |reason: &str| crate::device::RestoreError {
-            device: "machine".into(),
-            reason: reason.into(),
-        };
+    pub fn restore_state(&mut self, state: &MachineState) -> Result<(), crate::device::RestoreError> {
+        let shape_error =
+            |reason: &str| crate::device::RestoreError { device: "machine".into(), reason: reason.into() };
         if state.harts.len() != self.cores.len() || state.devices.len() != self.plat.devices.len() {
             return Err(shape_error("hart or device count differs"));
         }
@@ -389,9 +362,7 @@ impl Machine {
     /// A hash of the complete guest-visible state (FNV-1a over its serialization), for determinism checks.
     pub fn state_hash(&self) -> u64 {
         let bytes = bincode::serialize(&self.save_state()).unwrap_or_default();
-        bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ *b as u64).wrapping_mul(0x100_0000_01b3)
-        })
+        bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x100_0000_01b3))
     }
 }
 

@@ -33,13 +33,7 @@ pub struct Platform {
 }
 
 impl Platform {
-    pub fn new(
-        ram: Ram,
-        roms: Vec<Vec<u8>>,
-        flat: FlatView,
-        devices: Vec<NamedDevice>,
-        harts: usize,
-    ) -> Platform {
+    pub fn new(ram: Ram, roms: Vec<Vec<u8>>, flat: FlatView, devices: Vec<NamedDevice>, harts: usize) -> Platform {
         let pages = ram.size().div_ceil(PAGE_SIZE) as usize;
         Platform {
             ram,
@@ -81,11 +75,7 @@ impl Platform {
     fn note_ram_store(&mut self, off: usize, size: usize) {
         self.ram.mark_dirty(off, size);
         let page = off as u64 / PAGE_SIZE;
-        if self
-            .code_pages
-            .get((page / 64) as usize)
-            .is_some_and(|w| w & (1 << (page % 64)) != 0)
-        {
+        if self.code_pages.get((page / 64) as usize).is_some_and(|w| w & (1 << (page % 64)) != 0) {
             self.code_modified = true;
             self.end_block = true;
         }
@@ -125,14 +115,9 @@ impl Platform {
             }
             FlatTarget::Rom { rom, offset } => {
                 let off = offset as usize;
-                self.roms
-                    .get(rom)?
-                    .get(off..off + size as usize)
-                    .map(le_value)
+                self.roms.get(rom)?.get(off..off + size as usize).map(le_value)
             }
-            FlatTarget::Io { device, offset } => {
-                Some(self.device_access(device, offset, size, None))
-            }
+            FlatTarget::Io { device, offset } => Some(self.device_access(device, offset, size, None)),
         }
     }
 
@@ -145,10 +130,7 @@ impl Platform {
             FlatTarget::Ram { offset } => {
                 let off = offset as usize;
                 let bytes = value.to_le_bytes();
-                self.ram
-                    .bytes_mut()
-                    .get_mut(off..off + size as usize)?
-                    .copy_from_slice(&bytes[..size as usize]);
+                self.ram.bytes_mut().get_mut(off..off + size as usize)?.copy_from_slice(&bytes[..size as usize]);
                 self.note_ram_store(off, size as usize);
                 Some(())
             }
@@ -207,10 +189,7 @@ impl Platform {
 
     /// The earliest virtual time (ticks) at which some device changes state on its own.
     pub fn next_deadline(&self) -> Option<u64> {
-        self.devices
-            .iter()
-            .filter_map(|d| d.device.next_deadline())
-            .min()
+        self.devices.iter().filter_map(|d| d.device.next_deadline()).min()
     }
 
     /// Delivers external input to a device and propagates its interrupts.
@@ -240,9 +219,7 @@ impl Platform {
         for (i, byte) in buf.iter_mut().enumerate() {
             match self.flat.resolve(pa.checked_add(i as u64)?)? {
                 FlatTarget::Ram { offset } => *byte = *self.ram.bytes().get(offset as usize)?,
-                FlatTarget::Rom { rom, offset } => {
-                    *byte = *self.roms.get(rom)?.get(offset as usize)?
-                }
+                FlatTarget::Rom { rom, offset } => *byte = *self.roms.get(rom)?.get(offset as usize)?,
                 FlatTarget::Io { .. } => return None,
             }
         }

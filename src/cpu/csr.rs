@@ -128,27 +128,15 @@ pub fn read(hart: &Hart, csr: u16, env: &CsrEnv) -> Result<u64, Exception> {
         MCOUNTEREN => c.mcounteren,
         MENVCFG => c.menvcfg,
         MCOUNTINHIBIT => c.mcountinhibit,
-        0x323..=0x33f => c
-            .mhpmevent
-            .get((csr - 0x323) as usize)
-            .copied()
-            .unwrap_or(0),
+        0x323..=0x33f => c.mhpmevent.get((csr - 0x323) as usize).copied().unwrap_or(0),
         MSCRATCH => c.mscratch,
         MEPC => c.mepc,
         MCAUSE => c.mcause,
         MTVAL => c.mtval,
         MIP => c.mip,
         // RV64: only the even pmpcfg registers exist.
-        0x3a0..=0x3af if csr & 1 == 0 => c
-            .pmpcfg
-            .get(((csr - PMPCFG0) / 2) as usize)
-            .copied()
-            .unwrap_or(0),
-        0x3b0..=0x3ef => c
-            .pmpaddr
-            .get((csr - PMPADDR0) as usize)
-            .copied()
-            .unwrap_or(0),
+        0x3a0..=0x3af if csr & 1 == 0 => c.pmpcfg.get(((csr - PMPCFG0) / 2) as usize).copied().unwrap_or(0),
+        0x3b0..=0x3ef => c.pmpaddr.get((csr - PMPADDR0) as usize).copied().unwrap_or(0),
         MCYCLE | MINSTRET => hart.icount,
         0xb03..=0xb1f => 0,
         MVENDORID | MARCHID | MIMPID | MCONFIGPTR => 0,
@@ -283,10 +271,7 @@ mod tests {
         write(&mut h, MSTATUS, mstatus::MIE | mstatus::SIE).unwrap();
         h.privilege = Priv::Supervisor;
         assert!(read(&h, MSTATUS, &ENV).is_err());
-        assert_eq!(
-            read(&h, SSTATUS, &ENV).unwrap() & (mstatus::MIE | mstatus::SIE),
-            mstatus::SIE
-        );
+        assert_eq!(read(&h, SSTATUS, &ENV).unwrap() & (mstatus::MIE | mstatus::SIE), mstatus::SIE);
         assert!(write(&mut h, MHARTID, 1).is_err());
     }
 
@@ -314,12 +299,6 @@ mod tests {
         assert!(read(&h, FCSR, &ENV).is_err());
         write(&mut h, MSTATUS, 1 << mstatus::FS_SHIFT).unwrap();
         write(&mut h, FCSR, 0xff).unwrap();
-        assert_eq!(
-            (
-                read(&h, FRM, &ENV).unwrap(),
-                read(&h, FFLAGS, &ENV).unwrap()
-            ),
-            (7, 0x1f)
-        );
+        assert_eq!((read(&h, FRM, &ENV).unwrap(), read(&h, FFLAGS, &ENV).unwrap()), (7, 0x1f));
     }
 }

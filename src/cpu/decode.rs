@@ -149,23 +149,11 @@ pub struct Insn {
 
 impl Insn {
     fn new(op: Op, raw: u32) -> Insn {
-        Insn {
-            op,
-            rd: 0,
-            rs1: 0,
-            rs2: 0,
-            rs3: 0,
-            len: 4,
-            imm: 0,
-            raw,
-        }
+        Insn { op, rd: 0, rs1: 0, rs2: 0, rs3: 0, len: 4, imm: 0, raw }
     }
 
     fn illegal(raw: u32, len: u8) -> Insn {
-        Insn {
-            len,
-            ..Insn::new(Op::Illegal, raw)
-        }
+        Insn { len, ..Insn::new(Op::Illegal, raw) }
     }
 
     /// Ends a basic block: control transfers and instructions that change translation, privilege or interrupt
@@ -238,18 +226,13 @@ fn s_imm(raw: u32) -> i64 {
 }
 
 fn b_imm(raw: u32) -> i64 {
-    let v = (bits(raw, 31, 31) << 12)
-        | (bits(raw, 7, 7) << 11)
-        | (bits(raw, 30, 25) << 5)
-        | (bits(raw, 11, 8) << 1);
+    let v = (bits(raw, 31, 31) << 12) | (bits(raw, 7, 7) << 11) | (bits(raw, 30, 25) << 5) | (bits(raw, 11, 8) << 1);
     sext(v, 13)
 }
 
 fn j_imm(raw: u32) -> i64 {
-    let v = (bits(raw, 31, 31) << 20)
-        | (bits(raw, 19, 12) << 12)
-        | (bits(raw, 20, 20) << 11)
-        | (bits(raw, 30, 21) << 1);
+    let v =
+        (bits(raw, 31, 31) << 20) | (bits(raw, 19, 12) << 12) | (bits(raw, 20, 20) << 11) | (bits(raw, 30, 21) << 1);
     sext(v, 21)
 }
 
@@ -264,10 +247,7 @@ fn r(op: Op, raw: u32) -> Insn {
 }
 
 fn i(op: Op, raw: u32) -> Insn {
-    Insn {
-        imm: i_imm(raw),
-        ..r(op, raw)
-    }
+    Insn { imm: i_imm(raw), ..r(op, raw) }
 }
 
 fn decode_full(raw: u32) -> Insn {
@@ -276,18 +256,9 @@ fn decode_full(raw: u32) -> Insn {
     let f3 = bits(raw, 14, 12);
     let f7 = bits(raw, 31, 25);
     match opcode {
-        0x37 => Insn {
-            imm: sext(raw & 0xffff_f000, 32),
-            ..r(Lui, raw)
-        },
-        0x17 => Insn {
-            imm: sext(raw & 0xffff_f000, 32),
-            ..r(Auipc, raw)
-        },
-        0x6f => Insn {
-            imm: j_imm(raw),
-            ..r(Jal, raw)
-        },
+        0x37 => Insn { imm: sext(raw & 0xffff_f000, 32), ..r(Lui, raw) },
+        0x17 => Insn { imm: sext(raw & 0xffff_f000, 32), ..r(Auipc, raw) },
+        0x6f => Insn { imm: j_imm(raw), ..r(Jal, raw) },
         0x67 if f3 == 0 => i(Jalr, raw),
         0x63 => {
             let op = match f3 {
@@ -299,10 +270,7 @@ fn decode_full(raw: u32) -> Insn {
                 7 => Bgeu,
                 _ => return Insn::illegal(raw, 4),
             };
-            Insn {
-                imm: b_imm(raw),
-                ..r(op, raw)
-            }
+            Insn { imm: b_imm(raw), ..r(op, raw) }
         }
         0x03 => {
             let op = match f3 {
@@ -325,10 +293,7 @@ fn decode_full(raw: u32) -> Insn {
                 3 => Sd,
                 _ => return Insn::illegal(raw, 4),
             };
-            Insn {
-                imm: s_imm(raw),
-                ..r(op, raw)
-            }
+            Insn { imm: s_imm(raw), ..r(op, raw) }
         }
         0x13 => {
             let shamt = bits(raw, 25, 20) as i64;
@@ -339,18 +304,9 @@ fn decode_full(raw: u32) -> Insn {
                 4 => i(Xori, raw),
                 6 => i(Ori, raw),
                 7 => i(Andi, raw),
-                1 if bits(raw, 31, 26) == 0 => Insn {
-                    imm: shamt,
-                    ..r(Slli, raw)
-                },
-                5 if bits(raw, 31, 26) == 0 => Insn {
-                    imm: shamt,
-                    ..r(Srli, raw)
-                },
-                5 if bits(raw, 31, 26) == 0x10 => Insn {
-                    imm: shamt,
-                    ..r(Srai, raw)
-                },
+                1 if bits(raw, 31, 26) == 0 => Insn { imm: shamt, ..r(Slli, raw) },
+                5 if bits(raw, 31, 26) == 0 => Insn { imm: shamt, ..r(Srli, raw) },
+                5 if bits(raw, 31, 26) == 0x10 => Insn { imm: shamt, ..r(Srai, raw) },
                 _ => Insn::illegal(raw, 4),
             }
         }
@@ -358,18 +314,9 @@ fn decode_full(raw: u32) -> Insn {
             let shamt = bits(raw, 24, 20) as i64;
             match (f3, f7) {
                 (0, _) => i(Addiw, raw),
-                (1, 0) => Insn {
-                    imm: shamt,
-                    ..r(Slliw, raw)
-                },
-                (5, 0) => Insn {
-                    imm: shamt,
-                    ..r(Srliw, raw)
-                },
-                (5, 0x20) => Insn {
-                    imm: shamt,
-                    ..r(Sraiw, raw)
-                },
+                (1, 0) => Insn { imm: shamt, ..r(Slliw, raw) },
+                (5, 0) => Insn { imm: shamt, ..r(Srliw, raw) },
+                (5, 0x20) => Insn { imm: shamt, ..r(Sraiw, raw) },
                 _ => Insn::illegal(raw, 4),
             }
         }
@@ -427,14 +374,8 @@ fn decode_full(raw: u32) -> Insn {
             _ => Insn::illegal(raw, 4),
         },
         0x27 => match f3 {
-            2 => Insn {
-                imm: s_imm(raw),
-                ..r(Fsw, raw)
-            },
-            3 => Insn {
-                imm: s_imm(raw),
-                ..r(Fsd, raw)
-            },
+            2 => Insn { imm: s_imm(raw), ..r(Fsw, raw) },
+            3 => Insn { imm: s_imm(raw), ..r(Fsd, raw) },
             _ => Insn::illegal(raw, 4),
         },
         0x43 | 0x47 | 0x4b | 0x4f => decode_fma(raw),
@@ -447,10 +388,7 @@ fn decode_system(raw: u32) -> Insn {
     use Op::*;
     let f3 = bits(raw, 14, 12);
     let csr = bits(raw, 31, 20) as i64;
-    let csr_insn = |op| Insn {
-        imm: csr,
-        ..r(op, raw)
-    };
+    let csr_insn = |op| Insn { imm: csr, ..r(op, raw) };
     match f3 {
         0 => {
             let rd = bits(raw, 11, 7);
@@ -484,10 +422,7 @@ fn decode_atomic(raw: u32) -> Insn {
         3 => false,
         _ => return Insn::illegal(raw, 4),
     };
-    let amo = |a: AmoOp| Insn {
-        imm: a as i64,
-        ..r(if word { AmoW } else { AmoD }, raw)
-    };
+    let amo = |a: AmoOp| Insn { imm: a as i64, ..r(if word { AmoW } else { AmoD }, raw) };
     match f5 {
         0x02 if bits(raw, 24, 20) == 0 => r(if word { LrW } else { LrD }, raw),
         0x03 => r(if word { ScW } else { ScD }, raw),
@@ -510,10 +445,7 @@ pub fn pack_fp(op: crate::fpu::FpOp, fmt: crate::fpu::FpFmt, rm: u32) -> i64 {
 }
 
 fn fp_insn(raw: u32, op: crate::fpu::FpOp, fmt: crate::fpu::FpFmt, rm: u32) -> Insn {
-    Insn {
-        imm: pack_fp(op, fmt, rm),
-        ..r(Op::Fp, raw)
-    }
+    Insn { imm: pack_fp(op, fmt, rm), ..r(Op::Fp, raw) }
 }
 
 fn decode_fma(raw: u32) -> Insn {
@@ -601,16 +533,7 @@ fn decode_compressed(c: u16) -> Insn {
     let rs1p = (b(9, 7) + 8) as u8; // rs1'/rd'
     let rd = b(11, 7) as u8;
     let rs2 = b(6, 2) as u8;
-    let ins = |op: Op, rd: u8, rs1: u8, rs2: u8, imm: i64| Insn {
-        op,
-        rd,
-        rs1,
-        rs2,
-        rs3: 0,
-        len: 2,
-        imm,
-        raw,
-    };
+    let ins = |op: Op, rd: u8, rs1: u8, rs2: u8, imm: i64| Insn { op, rd, rs1, rs2, rs3: 0, len: 2, imm, raw };
     let ill = Insn::illegal(raw, 2);
     // Immediates shared by several forms.
     let ci_imm = sext((b(12, 12) << 5) | b(6, 2), 6);
@@ -631,15 +554,11 @@ fn decode_compressed(c: u16) -> Insn {
             | (b(2, 2) << 5),
         12,
     );
-    let br_off = sext(
-        (b(12, 12) << 8) | (b(11, 10) << 3) | (b(6, 5) << 6) | (b(4, 3) << 1) | (b(2, 2) << 5),
-        9,
-    );
+    let br_off = sext((b(12, 12) << 8) | (b(11, 10) << 3) | (b(6, 5) << 6) | (b(4, 3) << 1) | (b(2, 2) << 5), 9);
     let shamt = ((b(12, 12) << 5) | b(6, 2)) as i64;
     match (b(1, 0), b(15, 13)) {
         (0, 0) => {
-            let nzuimm =
-                ((b(12, 11) << 4) | (b(10, 7) << 6) | (b(6, 6) << 2) | (b(5, 5) << 3)) as i64;
+            let nzuimm = ((b(12, 11) << 4) | (b(10, 7) << 6) | (b(6, 6) << 2) | (b(5, 5) << 3)) as i64;
             if nzuimm == 0 {
                 ill
             } else {
@@ -656,14 +575,7 @@ fn decode_compressed(c: u16) -> Insn {
         (1, 1) if rd != 0 => ins(Addiw, rd, rd, 0, ci_imm),
         (1, 2) => ins(Addi, rd, 0, 0, ci_imm), // c.li
         (1, 3) if rd == 2 => {
-            let imm = sext(
-                (b(12, 12) << 9)
-                    | (b(6, 6) << 4)
-                    | (b(5, 5) << 6)
-                    | (b(4, 3) << 7)
-                    | (b(2, 2) << 5),
-                10,
-            );
+            let imm = sext((b(12, 12) << 9) | (b(6, 6) << 4) | (b(5, 5) << 6) | (b(4, 3) << 7) | (b(2, 2) << 5), 10);
             if imm == 0 {
                 ill
             } else {
@@ -699,10 +611,7 @@ fn decode_compressed(c: u16) -> Insn {
             (0, 0, _) => ill,
             (0, _, 0) => ins(Jalr, 0, rd, 0, 0),  // c.jr
             (0, _, _) => ins(Add, rd, 0, rs2, 0), // c.mv
-            (1, 0, 0) => Insn {
-                op: Ebreak,
-                ..ins(Ebreak, 0, 0, 0, 0)
-            },
+            (1, 0, 0) => Insn { op: Ebreak, ..ins(Ebreak, 0, 0, 0, 0) },
             (1, _, 0) => ins(Jalr, 1, rd, 0, 0), // c.jalr
             _ => ins(Add, rd, rd, rs2, 0),
         },

@@ -43,11 +43,9 @@ pub mod mstatus {
     pub const SXL: u64 = 3 << 34;
     pub const SD: u64 = 1 << 63;
     /// Bits `sstatus` exposes.
-    pub const SSTATUS_MASK: u64 =
-        SIE | SPIE | SPP | FS | SUM | MXR | UXL | SD | (3 << 9) | (3 << 15);
+    pub const SSTATUS_MASK: u64 = SIE | SPIE | SPP | FS | SUM | MXR | UXL | SD | (3 << 9) | (3 << 15);
     /// Bits software may write in `mstatus` (the rest are read-only or WARL-fixed).
-    pub const WRITABLE: u64 =
-        SIE | MIE | SPIE | MPIE | SPP | MPP | FS | MPRV | SUM | MXR | TVM | TW | TSR;
+    pub const WRITABLE: u64 = SIE | MIE | SPIE | MPIE | SPP | MPP | FS | MPRV | SUM | MXR | TVM | TW | TSR;
 }
 
 /// Exception causes (priv spec table 3.6).
@@ -86,11 +84,9 @@ impl Exception {
 }
 
 /// Interrupt bits writable by software in `mip` (the rest are driven by devices).
-pub const MIP_SW_WRITABLE: u64 =
-    crate::device::mip::SSIP | crate::device::mip::STIP | crate::device::mip::SEIP;
+pub const MIP_SW_WRITABLE: u64 = crate::device::mip::SSIP | crate::device::mip::STIP | crate::device::mip::SEIP;
 /// Interrupts that may be delegated to S-mode.
-pub const S_INTERRUPTS: u64 =
-    crate::device::mip::SSIP | crate::device::mip::STIP | crate::device::mip::SEIP;
+pub const S_INTERRUPTS: u64 = crate::device::mip::SSIP | crate::device::mip::STIP | crate::device::mip::SEIP;
 /// All interrupts the hart implements.
 pub const ALL_INTERRUPTS: u64 =
     S_INTERRUPTS | crate::device::mip::MSIP | crate::device::mip::MTIP | crate::device::mip::MEIP;
@@ -146,11 +142,7 @@ pub struct Hart {
 
 impl Hart {
     pub fn new(id: usize, reset_pc: u64) -> Hart {
-        let mut csr = Csrs {
-            pmpaddr: vec![0; 16],
-            mhpmevent: vec![0; 29],
-            ..Csrs::default()
-        };
+        let mut csr = Csrs { pmpaddr: vec![0; 16], mhpmevent: vec![0; 29], ..Csrs::default() };
         // UXL = SXL = 2 (64-bit), fixed.
         csr.mstatus = (2 << 32) | (2 << 34);
         Hart {
@@ -187,11 +179,7 @@ impl Hart {
     /// Takes a trap: an exception (`interrupt` false) or an interrupt with cause number `cause`. `pc` is the
     /// address of the trapping instruction (or of the next one to run, for interrupts).
     pub fn trap(&mut self, cause: u64, interrupt: bool, tval: u64) {
-        let deleg = if interrupt {
-            self.csr.mideleg
-        } else {
-            self.csr.medeleg
-        };
+        let deleg = if interrupt { self.csr.mideleg } else { self.csr.medeleg };
         let to_s = self.privilege <= Priv::Supervisor && (deleg >> cause) & 1 == 1;
         let cause_value = cause | if interrupt { 1 << 63 } else { 0 };
         let st = self.csr.mstatus;
@@ -199,16 +187,8 @@ impl Hart {
             self.csr.sepc = self.pc;
             self.csr.scause = cause_value;
             self.csr.stval = tval;
-            let spie = if st & mstatus::SIE != 0 {
-                mstatus::SPIE
-            } else {
-                0
-            };
-            let spp = if self.privilege == Priv::Supervisor {
-                mstatus::SPP
-            } else {
-                0
-            };
+            let spie = if st & mstatus::SIE != 0 { mstatus::SPIE } else { 0 };
+            let spp = if self.privilege == Priv::Supervisor { mstatus::SPP } else { 0 };
             self.csr.mstatus = (st & !(mstatus::SPIE | mstatus::SPP | mstatus::SIE)) | spie | spp;
             self.privilege = Priv::Supervisor;
             self.pc = trap_vector(self.csr.stvec, cause, interrupt);
@@ -216,11 +196,7 @@ impl Hart {
             self.csr.mepc = self.pc;
             self.csr.mcause = cause_value;
             self.csr.mtval = tval;
-            let mpie = if st & mstatus::MIE != 0 {
-                mstatus::MPIE
-            } else {
-                0
-            };
+            let mpie = if st & mstatus::MIE != 0 { mstatus::MPIE } else { 0 };
             let mpp = (self.privilege as u64) << mstatus::MPP_SHIFT;
             self.csr.mstatus = (st & !(mstatus::MPIE | mstatus::MPP | mstatus::MIE)) | mpie | mpp;
             self.privilege = Priv::Machine;
@@ -232,11 +208,7 @@ impl Hart {
     pub fn mret(&mut self) {
         let st = self.csr.mstatus;
         let mpp = Priv::from_bits(st >> mstatus::MPP_SHIFT);
-        let mie = if st & mstatus::MPIE != 0 {
-            mstatus::MIE
-        } else {
-            0
-        };
+        let mie = if st & mstatus::MPIE != 0 { mstatus::MIE } else { 0 };
         let mut new = (st & !(mstatus::MIE | mstatus::MPP)) | mie | mstatus::MPIE;
         if mpp != Priv::Machine {
             new &= !mstatus::MPRV;
@@ -249,18 +221,9 @@ impl Hart {
     /// `sret`.
     pub fn sret(&mut self) {
         let st = self.csr.mstatus;
-        let spp = if st & mstatus::SPP != 0 {
-            Priv::Supervisor
-        } else {
-            Priv::User
-        };
-        let sie = if st & mstatus::SPIE != 0 {
-            mstatus::SIE
-        } else {
-            0
-        };
-        self.csr.mstatus =
-            (st & !(mstatus::SIE | mstatus::SPP | mstatus::MPRV)) | sie | mstatus::SPIE;
+        let spp = if st & mstatus::SPP != 0 { Priv::Supervisor } else { Priv::User };
+        let sie = if st & mstatus::SPIE != 0 { mstatus::SIE } else { 0 };
+        self.csr.mstatus = (st & !(mstatus::SIE | mstatus::SPP | mstatus::MPRV)) | sie | mstatus::SPIE;
         self.privilege = spp;
         self.pc = self.csr.sepc;
     }
@@ -274,15 +237,11 @@ impl Hart {
         }
         let st = self.csr.mstatus;
         let m_enabled = self.privilege < Priv::Machine || st & mstatus::MIE != 0;
-        let s_enabled = self.privilege < Priv::Supervisor
-            || (self.privilege == Priv::Supervisor && st & mstatus::SIE != 0);
+        let s_enabled =
+            self.privilege < Priv::Supervisor || (self.privilege == Priv::Supervisor && st & mstatus::SIE != 0);
         let m_pending = pending & !self.csr.mideleg;
         let s_pending = pending & self.csr.mideleg;
-        let pick = |set: u64| {
-            [11u64, 3, 7, 9, 1, 5]
-                .into_iter()
-                .find(|bit| set & (1 << bit) != 0)
-        };
+        let pick = |set: u64| [11u64, 3, 7, 9, 1, 5].into_iter().find(|bit| set & (1 << bit) != 0);
         if m_enabled && m_pending != 0 {
             return pick(m_pending);
         }
@@ -315,14 +274,8 @@ mod tests {
         h.csr.mstatus |= mstatus::SIE;
         h.pc = 0x4000;
         h.trap(cause::ECALL_FROM_U, false, 0);
-        assert_eq!(
-            (h.privilege, h.pc, h.csr.sepc, h.csr.scause),
-            (Priv::Supervisor, 0x8000_0000, 0x4000, 8)
-        );
-        assert_eq!(
-            h.csr.mstatus & (mstatus::SIE | mstatus::SPIE | mstatus::SPP),
-            mstatus::SPIE
-        );
+        assert_eq!((h.privilege, h.pc, h.csr.sepc, h.csr.scause), (Priv::Supervisor, 0x8000_0000, 0x4000, 8));
+        assert_eq!(h.csr.mstatus & (mstatus::SIE | mstatus::SPIE | mstatus::SPP), mstatus::SPIE);
         h.sret();
         assert_eq!((h.privilege, h.pc), (Priv::User, 0x4000));
         assert_ne!(h.csr.mstatus & mstatus::SIE, 0);
@@ -334,10 +287,7 @@ mod tests {
         h.csr.medeleg = !0;
         h.csr.mtvec = 0x100;
         h.trap(cause::ILLEGAL_INSN, false, 0x1234);
-        assert_eq!(
-            (h.privilege, h.pc, h.csr.mtval),
-            (Priv::Machine, 0x100, 0x1234)
-        );
+        assert_eq!((h.privilege, h.pc, h.csr.mtval), (Priv::Machine, 0x100, 0x1234));
     }
 
     #[test]
@@ -357,10 +307,7 @@ mod tests {
         // In M-mode with MIE clear nothing is taken.
         assert_eq!(h.pending_interrupt(crate::device::mip::MTIP), None);
         h.csr.mstatus |= mstatus::MIE;
-        assert_eq!(
-            h.pending_interrupt(crate::device::mip::MTIP | crate::device::mip::MEIP),
-            Some(11)
-        );
+        assert_eq!(h.pending_interrupt(crate::device::mip::MTIP | crate::device::mip::MEIP), Some(11));
         // Delegated S interrupts are not taken in M-mode, but are in U-mode regardless of SIE.
         h.csr.mideleg = S_INTERRUPTS;
         assert_eq!(h.pending_interrupt(crate::device::mip::STIP), None);

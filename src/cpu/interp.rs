@@ -42,14 +42,7 @@ pub struct BlockCache {
 
 impl Default for BlockCache {
     fn default() -> Self {
-        BlockCache {
-            slots: (0..CACHE_SLOTS)
-                .map(|_| Block {
-                    pa: u64::MAX,
-                    insns: Vec::new(),
-                })
-                .collect(),
-        }
+        BlockCache { slots: (0..CACHE_SLOTS).map(|_| Block { pa: u64::MAX, insns: Vec::new() }).collect() }
     }
 }
 
@@ -102,10 +95,7 @@ impl BlockCache {
             // The first instruction straddles a page boundary or its bytes are not fetchable as one access.
             let insn = fetch_slow(core, plat)?;
             insns.push(insn);
-            self.slots[slot] = Block {
-                pa: u64::MAX,
-                insns,
-            };
+            self.slots[slot] = Block { pa: u64::MAX, insns };
             return Ok(slot);
         }
         plat.mark_code_page(pa);
@@ -119,9 +109,7 @@ fn fetch_slow(core: &mut Core, plat: &mut Platform) -> Result<Insn, Exception> {
     let pc = core.hart.pc;
     let fetch16 = |core: &mut Core, plat: &mut Platform, va: u64| -> Result<u16, Exception> {
         let pa = core.mmu.translate(&core.hart, plat, va, Access::Fetch)?;
-        plat.load(pa, 2)
-            .map(|v| v as u16)
-            .ok_or(Exception::new(cause::INSN_ACCESS, va))
+        plat.load(pa, 2).map(|v| v as u16).ok_or(Exception::new(cause::INSN_ACCESS, va))
     };
     let low = fetch16(core, plat, pc)?;
     if insn_len(low) == 2 {
@@ -196,11 +184,7 @@ pub fn run_slice(
                 Ok(true) => {}
                 Ok(false) => break,
                 Err(e) => {
-                    let tval = if e.cause == cause::ILLEGAL_INSN {
-                        insn.raw as u64
-                    } else {
-                        e.tval
-                    };
+                    let tval = if e.cause == cause::ILLEGAL_INSN { insn.raw as u64 } else { e.tval };
                     core.hart.trap(e.cause, false, tval);
                     break;
                 }
@@ -227,67 +211,39 @@ fn load(core: &mut Core, plat: &mut Platform, va: u64, size: u8) -> Result<u64, 
         return load_misaligned(core, plat, va, size);
     }
     let pa = core.mmu.translate(&core.hart, plat, va, Access::Load)?;
-    plat.load(pa, size)
-        .ok_or(Exception::new(cause::LOAD_ACCESS, va))
+    plat.load(pa, size).ok_or(Exception::new(cause::LOAD_ACCESS, va))
 }
 
 #[inline]
-fn store(
-    core: &mut Core,
-    plat: &mut Platform,
-    va: u64,
-    size: u8,
-    value: u64,
-) -> Result<(), Exception> {
+fn store(core: &mut Core, plat: &mut Platform, va: u64, size: u8, value: u64) -> Result<(), Exception> {
     if va & (size as u64 - 1) != 0 {
         return store_misaligned(core, plat, va, size, value);
     }
     let pa = core.mmu.translate(&core.hart, plat, va, Access::Store)?;
-    plat.store(pa, size, value)
-        .ok_or(Exception::new(cause::STORE_ACCESS, va))
+    plat.store(pa, size, value).ok_or(Exception::new(cause::STORE_ACCESS, va))
 }
 
 /// Misaligned accesses are performed byte by byte (the spec allows an EEI to support them); every byte is
 /// translated first, so a fault leaves memory unchanged.
-fn load_misaligned(
-    core: &mut Core,
-    plat: &mut Platform,
-    va: u64,
-    size: u8,
-) -> Result<u64, Exception> {
+fn load_misaligned(core: &mut Core, plat: &mut Platform, va: u64, size: u8) -> Result<u64, Exception> {
     let mut value = 0u64;
     for i in 0..size as u64 {
         let a = va.wrapping_add(i);
-        let pa = core
-            .mmu
-            .translate(&core.hart, plat, a, Access::Load)
-            .map_err(|e| Exception::new(e.cause, va))?;
-        let b = plat
-            .load(pa, 1)
-            .ok_or(Exception::new(cause::LOAD_ACCESS, va))?;
+        let pa = core.mmu.translate(&core.hart, plat, a, Access::Load).map_err(|e| Exception::new(e.cause, va))?;
+        let b = plat.load(pa, 1).ok_or(Exception::new(cause::LOAD_ACCESS, va))?;
         value |= b << (8 * i);
     }
     Ok(value)
 }
 
-fn store_misaligned(
-    core: &mut Core,
-    plat: &mut Platform,
-    va: u64,
-    size: u8,
-    value: u64,
-) -> Result<(), Exception> {
+fn store_misaligned(core: &mut Core, plat: &mut Platform, va: u64, size: u8, value: u64) -> Result<(), Exception> {
     let mut pas = [0u64; 8];
     for (i, pa) in pas.iter_mut().enumerate().take(size as usize) {
         let a = va.wrapping_add(i as u64);
-        *pa = core
-            .mmu
-            .translate(&core.hart, plat, a, Access::Store)
-            .map_err(|e| Exception::new(e.cause, va))?;
+        *pa = core.mmu.translate(&core.hart, plat, a, Access::Store).map_err(|e| Exception::new(e.cause, va))?;
     }
     for (i, pa) in pas.iter().enumerate().take(size as usize) {
-        plat.store(*pa, 1, value >> (8 * i))
-            .ok_or(Exception::new(cause::STORE_ACCESS, va))?;
+        plat.store(*pa, 1, value >> (8 * i)).ok_or(Exception::new(cause::STORE_ACCESS, va))?;
     }
     Ok(())
 }
@@ -330,10 +286,7 @@ const FP_OPS: [FpOp; 29] = {
 
 fn uses_rounding_mode(op: FpOp) -> bool {
     use FpOp::*;
-    !matches!(
-        op,
-        Min | Max | SgnJ | SgnJN | SgnJX | Eq | Lt | Le | Class | MvXFromF | MvFFromX
-    )
+    !matches!(op, Min | Max | SgnJ | SgnJN | SgnJX | Eq | Lt | Le | Class | MvXFromF | MvFFromX)
 }
 
 fn int_source(op: FpOp) -> bool {
@@ -345,36 +298,15 @@ fn execute_fp(hart: &mut Hart, insn: Insn) -> Result<(), Exception> {
     if !hart.fs_enabled() {
         return Err(Exception::illegal(insn.raw));
     }
-    let op = *FP_OPS
-        .get((insn.imm & 0xff) as usize)
-        .ok_or(Exception::illegal(insn.raw))?;
-    let fmt = if insn.imm & 0x100 != 0 {
-        FpFmt::D
-    } else {
-        FpFmt::S
-    };
+    let op = *FP_OPS.get((insn.imm & 0xff) as usize).ok_or(Exception::illegal(insn.raw))?;
+    let fmt = if insn.imm & 0x100 != 0 { FpFmt::D } else { FpFmt::S };
     let rm_field = ((insn.imm >> 16) & 7) as u64;
-    let rm = if rm_field == 7 {
-        hart.csr.frm
-    } else {
-        rm_field
-    };
+    let rm = if rm_field == 7 { hart.csr.frm } else { rm_field };
     if uses_rounding_mode(op) && rm > 4 {
         return Err(Exception::illegal(insn.raw));
     }
-    let a = if int_source(op) {
-        hart.x[insn.rs1 as usize]
-    } else {
-        hart.f[insn.rs1 as usize]
-    };
-    let (result, flags) = fpu::execute(
-        op,
-        fmt,
-        a,
-        hart.f[insn.rs2 as usize],
-        hart.f[insn.rs3 as usize],
-        rm as u8,
-    );
+    let a = if int_source(op) { hart.x[insn.rs1 as usize] } else { hart.f[insn.rs1 as usize] };
+    let (result, flags) = fpu::execute(op, fmt, a, hart.f[insn.rs2 as usize], hart.f[insn.rs3 as usize], rm as u8);
     if flags != 0 {
         hart.csr.fflags |= flags as u64;
         hart.set_fs_dirty();
@@ -389,16 +321,8 @@ fn execute_fp(hart: &mut Hart, insn: Insn) -> Result<(), Exception> {
 }
 
 fn amo_value(op: AmoOp, old: u64, src: u64, word: bool) -> u64 {
-    let (old_s, src_s) = if word {
-        (old as i32 as i64, src as i32 as i64)
-    } else {
-        (old as i64, src as i64)
-    };
-    let (old_u, src_u) = if word {
-        (old as u32 as u64, src as u32 as u64)
-    } else {
-        (old, src)
-    };
+    let (old_s, src_s) = if word { (old as i32 as i64, src as i32 as i64) } else { (old as i64, src as i64) };
+    let (old_u, src_u) = if word { (old as u32 as u64, src as u32 as u64) } else { (old, src) };
     match op {
         AmoOp::Swap => src,
         AmoOp::Add => old.wrapping_add(src),
@@ -456,11 +380,7 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: Insn) -> Result<bool, Exc
     }
     macro_rules! branch {
         ($cond:expr) => {{
-            h.pc = if $cond {
-                pc.wrapping_add(imm as u64)
-            } else {
-                next
-            };
+            h.pc = if $cond { pc.wrapping_add(imm as u64) } else { next };
             return Ok(false);
         }};
     }
@@ -634,19 +554,14 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: Insn) -> Result<bool, Exc
             let env = CsrEnv { time: plat.now() };
             let writes = matches!(insn.op, Csrrw | Csrrwi) || insn.rs1 != 0;
             let reads = !matches!(insn.op, Csrrw | Csrrwi) || rd != 0;
-            let old = if reads {
-                csr::read(h, csr_no, &env).map_err(|_| Exception::illegal(insn.raw))?
-            } else {
-                0
-            };
+            let old = if reads { csr::read(h, csr_no, &env).map_err(|_| Exception::illegal(insn.raw))? } else { 0 };
             if writes {
                 let new = match insn.op {
                     Csrrw | Csrrwi => operand,
                     Csrrs | Csrrsi => old | operand,
                     _ => old & !operand,
                 };
-                let effect =
-                    csr::write(h, csr_no, new).map_err(|_| Exception::illegal(insn.raw))?;
+                let effect = csr::write(h, csr_no, new).map_err(|_| Exception::illegal(insn.raw))?;
                 if matches!(csr_no, csr::FFLAGS | csr::FRM | csr::FCSR) {
                     h.set_fs_dirty();
                 }
@@ -664,12 +579,9 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: Insn) -> Result<bool, Exc
                 return Err(Exception::new(cause::LOAD_MISALIGNED, rs1));
             }
             let pa = core.mmu.translate(&core.hart, plat, rs1, Access::Load)?;
-            let v = plat
-                .load(pa, size as u8)
-                .ok_or(Exception::new(cause::LOAD_ACCESS, rs1))?;
+            let v = plat.load(pa, size as u8).ok_or(Exception::new(cause::LOAD_ACCESS, rs1))?;
             core.hart.reservation = Some(pa);
-            core.hart
-                .set_x(rd, if size == 4 { v as i32 as i64 as u64 } else { v });
+            core.hart.set_x(rd, if size == 4 { v as i32 as i64 as u64 } else { v });
         }
         ScW | ScD => {
             let size = if insn.op == ScW { 4 } else { 8 };
@@ -679,8 +591,7 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: Insn) -> Result<bool, Exc
             let pa = core.mmu.translate(&core.hart, plat, rs1, Access::Store)?;
             let ok = core.hart.reservation.take() == Some(pa);
             if ok {
-                plat.store(pa, size as u8, rs2)
-                    .ok_or(Exception::new(cause::STORE_ACCESS, rs1))?;
+                plat.store(pa, size as u8, rs2).ok_or(Exception::new(cause::STORE_ACCESS, rs1))?;
             }
             core.hart.set_x(rd, (!ok) as u64);
         }
@@ -691,14 +602,10 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: Insn) -> Result<bool, Exc
                 return Err(Exception::new(cause::STORE_MISALIGNED, rs1));
             }
             let pa = core.mmu.translate(&core.hart, plat, rs1, Access::Store)?;
-            let old = plat
-                .load(pa, size)
-                .ok_or(Exception::new(cause::STORE_ACCESS, rs1))?;
+            let old = plat.load(pa, size).ok_or(Exception::new(cause::STORE_ACCESS, rs1))?;
             let new = amo_value(AmoOp::from_index(imm), old, rs2, word);
-            plat.store(pa, size, new)
-                .ok_or(Exception::new(cause::STORE_ACCESS, rs1))?;
-            core.hart
-                .set_x(rd, if word { old as i32 as i64 as u64 } else { old });
+            plat.store(pa, size, new).ok_or(Exception::new(cause::STORE_ACCESS, rs1))?;
+            core.hart.set_x(rd, if word { old as i32 as i64 as u64 } else { old });
         }
         Flw | Fld => {
             if !h.fs_enabled() {

@@ -48,10 +48,7 @@ pub struct Mmu {
 
 impl Default for Mmu {
     fn default() -> Self {
-        Mmu {
-            tlb: vec![TlbEntry::default(); 2 * 3 * TLB_ENTRIES],
-            generation: 1,
-        }
+        Mmu { tlb: vec![TlbEntry::default(); 2 * 3 * TLB_ENTRIES], generation: 1 }
     }
 }
 
@@ -71,10 +68,7 @@ impl Mmu {
     /// The privilege a memory access of type `access` is checked against (MPRV applies to loads and stores).
     #[inline]
     fn effective_priv(hart: &Hart, access: Access) -> Priv {
-        if access != Access::Fetch
-            && hart.privilege == Priv::Machine
-            && hart.csr.mstatus & mstatus::MPRV != 0
-        {
+        if access != Access::Fetch && hart.privilege == Priv::Machine && hart.csr.mstatus & mstatus::MPRV != 0 {
             Priv::from_bits(hart.csr.mstatus >> mstatus::MPP_SHIFT)
         } else {
             hart.privilege
@@ -83,13 +77,7 @@ impl Mmu {
 
     /// Translates virtual `va` for `access`.
     #[inline]
-    pub fn translate(
-        &mut self,
-        hart: &Hart,
-        plat: &mut Platform,
-        va: u64,
-        access: Access,
-    ) -> Result<u64, Exception> {
+    pub fn translate(&mut self, hart: &Hart, plat: &mut Platform, va: u64, access: Access) -> Result<u64, Exception> {
         let mode = hart.csr.satp >> 60;
         if mode == 0 {
             return Ok(va);
@@ -99,18 +87,13 @@ impl Mmu {
             return Ok(va);
         }
         let vpn = va >> 12;
-        let idx = ((eff as usize) * 3 + access as usize) * TLB_ENTRIES
-            + (vpn as usize & (TLB_ENTRIES - 1));
+        let idx = ((eff as usize) * 3 + access as usize) * TLB_ENTRIES + (vpn as usize & (TLB_ENTRIES - 1));
         let e = self.tlb[idx];
         if e.vpn == vpn && e.generation == self.generation {
             return Ok(e.pa_page | (va & 0xfff));
         }
         let pa = self.walk(hart, plat, va, access, eff, mode)?;
-        self.tlb[idx] = TlbEntry {
-            vpn,
-            generation: self.generation,
-            pa_page: pa & !0xfff,
-        };
+        self.tlb[idx] = TlbEntry { vpn, generation: self.generation, pa_page: pa & !0xfff };
         Ok(pa)
     }
 
@@ -162,9 +145,7 @@ impl Mmu {
         for level in (0..levels).rev() {
             let vpn_i = (va >> (12 + 9 * level)) & 0x1ff;
             let pte_addr = table + vpn_i * 8;
-            let pte = plat
-                .load(pte_addr, 8)
-                .ok_or(Exception::new(access.access_fault(), va))?;
+            let pte = plat.load(pte_addr, 8).ok_or(Exception::new(access.access_fault(), va))?;
             // N, PBMT and reserved bits must be zero (Svnapot/Svpbmt are not implemented).
             if pte & PTE_V == 0 || (pte & PTE_R == 0 && pte & PTE_W != 0) || pte >> 54 != 0 {
                 return Err(page_fault);
@@ -181,9 +162,7 @@ impl Mmu {
             let user_page = pte & PTE_U != 0;
             match eff {
                 Priv::User if !user_page => return Err(page_fault),
-                Priv::Supervisor
-                    if user_page && (access == Access::Fetch || st & mstatus::SUM == 0) =>
-                {
+                Priv::Supervisor if user_page && (access == Access::Fetch || st & mstatus::SUM == 0) => {
                     return Err(page_fault)
                 }
                 _ => {}
@@ -205,8 +184,7 @@ impl Mmu {
                 new_pte |= PTE_D;
             }
             if new_pte != pte {
-                plat.store(pte_addr, 8, new_pte)
-                    .ok_or(Exception::new(access.access_fault(), va))?;
+                plat.store(pte_addr, 8, new_pte).ok_or(Exception::new(access.access_fault(), va))?;
             }
             return Ok(((ppn << 12) & !page_mask) | (va & page_mask));
         }

@@ -3,33 +3,17 @@
 /// What a flat range dispatches to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FlatTarget {
-    Ram {
-        offset: u64,
-    },
-    Rom {
-        rom: super::RomId,
-        offset: u64,
-    },
-    Io {
-        device: super::DeviceId,
-        offset: u64,
-    },
+    Ram { offset: u64 },
+    Rom { rom: super::RomId, offset: u64 },
+    Io { device: super::DeviceId, offset: u64 },
 }
 
 impl FlatTarget {
     fn advanced(self, by: u64) -> FlatTarget {
         match self {
-            FlatTarget::Ram { offset } => FlatTarget::Ram {
-                offset: offset + by,
-            },
-            FlatTarget::Rom { rom, offset } => FlatTarget::Rom {
-                rom,
-                offset: offset + by,
-            },
-            FlatTarget::Io { device, offset } => FlatTarget::Io {
-                device,
-                offset: offset + by,
-            },
+            FlatTarget::Ram { offset } => FlatTarget::Ram { offset: offset + by },
+            FlatTarget::Rom { rom, offset } => FlatTarget::Rom { rom, offset: offset + by },
+            FlatTarget::Io { device, offset } => FlatTarget::Io { device, offset: offset + by },
         }
     }
 }
@@ -63,29 +47,14 @@ impl FlatView {
                 continue;
             }
             if r.start < lo {
-                kept.push(FlatRange {
-                    start: r.start,
-                    last: lo - 1,
-                    target: r.target,
-                    name: r.name.clone(),
-                });
+                kept.push(FlatRange { start: r.start, last: lo - 1, target: r.target, name: r.name.clone() });
             }
             if r.last > hi {
                 let target = r.target.advanced(hi + 1 - r.start);
-                kept.push(FlatRange {
-                    start: hi + 1,
-                    last: r.last,
-                    target,
-                    name: r.name,
-                });
+                kept.push(FlatRange { start: hi + 1, last: r.last, target, name: r.name });
             }
         }
-        kept.push(FlatRange {
-            start: lo,
-            last: hi,
-            target,
-            name: name.to_string(),
-        });
+        kept.push(FlatRange { start: lo, last: hi, target, name: name.to_string() });
         kept.sort_by_key(|r| r.start);
         self.ranges = kept;
     }

@@ -15,11 +15,7 @@ pub struct Ram {
 impl Ram {
     pub fn new(base: u64, size: u64) -> Ram {
         let pages = size.div_ceil(PAGE_SIZE) as usize;
-        Ram {
-            base,
-            bytes: vec![0; size as usize],
-            dirty: vec![0; pages.div_ceil(64)],
-        }
+        Ram { base, bytes: vec![0; size as usize], dirty: vec![0; pages.div_ceil(64)] }
     }
 
     pub fn base(&self) -> u64 {

@@ -17,10 +17,7 @@ pub enum RegionKind {
     /// A device's registers.
     Io(DeviceId),
     /// A window onto `target`, starting at `offset` inside it.
-    Alias {
-        target: Box<MemoryRegion>,
-        offset: u64,
-    },
+    Alias { target: Box<MemoryRegion>, offset: u64 },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,56 +36,29 @@ pub struct Subregion {
 
 impl MemoryRegion {
     pub fn container(name: &str, size: u64) -> MemoryRegion {
-        MemoryRegion {
-            name: name.into(),
-            size,
-            kind: RegionKind::Container(Vec::new()),
-        }
+        MemoryRegion { name: name.into(), size, kind: RegionKind::Container(Vec::new()) }
     }
 
     pub fn ram(name: &str, size: u64) -> MemoryRegion {
-        MemoryRegion {
-            name: name.into(),
-            size,
-            kind: RegionKind::Ram { ram_offset: 0 },
-        }
+        MemoryRegion { name: name.into(), size, kind: RegionKind::Ram { ram_offset: 0 } }
     }
 
     pub fn rom(name: &str, size: u64, rom: RomId) -> MemoryRegion {
-        MemoryRegion {
-            name: name.into(),
-            size,
-            kind: RegionKind::Rom(rom),
-        }
+        MemoryRegion { name: name.into(), size, kind: RegionKind::Rom(rom) }
     }
 
     pub fn io(name: &str, size: u64, device: DeviceId) -> MemoryRegion {
-        MemoryRegion {
-            name: name.into(),
-            size,
-            kind: RegionKind::Io(device),
-        }
+        MemoryRegion { name: name.into(), size, kind: RegionKind::Io(device) }
     }
 
     pub fn alias(name: &str, target: &MemoryRegion, offset: u64, size: u64) -> MemoryRegion {
-        MemoryRegion {
-            name: name.into(),
-            size,
-            kind: RegionKind::Alias {
-                target: Box::new(target.clone()),
-                offset,
-            },
-        }
+        MemoryRegion { name: name.into(), size, kind: RegionKind::Alias { target: Box::new(target.clone()), offset } }
     }
 
     /// Adds `region` at `addr` inside this container (no-op on a leaf).
     pub fn add_subregion(&mut self, addr: u64, region: MemoryRegion, priority: i32) {
         if let RegionKind::Container(children) = &mut self.kind {
-            children.push(Subregion {
-                addr,
-                priority,
-                region,
-            });
+            children.push(Subregion { addr, priority, region });
         }
     }
 
@@ -146,37 +116,14 @@ impl MemoryRegion {
                 let mut order: Vec<&Subregion> = children.iter().collect();
                 order.sort_by_key(|c| c.priority);
                 for child in order {
-                    child
-                        .region
-                        .paint(base.wrapping_add(child.addr), lo, hi, view);
+                    child.region.paint(base.wrapping_add(child.addr), lo, hi, view);
                 }
             }
-            RegionKind::Ram { ram_offset } => view.paint(
-                lo,
-                hi,
-                FlatTarget::Ram {
-                    offset: ram_offset + (lo - base),
-                },
-                &self.name,
-            ),
-            RegionKind::Rom(rom) => view.paint(
-                lo,
-                hi,
-                FlatTarget::Rom {
-                    rom: *rom,
-                    offset: lo - base,
-                },
-                &self.name,
-            ),
-            RegionKind::Io(dev) => view.paint(
-                lo,
-                hi,
-                FlatTarget::Io {
-                    device: *dev,
-                    offset: lo - base,
-                },
-                &self.name,
-            ),
+            RegionKind::Ram { ram_offset } => {
+                view.paint(lo, hi, FlatTarget::Ram { offset: ram_offset + (lo - base) }, &self.name)
+            }
+            RegionKind::Rom(rom) => view.paint(lo, hi, FlatTarget::Rom { rom: *rom, offset: lo - base }, &self.name),
+            RegionKind::Io(dev) => view.paint(lo, hi, FlatTarget::Io { device: *dev, offset: lo - base }, &self.name),
             RegionKind::Alias { target, offset } => {
                 // Paint the target as if it started at base - offset, clipped to the alias window.
                 target.paint(base.wrapping_sub(*offset), lo, hi, view);
@@ -203,20 +150,11 @@ impl MemoryRegion {
                 _ => "i/o",
             },
         };
-        let _ = write!(
-            out,
-            "{:indent$}{base:016x}-{end:016x} (prio {priority}, {kind}): ",
-            "",
-            indent = depth * 2
-        );
+        let _ = write!(out, "{:indent$}{base:016x}-{end:016x} (prio {priority}, {kind}): ", "", indent = depth * 2);
         match &self.kind {
             RegionKind::Alias { target, offset } => {
                 let t_end = offset.wrapping_add(self.size.saturating_sub(1));
-                let _ = writeln!(
-                    out,
-                    "alias {} @{} {offset:016x}-{t_end:016x}",
-                    self.name, target.name
-                );
+                let _ = writeln!(out, "alias {} @{} {offset:016x}-{t_end:016x}", self.name, target.name);
             }
             _ => {
                 let _ = writeln!(out, "{}", self.name);
@@ -227,12 +165,7 @@ impl MemoryRegion {
             // QEMU lists higher priority first, then by address.
             order.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.addr.cmp(&b.addr)));
             for child in order {
-                child.region.render(
-                    base.wrapping_add(child.addr),
-                    child.priority,
-                    depth + 1,
-                    out,
-                );
+                child.region.render(base.wrapping_add(child.addr), child.priority, depth + 1, out);
             }
         }
     }
@@ -252,14 +185,8 @@ mod tests {
     #[test]
     fn flat_view_resolves_leaves_to_offsets() {
         let view = board().flatten();
-        assert_eq!(
-            view.lookup(0x1010).map(|r| r.target),
-            Some(FlatTarget::Rom { rom: 0, offset: 0 })
-        );
-        assert_eq!(
-            view.resolve(0x8000_0100),
-            Some(FlatTarget::Ram { offset: 0x100 })
-        );
+        assert_eq!(view.lookup(0x1010).map(|r| r.target), Some(FlatTarget::Rom { rom: 0, offset: 0 }));
+        assert_eq!(view.resolve(0x8000_0100), Some(FlatTarget::Ram { offset: 0x100 }));
         assert_eq!(view.resolve(0x2000), None);
         assert_eq!(view.resolve(0x8010_0000), None);
     }
@@ -269,50 +196,25 @@ mod tests {
         let mut sys = board();
         sys.add_subregion(0x8000_1000, MemoryRegion::io("dev", 0x1000, 7), 1);
         let view = sys.flatten();
-        assert_eq!(
-            view.resolve(0x8000_0fff),
-            Some(FlatTarget::Ram { offset: 0xfff })
-        );
-        assert_eq!(
-            view.resolve(0x8000_1004),
-            Some(FlatTarget::Io {
-                device: 7,
-                offset: 4
-            })
-        );
-        assert_eq!(
-            view.resolve(0x8000_2000),
-            Some(FlatTarget::Ram { offset: 0x2000 })
-        );
+        assert_eq!(view.resolve(0x8000_0fff), Some(FlatTarget::Ram { offset: 0xfff }));
+        assert_eq!(view.resolve(0x8000_1004), Some(FlatTarget::Io { device: 7, offset: 4 }));
+        assert_eq!(view.resolve(0x8000_2000), Some(FlatTarget::Ram { offset: 0x2000 }));
     }
 
     #[test]
     fn alias_shows_a_window_of_its_target() {
         let mut sys = board();
         let ram = sys.find("ram").cloned().unwrap();
-        sys.add_subregion(
-            0x4000_0000,
-            MemoryRegion::alias("ram-alias", &ram, 0x800, 0x100),
-            0,
-        );
+        sys.add_subregion(0x4000_0000, MemoryRegion::alias("ram-alias", &ram, 0x800, 0x100), 0);
         let view = sys.flatten();
-        assert_eq!(
-            view.resolve(0x4000_0010),
-            Some(FlatTarget::Ram { offset: 0x810 })
-        );
+        assert_eq!(view.resolve(0x4000_0010), Some(FlatTarget::Ram { offset: 0x810 }));
         assert_eq!(view.resolve(0x4000_0100), None);
     }
 
     #[test]
     fn mtree_uses_qemu_layout() {
         let text = board().render_mtree();
-        assert!(
-            text.contains("  0000000000000000-ffffffffffffffff (prio 0, i/o): system\n"),
-            "{text}"
-        );
-        assert!(
-            text.contains("    0000000080000000-00000000800fffff (prio 0, ram): ram\n"),
-            "{text}"
-        );
+        assert!(text.contains("  0000000000000000-ffffffffffffffff (prio 0, i/o): system\n"), "{text}");
+        assert!(text.contains("    0000000080000000-00000000800fffff (prio 0, ram): ram\n"), "{text}");
     }
 }
