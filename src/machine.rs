@@ -113,14 +113,6 @@ pub struct DeviceReport {
     pub state: Vec<(String, String)>,
 }
 
-/// One device as `info devices` shows it.
-#[derive(Clone, Debug)]
-pub struct DeviceReport {
-    pub name: String,
-    pub kind: &'static str,
-    pub state: Vec<(String, String)>,
-}
-
 /// Which hart runs and how much of its quantum is left: part of the machine state, so that a run split into
 /// several budgets schedules exactly like one uninterrupted run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
