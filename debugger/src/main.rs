@@ -1,1 +1,31 @@
-fn main() {}
+//! `rewind`: boot a machine under the debugger.
+
+mod cli;
+mod console;
+mod drives;
+mod session;
+
+use clap::Parser;
+
+fn main() {
+    let args = cli::normalize_args(std::env::args());
+    let cli = match cli::Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    let result = match cli.command {
+        Some(cli::Command::Run(args)) => session::run(&args),
+        None => session::run(&cli.machine),
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("rewind: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! The `rewind` command line: QEMU's spellings for the options the two share (`-M virt -m 256M -smp 2 -bios
+//! -kernel -initrd -append -drive -nographic -serial stdio`), plus rewind's own subcommands.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "rewind",
+    version,
+    about = "A debugger-centric, deterministic RISC-V full-system emulator",
+    args_conflicts_with_subcommands = true,
+    after_help = "QEMU-style single-dash options work too: rewind -M virt -m 256M -kernel Image -append 'console=ttyS0'"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub machine: MachineArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Boot a machine (the default when no subcommand is given).
+    Run(MachineArgs),
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct MachineArgs {
+    /// Machine type (only `virt`).
+    #[arg(short = 'M', long = "machine", default_value = "virt")]
+    pub machine: String,
+    /// RAM size, e.g. 256M or 1G (plain numbers are MiB, as in QEMU).
+    #[arg(short = 'm', long = "memory", default_value = "256M")]
+    pub memory: String,
+    /// Number of harts.
+    #[arg(long = "smp", default_value = "1")]
+    pub smp: String,
+    /// Firmware: a path, `default` (Debian's OpenSBI fw_jump.bin) or `none`.
+    #[arg(long = "bios", default_value = "default")]
+    pub bios: String,
+    /// Kernel: a Linux `Image` or an ELF.
+    #[arg(long = "kernel")]
+    pub kernel: Option<PathBuf>,
+    /// Initial ramdisk.
+    #[arg(long = "initrd")]
+    pub initrd: Option<PathBuf>,
+    /// Kernel command line.
+    #[arg(long = "append", default_value = "")]
+    pub append: String,
+    /// A drive: `file=disk.img,format=raw,if=virtio[,readonly=on][,snapshot=on]`.
+    #[arg(long = "drive")]
+    pub drives: Vec<String>,
+    /// No graphics (accepted for QEMU compatibility: rewind never opens a window).
+    #[arg(long = "nographic")]
+    pub nographic: bool,
+    /// Serial port backend (only `stdio`).
+    #[arg(long = "serial", default_value = "stdio")]
+    pub serial: String,
+    /// Seed of the virtio-rng device.
+    #[arg(long = "rng-seed", default_value = "0")]
+    pub rng_seed: u64,
+    /// Start time of the RTC, in seconds since the Unix epoch (default: 2024-01-01T00:00:00Z, for determinism).
+    #[arg(long = "rtc-start", default_value = "1704067200")]
+    pub rtc_start: u64,
+    /// Stop after this many instructions (for benchmarks and tests).
+    #[arg(long = "max-insns")]
+    pub max_insns: Option<u64>,
+    /// Print a summary (instructions, virtual time, wall time, MIPS) on exit.
+    #[arg(long = "stats")]
+    pub stats: bool,
+}
+
+/// QEMU options rewind accepts with a single dash, rewritten to clap's double dash.
+const QEMU_LONG_OPTIONS: &[&str] =
+    &["machine", "memory", "smp", "bios", "kernel", "initrd", "append", "drive", "nographic", "serial"];
+
+/// Rewrites `-bios x` to `--bios x` (and `-machine`, `-smp`, ...) so QEMU command lines parse.
+pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    args.into_iter()
+        .map(|a| match a.strip_prefix('-') {
+            Some(rest) if !rest.starts_with('-') && QEMU_LONG_OPTIONS.contains(&rest) => format!("--{rest}"),
+            _ => a,
+        })
+        .collect()
+}
+
+/// Parses a size such as `256M`, `1G`, `512` (MiB) into bytes.
+pub fn parse_size(s: &str) -> Result<u64> {
+    let s = s.trim();
+    let s = s.strip_prefix("size=").unwrap_or(s);
+    let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = digits.parse().with_context(|| format!("invalid size '{s}'"))?;
+    let mult: u64 = match unit.to_ascii_uppercase().as_str() {
+        "" | "M" | "MB" | "MIB" => 1 << 20,
+        "K" | "KB" | "KIB" => 1 << 10,
+        "G" | "GB" | "GIB" => 1 << 30,
+        "B" => 1,
+        _ => bail!("invalid size unit in '{s}' (use K, M or G)"),
+    };
+    n.checked_mul(mult).with_context(|| format!("size '{s}' is too large"))
+}
+
+/// Parses `-smp N` (also `cpus=N`).
+pub fn parse_smp(s: &str) -> Result<usize> {
+    let v = s.strip_prefix("cpus=").unwrap_or(s);
+    let v = v.split(',').next().unwrap_or(v);
+    let n: usize = v.parse().with_context(|| format!("invalid -smp value '{s}'"))?;
+    if !(1..=8).contains(&n) {
+        bail!("-smp {n}: the virt board supports 1 to 8 harts");
+    }
+    Ok(n)
+}
+
+/// One `-drive` option.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriveSpec {
+    pub file: PathBuf,
+    pub read_only: bool,
+    /// Keep guest writes in memory. The default: the user's image is written only with `snapshot=off`.
+    pub snapshot: bool,
+}
+
+pub fn parse_drive(s: &str) -> Result<DriveSpec> {
+    let mut file = None;
+    let (mut read_only, mut snapshot) = (false, true);
+    for part in s.split(',') {
+        let (key, value) = part.split_once('=').unwrap_or((part, "on"));
+        let on = || matches!(value, "on" | "true" | "yes" | "1");
+        match key {
+            "file" => file = Some(PathBuf::from(value)),
+            "format" if value != "raw" => bail!("-drive {s}: only format=raw is supported"),
+            "if" if value != "virtio" && value != "none" => bail!("-drive {s}: only if=virtio is supported"),
+            "readonly" => read_only = on(),
+            "snapshot" => snapshot = on(),
+            "format" | "if" | "id" | "media" | "cache" => {}
+            _ => bail!("-drive {s}: unknown option '{key}'"),
+        }
+    }
+    let file = file.with_context(|| format!("-drive {s}: missing file="))?;
+    Ok(DriveSpec { file, read_only, snapshot })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qemu_spellings_parse() {
+        let args = normalize_args(
+            ["rewind", "-M", "virt", "-m", "256M", "-smp", "2", "-bios", "none", "-kernel", "k", "-nographic"]
+                .map(String::from),
+        );
+        let cli = Cli::try_parse_from(args).unwrap();
+        assert_eq!(cli.machine.bios, "none");
+        assert_eq!(parse_smp(&cli.machine.smp).unwrap(), 2);
+        assert!(cli.machine.nographic);
+    }
+
+    #[test]
+    fn sizes_follow_qemu_units() {
+        assert_eq!(parse_size("256M").unwrap(), 256 << 20);
+        assert_eq!(parse_size("1G").unwrap(), 1 << 30);
+        assert_eq!(parse_size("128").unwrap(), 128 << 20);
+        assert!(parse_size("12Q").is_err());
+        assert!(parse_size("99999999999999G").is_err());
+    }
+
+    #[test]
+    fn drives_keep_writes_in_memory_unless_snapshot_is_off() {
+        let d = parse_drive("file=disk.img,format=raw,if=virtio").unwrap();
+        assert_eq!(d, DriveSpec { file: "disk.img".into(), read_only: false, snapshot: true });
+        let d = parse_drive("file=disk.img,snapshot=off").unwrap();
+        assert!(!d.snapshot);
+        assert!(parse_drive("file=x,format=qcow2").is_err());
+        assert!(parse_drive("format=raw").is_err());
+    }
+}

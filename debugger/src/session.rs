@@ -1,0 +1,168 @@
+//! `rewind run`: builds the machine from the command line and runs it with the console attached.
+
+use crate::cli::{self, MachineArgs};
+use crate::console::{Console, ConsoleEvent};
+use anyhow::{bail, Context, Result};
+use rewind::{DeviceInput, Machine, StopReason, TIMEBASE_HZ};
+use rewind_machines::loader::ImageFile;
+use rewind_machines::virt::{self, Firmware, VirtConfig};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Instructions between two looks at the console.
+const CHUNK: u64 = 2_000_000;
+
+/// Console output collected by the UART, drained by the run loop.
+#[derive(Clone, Default)]
+pub struct SharedOutput(Arc<Mutex<Vec<u8>>>);
+
+impl Write for SharedOutput {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut out) = self.0.lock() {
+            out.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl SharedOutput {
+    fn take(&self) -> Vec<u8> {
+        self.0.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default()
+    }
+}
+
+/// Builds a `virt` machine from the command line.
+pub fn build_machine(args: &MachineArgs, out: SharedOutput) -> Result<(Machine, virt::BootInfo)> {
+    if args.machine != "virt" {
+        bail!("unknown machine '{}' (rewind supports: virt)", args.machine);
+    }
+    if args.serial != "stdio" && args.serial != "mon:stdio" {
+        bail!("-serial {}: only stdio is supported", args.serial);
+    }
+    let mut config = VirtConfig::new(Box::new(out));
+    config.harts = cli::parse_smp(&args.smp)?;
+    config.ram_size = cli::parse_size(&args.memory)?;
+    config.rtc_start_ns = args.rtc_start.saturating_mul(1_000_000_000);
+    config.append = args.append.clone();
+    config.bios = match args.bios.as_str() {
+        "default" => Firmware::Default,
+        "none" => Firmware::None,
+        path => Firmware::Path(path.into()),
+    };
+    if let Some(k) = &args.kernel {
+        config.kernel = Some(ImageFile::read(k)?);
+    }
+    if let Some(i) = &args.initrd {
+        config.initrd = Some(ImageFile::read(i)?);
+    }
+    crate::drives::attach(args, &mut config)?;
+    let (machine, boot) = virt::build(config)?;
+    Ok((machine, boot))
+}
+
+/// Runs the machine with the console on stdin/stdout. Returns the process exit code.
+pub fn run(args: &MachineArgs) -> Result<i32> {
+    let out = SharedOutput::default();
+    let (mut machine, _boot) = build_machine(args, out.clone())?;
+    let uart = machine.device_id("uart0").context("the board has no uart0")?;
+    let mut console = Console::start();
+    machine.set_stop_on_idle(true);
+    let started = Instant::now();
+    let mut stdout = std::io::stdout();
+    let mut budget_left = args.max_insns;
+    let code = loop {
+        let chunk = budget_left.map_or(CHUNK, |b| b.min(CHUNK));
+        if chunk == 0 {
+            break 0;
+        }
+        let before = machine.icount();
+        let stop = machine.run(chunk);
+        if let Some(b) = budget_left.as_mut() {
+            *b -= machine.icount() - before;
+        }
+        let _ = stdout.write_all(&out.take());
+        let _ = stdout.flush();
+        match stop {
+            StopReason::BudgetExhausted => {
+                if let Some(ev) = console.poll() {
+                    if let Some(code) = handle_console(&mut machine, uart, ev) {
+                        break code;
+                    }
+                }
+            }
+            StopReason::Idle { next_deadline } => {
+                // Wait for input in real time for at most as long as the guest wants to sleep (capped), so an
+                // idle shell does not spin; without input, jump virtual time to the timer event.
+                let wait = match next_deadline {
+                    _ if console.is_closed() || !console.interactive => Duration::ZERO,
+                    Some(d) => Duration::from_nanos(
+                        (d.saturating_sub(machine.now()) * (1_000_000_000 / TIMEBASE_HZ)).min(20_000_000),
+                    ),
+                    None => Duration::from_millis(100),
+                };
+                let ev = if wait.is_zero() { console.poll() } else { console.wait(wait) };
+                match ev {
+                    Some(ev) => {
+                        if let Some(code) = handle_console(&mut machine, uart, ev) {
+                            break code;
+                        }
+                    }
+                    None if next_deadline.is_some() => {
+                        machine.skip_idle();
+                    }
+                    None if console.is_closed() => {
+                        let _ = stdout.write_all(&out.take());
+                        eprintln!(
+                            "\r\nrewind: every hart waits for an interrupt that can never come (no timer armed, \
+                             console input closed); stopping"
+                        );
+                        break 1;
+                    }
+                    None => {}
+                }
+            }
+            StopReason::Poweroff { code } => break code as i32,
+            StopReason::Reset => {
+                eprintln!("\r\nrewind: the guest requested a reset; stopping (reset is not implemented yet)");
+                break 0;
+            }
+            StopReason::Breakpoint { hart, pc } => {
+                eprintln!("\r\nrewind: hart {hart} stopped at breakpoint {pc:#x}");
+                break 0;
+            }
+        }
+    };
+    let _ = stdout.write_all(&out.take());
+    let _ = stdout.flush();
+    drop(console);
+    if args.stats {
+        let secs = started.elapsed().as_secs_f64();
+        let icount = machine.icount();
+        eprintln!(
+            "rewind: {icount} instructions, {:.3} s virtual time, {secs:.3} s wall, {:.1} MIPS",
+            machine.now() as f64 / TIMEBASE_HZ as f64,
+            icount as f64 / secs / 1e6
+        );
+    }
+    Ok(code)
+}
+
+/// Delivers console input; returns an exit code if the user asked to quit.
+fn handle_console(machine: &mut Machine, uart: rewind::DeviceId, ev: ConsoleEvent) -> Option<i32> {
+    match ev {
+        ConsoleEvent::Bytes(bytes) => {
+            machine.deliver_input(uart, &DeviceInput::ConsoleBytes(bytes));
+            None
+        }
+        ConsoleEvent::Quit => {
+            eprintln!("\r\nrewind: terminated by Ctrl-A x");
+            Some(0)
+        }
+        ConsoleEvent::Closed => None,
+    }
+}

@@ -1,0 +1,53 @@
+//! The shared Linux guest boots under rewind: OpenSBI, the kernel, busybox userspace, the bench checksum QEMU
+//! also prints, the shell, and `-smp 2`.
+
+mod common;
+use common::*;
+use std::time::Duration;
+
+const TIMEOUT: Duration = Duration::from_secs(240);
+
+fn assert_booted(run: &Run) {
+    for landmark in ["OpenSBI v", "Linux version 6.1", "rewind-guest: userspace up"] {
+        assert!(run.stdout.contains(landmark), "missing {landmark:?} in console output:\n{}\n{}", run.stdout, run.stderr);
+    }
+}
+
+#[test]
+fn linux_boots_to_userspace_and_powers_off_with_exit_code_zero() {
+    let run = run_with_input(linux_command("poweroff=1", &[]), b"", TIMEOUT);
+    assert_booted(&run);
+    assert!(run.stdout.contains("rewind-guest: powering off"), "{}", run.stdout);
+    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+}
+
+#[test]
+fn bench_checksum_matches_the_reference() {
+    // bench-expected.txt of the guest build: iters=1000000 -> 0x3d6b0351c606281b (QEMU prints the same).
+    let run = run_with_input(linux_command("bench=1 bench_iters=1000000", &[]), b"", TIMEOUT);
+    assert_booted(&run);
+    assert!(
+        run.stdout.contains("rewind-guest: bench checksum=0x3d6b0351c606281b iters=1000000"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.code, Some(0));
+}
+
+#[test]
+fn two_harts_boot() {
+    let run = run_with_input(linux_command("poweroff=1", &["-smp", "2"]), b"", TIMEOUT);
+    assert_booted(&run);
+    assert!(run.stdout.contains("smp: Brought up 1 node, 2 CPUs"), "{}", run.stdout);
+    assert_eq!(run.code, Some(0));
+}
+
+#[test]
+fn busybox_shell_answers_commands_typed_on_stdin() {
+    let input = b"echo shell-says-$((6*7))\nuname -m\npoweroff -f\n";
+    let run = run_with_input(linux_command("", &[]), input, TIMEOUT);
+    assert_booted(&run);
+    assert!(run.stdout.contains("shell-says-42"), "{}", run.stdout);
+    assert!(run.stdout.contains("riscv64"), "{}", run.stdout);
+    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+}
