@@ -17,8 +17,8 @@ pub mod virt;
 
 pub use clint::Clint;
 pub use goldfish_rtc::GoldfishRtc;
+pub use loader::{ImageFile, LoadError, Loaded};
 pub use plic::Plic;
 pub use sifive_test::SifiveTest;
 pub use uart16550::Uart16550;
-pub use loader::{ImageFile, LoadError, Loaded};
 pub use virt::{build, BoardError, BootInfo, Firmware, VirtConfig};

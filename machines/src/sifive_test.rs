@@ -64,14 +64,17 @@ impl Device for SifiveTest {
     }
 
     fn inspect(&self) -> Vec<(String, String)> {
-        vec![("last_request".into(), format!("{:?}", self.state.last_request))]
+        vec![(
+            "last_request".into(),
+            format!("{:?}", self.state.last_request),
+        )]
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::testbus::TestBus;
     use super::*;
+    use crate::testbus::TestBus;
 
     #[test]
     fn pass_fail_and_reset_codes_become_power_requests() {
