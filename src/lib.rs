@@ -4,6 +4,7 @@
 //! through [`Machine::run`] and the hooks.
 
 pub mod device;
+pub mod fpu;
 pub mod memory;
 pub mod machine;
 
