@@ -784,3 +784,519 @@ fn execute_soft(op: FpOp, fmt: FpFmt, a: u64, b: u64, c: u64, rm: u8) -> (u64, u
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use FpFmt::{D, S};
+    use FpOp::*;
+
+    const MODES: [u8; 5] = [RNE, RTZ, RDN, RUP, RMM];
+
+    /// A NaN-boxed single from its bits.
+    fn s(bits: u32) -> u64 {
+        BOX | bits as u64
+    }
+    fn sf(x: f32) -> u64 {
+        s(x.to_bits())
+    }
+    fn df(x: f64) -> u64 {
+        x.to_bits()
+    }
+    fn run(op: FpOp, fmt: FpFmt, a: u64, b: u64, rm: u8) -> (u64, u8) {
+        execute(op, fmt, a, b, 0, rm)
+    }
+    /// Checks one operation in all five rounding modes against `expected[rm]`.
+    fn all_modes(op: FpOp, fmt: FpFmt, a: u64, b: u64, c: u64, expected: [(u64, u8); 5]) {
+        for rm in MODES {
+            let got = execute(op, fmt, a, b, c, rm);
+            assert_eq!(
+                got, expected[rm as usize],
+                "{op:?}.{fmt:?} {a:#x} {b:#x} {c:#x} rm={rm}: got ({:#x}, {:#x})",
+                got.0, got.1
+            );
+        }
+    }
+
+    const QNAN_S: u64 = BOX | 0x7fc0_0000;
+    const QNAN_D: u64 = 0x7ff8_0000_0000_0000;
+    const SNAN_S: u64 = BOX | 0x7f80_0001;
+    const SNAN_D: u64 = 0x7ff0_0000_0000_0001;
+    /// A quiet NaN with a payload and the sign set: never propagated.
+    const QNAN_PAYLOAD_D: u64 = 0xfff8_0000_dead_beef;
+
+    // --- rounding modes -------------------------------------------------------------------------------------
+
+    #[test]
+    fn one_third_rounds_per_mode() {
+        all_modes(Div, S, sf(1.0), sf(3.0), 0, [
+            (s(0x3eaa_aaab), NX),
+            (s(0x3eaa_aaaa), NX),
+            (s(0x3eaa_aaaa), NX),
+            (s(0x3eaa_aaab), NX),
+            (s(0x3eaa_aaab), NX),
+        ]);
+        all_modes(Div, D, df(-1.0), df(3.0), 0, [
+            (0xbfd5_5555_5555_5555, NX),
+            (0xbfd5_5555_5555_5555, NX),
+            (0xbfd5_5555_5555_5556, NX),
+            (0xbfd5_5555_5555_5555, NX),
+            (0xbfd5_5555_5555_5555, NX),
+        ]);
+    }
+
+    #[test]
+    fn ties_go_to_even_or_away() {
+        // 1 + 2^-24 is halfway between 1 and 1 + 2^-23: RNE keeps the even 1.0, RMM goes away.
+        all_modes(Add, S, sf(1.0), sf(2f32.powi(-24)), 0, [
+            (s(0x3f80_0000), NX),
+            (s(0x3f80_0000), NX),
+            (s(0x3f80_0000), NX),
+            (s(0x3f80_0001), NX),
+            (s(0x3f80_0001), NX),
+        ]);
+        // (1 + 2^-23) + 2^-24: a tie with an odd lsb, RNE rounds up.
+        all_modes(Add, S, s(0x3f80_0001), sf(2f32.powi(-24)), 0, [
+            (s(0x3f80_0002), NX),
+            (s(0x3f80_0001), NX),
+            (s(0x3f80_0001), NX),
+            (s(0x3f80_0002), NX),
+            (s(0x3f80_0002), NX),
+        ]);
+    }
+
+    #[test]
+    fn product_of_half_the_smallest_subnormal() {
+        // 2^-75 * 2^-75 = 2^-150, exactly half of the smallest subnormal single 2^-149.
+        let x = s(0x1a00_0000);
+        all_modes(Mul, S, x, x, 0, [
+            (s(0), UF | NX),
+            (s(0), UF | NX),
+            (s(0), UF | NX),
+            (s(1), UF | NX),
+            (s(1), UF | NX),
+        ]);
+        all_modes(Mul, S, x, x | 0x8000_0000, 0, [
+            (s(0x8000_0000), UF | NX),
+            (s(0x8000_0000), UF | NX),
+            (s(0x8000_0001), UF | NX),
+            (s(0x8000_0000), UF | NX),
+            (s(0x8000_0001), UF | NX),
+        ]);
+    }
+
+    #[test]
+    fn tininess_is_detected_after_rounding() {
+        // 2^-126 (1 - 3·2^-26): rounds to the smallest normal 2^-126 in RNE, but with an unbounded exponent it
+        // would round to 2^-126 - 2^-150 < 2^-126: tiny, so UF (RISC-V detects tininess after rounding).
+        let v = 2f64.powi(-126) * (1.0 - 3.0 * 2f64.powi(-26));
+        all_modes(CvtFromOther, S, df(v), 0, 0, [
+            (s(0x0080_0000), UF | NX),
+            (s(0x007f_ffff), UF | NX),
+            (s(0x007f_ffff), UF | NX),
+            (s(0x0080_0000), NX), // rounding up with an unbounded exponent reaches 2^-126 too: not tiny
+            (s(0x0080_0000), UF | NX),
+        ]);
+        // 2^-126 (1 - 2^-26): even at full precision it rounds to 2^-126 in RNE: not tiny, only NX.
+        let v = 2f64.powi(-126) * (1.0 - 2f64.powi(-26));
+        all_modes(CvtFromOther, S, df(v), 0, 0, [
+            (s(0x0080_0000), NX),
+            (s(0x007f_ffff), UF | NX),
+            (s(0x007f_ffff), UF | NX),
+            (s(0x0080_0000), NX),
+            (s(0x0080_0000), NX),
+        ]);
+        // An exact subnormal result raises no UF.
+        assert_eq!(run(Mul, S, s(0x0000_0002), sf(0.5), RNE), (s(1), 0));
+        assert_eq!(run(Sub, D, 0x0010_0000_0000_0001, 0x0010_0000_0000_0000, RNE), (1, 0));
+    }
+
+    #[test]
+    fn overflow_per_mode() {
+        let big = sf(2f32.powi(100));
+        all_modes(Mul, S, big, big, 0, [
+            (s(0x7f80_0000), OF | NX),
+            (s(0x7f7f_ffff), OF | NX),
+            (s(0x7f7f_ffff), OF | NX),
+            (s(0x7f80_0000), OF | NX),
+            (s(0x7f80_0000), OF | NX),
+        ]);
+        all_modes(Mul, D, df(-1e300), df(1e300), 0, [
+            (0xfff0_0000_0000_0000, OF | NX),
+            (0xffef_ffff_ffff_ffff, OF | NX),
+            (0xfff0_0000_0000_0000, OF | NX),
+            (0xffef_ffff_ffff_ffff, OF | NX),
+            (0xfff0_0000_0000_0000, OF | NX),
+        ]);
+        // Overflow caused by rounding: max + half an ulp.
+        let max = f64::MAX.to_bits();
+        assert_eq!(run(Add, D, max, df(2f64.powi(970)), RNE), (0x7ff0_0000_0000_0000, OF | NX));
+        assert_eq!(run(Add, D, max, df(2f64.powi(970)), RTZ), (max, NX));
+    }
+
+    #[test]
+    fn exact_zero_sums_are_positive_except_in_rdn() {
+        for rm in MODES {
+            let z = if rm == RDN { 0x8000_0000_0000_0000 } else { 0 };
+            assert_eq!(run(Add, D, df(1.5), df(-1.5), rm), (z, 0));
+            assert_eq!(run(Sub, D, df(1.5), df(1.5), rm), (z, 0));
+            assert_eq!(run(Add, D, df(0.0), df(-0.0), rm), (z, 0));
+            assert_eq!(run(Add, D, df(-0.0), df(-0.0), rm), (df(-0.0), 0));
+            assert_eq!(run(Add, S, sf(-0.0), sf(-0.0), rm), (sf(-0.0), 0));
+        }
+    }
+
+    // --- exceptions and NaNs --------------------------------------------------------------------------------
+
+    #[test]
+    fn divide_by_zero_and_invalid() {
+        assert_eq!(run(Div, D, df(1.0), df(0.0), RNE), (df(f64::INFINITY), DZ));
+        assert_eq!(run(Div, D, df(-1.0), df(0.0), RNE), (df(f64::NEG_INFINITY), DZ));
+        assert_eq!(run(Div, S, sf(1.0), sf(-0.0), RNE), (sf(f32::NEG_INFINITY), DZ));
+        assert_eq!(run(Div, D, df(f64::INFINITY), df(0.0), RNE), (df(f64::INFINITY), 0));
+        assert_eq!(run(Div, D, df(0.0), df(0.0), RNE), (QNAN_D, NV));
+        assert_eq!(run(Div, S, sf(f32::INFINITY), sf(-f32::INFINITY), RNE), (QNAN_S, NV));
+        assert_eq!(run(Mul, D, df(0.0), df(f64::INFINITY), RNE), (QNAN_D, NV));
+        assert_eq!(run(Add, D, df(f64::INFINITY), df(f64::NEG_INFINITY), RNE), (QNAN_D, NV));
+        assert_eq!(run(Sub, S, sf(f32::INFINITY), sf(f32::INFINITY), RNE), (QNAN_S, NV));
+        assert_eq!(run(Sqrt, D, df(-1.0), 0, RNE), (QNAN_D, NV));
+        assert_eq!(run(Sqrt, S, sf(f32::NEG_INFINITY), 0, RNE), (QNAN_S, NV));
+        assert_eq!(run(Sqrt, D, df(-0.0), 0, RNE), (df(-0.0), 0));
+        assert_eq!(run(Sqrt, S, sf(f32::INFINITY), 0, RNE), (sf(f32::INFINITY), 0));
+    }
+
+    #[test]
+    fn nan_results_are_canonical_and_snan_raises_nv() {
+        for op in [Add, Sub, Mul, Div] {
+            assert_eq!(run(op, D, QNAN_PAYLOAD_D, df(1.0), RNE), (QNAN_D, 0), "{op:?}");
+            assert_eq!(run(op, D, df(1.0), SNAN_D, RNE), (QNAN_D, NV), "{op:?}");
+            assert_eq!(run(op, S, s(0xffc0_1234), sf(1.0), RNE), (QNAN_S, 0), "{op:?}");
+            assert_eq!(run(op, S, sf(2.0), SNAN_S, RNE), (QNAN_S, NV), "{op:?}");
+        }
+        assert_eq!(run(Sqrt, D, SNAN_D, 0, RNE), (QNAN_D, NV));
+        assert_eq!(run(Sqrt, S, s(0xffc0_0001), 0, RNE), (QNAN_S, 0));
+        assert_eq!(execute(MAdd, D, df(1.0), df(2.0), SNAN_D, RNE), (QNAN_D, NV));
+        assert_eq!(execute(MAdd, S, sf(1.0), sf(2.0), s(0x7fc0_0005), RNE), (QNAN_S, 0));
+    }
+
+    #[test]
+    fn nan_boxing_of_inputs_and_outputs() {
+        // A single whose upper half is not all ones is the canonical (quiet) NaN: no NV.
+        let bad = 0x0000_0000_3f80_0000; // 1.0f32 without the box
+        assert_eq!(run(Add, S, bad, sf(1.0), RNE), (QNAN_S, 0));
+        assert_eq!(run(Eq, S, bad, bad, RNE), (0, 0));
+        assert_eq!(run(Lt, S, bad, sf(1.0), RNE), (0, NV));
+        assert_eq!(run(Class, S, bad, 0, RNE), (1 << 9, 0));
+        assert_eq!(run(Max, S, bad, sf(1.0), RNE), (sf(1.0), 0));
+        assert_eq!(run(Max, S, 0x7fff_ffff_3f80_0000, bad, RNE), (QNAN_S, 0));
+        assert_eq!(run(CvtWFromF, S, bad, 0, RNE), (0x7fff_ffff, NV));
+        assert_eq!(run(CvtFromOther, D, bad, 0, RNE), (QNAN_D, 0));
+        // Sign injection sees the canonical NaN too (sign 0).
+        assert_eq!(run(SgnJ, S, bad, sf(-1.0), RNE), (s(0xffc0_0000), 0));
+        assert_eq!(run(SgnJN, S, sf(1.0), bad, RNE), (sf(-1.0), 0));
+        // Results are boxed.
+        assert_eq!(run(Add, S, sf(1.0), sf(2.0), RNE), (0xffff_ffff_4040_0000, 0));
+        assert_eq!(run(CvtFromW, S, (-1i64) as u64, 0, RNE), (0xffff_ffff_bf80_0000, 0));
+        // Moves: fmv.w.x boxes the low 32 bits, fmv.x.w sign-extends them without looking at the box.
+        assert_eq!(run(MvFFromX, S, 0x1234_5678_8000_0001, 0, RNE), (0xffff_ffff_8000_0001, 0));
+        assert_eq!(run(MvXFromF, S, 0x0000_0000_8000_0001, 0, RNE), (0xffff_ffff_8000_0001, 0));
+        assert_eq!(run(MvXFromF, S, BOX | 0x7fc0_0000, 0, RNE), (0x7fc0_0000, 0));
+        assert_eq!(run(MvXFromF, D, SNAN_D, 0, RNE), (SNAN_D, 0));
+        assert_eq!(run(MvFFromX, D, SNAN_D, 0, RNE), (SNAN_D, 0));
+    }
+
+    #[test]
+    fn sign_injection_is_bitwise() {
+        assert_eq!(run(SgnJ, D, df(2.0), df(-0.0), RNE), (df(-2.0), 0));
+        assert_eq!(run(SgnJN, D, df(2.0), df(-0.0), RNE), (df(2.0), 0));
+        assert_eq!(run(SgnJX, D, df(-2.0), df(-3.0), RNE), (df(2.0), 0));
+        // NaNs are not canonicalized and a signaling NaN raises nothing.
+        assert_eq!(run(SgnJN, D, SNAN_D, SNAN_D, RNE), (SNAN_D | 1 << 63, 0));
+        assert_eq!(run(SgnJX, S, s(0xff80_0001), s(0x8000_0000), RNE), (s(0x7f80_0001), 0));
+    }
+
+    // --- min/max and comparisons ----------------------------------------------------------------------------
+
+    #[test]
+    fn min_max_are_minimum_number_and_maximum_number() {
+        let (p0, n0) = (df(0.0), df(-0.0));
+        assert_eq!(run(Min, D, p0, n0, RNE), (n0, 0));
+        assert_eq!(run(Min, D, n0, p0, RNE), (n0, 0));
+        assert_eq!(run(Max, D, p0, n0, RNE), (p0, 0));
+        assert_eq!(run(Max, D, n0, p0, RNE), (p0, 0));
+        assert_eq!(run(Min, D, df(-1.0), df(2.0), RNE), (df(-1.0), 0));
+        assert_eq!(run(Max, D, df(-1.0), df(-2.0), RNE), (df(-1.0), 0));
+        // One NaN: the other operand; NV only when it is signaling.
+        assert_eq!(run(Min, D, QNAN_PAYLOAD_D, df(1.0), RNE), (df(1.0), 0));
+        assert_eq!(run(Max, D, df(1.0), SNAN_D, RNE), (df(1.0), NV));
+        assert_eq!(run(Min, S, SNAN_S, sf(-3.0), RNE), (sf(-3.0), NV));
+        // Both NaN: the canonical NaN.
+        assert_eq!(run(Min, D, QNAN_PAYLOAD_D, QNAN_PAYLOAD_D, RNE), (QNAN_D, 0));
+        assert_eq!(run(Max, S, SNAN_S, s(0x7fc0_0001), RNE), (QNAN_S, NV));
+    }
+
+    #[test]
+    fn comparisons() {
+        assert_eq!(run(Eq, D, df(-0.0), df(0.0), RNE), (1, 0));
+        assert_eq!(run(Le, D, df(-0.0), df(0.0), RNE), (1, 0));
+        assert_eq!(run(Lt, D, df(-0.0), df(0.0), RNE), (0, 0));
+        assert_eq!(run(Lt, S, sf(-2.0), sf(-1.0), RNE), (1, 0));
+        assert_eq!(run(Le, S, sf(f32::INFINITY), sf(f32::MAX), RNE), (0, 0));
+        // feq: NV only for signaling NaNs; flt/fle: NV for any NaN. Always 0.
+        assert_eq!(run(Eq, D, QNAN_D, QNAN_D, RNE), (0, 0));
+        assert_eq!(run(Eq, D, SNAN_D, df(1.0), RNE), (0, NV));
+        assert_eq!(run(Lt, D, QNAN_D, df(1.0), RNE), (0, NV));
+        assert_eq!(run(Le, S, sf(1.0), QNAN_S, RNE), (0, NV));
+    }
+
+    #[test]
+    fn fclass_all_ten_classes() {
+        let d = [
+            (f64::NEG_INFINITY.to_bits(), 0),
+            (df(-1.0), 1),
+            (0x800f_ffff_ffff_ffff, 2),
+            (df(-0.0), 3),
+            (df(0.0), 4),
+            (1, 5),
+            (df(f64::MAX), 6),
+            (f64::INFINITY.to_bits(), 7),
+            (SNAN_D, 8),
+            (QNAN_D, 9),
+        ];
+        for (x, bit) in d {
+            assert_eq!(run(Class, D, x, 0, RNE), (1 << bit, 0), "{x:#x}");
+        }
+        let s_cases = [
+            (0xff80_0000, 0),
+            (0xbf80_0000, 1),
+            (0x8000_0001, 2),
+            (0x8000_0000, 3),
+            (0, 4),
+            (0x007f_ffff, 5),
+            (0x0080_0000, 6),
+            (0x7f80_0000, 7),
+            (0x7fbf_ffff, 8),
+            (0xffc0_0000, 9),
+        ];
+        for (x, bit) in s_cases {
+            assert_eq!(run(Class, S, s(x), 0, RNE), (1 << bit, 0), "{x:#x}");
+        }
+    }
+
+    // --- fused multiply-add ---------------------------------------------------------------------------------
+
+    #[test]
+    fn fma_rounds_once() {
+        // (1 + 2^-52)(1 - 2^-52) - 1 = -2^-104 exactly; mul-then-add would give 0.
+        let (a, b) = (df(1.0 + f64::EPSILON), df(1.0 - f64::EPSILON));
+        assert_eq!(run(Mul, D, a, b, RNE), (df(1.0), NX));
+        assert_eq!(execute(MAdd, D, a, b, df(-1.0), RNE), (0xb970_0000_0000_0000, 0));
+        assert_eq!(execute(MSub, D, a, b, df(1.0), RNE), (0xb970_0000_0000_0000, 0));
+        assert_eq!(execute(NMSub, D, a, b, df(1.0), RNE), (0x3970_0000_0000_0000, 0));
+        assert_eq!(execute(NMAdd, D, a, b, df(-1.0), RNE), (0x3970_0000_0000_0000, 0));
+        // Single: (1 + 2^-23)^2 + 0 needs rounding only once: 1 + 2^-22 + 2^-46 -> 1 + 2^-22 (RNE), RUP adds an ulp.
+        let x = s(0x3f80_0001);
+        assert_eq!(execute(MAdd, S, x, x, sf(0.0), RNE), (s(0x3f80_0002), NX));
+        assert_eq!(execute(MAdd, S, x, x, sf(0.0), RUP), (s(0x3f80_0003), NX));
+    }
+
+    #[test]
+    fn fma_signs_and_specials() {
+        assert_eq!(execute(MAdd, D, df(2.0), df(3.0), df(1.0), RNE), (df(7.0), 0));
+        assert_eq!(execute(MSub, D, df(2.0), df(3.0), df(1.0), RNE), (df(5.0), 0));
+        assert_eq!(execute(NMSub, D, df(2.0), df(3.0), df(1.0), RNE), (df(-5.0), 0));
+        assert_eq!(execute(NMAdd, D, df(2.0), df(3.0), df(1.0), RNE), (df(-7.0), 0));
+        // Exact zeros: -(1·1) + 1 is +0, or -0 in RDN; -(+0·1) - (+0) is -0.
+        assert_eq!(execute(NMSub, S, sf(1.0), sf(1.0), sf(1.0), RNE), (sf(0.0), 0));
+        assert_eq!(execute(NMSub, S, sf(1.0), sf(1.0), sf(1.0), RDN), (sf(-0.0), 0));
+        assert_eq!(execute(NMAdd, D, df(0.0), df(1.0), df(0.0), RNE), (df(-0.0), 0));
+        assert_eq!(execute(MAdd, D, df(-0.0), df(1.0), df(0.0), RNE), (df(0.0), 0));
+        assert_eq!(execute(MAdd, D, df(-0.0), df(1.0), df(0.0), RDN), (df(-0.0), 0));
+        // inf·0 is invalid even when the addend is a quiet NaN.
+        assert_eq!(execute(MAdd, D, df(f64::INFINITY), df(0.0), QNAN_D, RNE), (QNAN_D, NV));
+        assert_eq!(execute(MAdd, S, sf(0.0), sf(f32::INFINITY), QNAN_S, RNE), (QNAN_S, NV));
+        // inf - inf.
+        assert_eq!(execute(MSub, D, df(f64::INFINITY), df(1.0), df(f64::INFINITY), RNE), (QNAN_D, NV));
+        assert_eq!(execute(MAdd, D, df(f64::INFINITY), df(-1.0), df(f64::NEG_INFINITY), RNE), (df(f64::NEG_INFINITY), 0));
+        // qNaN operand without invalid: canonical NaN, no flags.
+        assert_eq!(execute(MAdd, D, QNAN_PAYLOAD_D, df(0.0), df(f64::INFINITY), RNE), (QNAN_D, 0));
+        // The product alone would underflow, the fused sum does not: only NX.
+        let tiny = df(2f64.powi(-600));
+        assert_eq!(execute(MAdd, D, tiny, tiny, df(1.0), RNE), (df(1.0), NX));
+        assert_eq!(execute(MAdd, D, tiny, tiny, df(1.0), RUP), (df(1.0) + 1, NX));
+        assert_eq!(execute(NMSub, D, tiny, tiny, df(1.0), RTZ), (df(1.0) - 1, NX));
+    }
+
+    // --- conversions ----------------------------------------------------------------------------------------
+
+    const I32_MIN: u64 = 0xffff_ffff_8000_0000;
+    const U_ALL: u64 = u64::MAX;
+
+    #[test]
+    fn fcvt_to_int_saturation_table() {
+        for fmt in [S, D] {
+            let (nan, pinf, ninf) = match fmt {
+                S => (QNAN_S, sf(f32::INFINITY), sf(f32::NEG_INFINITY)),
+                D => (QNAN_D, df(f64::INFINITY), df(f64::NEG_INFINITY)),
+            };
+            let big = |x: f64| if fmt == S { sf(x as f32) } else { df(x) };
+            // (op, NaN, +inf, -inf, too large, too small)
+            let table = [
+                (CvtWFromF, 0x7fff_ffff, 0x7fff_ffff, I32_MIN, 0x7fff_ffff, I32_MIN),
+                (CvtWuFromF, U_ALL, U_ALL, 0, U_ALL, 0),
+                (CvtLFromF, i64::MAX as u64, i64::MAX as u64, i64::MIN as u64, i64::MAX as u64, i64::MIN as u64),
+                (CvtLuFromF, U_ALL, U_ALL, 0, U_ALL, 0),
+            ];
+            for (op, r_nan, r_pinf, r_ninf, r_big, r_small) in table {
+                let wide = matches!(op, CvtLFromF | CvtLuFromF);
+                let (lo, hi) = if wide { (-1e19 * 2.0, 2e19) } else { (-3e9 * 2.0, 5e9) };
+                assert_eq!(run(op, fmt, nan, 0, RNE), (r_nan, NV), "{op:?} {fmt:?}");
+                assert_eq!(run(op, fmt, SNAN_D, 0, RNE).1, NV);
+                assert_eq!(run(op, fmt, pinf, 0, RNE), (r_pinf, NV), "{op:?} {fmt:?}");
+                assert_eq!(run(op, fmt, ninf, 0, RNE), (r_ninf, NV), "{op:?} {fmt:?}");
+                assert_eq!(run(op, fmt, big(hi), 0, RTZ), (r_big, NV), "{op:?} {fmt:?}");
+                assert_eq!(run(op, fmt, big(lo), 0, RTZ), (r_small, NV), "{op:?} {fmt:?}");
+            }
+            // Unsigned: a negative value is invalid unless it rounds to zero, which is merely inexact.
+            for op in [CvtWuFromF, CvtLuFromF] {
+                assert_eq!(run(op, fmt, big(-1.0), 0, RTZ), (0, NV));
+                assert_eq!(run(op, fmt, big(-0.5), 0, RTZ), (0, NX));
+                assert_eq!(run(op, fmt, big(-0.5), 0, RNE), (0, NX));
+                assert_eq!(run(op, fmt, big(-0.5), 0, RUP), (0, NX));
+                assert_eq!(run(op, fmt, big(-0.5), 0, RMM), (0, NV));
+                assert_eq!(run(op, fmt, big(-0.5), 0, RDN), (0, NV));
+                assert_eq!(run(op, fmt, big(-0.0), 0, RDN), (0, 0));
+            }
+            // Exact limits are valid.
+            assert_eq!(run(CvtLFromF, fmt, big(-9.223372036854775808e18), 0, RNE), (i64::MIN as u64, 0));
+            assert_eq!(run(CvtWFromF, fmt, big(-2147483648.0), 0, RNE), (I32_MIN, 0));
+            // 2^63 and 2^64, 2^31 and 2^32 are one past the limits.
+            assert_eq!(run(CvtLFromF, fmt, big(9.223372036854775808e18), 0, RNE), (i64::MAX as u64, NV));
+            assert_eq!(run(CvtLuFromF, fmt, big(1.8446744073709551616e19), 0, RNE), (U_ALL, NV));
+            assert_eq!(run(CvtLuFromF, fmt, big(9.223372036854775808e18), 0, RNE), (1 << 63, 0));
+            assert_eq!(run(CvtWFromF, fmt, big(2147483648.0), 0, RNE), (0x7fff_ffff, NV));
+            assert_eq!(run(CvtWuFromF, fmt, big(4294967296.0), 0, RNE), (U_ALL, NV));
+            // fcvt.wu results are sign-extended from 32 bits.
+            assert_eq!(run(CvtWuFromF, fmt, big(3e9), 0, RNE), (0xffff_ffff_b2d0_5e00, 0));
+        }
+    }
+
+    #[test]
+    fn fcvt_to_int_rounding() {
+        all_modes(CvtWFromF, D, df(2.5), 0, 0, [(2, NX), (2, NX), (2, NX), (3, NX), (3, NX)]);
+        all_modes(CvtLFromF, D, df(-2.5), 0, 0, [
+            (-2i64 as u64, NX),
+            (-2i64 as u64, NX),
+            (-3i64 as u64, NX),
+            (-2i64 as u64, NX),
+            (-3i64 as u64, NX),
+        ]);
+        all_modes(CvtLuFromF, S, sf(1.5), 0, 0, [(2, NX), (1, NX), (1, NX), (2, NX), (2, NX)]);
+        // Near the limit: 2147483647.5 is fine when it rounds down, invalid when it rounds up.
+        all_modes(CvtWFromF, D, df(2147483647.5), 0, 0, [
+            (0x7fff_ffff, NV),
+            (0x7fff_ffff, NX),
+            (0x7fff_ffff, NX),
+            (0x7fff_ffff, NV),
+            (0x7fff_ffff, NV),
+        ]);
+        all_modes(CvtWFromF, D, df(-2147483648.5), 0, 0, [
+            (I32_MIN, NX),
+            (I32_MIN, NX),
+            (I32_MIN, NV),
+            (I32_MIN, NX),
+            (I32_MIN, NV),
+        ]);
+        assert_eq!(run(CvtWFromF, S, s(1), 0, RUP), (1, NX));
+        assert_eq!(run(CvtWFromF, S, s(0x8000_0001), 0, RDN), (u64::MAX, NX));
+    }
+
+    #[test]
+    fn fcvt_from_int() {
+        all_modes(CvtFromW, S, (1 << 24) + 1, 0, 0, [
+            (s(0x4b80_0000), NX),
+            (s(0x4b80_0000), NX),
+            (s(0x4b80_0000), NX),
+            (s(0x4b80_0001), NX),
+            (s(0x4b80_0001), NX),
+        ]);
+        // fcvt.s.wu reads only the low 32 bits.
+        all_modes(CvtFromWu, S, 0x1234_5678_ffff_ffff, 0, 0, [
+            (s(0x4f80_0000), NX),
+            (s(0x4f7f_ffff), NX),
+            (s(0x4f7f_ffff), NX),
+            (s(0x4f80_0000), NX),
+            (s(0x4f80_0000), NX),
+        ]);
+        assert_eq!(run(CvtFromW, D, 0x0000_0001_8000_0000, 0, RNE), (df(-2147483648.0), 0));
+        assert_eq!(run(CvtFromL, D, i64::MIN as u64, 0, RNE), (df(-9.223372036854775808e18), 0));
+        all_modes(CvtFromLu, D, u64::MAX, 0, 0, [
+            (0x43f0_0000_0000_0000, NX),
+            (0x43ef_ffff_ffff_ffff, NX),
+            (0x43ef_ffff_ffff_ffff, NX),
+            (0x43f0_0000_0000_0000, NX),
+            (0x43f0_0000_0000_0000, NX),
+        ]);
+        assert_eq!(run(CvtFromL, S, 0, 0, RDN), (s(0), 0));
+        assert_eq!(run(CvtFromL, D, -3i64 as u64, 0, RNE), (df(-3.0), 0));
+    }
+
+    #[test]
+    fn fcvt_between_formats() {
+        all_modes(CvtFromOther, S, df(1e300), 0, 0, [
+            (s(0x7f80_0000), OF | NX),
+            (s(0x7f7f_ffff), OF | NX),
+            (s(0x7f7f_ffff), OF | NX),
+            (s(0x7f80_0000), OF | NX),
+            (s(0x7f80_0000), OF | NX),
+        ]);
+        all_modes(CvtFromOther, S, df(1e-300), 0, 0, [
+            (s(0), UF | NX),
+            (s(0), UF | NX),
+            (s(0), UF | NX),
+            (s(1), UF | NX),
+            (s(0), UF | NX),
+        ]);
+        all_modes(CvtFromOther, S, df(1.0 / 3.0), 0, 0, [
+            (s(0x3eaa_aaab), NX),
+            (s(0x3eaa_aaaa), NX),
+            (s(0x3eaa_aaaa), NX),
+            (s(0x3eaa_aaab), NX),
+            (s(0x3eaa_aaab), NX),
+        ]);
+        assert_eq!(run(CvtFromOther, S, df(-1.5), 0, RNE), (sf(-1.5), 0));
+        assert_eq!(run(CvtFromOther, S, df(f64::NEG_INFINITY), 0, RNE), (sf(f32::NEG_INFINITY), 0));
+        assert_eq!(run(CvtFromOther, S, SNAN_D, 0, RNE), (QNAN_S, NV));
+        assert_eq!(run(CvtFromOther, S, QNAN_PAYLOAD_D, 0, RNE), (QNAN_S, 0));
+        // Widening is exact, subnormals included.
+        assert_eq!(run(CvtFromOther, D, s(1), 0, RNE), (df(2f64.powi(-149)), 0));
+        assert_eq!(run(CvtFromOther, D, sf(-0.0), 0, RNE), (df(-0.0), 0));
+        assert_eq!(run(CvtFromOther, D, SNAN_S, 0, RNE), (QNAN_D, NV));
+        assert_eq!(run(CvtFromOther, D, s(0xffc1_2345), 0, RNE), (QNAN_D, 0));
+    }
+
+    #[test]
+    fn sqrt_rounds_per_mode() {
+        all_modes(Sqrt, D, df(2.0), 0, 0, [
+            (0x3ff6_a09e_667f_3bcd, NX),
+            (0x3ff6_a09e_667f_3bcc, NX),
+            (0x3ff6_a09e_667f_3bcc, NX),
+            (0x3ff6_a09e_667f_3bcd, NX),
+            (0x3ff6_a09e_667f_3bcd, NX),
+        ]);
+        assert_eq!(run(Sqrt, S, sf(2.25), 0, RUP), (sf(1.5), 0));
+        // sqrt of the smallest subnormal double is exactly 2^-537.
+        assert_eq!(run(Sqrt, D, 1, 0, RNE), (df(2f64.powi(-537)), 0));
+        assert_eq!(run(Sqrt, S, s(2), 0, RNE), (sf(2f32.powi(-74)), 0)); // 2^-148
+    }
+
+    #[test]
+    fn dest_int_ops() {
+        for op in [Eq, Lt, Le, Class, CvtWFromF, CvtWuFromF, CvtLFromF, CvtLuFromF, MvXFromF] {
+            assert!(is_dest_int(op));
+        }
+        for op in [Add, Sqrt, Min, SgnJ, MAdd, CvtFromW, CvtFromLu, MvFFromX, CvtFromOther] {
+            assert!(!is_dest_int(op));
+        }
+    }
+}
