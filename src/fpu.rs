@@ -1290,6 +1290,237 @@ mod tests {
         assert_eq!(run(Sqrt, S, s(2), 0, RNE), (sf(2f32.powi(-74)), 0)); // 2^-148
     }
 
+    // --- randomized cross-checks ------------------------------------------------------------------------------
+    //
+    // Against rustc_apfloat (LLVM's APFloat, an independent IEEE implementation) in all rounding modes. APFloat
+    // detects tininess *before* rounding, so UF is compared everywhere except when the delivered result is the
+    // smallest normal number, the only place where the two definitions can differ.
+
+    use rustc_apfloat::ieee::{Double, Single};
+    use rustc_apfloat::{Float, FloatConvert, Round, Status, StatusAnd};
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            // xorshift64*
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+        /// A finite value of `fmt` (raw bits, not boxed) biased towards the interesting places.
+        fn finite(&mut self, fmt: FpFmt) -> u64 {
+            let p = Params::of(fmt);
+            let sign = if self.next() & 1 == 1 { p.sign_bit() } else { 0 };
+            let fmask = (1u64 << p.frac) - 1;
+            let frac = match self.below(4) {
+                0 => fmask,
+                1 => self.next() & fmask & !((1u64 << self.below(p.frac as u64)) - 1),
+                2 => (1u64 << self.below(p.frac as u64)) | (self.next() & 1),
+                _ => self.next() & fmask,
+            };
+            let emax = p.exp_max_field() - 1;
+            let exp = match self.below(10) {
+                0 => 0,
+                1 => self.below(3),
+                2 => emax - self.below(3),
+                3 => p.bias() as u64 - 1 + self.below(3),
+                4 => (p.bias() as u64 / 2).wrapping_add(self.below(6)).wrapping_sub(3),
+                5 => p.bias() as u64 + p.bias() as u64 / 2 - self.below(6),
+                _ => 1 + self.below(emax),
+            };
+            let bits = sign | (exp << p.frac) | frac;
+            if self.below(40) == 0 {
+                sign
+            } else {
+                bits
+            }
+        }
+        fn mode(&mut self) -> u8 {
+            self.below(5) as u8
+        }
+    }
+
+    fn round_of(rm: u8) -> Round {
+        match rm {
+            RNE => Round::NearestTiesToEven,
+            RTZ => Round::TowardZero,
+            RDN => Round::TowardNegative,
+            RUP => Round::TowardPositive,
+            _ => Round::NearestTiesToAway,
+        }
+    }
+
+    fn flags_of(st: Status) -> u8 {
+        let mut f = 0;
+        for (s, b) in [
+            (Status::INEXACT, NX),
+            (Status::UNDERFLOW, UF),
+            (Status::OVERFLOW, OF),
+            (Status::DIV_BY_ZERO, DZ),
+            (Status::INVALID_OP, NV),
+        ] {
+            if st.contains(s) {
+                f |= b;
+            }
+        }
+        f
+    }
+
+    /// Compares our (boxed) result with APFloat's.
+    fn check_against(fmt: FpFmt, what: &str, ours: (u64, u8), theirs: (u128, bool, u8)) {
+        let p = Params::of(fmt);
+        let bits = unbox(fmt, ours.0);
+        let (tbits, tnan, tflags) = theirs;
+        if tnan {
+            assert_eq!(bits, p.canonical_nan(), "{what}");
+        } else {
+            assert_eq!(bits as u128, tbits, "{what}: ours {bits:#x} theirs {tbits:#x}");
+        }
+        let mask = if bits & !p.sign_bit() == 1 << p.frac { !UF } else { !0 };
+        // APFloat also omits OF when an overflow rounds to the largest finite number (IEEE 754 and RISC-V raise
+        // OF and NX whatever the rounding mode).
+        let tflags = if bits & !p.sign_bit() == p.max_finite(false) && ours.1 & OF != 0 && tflags == NX {
+            OF | NX
+        } else {
+            tflags
+        };
+        assert_eq!(ours.1 & mask, tflags & mask, "{what}: flags ours {:#x} theirs {tflags:#x}", ours.1);
+    }
+
+    fn apfloat_arith<T: Float>(fmt: FpFmt, rng: &mut Rng, n: usize) {
+        let res = |r: StatusAnd<T>| (r.value.to_bits(), r.value.is_nan(), flags_of(r.status));
+        for _ in 0..n {
+            let (a, b, mut c) = (rng.finite(fmt), rng.finite(fmt), rng.finite(fmt));
+            let rm = rng.mode();
+            let (ta, tb) = (T::from_bits(a as u128), T::from_bits(b as u128));
+            if rng.below(3) == 0 {
+                // Make the addend nearly cancel the product.
+                let prod = ta.mul_r(tb, Round::NearestTiesToEven).value;
+                c = (prod.to_bits() as u64 ^ Params::of(fmt).sign_bit()).wrapping_add(rng.below(3)).wrapping_sub(1);
+                if is_nan(unpack(Params::of(fmt), c)) || matches!(unpack(Params::of(fmt), c), Val::Inf(_)) {
+                    c = 0;
+                }
+            }
+            let tc = T::from_bits(c as u128);
+            let (ra, rb, rc) = (boxed(fmt, a), boxed(fmt, b), boxed(fmt, c));
+            let r = round_of(rm);
+            let what = |op: &str| format!("{op}.{fmt:?} a={a:#x} b={b:#x} c={c:#x} rm={rm}");
+            check_against(fmt, &what("add"), execute_soft(Add, fmt, ra, rb, 0, rm), res(ta.add_r(tb, r)));
+            check_against(fmt, &what("sub"), execute_soft(Sub, fmt, ra, rb, 0, rm), res(ta.sub_r(tb, r)));
+            check_against(fmt, &what("mul"), execute_soft(Mul, fmt, ra, rb, 0, rm), res(ta.mul_r(tb, r)));
+            check_against(fmt, &what("div"), execute_soft(Div, fmt, ra, rb, 0, rm), res(ta.div_r(tb, r)));
+            check_against(fmt, &what("fma"), execute_soft(MAdd, fmt, ra, rb, rc, rm), res(ta.mul_add_r(tb, tc, r)));
+            check_against(fmt, &what("fnmadd"), execute_soft(NMAdd, fmt, ra, rb, rc, rm), res((-ta).mul_add_r(tb, -tc, r)));
+            // Integer conversions.
+            let mut exact = false;
+            for (op, signed, width) in [(CvtWFromF, true, 32), (CvtWuFromF, false, 32), (CvtLFromF, true, 64), (CvtLuFromF, false, 64)] {
+                let (val, fl) = execute_soft(op, fmt, ra, 0, 0, rm);
+                let (tv, tst) = if signed {
+                    let t = ta.to_i128_r(width, r, &mut exact);
+                    (t.value as u128, t.status)
+                } else {
+                    let t = ta.to_u128_r(width, r, &mut exact);
+                    (t.value, t.status)
+                };
+                if tst.contains(Status::INVALID_OP) {
+                    assert_eq!(fl, NV, "{}", what("fcvt.int"));
+                } else {
+                    let tv = if width == 32 { tv as u32 as i32 as i64 as u64 } else { tv as u64 };
+                    assert_eq!((val, fl), (tv, flags_of(tst)), "{} {op:?}", what("fcvt.int"));
+                }
+            }
+            // From integers.
+            let x = rng.next() >> rng.below(64);
+            check_against(fmt, "fcvt.f.l", execute_soft(CvtFromL, fmt, x, 0, 0, rm), res(T::from_i128_r(x as i64 as i128, r)));
+            check_against(fmt, "fcvt.f.lu", execute_soft(CvtFromLu, fmt, x, 0, 0, rm), res(T::from_u128_r(x as u128, r)));
+            check_against(fmt, "fcvt.f.w", execute_soft(CvtFromW, fmt, x, 0, 0, rm), res(T::from_i128_r(x as i32 as i128, r)));
+        }
+    }
+
+    #[test]
+    fn random_arithmetic_matches_apfloat() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        apfloat_arith::<Single>(S, &mut rng, 100_000);
+        apfloat_arith::<Double>(D, &mut rng, 100_000);
+    }
+
+    #[test]
+    fn random_narrowing_matches_apfloat() {
+        let mut rng = Rng(12345);
+        for _ in 0..100_000 {
+            let a = rng.finite(D);
+            let rm = rng.mode();
+            let mut lost = false;
+            let t: StatusAnd<Single> = Double::from_bits(a as u128).convert_r(round_of(rm), &mut lost);
+            let theirs = (t.value.to_bits(), t.value.is_nan(), flags_of(t.status));
+            check_against(S, &format!("fcvt.s.d {a:#x} rm={rm}"), execute(CvtFromOther, S, a, 0, 0, rm), theirs);
+        }
+    }
+
+    /// Compares `r^2` with `x` exactly, for positive finite doubles.
+    fn cmp_square(r: u64, x: u64) -> std::cmp::Ordering {
+        let p = Params::of(D);
+        let (Val::Fin { m: mr, e: er, .. }, Val::Fin { m: mx, e: ex, .. }) = (unpack(p, r), unpack(p, x)) else {
+            panic!("not finite");
+        };
+        let (m2, e2) = (mr * mr, 2 * er);
+        let len = |m: u128, e: i32| 128 - m.leading_zeros() as i32 + e;
+        match len(m2, e2).cmp(&len(mx, ex)) {
+            std::cmp::Ordering::Equal => {
+                if e2 >= ex {
+                    (m2 << (e2 - ex)).cmp(&mx)
+                } else {
+                    m2.cmp(&(mx << (ex - e2)))
+                }
+            }
+            o => o,
+        }
+    }
+
+    #[test]
+    fn random_sqrt_is_correctly_rounded() {
+        use std::cmp::Ordering::*;
+        let mut rng = Rng(777);
+        for i in 0..200_000 {
+            let x = rng.finite(D) & !(1 << 63);
+            if x == 0 {
+                continue;
+            }
+            let rm = (i % 5) as u8;
+            let (r, fl) = execute(Sqrt, D, x, 0, 0, rm);
+            let what = format!("sqrt {x:#x} rm={rm} -> {r:#x}");
+            let exact = cmp_square(r, x) == Equal;
+            assert_eq!(fl, if exact { 0 } else { NX }, "{what}");
+            match rm {
+                RDN | RTZ => assert!(cmp_square(r, x) != Greater && cmp_square(r + 1, x) == Greater, "{what}"),
+                RUP => assert!(cmp_square(r, x) != Less && (exact || cmp_square(r - 1, x) == Less), "{what}"),
+                // Square roots are never exactly halfway, so RMM agrees with RNE and the host.
+                _ => assert_eq!(r, f64::from_bits(x).sqrt().to_bits(), "{what}"),
+            }
+            // Singles: through the exactly-widened value and the host.
+            let xs = rng.finite(S) as u32 & 0x7fff_ffff;
+            let (rs, _) = execute(Sqrt, S, s(xs), 0, 0, RNE);
+            assert_eq!(rs, sf(f32::from_bits(xs).sqrt()), "sqrt.s {xs:#x}");
+        }
+    }
+
+    #[test]
+    fn fast_path_agrees_with_software() {
+        let mut rng = Rng(4242);
+        for _ in 0..200_000 {
+            for fmt in [S, D] {
+                let (a, b) = (boxed(fmt, rng.finite(fmt)), boxed(fmt, rng.finite(fmt)));
+                for op in [Add, Sub, Mul] {
+                    assert_eq!(execute(op, fmt, a, b, 0, RNE), execute_soft(op, fmt, a, b, 0, RNE), "{op:?} {a:#x} {b:#x}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn dest_int_ops() {
         for op in [Eq, Lt, Le, Class, CvtWFromF, CvtWuFromF, CvtLFromF, CvtLuFromF, MvXFromF] {
