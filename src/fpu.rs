@@ -1,9 +1,22 @@
-//! Placeholder until the floating-point module lands: same interface, every operation raises NV.
+//! RISC-V F/D floating-point arithmetic (unprivileged spec 20191213, chapters 11 and 12).
+//!
+//! Everything is computed in software, bit-exact, with the exact RISC-V exception flags: every operation first
+//! computes its exact result as `±m·2^e` (or an interval `(m, m+1)·2^e` when some low bits are known to be
+//! non-zero, the "sticky" case), then a single function, [`round_pack`], rounds it to the destination format in
+//! any of the five rounding modes, detecting tininess *after* rounding as RISC-V specifies. Any NaN result is
+//! the canonical NaN. Single-precision values live NaN-boxed in the 64-bit f registers.
+//!
+//! A fast path through the host's f32/f64 arithmetic is taken for add/sub/mul in round-to-nearest-even when the
+//! operands and result are in a range where the host result and its flags are provably the same (see
+//! [`fast_path`]).
+
+/// Floating-point format of an operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FpFmt {
     S,
     D,
 }
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FpOp {
     Add,
@@ -16,35 +29,1505 @@ pub enum FpOp {
     SgnJ,
     SgnJN,
     SgnJX,
+    /// fmadd: a*b+c
     MAdd,
+    /// fmsub: a*b-c
     MSub,
+    /// fnmsub: -(a*b)+c
     NMSub,
+    /// fnmadd: -(a*b)-c
     NMAdd,
     Eq,
     Lt,
     Le,
     Class,
+    /// fcvt.w.{s,d}
     CvtWFromF,
+    /// fcvt.wu.{s,d}
     CvtWuFromF,
+    /// fcvt.l.{s,d}
     CvtLFromF,
+    /// fcvt.lu.{s,d}
     CvtLuFromF,
+    /// fcvt.{s,d}.w
     CvtFromW,
+    /// fcvt.{s,d}.wu
     CvtFromWu,
+    /// fcvt.{s,d}.l
     CvtFromL,
+    /// fcvt.{s,d}.lu
     CvtFromLu,
+    /// fmv.x.w (S: sign-extend low 32 bits) / fmv.x.d
     MvXFromF,
+    /// fmv.w.x (S: NaN-box low 32 bits) / fmv.d.x
     MvFFromX,
+    /// fcvt.s.d when fmt=S (source is double), fcvt.d.s when fmt=D (source is single)
     CvtFromOther,
 }
+
+/// Inexact.
 pub const NX: u8 = 1;
+/// Underflow.
 pub const UF: u8 = 2;
+/// Overflow.
 pub const OF: u8 = 4;
+/// Divide by zero.
 pub const DZ: u8 = 8;
+/// Invalid operation.
 pub const NV: u8 = 16;
-pub fn execute(_op: FpOp, _fmt: FpFmt, _a: u64, _b: u64, _c: u64, _rm: u8) -> (u64, u8) {
-    (0, NV)
-}
+
+/// Rounding modes (the `rm` field encodings).
+pub const RNE: u8 = 0;
+pub const RTZ: u8 = 1;
+pub const RDN: u8 = 2;
+pub const RUP: u8 = 3;
+pub const RMM: u8 = 4;
+
+/// True when `op` writes an integer (x) register.
 pub fn is_dest_int(op: FpOp) -> bool {
+    matches!(
+        op,
+        FpOp::Eq
+            | FpOp::Lt
+            | FpOp::Le
+            | FpOp::Class
+            | FpOp::CvtWFromF
+            | FpOp::CvtWuFromF
+            | FpOp::CvtLFromF
+            | FpOp::CvtLuFromF
+            | FpOp::MvXFromF
+    )
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Format parameters, boxing, unpacking
+
+#[derive(Clone, Copy)]
+struct Params {
+    /// Fraction bits (precision - 1).
+    frac: u32,
+    /// Exponent bits.
+    exp: u32,
+}
+
+impl Params {
+    const fn of(fmt: FpFmt) -> Params {
+        match fmt {
+            FpFmt::S => Params { frac: 23, exp: 8 },
+            FpFmt::D => Params { frac: 52, exp: 11 },
+        }
+    }
+    const fn bias(self) -> i32 {
+        (1 << (self.exp - 1)) - 1
+    }
+    /// Smallest normal exponent.
+    const fn emin(self) -> i32 {
+        1 - self.bias()
+    }
+    const fn exp_max_field(self) -> u64 {
+        (1 << self.exp) - 1
+    }
+    const fn sign_bit(self) -> u64 {
+        1 << (self.frac + self.exp)
+    }
+    const fn inf(self, sign: bool) -> u64 {
+        (if sign { self.sign_bit() } else { 0 }) | (self.exp_max_field() << self.frac)
+    }
+    const fn max_finite(self, sign: bool) -> u64 {
+        self.inf(sign) - 1
+    }
+    const fn zero(self, sign: bool) -> u64 {
+        if sign {
+            self.sign_bit()
+        } else {
+            0
+        }
+    }
+    const fn canonical_nan(self) -> u64 {
+        (self.exp_max_field() << self.frac) | (1 << (self.frac - 1))
+    }
+}
+
+const BOX: u64 = 0xffff_ffff_0000_0000;
+const CANONICAL_NAN_S: u64 = 0x7fc0_0000;
+
+/// Extracts the `fmt` value from a 64-bit f register: an improperly NaN-boxed single is the canonical NaN.
+fn unbox(fmt: FpFmt, reg: u64) -> u64 {
+    match fmt {
+        FpFmt::D => reg,
+        FpFmt::S => {
+            if reg & BOX == BOX {
+                reg & 0xffff_ffff
+            } else {
+                CANONICAL_NAN_S
+            }
+        }
+    }
+}
+
+/// Makes the 64-bit f register value of a `fmt` value (NaN-boxing singles).
+fn boxed(fmt: FpFmt, bits: u64) -> u64 {
+    match fmt {
+        FpFmt::D => bits,
+        FpFmt::S => BOX | (bits & 0xffff_ffff),
+    }
+}
+
+/// An unpacked floating-point value. `Fin` is `(-1)^sign · m · 2^e` with `m != 0`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Val {
+    Zero(bool),
+    Inf(bool),
+    NaN { signaling: bool },
+    Fin { sign: bool, m: u128, e: i32 },
+}
+
+fn unpack(p: Params, bits: u64) -> Val {
+    let sign = bits & p.sign_bit() != 0;
+    let ef = (bits >> p.frac) & p.exp_max_field();
+    let f = bits & ((1u64 << p.frac) - 1);
+    if ef == p.exp_max_field() {
+        if f == 0 {
+            Val::Inf(sign)
+        } else {
+            Val::NaN { signaling: f & (1 << (p.frac - 1)) == 0 }
+        }
+    } else if ef == 0 {
+        if f == 0 {
+            Val::Zero(sign)
+        } else {
+            Val::Fin { sign, m: f as u128, e: p.emin() - p.frac as i32 }
+        }
+    } else {
+        Val::Fin { sign, m: (f | (1 << p.frac)) as u128, e: ef as i32 - p.bias() - p.frac as i32 }
+    }
+}
+
+fn is_snan(v: Val) -> bool {
+    matches!(v, Val::NaN { signaling: true })
+}
+
+fn is_nan(v: Val) -> bool {
+    matches!(v, Val::NaN { .. })
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Rounding
+
+/// Whether to add one unit in the last place, given the kept lsb, the first discarded bit and whether any bit
+/// below it is set.
+fn round_increment(rm: u8, sign: bool, lsb: bool, round: bool, sticky: bool) -> bool {
+    match rm {
+        RNE => round && (sticky || lsb),
+        RTZ => false,
+        RDN => sign && (round || sticky),
+        RUP => !sign && (round || sticky),
+        // RMM (and, defensively, any invalid encoding the caller should have rejected)
+        _ => round,
+    }
+}
+
+/// Splits `m` into the part above bit `shift` and the (round, sticky) bits of the discarded part.
+fn split(m: u128, shift: u32) -> (u128, bool, bool) {
+    match shift {
+        0 => (m, false, false),
+        1..=127 => {
+            let kept = m >> shift;
+            let round = (m >> (shift - 1)) & 1 != 0;
+            let sticky = m & ((1u128 << (shift - 1)) - 1) != 0;
+            (kept, round, sticky)
+        }
+        128 => (0, m >> 127 != 0, m & (u128::MAX >> 1) != 0),
+        _ => (0, false, m != 0),
+    }
+}
+
+/// Rounds the exact value `(-1)^sign · m · 2^e` (or, when `sticky`, a value strictly between `m·2^e` and
+/// `(m+1)·2^e` in magnitude) to format `p` with rounding mode `rm`. `m` must be non-zero.
+/// Returns the packed bits and the flags (NX, UF with tininess detected after rounding, OF).
+fn round_pack(p: Params, sign: bool, m: u128, e: i32, sticky: bool, rm: u8) -> (u64, u8) {
+    if m == 0 {
+        // Callers never do this; the closest meaningful answer is a signed zero.
+        return (p.zero(sign), 0);
+    }
+    // Normalize so that the msb is bit 127; `e` becomes the weight of bit 0. Low bits stand in for the sticky
+    // part: the rounding point is at least 74 bits above bit 0, so an odd lsb is a faithful representative.
+    let lz = m.leading_zeros();
+    let m = (m << lz) | sticky as u128;
+    let e = e - lz as i32;
+    let exp = e + 127; // the value is in [2^exp, 2^(exp+1))
+    let prec = p.frac + 1;
+    let emin = p.emin();
+
+    let overflow = |flags: u8| -> (u64, u8) {
+        let to_inf = match rm {
+            RTZ => false,
+            RDN => sign,
+            RUP => !sign,
+            _ => true,
+        };
+        let bits = if to_inf { p.inf(sign) } else { p.max_finite(sign) };
+        (bits, flags | OF | NX)
+    };
+    if exp > p.bias() {
+        return overflow(0);
+    }
+
+    let sign_bits = p.zero(sign);
+    if exp >= emin {
+        let (kept, round, st) = split(m, 128 - prec);
+        let inc = round_increment(rm, sign, kept & 1 != 0, round, st);
+        // kept includes the hidden bit; a carry out of the significand bumps the exponent field naturally.
+        let bits = (((exp + p.bias() - 1) as u64) << p.frac) + kept as u64 + inc as u64;
+        let flags = if round || st { NX } else { 0 };
+        if (bits >> p.frac) >= p.exp_max_field() {
+            return overflow(flags);
+        }
+        return (sign_bits | bits, flags);
+    }
+
+    // Below the normal range: the result has fewer significant bits.
+    let shift = 128 - prec + (emin - exp) as u32;
+    let (kept, round, st) = split(m, shift);
+    let inc = round_increment(rm, sign, kept & 1 != 0, round, st);
+    let bits = kept as u64 + inc as u64; // reaching 1 << frac encodes the smallest normal number
+    let inexact = round || st;
+    let mut flags = if inexact { NX } else { 0 };
+    if inexact {
+        // Tininess after rounding: would rounding to full precision with an unbounded exponent still give a
+        // magnitude below 2^emin? Only a value just below 2^emin can round up to it.
+        let tiny = if exp == emin - 1 {
+            let (k, r, s) = split(m, 128 - prec);
+            let carried = round_increment(rm, sign, k & 1 != 0, r, s) && k + 1 == 1u128 << prec;
+            !carried
+        } else {
+            true
+        };
+        if tiny {
+            flags |= UF;
+        }
+    }
+    (sign_bits | bits, flags)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Exact arithmetic on unpacked values
+
+/// The exact result of an arithmetic step, before rounding.
+enum Exact {
+    /// `(-1)^sign · m · 2^e`, strictly between `m` and `m+1` units when `sticky`.
+    Num { sign: bool, m: u128, e: i32, sticky: bool },
+    /// An exact zero whose sign is still to be decided by the caller's rules.
+    Cancel,
+}
+
+/// Exact sum of two finite non-zero values whose significands have at most 120 bits.
+fn add_exact(sa: bool, ma: u128, ea: i32, sb: bool, mb: u128, eb: i32) -> Exact {
+    // Normalize both to msb at bit 125, leaving two bits of headroom for the carry.
+    let la = ma.leading_zeros() as i32 - 2;
+    let lb = mb.leading_zeros() as i32 - 2;
+    let (ma, ea) = (ma << la, ea - la);
+    let (mb, eb) = (mb << lb, eb - lb);
+    let ((sa, ma, ea), (sb, mb, eb)) = if ea >= eb { ((sa, ma, ea), (sb, mb, eb)) } else { ((sb, mb, eb), (sa, ma, ea)) };
+    let d = (ea - eb) as u32;
+    let (bt, lost) = if d == 0 {
+        (mb, false)
+    } else if d < 128 {
+        (mb >> d, mb & ((1u128 << d) - 1) != 0)
+    } else {
+        (0, true)
+    };
+    if sa == sb {
+        return Exact::Num { sign: sa, m: ma + bt, e: ea, sticky: lost };
+    }
+    // Different signs: magnitude subtraction. With a loss (d >= 1), ma > mb >> d so no sign change.
+    if lost {
+        return Exact::Num { sign: sa, m: ma - bt - 1, e: ea, sticky: true };
+    }
+    match ma.cmp(&bt) {
+        std::cmp::Ordering::Equal => Exact::Cancel,
+        std::cmp::Ordering::Greater => Exact::Num { sign: sa, m: ma - bt, e: ea, sticky: false },
+        std::cmp::Ordering::Less => Exact::Num { sign: sb, m: bt - ma, e: ea, sticky: false },
+    }
+}
+
+/// Integer square root with remainder flag: (floor(sqrt(n)), n is not a perfect square).
+fn isqrt(n: u128) -> (u128, bool) {
+    let mut rem = n;
+    let mut root: u128 = 0;
+    let mut bit: u128 = 1 << 126;
+    while bit > n {
+        bit >>= 2;
+    }
+    while bit != 0 {
+        if rem >= root + bit {
+            rem -= root + bit;
+            root = (root >> 1) + bit;
+        } else {
+            root >>= 1;
+        }
+        bit >>= 2;
+    }
+    (root, rem != 0)
+}
+
+fn nan_result(p: Params, flags: u8) -> (u64, u8) {
+    (p.canonical_nan(), flags)
+}
+
+fn zero_sum_sign(rm: u8) -> bool {
+    rm == RDN
+}
+
+fn add(p: Params, a: Val, b: Val, rm: u8) -> (u64, u8) {
+    match (a, b) {
+        (Val::NaN { .. }, _) | (_, Val::NaN { .. }) => {
+            nan_result(p, if is_snan(a) || is_snan(b) { NV } else { 0 })
+        }
+        (Val::Inf(x), Val::Inf(y)) => {
+            if x == y {
+                (p.inf(x), 0)
+            } else {
+                nan_result(p, NV)
+            }
+        }
+        (Val::Inf(x), _) | (_, Val::Inf(x)) => (p.inf(x), 0),
+        (Val::Zero(x), Val::Zero(y)) => (p.zero(if x == y { x } else { zero_sum_sign(rm) }), 0),
+        (Val::Zero(_), Val::Fin { sign, m, e }) | (Val::Fin { sign, m, e }, Val::Zero(_)) => {
+            round_pack(p, sign, m, e, false, rm)
+        }
+        (Val::Fin { sign: sa, m: ma, e: ea }, Val::Fin { sign: sb, m: mb, e: eb }) => {
+            finish(p, add_exact(sa, ma, ea, sb, mb, eb), rm)
+        }
+    }
+}
+
+fn finish(p: Params, x: Exact, rm: u8) -> (u64, u8) {
+    match x {
+        Exact::Cancel => (p.zero(zero_sum_sign(rm)), 0),
+        Exact::Num { sign, m, e, sticky } => round_pack(p, sign, m, e, sticky, rm),
+    }
+}
+
+fn neg(v: Val) -> Val {
+    match v {
+        Val::Zero(s) => Val::Zero(!s),
+        Val::Inf(s) => Val::Inf(!s),
+        Val::Fin { sign, m, e } => Val::Fin { sign: !sign, m, e },
+        n @ Val::NaN { .. } => n,
+    }
+}
+
+fn mul(p: Params, a: Val, b: Val, rm: u8) -> (u64, u8) {
+    match (a, b) {
+        (Val::NaN { .. }, _) | (_, Val::NaN { .. }) => {
+            nan_result(p, if is_snan(a) || is_snan(b) { NV } else { 0 })
+        }
+        (Val::Inf(_), Val::Zero(_)) | (Val::Zero(_), Val::Inf(_)) => nan_result(p, NV),
+        (Val::Inf(x), Val::Inf(y)) => (p.inf(x != y), 0),
+        (Val::Inf(x), Val::Fin { sign: y, .. }) | (Val::Fin { sign: x, .. }, Val::Inf(y)) => (p.inf(x != y), 0),
+        (Val::Zero(x), Val::Zero(y) | Val::Fin { sign: y, .. }) | (Val::Fin { sign: x, .. }, Val::Zero(y)) => {
+            (p.zero(x != y), 0)
+        }
+        (Val::Fin { sign: sa, m: ma, e: ea }, Val::Fin { sign: sb, m: mb, e: eb }) => {
+            round_pack(p, sa != sb, ma * mb, ea + eb, false, rm)
+        }
+    }
+}
+
+fn div(p: Params, a: Val, b: Val, rm: u8) -> (u64, u8) {
+    match (a, b) {
+        (Val::NaN { .. }, _) | (_, Val::NaN { .. }) => {
+            nan_result(p, if is_snan(a) || is_snan(b) { NV } else { 0 })
+        }
+        (Val::Inf(_), Val::Inf(_)) | (Val::Zero(_), Val::Zero(_)) => nan_result(p, NV),
+        (Val::Inf(x), Val::Zero(y) | Val::Fin { sign: y, .. }) => (p.inf(x != y), 0),
+        (Val::Zero(x) | Val::Fin { sign: x, .. }, Val::Inf(y)) => (p.zero(x != y), 0),
+        (Val::Zero(x), Val::Fin { sign: y, .. }) => (p.zero(x != y), 0),
+        (Val::Fin { sign: x, .. }, Val::Zero(y)) => (p.inf(x != y), DZ),
+        (Val::Fin { sign: sa, m: ma, e: ea }, Val::Fin { sign: sb, m: mb, e: eb }) => {
+            // Significands have at most 53 bits: normalize to msb at bit 52, then a 64-bit shift gives a
+            // quotient of at least 64 bits, far more than precision + 2.
+            let la = ma.leading_zeros() as i32 - 75;
+            let lb = mb.leading_zeros() as i32 - 75;
+            let (ma, ea) = (ma << la, ea - la);
+            let (mb, eb) = (mb << lb, eb - lb);
+            let n = ma << 64;
+            let q = n / mb;
+            let r = n % mb;
+            round_pack(p, sa != sb, q, ea - eb - 64, r != 0, rm)
+        }
+    }
+}
+
+fn sqrt(p: Params, a: Val, rm: u8) -> (u64, u8) {
+    match a {
+        Val::NaN { signaling } => nan_result(p, if signaling { NV } else { 0 }),
+        Val::Zero(s) => (p.zero(s), 0),
+        Val::Inf(false) => (p.inf(false), 0),
+        Val::Inf(true) | Val::Fin { sign: true, .. } => nan_result(p, NV),
+        Val::Fin { sign: false, m, e } => {
+            // Normalize to msb at bit 124 or 125 with an even exponent: the root then has 63 bits.
+            let mut l = m.leading_zeros() as i32 - 2;
+            if (e - l) % 2 != 0 {
+                l += 1;
+            }
+            let (r, inexact) = isqrt(m << l);
+            round_pack(p, false, r, (e - l) / 2, inexact, rm)
+        }
+    }
+}
+
+/// Fused multiply-add `(-1)^neg_prod·(a·b) + (-1)^neg_c·c` with a single rounding.
+fn fma(p: Params, a: Val, b: Val, c: Val, neg_prod: bool, neg_c: bool, rm: u8) -> (u64, u8) {
+    let inf_times_zero =
+        matches!((a, b), (Val::Inf(_), Val::Zero(_)) | (Val::Zero(_), Val::Inf(_)));
+    if is_snan(a) || is_snan(b) || is_snan(c) || inf_times_zero {
+        return nan_result(p, NV);
+    }
+    if is_nan(a) || is_nan(b) || is_nan(c) {
+        return nan_result(p, 0);
+    }
+    let c = if neg_c { neg(c) } else { c };
+    // The product, exactly.
+    let sp = match (a, b) {
+        (Val::Inf(x) | Val::Zero(x) | Val::Fin { sign: x, .. }, Val::Inf(y) | Val::Zero(y) | Val::Fin { sign: y, .. }) => {
+            (x != y) ^ neg_prod
+        }
+        _ => false,
+    };
+    let prod_inf = matches!(a, Val::Inf(_)) || matches!(b, Val::Inf(_));
+    let prod_zero = matches!(a, Val::Zero(_)) || matches!(b, Val::Zero(_));
+    if prod_inf {
+        return match c {
+            Val::Inf(sc) if sc != sp => nan_result(p, NV),
+            _ => (p.inf(sp), 0),
+        };
+    }
+    if let Val::Inf(sc) = c {
+        return (p.inf(sc), 0);
+    }
+    if prod_zero {
+        return match c {
+            Val::Zero(sc) => (p.zero(if sc == sp { sp } else { zero_sum_sign(rm) }), 0),
+            Val::Fin { sign, m, e } => round_pack(p, sign, m, e, false, rm),
+            _ => nan_result(p, NV),
+        };
+    }
+    let (mp, ep) = match (a, b) {
+        (Val::Fin { m: ma, e: ea, .. }, Val::Fin { m: mb, e: eb, .. }) => (ma * mb, ea + eb),
+        _ => return nan_result(p, NV), // unreachable: all other classes handled above
+    };
+    match c {
+        Val::Zero(_) => round_pack(p, sp, mp, ep, false, rm),
+        Val::Fin { sign, m, e } => finish(p, add_exact(sp, mp, ep, sign, m, e), rm),
+        _ => nan_result(p, NV),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Comparisons, min/max, classification
+
+/// Total order key of a non-NaN value, for comparisons (-0 and +0 are equal here).
+fn ordered(p: Params, bits: u64) -> i128 {
+    let mag = (bits & !p.sign_bit()) as i128;
+    if bits & p.sign_bit() != 0 {
+        -mag
+    } else {
+        mag
+    }
+}
+
+fn compare(op: FpOp, p: Params, x: u64, y: u64) -> (u64, u8) {
+    let (a, b) = (unpack(p, x), unpack(p, y));
+    if is_nan(a) || is_nan(b) {
+        let nv = op != FpOp::Eq || is_snan(a) || is_snan(b);
+        return (0, if nv { NV } else { 0 });
+    }
+    let (ka, kb) = (ordered(p, x), ordered(p, y));
+    let r = match op {
+        FpOp::Eq => ka == kb,
+        FpOp::Lt => ka < kb,
+        _ => ka <= kb,
+    };
+    (r as u64, 0)
+}
+
+fn min_max(is_max: bool, p: Params, x: u64, y: u64) -> (u64, u8) {
+    let (a, b) = (unpack(p, x), unpack(p, y));
+    let flags = if is_snan(a) || is_snan(b) { NV } else { 0 };
+    let r = match (is_nan(a), is_nan(b)) {
+        (true, true) => p.canonical_nan(),
+        (true, false) => y,
+        (false, true) => x,
+        (false, false) => {
+            // -0 < +0 here: compare with the sign as a tie-break.
+            let key = |v: u64| (ordered(p, v), v & p.sign_bit() == 0);
+            let a_less = key(x) < key(y);
+            if a_less != is_max {
+                x
+            } else {
+                y
+            }
+        }
+    };
+    (r, flags)
+}
+
+fn classify(p: Params, bits: u64) -> u64 {
+    let exp_field = (bits >> p.frac) & p.exp_max_field();
+    let bit = match unpack(p, bits) {
+        Val::Inf(true) => 0,
+        Val::Fin { sign: true, .. } if exp_field != 0 => 1,
+        Val::Fin { sign: true, .. } => 2,
+        Val::Zero(true) => 3,
+        Val::Zero(false) => 4,
+        Val::Fin { .. } if exp_field == 0 => 5,
+        Val::Fin { .. } => 6,
+        Val::Inf(false) => 7,
+        Val::NaN { signaling: true } => 8,
+        Val::NaN { signaling: false } => 9,
+    };
+    1 << bit
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Conversions
+
+/// Float to integer of `width` bits (32 or 64), signed or not. Returns the value sign-extended to 64 bits.
+fn to_int(v: Val, signed: bool, width: u32, rm: u8) -> (u64, u8) {
+    // Limits as i128: [lo, hi].
+    let (lo, hi): (i128, i128) = if signed {
+        (-(1i128 << (width - 1)), (1i128 << (width - 1)) - 1)
+    } else {
+        (0, (1i128 << width) - 1)
+    };
+    let sext = |x: i128| -> u64 {
+        if width == 32 {
+            x as u32 as i32 as i64 as u64
+        } else {
+            x as u64
+        }
+    };
+    match v {
+        Val::NaN { .. } | Val::Inf(false) => (sext(hi), NV),
+        Val::Inf(true) => (sext(lo), NV),
+        Val::Zero(_) => (0, 0),
+        Val::Fin { sign, m, e } => {
+            // Magnitude rounded to an integer.
+            let (mag, inexact) = if e >= 0 {
+                if e > 70 {
+                    return (sext(if sign { lo } else { hi }), NV);
+                }
+                (m << e, false)
+            } else {
+                let (kept, round, st) = split(m, (-e).min(200) as u32);
+                let inc = round_increment(rm, sign, kept & 1 != 0, round, st);
+                (kept + inc as u128, round || st)
+            };
+            // mag < 2^124, so the signed value fits in i128.
+            let val = if sign { -(mag as i128) } else { mag as i128 };
+            if val < lo {
+                (sext(lo), NV)
+            } else if val > hi {
+                (sext(hi), NV)
+            } else {
+                (sext(val), if inexact { NX } else { 0 })
+            }
+        }
+    }
+}
+
+fn from_int(p: Params, sign: bool, mag: u64, rm: u8) -> (u64, u8) {
+    if mag == 0 {
+        return (p.zero(false), 0);
+    }
+    round_pack(p, sign, mag as u128, 0, false, rm)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Fast path
+
+/// Host f32/f64 add/sub/mul in round-to-nearest-even, used only where the host result and flags are provably
+/// the ones the software path would give: finite operands, and a finite result that is a normal number far
+/// enough from the subnormal range (so no underflow and the error terms below are exact). Exactness is then
+/// decided with error-free transformations (Fast2Sum for add, a fused multiply-add for mul).
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+fn fast_path(op: FpOp, fmt: FpFmt, a: u64, b: u64) -> Option<(u64, u8)> {
+    macro_rules! body {
+        ($t:ty, $x:expr, $y:expr, $lim:expr) => {{
+            let (x, y): ($t, $t) = ($x, $y);
+            if !x.is_finite() || !y.is_finite() {
+                return None;
+            }
+            let y = if op == FpOp::Sub { -y } else { y };
+            let (r, exact) = match op {
+                FpOp::Add | FpOp::Sub => {
+                    let r = x + y;
+                    let (big, small) = if x.abs() >= y.abs() { (x, y) } else { (y, x) };
+                    (r, small - (r - big) == 0.0)
+                }
+                FpOp::Mul => {
+                    let r = x * y;
+                    (r, x.mul_add(y, -r) == 0.0)
+                }
+                _ => return None,
+            };
+            if !r.is_finite() || r.abs() < $lim {
+                return None;
+            }
+            (r, exact)
+        }};
+    }
+    let (bits, exact) = match fmt {
+        FpFmt::D => {
+            let (r, exact) = body!(f64, f64::from_bits(a), f64::from_bits(b), f64::from_bits(0x0400_0000_0000_0000));
+            (r.to_bits(), exact)
+        }
+        FpFmt::S => {
+            if a & BOX != BOX || b & BOX != BOX {
+                return None;
+            }
+            let (r, exact) = body!(f32, f32::from_bits(a as u32), f32::from_bits(b as u32), f32::from_bits(0x2000_0000));
+            (boxed(FpFmt::S, r.to_bits() as u64), exact)
+        }
+    };
+    Some((bits, if exact { 0 } else { NX }))
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+fn fast_path(_op: FpOp, _fmt: FpFmt, _a: u64, _b: u64) -> Option<(u64, u8)> {
+    None
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Entry point
+
+/// Executes `op` in format `fmt`. `a`, `b`, `c` are raw register values: for F-register sources the full 64-bit
+/// f register (singles are NaN-boxed; an improperly NaN-boxed single input is treated as the canonical NaN);
+/// for integer sources the x register value. `rm` is an already-resolved rounding mode 0..=4
+/// (RNE, RTZ, RDN, RUP, RMM).
+/// Returns (result, fflags-to-accrue). For F destinations the result is the full 64-bit register value (singles
+/// NaN-boxed); for integer destinations it is the value to write to the x register (32-bit results
+/// sign-extended to 64).
+pub fn execute(op: FpOp, fmt: FpFmt, a: u64, b: u64, c: u64, rm: u8) -> (u64, u8) {
+    if rm == RNE && matches!(op, FpOp::Add | FpOp::Sub | FpOp::Mul) {
+        if let Some(r) = fast_path(op, fmt, a, b) {
+            return r;
+        }
+    }
+    execute_soft(op, fmt, a, b, c, rm)
+}
+
+fn execute_soft(op: FpOp, fmt: FpFmt, a: u64, b: u64, c: u64, rm: u8) -> (u64, u8) {
+    let p = Params::of(fmt);
+    let fa = || unbox(fmt, a);
+    let fb = || unbox(fmt, b);
+    let va = || unpack(p, fa());
+    let vb = || unpack(p, fb());
+    let vc = || unpack(p, unbox(fmt, c));
+    let to_f = |(bits, flags): (u64, u8)| (boxed(fmt, bits), flags);
+    match op {
+        FpOp::Add => to_f(add(p, va(), vb(), rm)),
+        FpOp::Sub => to_f(add(p, va(), neg(vb()), rm)),
+        FpOp::Mul => to_f(mul(p, va(), vb(), rm)),
+        FpOp::Div => to_f(div(p, va(), vb(), rm)),
+        FpOp::Sqrt => to_f(sqrt(p, va(), rm)),
+        FpOp::MAdd => to_f(fma(p, va(), vb(), vc(), false, false, rm)),
+        FpOp::MSub => to_f(fma(p, va(), vb(), vc(), false, true, rm)),
+        FpOp::NMSub => to_f(fma(p, va(), vb(), vc(), true, false, rm)),
+        FpOp::NMAdd => to_f(fma(p, va(), vb(), vc(), true, true, rm)),
+        FpOp::Min => to_f(min_max(false, p, fa(), fb())),
+        FpOp::Max => to_f(min_max(true, p, fa(), fb())),
+        FpOp::SgnJ | FpOp::SgnJN | FpOp::SgnJX => {
+            let (x, y) = (fa(), fb());
+            let sb = y & p.sign_bit();
+            let s = match op {
+                FpOp::SgnJ => sb,
+                FpOp::SgnJN => sb ^ p.sign_bit(),
+                _ => sb ^ (x & p.sign_bit()),
+            };
+            (boxed(fmt, (x & !p.sign_bit()) | s), 0)
+        }
+        FpOp::Eq | FpOp::Lt | FpOp::Le => compare(op, p, fa(), fb()),
+        FpOp::Class => (classify(p, fa()), 0),
+        FpOp::CvtWFromF => to_int(va(), true, 32, rm),
+        FpOp::CvtWuFromF => to_int(va(), false, 32, rm),
+        FpOp::CvtLFromF => to_int(va(), true, 64, rm),
+        FpOp::CvtLuFromF => to_int(va(), false, 64, rm),
+        FpOp::CvtFromW => {
+            let x = a as u32 as i32;
+            to_f(from_int(p, x < 0, x.unsigned_abs() as u64, rm))
+        }
+        FpOp::CvtFromWu => to_f(from_int(p, false, a as u32 as u64, rm)),
+        FpOp::CvtFromL => {
+            let x = a as i64;
+            to_f(from_int(p, x < 0, x.unsigned_abs(), rm))
+        }
+        FpOp::CvtFromLu => to_f(from_int(p, false, a, rm)),
+        FpOp::MvXFromF => match fmt {
+            FpFmt::S => (a as u32 as i32 as i64 as u64, 0),
+            FpFmt::D => (a, 0),
+        },
+        FpOp::MvFFromX => (boxed(fmt, a), 0),
+        FpOp::CvtFromOther => {
+            let (src_fmt, sp) = match fmt {
+                FpFmt::S => (FpFmt::D, Params::of(FpFmt::D)),
+                FpFmt::D => (FpFmt::S, Params::of(FpFmt::S)),
+            };
+            to_f(match unpack(sp, unbox(src_fmt, a)) {
+                Val::NaN { signaling } => nan_result(p, if signaling { NV } else { 0 }),
+                Val::Inf(s) => (p.inf(s), 0),
+                Val::Zero(s) => (p.zero(s), 0),
+                Val::Fin { sign, m, e } => round_pack(p, sign, m, e, false, rm),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use FpFmt::{D, S};
     use FpOp::*;
-    matches!(op, Eq | Lt | Le | Class | CvtWFromF | CvtWuFromF | CvtLFromF | CvtLuFromF | MvXFromF)
+
+    const MODES: [u8; 5] = [RNE, RTZ, RDN, RUP, RMM];
+
+    /// A NaN-boxed single from its bits.
+    fn s(bits: u32) -> u64 {
+        BOX | bits as u64
+    }
+    fn sf(x: f32) -> u64 {
+        s(x.to_bits())
+    }
+    fn df(x: f64) -> u64 {
+        x.to_bits()
+    }
+    fn run(op: FpOp, fmt: FpFmt, a: u64, b: u64, rm: u8) -> (u64, u8) {
+        execute(op, fmt, a, b, 0, rm)
+    }
+    /// Checks one operation in all five rounding modes against `expected[rm]`.
+    fn all_modes(op: FpOp, fmt: FpFmt, a: u64, b: u64, c: u64, expected: [(u64, u8); 5]) {
+        for rm in MODES {
+            let got = execute(op, fmt, a, b, c, rm);
+            assert_eq!(
+                got, expected[rm as usize],
+                "{op:?}.{fmt:?} {a:#x} {b:#x} {c:#x} rm={rm}: got ({:#x}, {:#x})",
+                got.0, got.1
+            );
+        }
+    }
+
+    const QNAN_S: u64 = BOX | 0x7fc0_0000;
+    const QNAN_D: u64 = 0x7ff8_0000_0000_0000;
+    const SNAN_S: u64 = BOX | 0x7f80_0001;
+    const SNAN_D: u64 = 0x7ff0_0000_0000_0001;
+    /// A quiet NaN with a payload and the sign set: never propagated.
+    const QNAN_PAYLOAD_D: u64 = 0xfff8_0000_dead_beef;
+
+    // --- rounding modes -------------------------------------------------------------------------------------
+
+    #[test]
+    fn one_third_rounds_per_mode() {
+        all_modes(Div, S, sf(1.0), sf(3.0), 0, [
+            (s(0x3eaa_aaab), NX),
+            (s(0x3eaa_aaaa), NX),
+            (s(0x3eaa_aaaa), NX),
+            (s(0x3eaa_aaab), NX),
+            (s(0x3eaa_aaab), NX),
+        ]);
+        all_modes(Div, D, df(-1.0), df(3.0), 0, [
+            (0xbfd5_5555_5555_5555, NX),
+            (0xbfd5_5555_5555_5555, NX),
+            (0xbfd5_5555_5555_5556, NX),
+            (0xbfd5_5555_5555_5555, NX),
+            (0xbfd5_5555_5555_5555, NX),
+        ]);
+    }
+
+    #[test]
+    fn ties_go_to_even_or_away() {
+        // 1 + 2^-24 is halfway between 1 and 1 + 2^-23: RNE keeps the even 1.0, RMM goes away.
+        all_modes(Add, S, sf(1.0), sf(2f32.powi(-24)), 0, [
+            (s(0x3f80_0000), NX),
+            (s(0x3f80_0000), NX),
+            (s(0x3f80_0000), NX),
+            (s(0x3f80_0001), NX),
+            (s(0x3f80_0001), NX),
+        ]);
+        // (1 + 2^-23) + 2^-24: a tie with an odd lsb, RNE rounds up.
+        all_modes(Add, S, s(0x3f80_0001), sf(2f32.powi(-24)), 0, [
+            (s(0x3f80_0002), NX),
+            (s(0x3f80_0001), NX),
+            (s(0x3f80_0001), NX),
+            (s(0x3f80_0002), NX),
+            (s(0x3f80_0002), NX),
+        ]);
+    }
+
+    #[test]
+    fn product_of_half_the_smallest_subnormal() {
+        // 2^-75 * 2^-75 = 2^-150, exactly half of the smallest subnormal single 2^-149.
+        let x = s(0x1a00_0000);
+        all_modes(Mul, S, x, x, 0, [
+            (s(0), UF | NX),
+            (s(0), UF | NX),
+            (s(0), UF | NX),
+            (s(1), UF | NX),
+            (s(1), UF | NX),
+        ]);
+        all_modes(Mul, S, x, x | 0x8000_0000, 0, [
+            (s(0x8000_0000), UF | NX),
+            (s(0x8000_0000), UF | NX),
+            (s(0x8000_0001), UF | NX),
+            (s(0x8000_0000), UF | NX),
+            (s(0x8000_0001), UF | NX),
+        ]);
+    }
+
+    #[test]
+    fn tininess_is_detected_after_rounding() {
+        // 2^-126 (1 - 3·2^-26): rounds to the smallest normal 2^-126 in RNE, but with an unbounded exponent it
+        // would round to 2^-126 - 2^-150 < 2^-126: tiny, so UF (RISC-V detects tininess after rounding).
+        let v = 2f64.powi(-126) * (1.0 - 3.0 * 2f64.powi(-26));
+        all_modes(CvtFromOther, S, df(v), 0, 0, [
+            (s(0x0080_0000), UF | NX),
+            (s(0x007f_ffff), UF | NX),
+            (s(0x007f_ffff), UF | NX),
+            (s(0x0080_0000), NX), // rounding up with an unbounded exponent reaches 2^-126 too: not tiny
+            (s(0x0080_0000), UF | NX),
+        ]);
+        // 2^-126 (1 - 2^-26): even at full precision it rounds to 2^-126 in RNE: not tiny, only NX.
+        let v = 2f64.powi(-126) * (1.0 - 2f64.powi(-26));
+        all_modes(CvtFromOther, S, df(v), 0, 0, [
+            (s(0x0080_0000), NX),
+            (s(0x007f_ffff), UF | NX),
+            (s(0x007f_ffff), UF | NX),
+            (s(0x0080_0000), NX),
+            (s(0x0080_0000), NX),
+        ]);
+        // An exact subnormal result raises no UF.
+        assert_eq!(run(Mul, S, s(0x0000_0002), sf(0.5), RNE), (s(1), 0));
+        assert_eq!(run(Sub, D, 0x0010_0000_0000_0001, 0x0010_0000_0000_0000, RNE), (1, 0));
+    }
+
+    #[test]
+    fn overflow_per_mode() {
+        let big = sf(2f32.powi(100));
+        all_modes(Mul, S, big, big, 0, [
+            (s(0x7f80_0000), OF | NX),
+            (s(0x7f7f_ffff), OF | NX),
+            (s(0x7f7f_ffff), OF | NX),
+            (s(0x7f80_0000), OF | NX),
+            (s(0x7f80_0000), OF | NX),
+        ]);
+        all_modes(Mul, D, df(-1e300), df(1e300), 0, [
+            (0xfff0_0000_0000_0000, OF | NX),
+            (0xffef_ffff_ffff_ffff, OF | NX),
+            (0xfff0_0000_0000_0000, OF | NX),
+            (0xffef_ffff_ffff_ffff, OF | NX),
+            (0xfff0_0000_0000_0000, OF | NX),
+        ]);
+        // Overflow caused by rounding: max + half an ulp.
+        let max = f64::MAX.to_bits();
+        assert_eq!(run(Add, D, max, df(2f64.powi(970)), RNE), (0x7ff0_0000_0000_0000, OF | NX));
+        assert_eq!(run(Add, D, max, df(2f64.powi(970)), RTZ), (max, NX));
+    }
+
+    #[test]
+    fn exact_zero_sums_are_positive_except_in_rdn() {
+        for rm in MODES {
+            let z = if rm == RDN { 0x8000_0000_0000_0000 } else { 0 };
+            assert_eq!(run(Add, D, df(1.5), df(-1.5), rm), (z, 0));
+            assert_eq!(run(Sub, D, df(1.5), df(1.5), rm), (z, 0));
+            assert_eq!(run(Add, D, df(0.0), df(-0.0), rm), (z, 0));
+            assert_eq!(run(Add, D, df(-0.0), df(-0.0), rm), (df(-0.0), 0));
+            assert_eq!(run(Add, S, sf(-0.0), sf(-0.0), rm), (sf(-0.0), 0));
+        }
+    }
+
+    // --- exceptions and NaNs --------------------------------------------------------------------------------
+
+    #[test]
+    fn divide_by_zero_and_invalid() {
+        assert_eq!(run(Div, D, df(1.0), df(0.0), RNE), (df(f64::INFINITY), DZ));
+        assert_eq!(run(Div, D, df(-1.0), df(0.0), RNE), (df(f64::NEG_INFINITY), DZ));
+        assert_eq!(run(Div, S, sf(1.0), sf(-0.0), RNE), (sf(f32::NEG_INFINITY), DZ));
+        assert_eq!(run(Div, D, df(f64::INFINITY), df(0.0), RNE), (df(f64::INFINITY), 0));
+        assert_eq!(run(Div, D, df(0.0), df(0.0), RNE), (QNAN_D, NV));
+        assert_eq!(run(Div, S, sf(f32::INFINITY), sf(-f32::INFINITY), RNE), (QNAN_S, NV));
+        assert_eq!(run(Mul, D, df(0.0), df(f64::INFINITY), RNE), (QNAN_D, NV));
+        assert_eq!(run(Add, D, df(f64::INFINITY), df(f64::NEG_INFINITY), RNE), (QNAN_D, NV));
+        assert_eq!(run(Sub, S, sf(f32::INFINITY), sf(f32::INFINITY), RNE), (QNAN_S, NV));
+        assert_eq!(run(Sqrt, D, df(-1.0), 0, RNE), (QNAN_D, NV));
+        assert_eq!(run(Sqrt, S, sf(f32::NEG_INFINITY), 0, RNE), (QNAN_S, NV));
+        assert_eq!(run(Sqrt, D, df(-0.0), 0, RNE), (df(-0.0), 0));
+        assert_eq!(run(Sqrt, S, sf(f32::INFINITY), 0, RNE), (sf(f32::INFINITY), 0));
+    }
+
+    #[test]
+    fn nan_results_are_canonical_and_snan_raises_nv() {
+        for op in [Add, Sub, Mul, Div] {
+            assert_eq!(run(op, D, QNAN_PAYLOAD_D, df(1.0), RNE), (QNAN_D, 0), "{op:?}");
+            assert_eq!(run(op, D, df(1.0), SNAN_D, RNE), (QNAN_D, NV), "{op:?}");
+            assert_eq!(run(op, S, s(0xffc0_1234), sf(1.0), RNE), (QNAN_S, 0), "{op:?}");
+            assert_eq!(run(op, S, sf(2.0), SNAN_S, RNE), (QNAN_S, NV), "{op:?}");
+        }
+        assert_eq!(run(Sqrt, D, SNAN_D, 0, RNE), (QNAN_D, NV));
+        assert_eq!(run(Sqrt, S, s(0xffc0_0001), 0, RNE), (QNAN_S, 0));
+        assert_eq!(execute(MAdd, D, df(1.0), df(2.0), SNAN_D, RNE), (QNAN_D, NV));
+        assert_eq!(execute(MAdd, S, sf(1.0), sf(2.0), s(0x7fc0_0005), RNE), (QNAN_S, 0));
+    }
+
+    #[test]
+    fn nan_boxing_of_inputs_and_outputs() {
+        // A single whose upper half is not all ones is the canonical (quiet) NaN: no NV.
+        let bad = 0x0000_0000_3f80_0000; // 1.0f32 without the box
+        assert_eq!(run(Add, S, bad, sf(1.0), RNE), (QNAN_S, 0));
+        assert_eq!(run(Eq, S, bad, bad, RNE), (0, 0));
+        assert_eq!(run(Lt, S, bad, sf(1.0), RNE), (0, NV));
+        assert_eq!(run(Class, S, bad, 0, RNE), (1 << 9, 0));
+        assert_eq!(run(Max, S, bad, sf(1.0), RNE), (sf(1.0), 0));
+        assert_eq!(run(Max, S, 0x7fff_ffff_3f80_0000, bad, RNE), (QNAN_S, 0));
+        assert_eq!(run(CvtWFromF, S, bad, 0, RNE), (0x7fff_ffff, NV));
+        assert_eq!(run(CvtFromOther, D, bad, 0, RNE), (QNAN_D, 0));
+        // Sign injection sees the canonical NaN too (sign 0).
+        assert_eq!(run(SgnJ, S, bad, sf(-1.0), RNE), (s(0xffc0_0000), 0));
+        assert_eq!(run(SgnJN, S, sf(1.0), bad, RNE), (sf(-1.0), 0));
+        // Results are boxed.
+        assert_eq!(run(Add, S, sf(1.0), sf(2.0), RNE), (0xffff_ffff_4040_0000, 0));
+        assert_eq!(run(CvtFromW, S, (-1i64) as u64, 0, RNE), (0xffff_ffff_bf80_0000, 0));
+        // Moves: fmv.w.x boxes the low 32 bits, fmv.x.w sign-extends them without looking at the box.
+        assert_eq!(run(MvFFromX, S, 0x1234_5678_8000_0001, 0, RNE), (0xffff_ffff_8000_0001, 0));
+        assert_eq!(run(MvXFromF, S, 0x0000_0000_8000_0001, 0, RNE), (0xffff_ffff_8000_0001, 0));
+        assert_eq!(run(MvXFromF, S, BOX | 0x7fc0_0000, 0, RNE), (0x7fc0_0000, 0));
+        assert_eq!(run(MvXFromF, D, SNAN_D, 0, RNE), (SNAN_D, 0));
+        assert_eq!(run(MvFFromX, D, SNAN_D, 0, RNE), (SNAN_D, 0));
+    }
+
+    #[test]
+    fn sign_injection_is_bitwise() {
+        assert_eq!(run(SgnJ, D, df(2.0), df(-0.0), RNE), (df(-2.0), 0));
+        assert_eq!(run(SgnJN, D, df(2.0), df(-0.0), RNE), (df(2.0), 0));
+        assert_eq!(run(SgnJX, D, df(-2.0), df(-3.0), RNE), (df(2.0), 0));
+        // NaNs are not canonicalized and a signaling NaN raises nothing.
+        assert_eq!(run(SgnJN, D, SNAN_D, SNAN_D, RNE), (SNAN_D | 1 << 63, 0));
+        assert_eq!(run(SgnJX, S, s(0xff80_0001), s(0x8000_0000), RNE), (s(0x7f80_0001), 0));
+    }
+
+    // --- min/max and comparisons ----------------------------------------------------------------------------
+
+    #[test]
+    fn min_max_are_minimum_number_and_maximum_number() {
+        let (p0, n0) = (df(0.0), df(-0.0));
+        assert_eq!(run(Min, D, p0, n0, RNE), (n0, 0));
+        assert_eq!(run(Min, D, n0, p0, RNE), (n0, 0));
+        assert_eq!(run(Max, D, p0, n0, RNE), (p0, 0));
+        assert_eq!(run(Max, D, n0, p0, RNE), (p0, 0));
+        assert_eq!(run(Min, D, df(-1.0), df(2.0), RNE), (df(-1.0), 0));
+        assert_eq!(run(Max, D, df(-1.0), df(-2.0), RNE), (df(-1.0), 0));
+        // One NaN: the other operand; NV only when it is signaling.
+        assert_eq!(run(Min, D, QNAN_PAYLOAD_D, df(1.0), RNE), (df(1.0), 0));
+        assert_eq!(run(Max, D, df(1.0), SNAN_D, RNE), (df(1.0), NV));
+        assert_eq!(run(Min, S, SNAN_S, sf(-3.0), RNE), (sf(-3.0), NV));
+        // Both NaN: the canonical NaN.
+        assert_eq!(run(Min, D, QNAN_PAYLOAD_D, QNAN_PAYLOAD_D, RNE), (QNAN_D, 0));
+        assert_eq!(run(Max, S, SNAN_S, s(0x7fc0_0001), RNE), (QNAN_S, NV));
+    }
+
+    #[test]
+    fn comparisons() {
+        assert_eq!(run(Eq, D, df(-0.0), df(0.0), RNE), (1, 0));
+        assert_eq!(run(Le, D, df(-0.0), df(0.0), RNE), (1, 0));
+        assert_eq!(run(Lt, D, df(-0.0), df(0.0), RNE), (0, 0));
+        assert_eq!(run(Lt, S, sf(-2.0), sf(-1.0), RNE), (1, 0));
+        assert_eq!(run(Le, S, sf(f32::INFINITY), sf(f32::MAX), RNE), (0, 0));
+        // feq: NV only for signaling NaNs; flt/fle: NV for any NaN. Always 0.
+        assert_eq!(run(Eq, D, QNAN_D, QNAN_D, RNE), (0, 0));
+        assert_eq!(run(Eq, D, SNAN_D, df(1.0), RNE), (0, NV));
+        assert_eq!(run(Lt, D, QNAN_D, df(1.0), RNE), (0, NV));
+        assert_eq!(run(Le, S, sf(1.0), QNAN_S, RNE), (0, NV));
+    }
+
+    #[test]
+    fn fclass_all_ten_classes() {
+        let d = [
+            (f64::NEG_INFINITY.to_bits(), 0),
+            (df(-1.0), 1),
+            (0x800f_ffff_ffff_ffff, 2),
+            (df(-0.0), 3),
+            (df(0.0), 4),
+            (1, 5),
+            (df(f64::MAX), 6),
+            (f64::INFINITY.to_bits(), 7),
+            (SNAN_D, 8),
+            (QNAN_D, 9),
+        ];
+        for (x, bit) in d {
+            assert_eq!(run(Class, D, x, 0, RNE), (1 << bit, 0), "{x:#x}");
+        }
+        let s_cases = [
+            (0xff80_0000, 0),
+            (0xbf80_0000, 1),
+            (0x8000_0001, 2),
+            (0x8000_0000, 3),
+            (0, 4),
+            (0x007f_ffff, 5),
+            (0x0080_0000, 6),
+            (0x7f80_0000, 7),
+            (0x7fbf_ffff, 8),
+            (0xffc0_0000, 9),
+        ];
+        for (x, bit) in s_cases {
+            assert_eq!(run(Class, S, s(x), 0, RNE), (1 << bit, 0), "{x:#x}");
+        }
+    }
+
+    // --- fused multiply-add ---------------------------------------------------------------------------------
+
+    #[test]
+    fn fma_rounds_once() {
+        // (1 + 2^-52)(1 - 2^-52) - 1 = -2^-104 exactly; mul-then-add would give 0.
+        let (a, b) = (df(1.0 + f64::EPSILON), df(1.0 - f64::EPSILON));
+        assert_eq!(run(Mul, D, a, b, RNE), (df(1.0), NX));
+        assert_eq!(execute(MAdd, D, a, b, df(-1.0), RNE), (0xb970_0000_0000_0000, 0));
+        assert_eq!(execute(MSub, D, a, b, df(1.0), RNE), (0xb970_0000_0000_0000, 0));
+        assert_eq!(execute(NMSub, D, a, b, df(1.0), RNE), (0x3970_0000_0000_0000, 0));
+        assert_eq!(execute(NMAdd, D, a, b, df(-1.0), RNE), (0x3970_0000_0000_0000, 0));
+        // Single: (1 + 2^-23)^2 + 0 needs rounding only once: 1 + 2^-22 + 2^-46 -> 1 + 2^-22 (RNE), RUP adds an ulp.
+        let x = s(0x3f80_0001);
+        assert_eq!(execute(MAdd, S, x, x, sf(0.0), RNE), (s(0x3f80_0002), NX));
+        assert_eq!(execute(MAdd, S, x, x, sf(0.0), RUP), (s(0x3f80_0003), NX));
+    }
+
+    #[test]
+    fn fma_signs_and_specials() {
+        assert_eq!(execute(MAdd, D, df(2.0), df(3.0), df(1.0), RNE), (df(7.0), 0));
+        assert_eq!(execute(MSub, D, df(2.0), df(3.0), df(1.0), RNE), (df(5.0), 0));
+        assert_eq!(execute(NMSub, D, df(2.0), df(3.0), df(1.0), RNE), (df(-5.0), 0));
+        assert_eq!(execute(NMAdd, D, df(2.0), df(3.0), df(1.0), RNE), (df(-7.0), 0));
+        // Exact zeros: -(1·1) + 1 is +0, or -0 in RDN; -(+0·1) - (+0) is -0.
+        assert_eq!(execute(NMSub, S, sf(1.0), sf(1.0), sf(1.0), RNE), (sf(0.0), 0));
+        assert_eq!(execute(NMSub, S, sf(1.0), sf(1.0), sf(1.0), RDN), (sf(-0.0), 0));
+        assert_eq!(execute(NMAdd, D, df(0.0), df(1.0), df(0.0), RNE), (df(-0.0), 0));
+        assert_eq!(execute(MAdd, D, df(-0.0), df(1.0), df(0.0), RNE), (df(0.0), 0));
+        assert_eq!(execute(MAdd, D, df(-0.0), df(1.0), df(0.0), RDN), (df(-0.0), 0));
+        // inf·0 is invalid even when the addend is a quiet NaN.
+        assert_eq!(execute(MAdd, D, df(f64::INFINITY), df(0.0), QNAN_D, RNE), (QNAN_D, NV));
+        assert_eq!(execute(MAdd, S, sf(0.0), sf(f32::INFINITY), QNAN_S, RNE), (QNAN_S, NV));
+        // inf - inf.
+        assert_eq!(execute(MSub, D, df(f64::INFINITY), df(1.0), df(f64::INFINITY), RNE), (QNAN_D, NV));
+        assert_eq!(execute(MAdd, D, df(f64::INFINITY), df(-1.0), df(f64::NEG_INFINITY), RNE), (df(f64::NEG_INFINITY), 0));
+        // qNaN operand without invalid: canonical NaN, no flags.
+        assert_eq!(execute(MAdd, D, QNAN_PAYLOAD_D, df(0.0), df(f64::INFINITY), RNE), (QNAN_D, 0));
+        // The product alone would underflow, the fused sum does not: only NX.
+        let tiny = df(2f64.powi(-600));
+        assert_eq!(execute(MAdd, D, tiny, tiny, df(1.0), RNE), (df(1.0), NX));
+        assert_eq!(execute(MAdd, D, tiny, tiny, df(1.0), RUP), (df(1.0) + 1, NX));
+        assert_eq!(execute(NMSub, D, tiny, tiny, df(1.0), RTZ), (df(1.0) - 1, NX));
+    }
+
+    // --- conversions ----------------------------------------------------------------------------------------
+
+    const I32_MIN: u64 = 0xffff_ffff_8000_0000;
+    const U_ALL: u64 = u64::MAX;
+
+    #[test]
+    fn fcvt_to_int_saturation_table() {
+        for fmt in [S, D] {
+            let (nan, pinf, ninf) = match fmt {
+                S => (QNAN_S, sf(f32::INFINITY), sf(f32::NEG_INFINITY)),
+                D => (QNAN_D, df(f64::INFINITY), df(f64::NEG_INFINITY)),
+            };
+            let big = |x: f64| if fmt == S { sf(x as f32) } else { df(x) };
+            // (op, NaN, +inf, -inf, too large, too small)
+            let table = [
+                (CvtWFromF, 0x7fff_ffff, 0x7fff_ffff, I32_MIN, 0x7fff_ffff, I32_MIN),
+                (CvtWuFromF, U_ALL, U_ALL, 0, U_ALL, 0),
+                (CvtLFromF, i64::MAX as u64, i64::MAX as u64, i64::MIN as u64, i64::MAX as u64, i64::MIN as u64),
+                (CvtLuFromF, U_ALL, U_ALL, 0, U_ALL, 0),
+            ];
+            for (op, r_nan, r_pinf, r_ninf, r_big, r_small) in table {
+                let wide = matches!(op, CvtLFromF | CvtLuFromF);
+                let (lo, hi) = if wide { (-1e19 * 2.0, 2e19) } else { (-3e9 * 2.0, 5e9) };
+                assert_eq!(run(op, fmt, nan, 0, RNE), (r_nan, NV), "{op:?} {fmt:?}");
+                assert_eq!(run(op, fmt, SNAN_D, 0, RNE).1, NV);
+                assert_eq!(run(op, fmt, pinf, 0, RNE), (r_pinf, NV), "{op:?} {fmt:?}");
+                assert_eq!(run(op, fmt, ninf, 0, RNE), (r_ninf, NV), "{op:?} {fmt:?}");
+                assert_eq!(run(op, fmt, big(hi), 0, RTZ), (r_big, NV), "{op:?} {fmt:?}");
+                assert_eq!(run(op, fmt, big(lo), 0, RTZ), (r_small, NV), "{op:?} {fmt:?}");
+            }
+            // Unsigned: a negative value is invalid unless it rounds to zero, which is merely inexact.
+            for op in [CvtWuFromF, CvtLuFromF] {
+                assert_eq!(run(op, fmt, big(-1.0), 0, RTZ), (0, NV));
+                assert_eq!(run(op, fmt, big(-0.5), 0, RTZ), (0, NX));
+                assert_eq!(run(op, fmt, big(-0.5), 0, RNE), (0, NX));
+                assert_eq!(run(op, fmt, big(-0.5), 0, RUP), (0, NX));
+                assert_eq!(run(op, fmt, big(-0.5), 0, RMM), (0, NV));
+                assert_eq!(run(op, fmt, big(-0.5), 0, RDN), (0, NV));
+                assert_eq!(run(op, fmt, big(-0.0), 0, RDN), (0, 0));
+            }
+            // Exact limits are valid.
+            assert_eq!(run(CvtLFromF, fmt, big(-9.223372036854775808e18), 0, RNE), (i64::MIN as u64, 0));
+            assert_eq!(run(CvtWFromF, fmt, big(-2147483648.0), 0, RNE), (I32_MIN, 0));
+            // 2^63 and 2^64, 2^31 and 2^32 are one past the limits.
+            assert_eq!(run(CvtLFromF, fmt, big(9.223372036854775808e18), 0, RNE), (i64::MAX as u64, NV));
+            assert_eq!(run(CvtLuFromF, fmt, big(1.8446744073709551616e19), 0, RNE), (U_ALL, NV));
+            assert_eq!(run(CvtLuFromF, fmt, big(9.223372036854775808e18), 0, RNE), (1 << 63, 0));
+            assert_eq!(run(CvtWFromF, fmt, big(2147483648.0), 0, RNE), (0x7fff_ffff, NV));
+            assert_eq!(run(CvtWuFromF, fmt, big(4294967296.0), 0, RNE), (U_ALL, NV));
+            // fcvt.wu results are sign-extended from 32 bits.
+            assert_eq!(run(CvtWuFromF, fmt, big(3e9), 0, RNE), (0xffff_ffff_b2d0_5e00, 0));
+        }
+    }
+
+    #[test]
+    fn fcvt_to_int_rounding() {
+        all_modes(CvtWFromF, D, df(2.5), 0, 0, [(2, NX), (2, NX), (2, NX), (3, NX), (3, NX)]);
+        all_modes(CvtLFromF, D, df(-2.5), 0, 0, [
+            (-2i64 as u64, NX),
+            (-2i64 as u64, NX),
+            (-3i64 as u64, NX),
+            (-2i64 as u64, NX),
+            (-3i64 as u64, NX),
+        ]);
+        all_modes(CvtLuFromF, S, sf(1.5), 0, 0, [(2, NX), (1, NX), (1, NX), (2, NX), (2, NX)]);
+        // Near the limit: 2147483647.5 is fine when it rounds down, invalid when it rounds up.
+        all_modes(CvtWFromF, D, df(2147483647.5), 0, 0, [
+            (0x7fff_ffff, NV),
+            (0x7fff_ffff, NX),
+            (0x7fff_ffff, NX),
+            (0x7fff_ffff, NV),
+            (0x7fff_ffff, NV),
+        ]);
+        all_modes(CvtWFromF, D, df(-2147483648.5), 0, 0, [
+            (I32_MIN, NX),
+            (I32_MIN, NX),
+            (I32_MIN, NV),
+            (I32_MIN, NX),
+            (I32_MIN, NV),
+        ]);
+        assert_eq!(run(CvtWFromF, S, s(1), 0, RUP), (1, NX));
+        assert_eq!(run(CvtWFromF, S, s(0x8000_0001), 0, RDN), (u64::MAX, NX));
+    }
+
+    #[test]
+    fn fcvt_from_int() {
+        all_modes(CvtFromW, S, (1 << 24) + 1, 0, 0, [
+            (s(0x4b80_0000), NX),
+            (s(0x4b80_0000), NX),
+            (s(0x4b80_0000), NX),
+            (s(0x4b80_0001), NX),
+            (s(0x4b80_0001), NX),
+        ]);
+        // fcvt.s.wu reads only the low 32 bits.
+        all_modes(CvtFromWu, S, 0x1234_5678_ffff_ffff, 0, 0, [
+            (s(0x4f80_0000), NX),
+            (s(0x4f7f_ffff), NX),
+            (s(0x4f7f_ffff), NX),
+            (s(0x4f80_0000), NX),
+            (s(0x4f80_0000), NX),
+        ]);
+        assert_eq!(run(CvtFromW, D, 0x0000_0001_8000_0000, 0, RNE), (df(-2147483648.0), 0));
+        assert_eq!(run(CvtFromL, D, i64::MIN as u64, 0, RNE), (df(-9.223372036854775808e18), 0));
+        all_modes(CvtFromLu, D, u64::MAX, 0, 0, [
+            (0x43f0_0000_0000_0000, NX),
+            (0x43ef_ffff_ffff_ffff, NX),
+            (0x43ef_ffff_ffff_ffff, NX),
+            (0x43f0_0000_0000_0000, NX),
+            (0x43f0_0000_0000_0000, NX),
+        ]);
+        assert_eq!(run(CvtFromL, S, 0, 0, RDN), (s(0), 0));
+        assert_eq!(run(CvtFromL, D, -3i64 as u64, 0, RNE), (df(-3.0), 0));
+    }
+
+    #[test]
+    fn fcvt_between_formats() {
+        all_modes(CvtFromOther, S, df(1e300), 0, 0, [
+            (s(0x7f80_0000), OF | NX),
+            (s(0x7f7f_ffff), OF | NX),
+            (s(0x7f7f_ffff), OF | NX),
+            (s(0x7f80_0000), OF | NX),
+            (s(0x7f80_0000), OF | NX),
+        ]);
+        all_modes(CvtFromOther, S, df(1e-300), 0, 0, [
+            (s(0), UF | NX),
+            (s(0), UF | NX),
+            (s(0), UF | NX),
+            (s(1), UF | NX),
+            (s(0), UF | NX),
+        ]);
+        all_modes(CvtFromOther, S, df(1.0 / 3.0), 0, 0, [
+            (s(0x3eaa_aaab), NX),
+            (s(0x3eaa_aaaa), NX),
+            (s(0x3eaa_aaaa), NX),
+            (s(0x3eaa_aaab), NX),
+            (s(0x3eaa_aaab), NX),
+        ]);
+        assert_eq!(run(CvtFromOther, S, df(-1.5), 0, RNE), (sf(-1.5), 0));
+        assert_eq!(run(CvtFromOther, S, df(f64::NEG_INFINITY), 0, RNE), (sf(f32::NEG_INFINITY), 0));
+        assert_eq!(run(CvtFromOther, S, SNAN_D, 0, RNE), (QNAN_S, NV));
+        assert_eq!(run(CvtFromOther, S, QNAN_PAYLOAD_D, 0, RNE), (QNAN_S, 0));
+        // Widening is exact, subnormals included.
+        assert_eq!(run(CvtFromOther, D, s(1), 0, RNE), (df(2f64.powi(-149)), 0));
+        assert_eq!(run(CvtFromOther, D, sf(-0.0), 0, RNE), (df(-0.0), 0));
+        assert_eq!(run(CvtFromOther, D, SNAN_S, 0, RNE), (QNAN_D, NV));
+        assert_eq!(run(CvtFromOther, D, s(0xffc1_2345), 0, RNE), (QNAN_D, 0));
+    }
+
+    #[test]
+    fn sqrt_rounds_per_mode() {
+        all_modes(Sqrt, D, df(2.0), 0, 0, [
+            (0x3ff6_a09e_667f_3bcd, NX),
+            (0x3ff6_a09e_667f_3bcc, NX),
+            (0x3ff6_a09e_667f_3bcc, NX),
+            (0x3ff6_a09e_667f_3bcd, NX),
+            (0x3ff6_a09e_667f_3bcd, NX),
+        ]);
+        assert_eq!(run(Sqrt, S, sf(2.25), 0, RUP), (sf(1.5), 0));
+        // sqrt of the smallest subnormal double is exactly 2^-537.
+        assert_eq!(run(Sqrt, D, 1, 0, RNE), (df(2f64.powi(-537)), 0));
+        assert_eq!(run(Sqrt, S, s(2), 0, RNE), (sf(2f32.powi(-74)), 0)); // 2^-148
+    }
+
+    // --- randomized cross-checks ------------------------------------------------------------------------------
+    //
+    // Against rustc_apfloat (LLVM's APFloat, an independent IEEE implementation) in all rounding modes. APFloat
+    // detects tininess *before* rounding, so UF is compared everywhere except when the delivered result is the
+    // smallest normal number, the only place where the two definitions can differ.
+
+    use rustc_apfloat::ieee::{Double, Single};
+    use rustc_apfloat::{Float, FloatConvert, Round, Status, StatusAnd};
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            // xorshift64*
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+        /// A finite value of `fmt` (raw bits, not boxed) biased towards the interesting places.
+        fn finite(&mut self, fmt: FpFmt) -> u64 {
+            let p = Params::of(fmt);
+            let sign = if self.next() & 1 == 1 { p.sign_bit() } else { 0 };
+            let fmask = (1u64 << p.frac) - 1;
+            let frac = match self.below(4) {
+                0 => fmask,
+                1 => self.next() & fmask & !((1u64 << self.below(p.frac as u64)) - 1),
+                2 => (1u64 << self.below(p.frac as u64)) | (self.next() & 1),
+                _ => self.next() & fmask,
+            };
+            let emax = p.exp_max_field() - 1;
+            let exp = match self.below(10) {
+                0 => 0,
+                1 => self.below(3),
+                2 => emax - self.below(3),
+                3 => p.bias() as u64 - 1 + self.below(3),
+                4 => (p.bias() as u64 / 2).wrapping_add(self.below(6)).wrapping_sub(3),
+                5 => p.bias() as u64 + p.bias() as u64 / 2 - self.below(6),
+                _ => 1 + self.below(emax),
+            };
+            let bits = sign | (exp << p.frac) | frac;
+            if self.below(40) == 0 {
+                sign
+            } else {
+                bits
+            }
+        }
+        fn mode(&mut self) -> u8 {
+            self.below(5) as u8
+        }
+    }
+
+    fn round_of(rm: u8) -> Round {
+        match rm {
+            RNE => Round::NearestTiesToEven,
+            RTZ => Round::TowardZero,
+            RDN => Round::TowardNegative,
+            RUP => Round::TowardPositive,
+            _ => Round::NearestTiesToAway,
+        }
+    }
+
+    fn flags_of(st: Status) -> u8 {
+        let mut f = 0;
+        for (s, b) in [
+            (Status::INEXACT, NX),
+            (Status::UNDERFLOW, UF),
+            (Status::OVERFLOW, OF),
+            (Status::DIV_BY_ZERO, DZ),
+            (Status::INVALID_OP, NV),
+        ] {
+            if st.contains(s) {
+                f |= b;
+            }
+        }
+        f
+    }
+
+    /// Compares our (boxed) result with APFloat's.
+    fn check_against(fmt: FpFmt, what: &str, ours: (u64, u8), theirs: (u128, bool, u8)) {
+        let p = Params::of(fmt);
+        let bits = unbox(fmt, ours.0);
+        let (tbits, tnan, tflags) = theirs;
+        if tnan {
+            assert_eq!(bits, p.canonical_nan(), "{what}");
+        } else {
+            assert_eq!(bits as u128, tbits, "{what}: ours {bits:#x} theirs {tbits:#x}");
+        }
+        let mask = if bits & !p.sign_bit() == 1 << p.frac { !UF } else { !0 };
+        // APFloat also omits OF when an overflow rounds to the largest finite number (IEEE 754 and RISC-V raise
+        // OF and NX whatever the rounding mode).
+        let tflags = if bits & !p.sign_bit() == p.max_finite(false) && ours.1 & OF != 0 && tflags == NX {
+            OF | NX
+        } else {
+            tflags
+        };
+        assert_eq!(ours.1 & mask, tflags & mask, "{what}: flags ours {:#x} theirs {tflags:#x}", ours.1);
+    }
+
+    fn apfloat_arith<T: Float>(fmt: FpFmt, rng: &mut Rng, n: usize) {
+        let res = |r: StatusAnd<T>| (r.value.to_bits(), r.value.is_nan(), flags_of(r.status));
+        for _ in 0..n {
+            let (a, b, mut c) = (rng.finite(fmt), rng.finite(fmt), rng.finite(fmt));
+            let rm = rng.mode();
+            let (ta, tb) = (T::from_bits(a as u128), T::from_bits(b as u128));
+            if rng.below(3) == 0 {
+                // Make the addend nearly cancel the product.
+                let prod = ta.mul_r(tb, Round::NearestTiesToEven).value;
+                c = (prod.to_bits() as u64 ^ Params::of(fmt).sign_bit()).wrapping_add(rng.below(3)).wrapping_sub(1);
+                if is_nan(unpack(Params::of(fmt), c)) || matches!(unpack(Params::of(fmt), c), Val::Inf(_)) {
+                    c = 0;
+                }
+            }
+            let tc = T::from_bits(c as u128);
+            let (ra, rb, rc) = (boxed(fmt, a), boxed(fmt, b), boxed(fmt, c));
+            let r = round_of(rm);
+            let what = |op: &str| format!("{op}.{fmt:?} a={a:#x} b={b:#x} c={c:#x} rm={rm}");
+            check_against(fmt, &what("add"), execute_soft(Add, fmt, ra, rb, 0, rm), res(ta.add_r(tb, r)));
+            check_against(fmt, &what("sub"), execute_soft(Sub, fmt, ra, rb, 0, rm), res(ta.sub_r(tb, r)));
+            check_against(fmt, &what("mul"), execute_soft(Mul, fmt, ra, rb, 0, rm), res(ta.mul_r(tb, r)));
+            check_against(fmt, &what("div"), execute_soft(Div, fmt, ra, rb, 0, rm), res(ta.div_r(tb, r)));
+            check_against(fmt, &what("fma"), execute_soft(MAdd, fmt, ra, rb, rc, rm), res(ta.mul_add_r(tb, tc, r)));
+            check_against(fmt, &what("fnmadd"), execute_soft(NMAdd, fmt, ra, rb, rc, rm), res((-ta).mul_add_r(tb, -tc, r)));
+            // Integer conversions.
+            let mut exact = false;
+            for (op, signed, width) in [(CvtWFromF, true, 32), (CvtWuFromF, false, 32), (CvtLFromF, true, 64), (CvtLuFromF, false, 64)] {
+                let (val, fl) = execute_soft(op, fmt, ra, 0, 0, rm);
+                let (tv, tst) = if signed {
+                    let t = ta.to_i128_r(width, r, &mut exact);
+                    (t.value as u128, t.status)
+                } else {
+                    let t = ta.to_u128_r(width, r, &mut exact);
+                    (t.value, t.status)
+                };
+                if tst.contains(Status::INVALID_OP) {
+                    assert_eq!(fl, NV, "{}", what("fcvt.int"));
+                } else {
+                    let tv = if width == 32 { tv as u32 as i32 as i64 as u64 } else { tv as u64 };
+                    assert_eq!((val, fl), (tv, flags_of(tst)), "{} {op:?}", what("fcvt.int"));
+                }
+            }
+            // From integers.
+            let x = rng.next() >> rng.below(64);
+            check_against(fmt, "fcvt.f.l", execute_soft(CvtFromL, fmt, x, 0, 0, rm), res(T::from_i128_r(x as i64 as i128, r)));
+            check_against(fmt, "fcvt.f.lu", execute_soft(CvtFromLu, fmt, x, 0, 0, rm), res(T::from_u128_r(x as u128, r)));
+            check_against(fmt, "fcvt.f.w", execute_soft(CvtFromW, fmt, x, 0, 0, rm), res(T::from_i128_r(x as i32 as i128, r)));
+        }
+    }
+
+    #[test]
+    fn random_arithmetic_matches_apfloat() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        apfloat_arith::<Single>(S, &mut rng, 100_000);
+        apfloat_arith::<Double>(D, &mut rng, 100_000);
+    }
+
+    #[test]
+    fn random_narrowing_matches_apfloat() {
+        let mut rng = Rng(12345);
+        for _ in 0..100_000 {
+            let a = rng.finite(D);
+            let rm = rng.mode();
+            let mut lost = false;
+            let t: StatusAnd<Single> = Double::from_bits(a as u128).convert_r(round_of(rm), &mut lost);
+            let theirs = (t.value.to_bits(), t.value.is_nan(), flags_of(t.status));
+            check_against(S, &format!("fcvt.s.d {a:#x} rm={rm}"), execute(CvtFromOther, S, a, 0, 0, rm), theirs);
+        }
+    }
+
+    /// Compares `r^2` with `x` exactly, for positive finite doubles.
+    fn cmp_square(r: u64, x: u64) -> std::cmp::Ordering {
+        let p = Params::of(D);
+        let (Val::Fin { m: mr, e: er, .. }, Val::Fin { m: mx, e: ex, .. }) = (unpack(p, r), unpack(p, x)) else {
+            panic!("not finite");
+        };
+        let (m2, e2) = (mr * mr, 2 * er);
+        let len = |m: u128, e: i32| 128 - m.leading_zeros() as i32 + e;
+        match len(m2, e2).cmp(&len(mx, ex)) {
+            std::cmp::Ordering::Equal => {
+                if e2 >= ex {
+                    (m2 << (e2 - ex)).cmp(&mx)
+                } else {
+                    m2.cmp(&(mx << (ex - e2)))
+                }
+            }
+            o => o,
+        }
+    }
+
+    #[test]
+    fn random_sqrt_is_correctly_rounded() {
+        use std::cmp::Ordering::*;
+        let mut rng = Rng(777);
+        for i in 0..200_000 {
+            let x = rng.finite(D) & !(1 << 63);
+            if x == 0 {
+                continue;
+            }
+            let rm = (i % 5) as u8;
+            let (r, fl) = execute(Sqrt, D, x, 0, 0, rm);
+            let what = format!("sqrt {x:#x} rm={rm} -> {r:#x}");
+            let exact = cmp_square(r, x) == Equal;
+            assert_eq!(fl, if exact { 0 } else { NX }, "{what}");
+            match rm {
+                RDN | RTZ => assert!(cmp_square(r, x) != Greater && cmp_square(r + 1, x) == Greater, "{what}"),
+                RUP => assert!(cmp_square(r, x) != Less && (exact || cmp_square(r - 1, x) == Less), "{what}"),
+                // Square roots are never exactly halfway, so RMM agrees with RNE and the host.
+                _ => assert_eq!(r, f64::from_bits(x).sqrt().to_bits(), "{what}"),
+            }
+            // Singles: through the exactly-widened value and the host.
+            let xs = rng.finite(S) as u32 & 0x7fff_ffff;
+            let (rs, _) = execute(Sqrt, S, s(xs), 0, 0, RNE);
+            assert_eq!(rs, sf(f32::from_bits(xs).sqrt()), "sqrt.s {xs:#x}");
+        }
+    }
+
+    #[test]
+    fn fast_path_agrees_with_software() {
+        let mut rng = Rng(4242);
+        for _ in 0..200_000 {
+            for fmt in [S, D] {
+                let (a, b) = (boxed(fmt, rng.finite(fmt)), boxed(fmt, rng.finite(fmt)));
+                for op in [Add, Sub, Mul] {
+                    assert_eq!(execute(op, fmt, a, b, 0, RNE), execute_soft(op, fmt, a, b, 0, RNE), "{op:?} {a:#x} {b:#x}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dest_int_ops() {
+        for op in [Eq, Lt, Le, Class, CvtWFromF, CvtWuFromF, CvtLFromF, CvtLuFromF, MvXFromF] {
+            assert!(is_dest_int(op));
+        }
+        for op in [Add, Sqrt, Min, SgnJ, MAdd, CvtFromW, CvtFromLu, MvFFromX, CvtFromOther] {
+            assert!(!is_dest_int(op));
+        }
+    }
 }
