@@ -328,7 +328,8 @@ fn add_exact(sa: bool, ma: u128, ea: i32, sb: bool, mb: u128, eb: i32) -> Exact 
     let lb = mb.leading_zeros() as i32 - 2;
     let (ma, ea) = (ma << la, ea - la);
     let (mb, eb) = (mb << lb, eb - lb);
-    let ((sa, ma, ea), (sb, mb, eb)) = if ea >= eb { ((sa, ma, ea), (sb, mb, eb)) } else { ((sb, mb, eb), (sa, ma, ea)) };
+    let ((sa, ma, ea), (sb, mb, eb)) =
+        if ea >= eb { ((sa, ma, ea), (sb, mb, eb)) } else { ((sb, mb, eb), (sa, ma, ea)) };
     let d = (ea - eb) as u32;
     let (bt, lost) = if d == 0 {
         (mb, false)
@@ -381,9 +382,7 @@ fn zero_sum_sign(rm: u8) -> bool {
 
 fn add(p: Params, a: Val, b: Val, rm: u8) -> (u64, u8) {
     match (a, b) {
-        (Val::NaN { .. }, _) | (_, Val::NaN { .. }) => {
-            nan_result(p, if is_snan(a) || is_snan(b) { NV } else { 0 })
-        }
+        (Val::NaN { .. }, _) | (_, Val::NaN { .. }) => nan_result(p, if is_snan(a) || is_snan(b) { NV } else { 0 }),
         (Val::Inf(x), Val::Inf(y)) => {
             if x == y {
                 (p.inf(x), 0)
@@ -420,9 +419,7 @@ fn neg(v: Val) -> Val {
 
 fn mul(p: Params, a: Val, b: Val, rm: u8) -> (u64, u8) {
     match (a, b) {
-        (Val::NaN { .. }, _) | (_, Val::NaN { .. }) => {
-            nan_result(p, if is_snan(a) || is_snan(b) { NV } else { 0 })
-        }
+        (Val::NaN { .. }, _) | (_, Val::NaN { .. }) => nan_result(p, if is_snan(a) || is_snan(b) { NV } else { 0 }),
         (Val::Inf(_), Val::Zero(_)) | (Val::Zero(_), Val::Inf(_)) => nan_result(p, NV),
         (Val::Inf(x), Val::Inf(y)) => (p.inf(x != y), 0),
         (Val::Inf(x), Val::Fin { sign: y, .. }) | (Val::Fin { sign: x, .. }, Val::Inf(y)) => (p.inf(x != y), 0),
@@ -437,9 +434,7 @@ fn mul(p: Params, a: Val, b: Val, rm: u8) -> (u64, u8) {
 
 fn div(p: Params, a: Val, b: Val, rm: u8) -> (u64, u8) {
     match (a, b) {
-        (Val::NaN { .. }, _) | (_, Val::NaN { .. }) => {
-            nan_result(p, if is_snan(a) || is_snan(b) { NV } else { 0 })
-        }
+        (Val::NaN { .. }, _) | (_, Val::NaN { .. }) => nan_result(p, if is_snan(a) || is_snan(b) { NV } else { 0 }),
         (Val::Inf(_), Val::Inf(_)) | (Val::Zero(_), Val::Zero(_)) => nan_result(p, NV),
         (Val::Inf(x), Val::Zero(y) | Val::Fin { sign: y, .. }) => (p.inf(x != y), 0),
         (Val::Zero(x) | Val::Fin { sign: x, .. }, Val::Inf(y)) => (p.zero(x != y), 0),
@@ -480,8 +475,7 @@ fn sqrt(p: Params, a: Val, rm: u8) -> (u64, u8) {
 
 /// Fused multiply-add `(-1)^neg_prod·(a·b) + (-1)^neg_c·c` with a single rounding.
 fn fma(p: Params, a: Val, b: Val, c: Val, neg_prod: bool, neg_c: bool, rm: u8) -> (u64, u8) {
-    let inf_times_zero =
-        matches!((a, b), (Val::Inf(_), Val::Zero(_)) | (Val::Zero(_), Val::Inf(_)));
+    let inf_times_zero = matches!((a, b), (Val::Inf(_), Val::Zero(_)) | (Val::Zero(_), Val::Inf(_)));
     if is_snan(a) || is_snan(b) || is_snan(c) || inf_times_zero {
         return nan_result(p, NV);
     }
@@ -491,9 +485,10 @@ fn fma(p: Params, a: Val, b: Val, c: Val, neg_prod: bool, neg_c: bool, rm: u8) -
     let c = if neg_c { neg(c) } else { c };
     // The product, exactly.
     let sp = match (a, b) {
-        (Val::Inf(x) | Val::Zero(x) | Val::Fin { sign: x, .. }, Val::Inf(y) | Val::Zero(y) | Val::Fin { sign: y, .. }) => {
-            (x != y) ^ neg_prod
-        }
+        (
+            Val::Inf(x) | Val::Zero(x) | Val::Fin { sign: x, .. },
+            Val::Inf(y) | Val::Zero(y) | Val::Fin { sign: y, .. },
+        ) => (x != y) ^ neg_prod,
         _ => false,
     };
     let prod_inf = matches!(a, Val::Inf(_)) || matches!(b, Val::Inf(_));
@@ -597,11 +592,8 @@ fn classify(p: Params, bits: u64) -> u64 {
 /// Float to integer of `width` bits (32 or 64), signed or not. Returns the value sign-extended to 64 bits.
 fn to_int(v: Val, signed: bool, width: u32, rm: u8) -> (u64, u8) {
     // Limits as i128: [lo, hi].
-    let (lo, hi): (i128, i128) = if signed {
-        (-(1i128 << (width - 1)), (1i128 << (width - 1)) - 1)
-    } else {
-        (0, (1i128 << width) - 1)
-    };
+    let (lo, hi): (i128, i128) =
+        if signed { (-(1i128 << (width - 1)), (1i128 << (width - 1)) - 1) } else { (0, (1i128 << width) - 1) };
     let sext = |x: i128| -> u64 {
         if width == 32 {
             x as u32 as i32 as i64 as u64
@@ -688,7 +680,8 @@ fn fast_path(op: FpOp, fmt: FpFmt, a: u64, b: u64) -> Option<(u64, u8)> {
             if a & BOX != BOX || b & BOX != BOX {
                 return None;
             }
-            let (r, exact) = body!(f32, f32::from_bits(a as u32), f32::from_bits(b as u32), f32::from_bits(0x2000_0000));
+            let (r, exact) =
+                body!(f32, f32::from_bits(a as u32), f32::from_bits(b as u32), f32::from_bits(0x2000_0000));
             (boxed(FpFmt::S, r.to_bits() as u64), exact)
         }
     };
@@ -829,60 +822,96 @@ mod tests {
 
     #[test]
     fn one_third_rounds_per_mode() {
-        all_modes(Div, S, sf(1.0), sf(3.0), 0, [
-            (s(0x3eaa_aaab), NX),
-            (s(0x3eaa_aaaa), NX),
-            (s(0x3eaa_aaaa), NX),
-            (s(0x3eaa_aaab), NX),
-            (s(0x3eaa_aaab), NX),
-        ]);
-        all_modes(Div, D, df(-1.0), df(3.0), 0, [
-            (0xbfd5_5555_5555_5555, NX),
-            (0xbfd5_5555_5555_5555, NX),
-            (0xbfd5_5555_5555_5556, NX),
-            (0xbfd5_5555_5555_5555, NX),
-            (0xbfd5_5555_5555_5555, NX),
-        ]);
+        all_modes(
+            Div,
+            S,
+            sf(1.0),
+            sf(3.0),
+            0,
+            [
+                (s(0x3eaa_aaab), NX),
+                (s(0x3eaa_aaaa), NX),
+                (s(0x3eaa_aaaa), NX),
+                (s(0x3eaa_aaab), NX),
+                (s(0x3eaa_aaab), NX),
+            ],
+        );
+        all_modes(
+            Div,
+            D,
+            df(-1.0),
+            df(3.0),
+            0,
+            [
+                (0xbfd5_5555_5555_5555, NX),
+                (0xbfd5_5555_5555_5555, NX),
+                (0xbfd5_5555_5555_5556, NX),
+                (0xbfd5_5555_5555_5555, NX),
+                (0xbfd5_5555_5555_5555, NX),
+            ],
+        );
     }
 
     #[test]
     fn ties_go_to_even_or_away() {
         // 1 + 2^-24 is halfway between 1 and 1 + 2^-23: RNE keeps the even 1.0, RMM goes away.
-        all_modes(Add, S, sf(1.0), sf(2f32.powi(-24)), 0, [
-            (s(0x3f80_0000), NX),
-            (s(0x3f80_0000), NX),
-            (s(0x3f80_0000), NX),
-            (s(0x3f80_0001), NX),
-            (s(0x3f80_0001), NX),
-        ]);
+        all_modes(
+            Add,
+            S,
+            sf(1.0),
+            sf(2f32.powi(-24)),
+            0,
+            [
+                (s(0x3f80_0000), NX),
+                (s(0x3f80_0000), NX),
+                (s(0x3f80_0000), NX),
+                (s(0x3f80_0001), NX),
+                (s(0x3f80_0001), NX),
+            ],
+        );
         // (1 + 2^-23) + 2^-24: a tie with an odd lsb, RNE rounds up.
-        all_modes(Add, S, s(0x3f80_0001), sf(2f32.powi(-24)), 0, [
-            (s(0x3f80_0002), NX),
-            (s(0x3f80_0001), NX),
-            (s(0x3f80_0001), NX),
-            (s(0x3f80_0002), NX),
-            (s(0x3f80_0002), NX),
-        ]);
+        all_modes(
+            Add,
+            S,
+            s(0x3f80_0001),
+            sf(2f32.powi(-24)),
+            0,
+            [
+                (s(0x3f80_0002), NX),
+                (s(0x3f80_0001), NX),
+                (s(0x3f80_0001), NX),
+                (s(0x3f80_0002), NX),
+                (s(0x3f80_0002), NX),
+            ],
+        );
     }
 
     #[test]
     fn product_of_half_the_smallest_subnormal() {
         // 2^-75 * 2^-75 = 2^-150, exactly half of the smallest subnormal single 2^-149.
         let x = s(0x1a00_0000);
-        all_modes(Mul, S, x, x, 0, [
-            (s(0), UF | NX),
-            (s(0), UF | NX),
-            (s(0), UF | NX),
-            (s(1), UF | NX),
-            (s(1), UF | NX),
-        ]);
-        all_modes(Mul, S, x, x | 0x8000_0000, 0, [
-            (s(0x8000_0000), UF | NX),
-            (s(0x8000_0000), UF | NX),
-            (s(0x8000_0001), UF | NX),
-            (s(0x8000_0000), UF | NX),
-            (s(0x8000_0001), UF | NX),
-        ]);
+        all_modes(
+            Mul,
+            S,
+            x,
+            x,
+            0,
+            [(s(0), UF | NX), (s(0), UF | NX), (s(0), UF | NX), (s(1), UF | NX), (s(1), UF | NX)],
+        );
+        all_modes(
+            Mul,
+            S,
+            x,
+            x | 0x8000_0000,
+            0,
+            [
+                (s(0x8000_0000), UF | NX),
+                (s(0x8000_0000), UF | NX),
+                (s(0x8000_0001), UF | NX),
+                (s(0x8000_0000), UF | NX),
+                (s(0x8000_0001), UF | NX),
+            ],
+        );
     }
 
     #[test]
@@ -890,22 +919,36 @@ mod tests {
         // 2^-126 (1 - 3·2^-26): rounds to the smallest normal 2^-126 in RNE, but with an unbounded exponent it
         // would round to 2^-126 - 2^-150 < 2^-126: tiny, so UF (RISC-V detects tininess after rounding).
         let v = 2f64.powi(-126) * (1.0 - 3.0 * 2f64.powi(-26));
-        all_modes(CvtFromOther, S, df(v), 0, 0, [
-            (s(0x0080_0000), UF | NX),
-            (s(0x007f_ffff), UF | NX),
-            (s(0x007f_ffff), UF | NX),
-            (s(0x0080_0000), NX), // rounding up with an unbounded exponent reaches 2^-126 too: not tiny
-            (s(0x0080_0000), UF | NX),
-        ]);
+        all_modes(
+            CvtFromOther,
+            S,
+            df(v),
+            0,
+            0,
+            [
+                (s(0x0080_0000), UF | NX),
+                (s(0x007f_ffff), UF | NX),
+                (s(0x007f_ffff), UF | NX),
+                (s(0x0080_0000), NX), // rounding up with an unbounded exponent reaches 2^-126 too: not tiny
+                (s(0x0080_0000), UF | NX),
+            ],
+        );
         // 2^-126 (1 - 2^-26): even at full precision it rounds to 2^-126 in RNE: not tiny, only NX.
         let v = 2f64.powi(-126) * (1.0 - 2f64.powi(-26));
-        all_modes(CvtFromOther, S, df(v), 0, 0, [
-            (s(0x0080_0000), NX),
-            (s(0x007f_ffff), UF | NX),
-            (s(0x007f_ffff), UF | NX),
-            (s(0x0080_0000), NX),
-            (s(0x0080_0000), NX),
-        ]);
+        all_modes(
+            CvtFromOther,
+            S,
+            df(v),
+            0,
+            0,
+            [
+                (s(0x0080_0000), NX),
+                (s(0x007f_ffff), UF | NX),
+                (s(0x007f_ffff), UF | NX),
+                (s(0x0080_0000), NX),
+                (s(0x0080_0000), NX),
+            ],
+        );
         // An exact subnormal result raises no UF.
         assert_eq!(run(Mul, S, s(0x0000_0002), sf(0.5), RNE), (s(1), 0));
         assert_eq!(run(Sub, D, 0x0010_0000_0000_0001, 0x0010_0000_0000_0000, RNE), (1, 0));
@@ -914,20 +957,34 @@ mod tests {
     #[test]
     fn overflow_per_mode() {
         let big = sf(2f32.powi(100));
-        all_modes(Mul, S, big, big, 0, [
-            (s(0x7f80_0000), OF | NX),
-            (s(0x7f7f_ffff), OF | NX),
-            (s(0x7f7f_ffff), OF | NX),
-            (s(0x7f80_0000), OF | NX),
-            (s(0x7f80_0000), OF | NX),
-        ]);
-        all_modes(Mul, D, df(-1e300), df(1e300), 0, [
-            (0xfff0_0000_0000_0000, OF | NX),
-            (0xffef_ffff_ffff_ffff, OF | NX),
-            (0xfff0_0000_0000_0000, OF | NX),
-            (0xffef_ffff_ffff_ffff, OF | NX),
-            (0xfff0_0000_0000_0000, OF | NX),
-        ]);
+        all_modes(
+            Mul,
+            S,
+            big,
+            big,
+            0,
+            [
+                (s(0x7f80_0000), OF | NX),
+                (s(0x7f7f_ffff), OF | NX),
+                (s(0x7f7f_ffff), OF | NX),
+                (s(0x7f80_0000), OF | NX),
+                (s(0x7f80_0000), OF | NX),
+            ],
+        );
+        all_modes(
+            Mul,
+            D,
+            df(-1e300),
+            df(1e300),
+            0,
+            [
+                (0xfff0_0000_0000_0000, OF | NX),
+                (0xffef_ffff_ffff_ffff, OF | NX),
+                (0xfff0_0000_0000_0000, OF | NX),
+                (0xffef_ffff_ffff_ffff, OF | NX),
+                (0xfff0_0000_0000_0000, OF | NX),
+            ],
+        );
         // Overflow caused by rounding: max + half an ulp.
         let max = f64::MAX.to_bits();
         assert_eq!(run(Add, D, max, df(2f64.powi(970)), RNE), (0x7ff0_0000_0000_0000, OF | NX));
@@ -1117,7 +1174,10 @@ mod tests {
         assert_eq!(execute(MAdd, S, sf(0.0), sf(f32::INFINITY), QNAN_S, RNE), (QNAN_S, NV));
         // inf - inf.
         assert_eq!(execute(MSub, D, df(f64::INFINITY), df(1.0), df(f64::INFINITY), RNE), (QNAN_D, NV));
-        assert_eq!(execute(MAdd, D, df(f64::INFINITY), df(-1.0), df(f64::NEG_INFINITY), RNE), (df(f64::NEG_INFINITY), 0));
+        assert_eq!(
+            execute(MAdd, D, df(f64::INFINITY), df(-1.0), df(f64::NEG_INFINITY), RNE),
+            (df(f64::NEG_INFINITY), 0)
+        );
         // qNaN operand without invalid: canonical NaN, no flags.
         assert_eq!(execute(MAdd, D, QNAN_PAYLOAD_D, df(0.0), df(f64::INFINITY), RNE), (QNAN_D, 0));
         // The product alone would underflow, the fused sum does not: only NX.
@@ -1184,86 +1244,125 @@ mod tests {
     #[test]
     fn fcvt_to_int_rounding() {
         all_modes(CvtWFromF, D, df(2.5), 0, 0, [(2, NX), (2, NX), (2, NX), (3, NX), (3, NX)]);
-        all_modes(CvtLFromF, D, df(-2.5), 0, 0, [
-            (-2i64 as u64, NX),
-            (-2i64 as u64, NX),
-            (-3i64 as u64, NX),
-            (-2i64 as u64, NX),
-            (-3i64 as u64, NX),
-        ]);
+        all_modes(
+            CvtLFromF,
+            D,
+            df(-2.5),
+            0,
+            0,
+            [(-2i64 as u64, NX), (-2i64 as u64, NX), (-3i64 as u64, NX), (-2i64 as u64, NX), (-3i64 as u64, NX)],
+        );
         all_modes(CvtLuFromF, S, sf(1.5), 0, 0, [(2, NX), (1, NX), (1, NX), (2, NX), (2, NX)]);
         // Near the limit: 2147483647.5 is fine when it rounds down, invalid when it rounds up.
-        all_modes(CvtWFromF, D, df(2147483647.5), 0, 0, [
-            (0x7fff_ffff, NV),
-            (0x7fff_ffff, NX),
-            (0x7fff_ffff, NX),
-            (0x7fff_ffff, NV),
-            (0x7fff_ffff, NV),
-        ]);
-        all_modes(CvtWFromF, D, df(-2147483648.5), 0, 0, [
-            (I32_MIN, NX),
-            (I32_MIN, NX),
-            (I32_MIN, NV),
-            (I32_MIN, NX),
-            (I32_MIN, NV),
-        ]);
+        all_modes(
+            CvtWFromF,
+            D,
+            df(2147483647.5),
+            0,
+            0,
+            [(0x7fff_ffff, NV), (0x7fff_ffff, NX), (0x7fff_ffff, NX), (0x7fff_ffff, NV), (0x7fff_ffff, NV)],
+        );
+        all_modes(
+            CvtWFromF,
+            D,
+            df(-2147483648.5),
+            0,
+            0,
+            [(I32_MIN, NX), (I32_MIN, NX), (I32_MIN, NV), (I32_MIN, NX), (I32_MIN, NV)],
+        );
         assert_eq!(run(CvtWFromF, S, s(1), 0, RUP), (1, NX));
         assert_eq!(run(CvtWFromF, S, s(0x8000_0001), 0, RDN), (u64::MAX, NX));
     }
 
     #[test]
     fn fcvt_from_int() {
-        all_modes(CvtFromW, S, (1 << 24) + 1, 0, 0, [
-            (s(0x4b80_0000), NX),
-            (s(0x4b80_0000), NX),
-            (s(0x4b80_0000), NX),
-            (s(0x4b80_0001), NX),
-            (s(0x4b80_0001), NX),
-        ]);
+        all_modes(
+            CvtFromW,
+            S,
+            (1 << 24) + 1,
+            0,
+            0,
+            [
+                (s(0x4b80_0000), NX),
+                (s(0x4b80_0000), NX),
+                (s(0x4b80_0000), NX),
+                (s(0x4b80_0001), NX),
+                (s(0x4b80_0001), NX),
+            ],
+        );
         // fcvt.s.wu reads only the low 32 bits.
-        all_modes(CvtFromWu, S, 0x1234_5678_ffff_ffff, 0, 0, [
-            (s(0x4f80_0000), NX),
-            (s(0x4f7f_ffff), NX),
-            (s(0x4f7f_ffff), NX),
-            (s(0x4f80_0000), NX),
-            (s(0x4f80_0000), NX),
-        ]);
+        all_modes(
+            CvtFromWu,
+            S,
+            0x1234_5678_ffff_ffff,
+            0,
+            0,
+            [
+                (s(0x4f80_0000), NX),
+                (s(0x4f7f_ffff), NX),
+                (s(0x4f7f_ffff), NX),
+                (s(0x4f80_0000), NX),
+                (s(0x4f80_0000), NX),
+            ],
+        );
         assert_eq!(run(CvtFromW, D, 0x0000_0001_8000_0000, 0, RNE), (df(-2147483648.0), 0));
         assert_eq!(run(CvtFromL, D, i64::MIN as u64, 0, RNE), (df(-9.223372036854775808e18), 0));
-        all_modes(CvtFromLu, D, u64::MAX, 0, 0, [
-            (0x43f0_0000_0000_0000, NX),
-            (0x43ef_ffff_ffff_ffff, NX),
-            (0x43ef_ffff_ffff_ffff, NX),
-            (0x43f0_0000_0000_0000, NX),
-            (0x43f0_0000_0000_0000, NX),
-        ]);
+        all_modes(
+            CvtFromLu,
+            D,
+            u64::MAX,
+            0,
+            0,
+            [
+                (0x43f0_0000_0000_0000, NX),
+                (0x43ef_ffff_ffff_ffff, NX),
+                (0x43ef_ffff_ffff_ffff, NX),
+                (0x43f0_0000_0000_0000, NX),
+                (0x43f0_0000_0000_0000, NX),
+            ],
+        );
         assert_eq!(run(CvtFromL, S, 0, 0, RDN), (s(0), 0));
         assert_eq!(run(CvtFromL, D, -3i64 as u64, 0, RNE), (df(-3.0), 0));
     }
 
     #[test]
     fn fcvt_between_formats() {
-        all_modes(CvtFromOther, S, df(1e300), 0, 0, [
-            (s(0x7f80_0000), OF | NX),
-            (s(0x7f7f_ffff), OF | NX),
-            (s(0x7f7f_ffff), OF | NX),
-            (s(0x7f80_0000), OF | NX),
-            (s(0x7f80_0000), OF | NX),
-        ]);
-        all_modes(CvtFromOther, S, df(1e-300), 0, 0, [
-            (s(0), UF | NX),
-            (s(0), UF | NX),
-            (s(0), UF | NX),
-            (s(1), UF | NX),
-            (s(0), UF | NX),
-        ]);
-        all_modes(CvtFromOther, S, df(1.0 / 3.0), 0, 0, [
-            (s(0x3eaa_aaab), NX),
-            (s(0x3eaa_aaaa), NX),
-            (s(0x3eaa_aaaa), NX),
-            (s(0x3eaa_aaab), NX),
-            (s(0x3eaa_aaab), NX),
-        ]);
+        all_modes(
+            CvtFromOther,
+            S,
+            df(1e300),
+            0,
+            0,
+            [
+                (s(0x7f80_0000), OF | NX),
+                (s(0x7f7f_ffff), OF | NX),
+                (s(0x7f7f_ffff), OF | NX),
+                (s(0x7f80_0000), OF | NX),
+                (s(0x7f80_0000), OF | NX),
+            ],
+        );
+        all_modes(
+            CvtFromOther,
+            S,
+            df(1e-300),
+            0,
+            0,
+            [(s(0), UF | NX), (s(0), UF | NX), (s(0), UF | NX), (s(1), UF | NX), (s(0), UF | NX)],
+        );
+        all_modes(
+            CvtFromOther,
+            S,
+            df(1.0 / 3.0),
+            0,
+            0,
+            [
+                (s(0x3eaa_aaab), NX),
+                (s(0x3eaa_aaaa), NX),
+                (s(0x3eaa_aaaa), NX),
+                (s(0x3eaa_aaab), NX),
+                (s(0x3eaa_aaab), NX),
+            ],
+        );
         assert_eq!(run(CvtFromOther, S, df(-1.5), 0, RNE), (sf(-1.5), 0));
         assert_eq!(run(CvtFromOther, S, df(f64::NEG_INFINITY), 0, RNE), (sf(f32::NEG_INFINITY), 0));
         assert_eq!(run(CvtFromOther, S, SNAN_D, 0, RNE), (QNAN_S, NV));
@@ -1277,13 +1376,20 @@ mod tests {
 
     #[test]
     fn sqrt_rounds_per_mode() {
-        all_modes(Sqrt, D, df(2.0), 0, 0, [
-            (0x3ff6_a09e_667f_3bcd, NX),
-            (0x3ff6_a09e_667f_3bcc, NX),
-            (0x3ff6_a09e_667f_3bcc, NX),
-            (0x3ff6_a09e_667f_3bcd, NX),
-            (0x3ff6_a09e_667f_3bcd, NX),
-        ]);
+        all_modes(
+            Sqrt,
+            D,
+            df(2.0),
+            0,
+            0,
+            [
+                (0x3ff6_a09e_667f_3bcd, NX),
+                (0x3ff6_a09e_667f_3bcc, NX),
+                (0x3ff6_a09e_667f_3bcc, NX),
+                (0x3ff6_a09e_667f_3bcd, NX),
+                (0x3ff6_a09e_667f_3bcd, NX),
+            ],
+        );
         assert_eq!(run(Sqrt, S, sf(2.25), 0, RUP), (sf(1.5), 0));
         // sqrt of the smallest subnormal double is exactly 2^-537.
         assert_eq!(run(Sqrt, D, 1, 0, RNE), (df(2f64.powi(-537)), 0));
@@ -1414,10 +1520,17 @@ mod tests {
             check_against(fmt, &what("mul"), execute_soft(Mul, fmt, ra, rb, 0, rm), res(ta.mul_r(tb, r)));
             check_against(fmt, &what("div"), execute_soft(Div, fmt, ra, rb, 0, rm), res(ta.div_r(tb, r)));
             check_against(fmt, &what("fma"), execute_soft(MAdd, fmt, ra, rb, rc, rm), res(ta.mul_add_r(tb, tc, r)));
-            check_against(fmt, &what("fnmadd"), execute_soft(NMAdd, fmt, ra, rb, rc, rm), res((-ta).mul_add_r(tb, -tc, r)));
+            check_against(
+                fmt,
+                &what("fnmadd"),
+                execute_soft(NMAdd, fmt, ra, rb, rc, rm),
+                res((-ta).mul_add_r(tb, -tc, r)),
+            );
             // Integer conversions.
             let mut exact = false;
-            for (op, signed, width) in [(CvtWFromF, true, 32), (CvtWuFromF, false, 32), (CvtLFromF, true, 64), (CvtLuFromF, false, 64)] {
+            for (op, signed, width) in
+                [(CvtWFromF, true, 32), (CvtWuFromF, false, 32), (CvtLFromF, true, 64), (CvtLuFromF, false, 64)]
+            {
                 let (val, fl) = execute_soft(op, fmt, ra, 0, 0, rm);
                 let (tv, tst) = if signed {
                     let t = ta.to_i128_r(width, r, &mut exact);
@@ -1435,9 +1548,24 @@ mod tests {
             }
             // From integers.
             let x = rng.next() >> rng.below(64);
-            check_against(fmt, "fcvt.f.l", execute_soft(CvtFromL, fmt, x, 0, 0, rm), res(T::from_i128_r(x as i64 as i128, r)));
-            check_against(fmt, "fcvt.f.lu", execute_soft(CvtFromLu, fmt, x, 0, 0, rm), res(T::from_u128_r(x as u128, r)));
-            check_against(fmt, "fcvt.f.w", execute_soft(CvtFromW, fmt, x, 0, 0, rm), res(T::from_i128_r(x as i32 as i128, r)));
+            check_against(
+                fmt,
+                "fcvt.f.l",
+                execute_soft(CvtFromL, fmt, x, 0, 0, rm),
+                res(T::from_i128_r(x as i64 as i128, r)),
+            );
+            check_against(
+                fmt,
+                "fcvt.f.lu",
+                execute_soft(CvtFromLu, fmt, x, 0, 0, rm),
+                res(T::from_u128_r(x as u128, r)),
+            );
+            check_against(
+                fmt,
+                "fcvt.f.w",
+                execute_soft(CvtFromW, fmt, x, 0, 0, rm),
+                res(T::from_i128_r(x as i32 as i128, r)),
+            );
         }
     }
 
@@ -1515,7 +1643,11 @@ mod tests {
             for fmt in [S, D] {
                 let (a, b) = (boxed(fmt, rng.finite(fmt)), boxed(fmt, rng.finite(fmt)));
                 for op in [Add, Sub, Mul] {
-                    assert_eq!(execute(op, fmt, a, b, 0, RNE), execute_soft(op, fmt, a, b, 0, RNE), "{op:?} {a:#x} {b:#x}");
+                    assert_eq!(
+                        execute(op, fmt, a, b, 0, RNE),
+                        execute_soft(op, fmt, a, b, 0, RNE),
+                        "{op:?} {a:#x} {b:#x}"
+                    );
                 }
             }
         }

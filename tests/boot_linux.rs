@@ -9,7 +9,12 @@ const TIMEOUT: Duration = Duration::from_secs(240);
 
 fn assert_booted(run: &Run) {
     for landmark in ["OpenSBI v", "Linux version 6.1", "rewind-guest: userspace up"] {
-        assert!(run.stdout.contains(landmark), "missing {landmark:?} in console output:\n{}\n{}", run.stdout, run.stderr);
+        assert!(
+            run.stdout.contains(landmark),
+            "missing {landmark:?} in console output:\n{}\n{}",
+            run.stdout,
+            run.stderr
+        );
     }
 }
 
@@ -26,11 +31,7 @@ fn bench_checksum_matches_the_reference() {
     // bench-expected.txt of the guest build: iters=1000000 -> 0x3d6b0351c606281b (QEMU prints the same).
     let run = run_with_input(linux_command("bench=1 bench_iters=1000000", &[]), b"", TIMEOUT);
     assert_booted(&run);
-    assert!(
-        run.stdout.contains("rewind-guest: bench checksum=0x3d6b0351c606281b iters=1000000"),
-        "{}",
-        run.stdout
-    );
+    assert!(run.stdout.contains("rewind-guest: bench checksum=0x3d6b0351c606281b iters=1000000"), "{}", run.stdout);
     assert_eq!(run.code, Some(0));
 }
 

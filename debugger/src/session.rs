@@ -69,7 +69,7 @@ pub fn build_machine(args: &MachineArgs, out: SharedOutput) -> Result<(Machine, 
 pub fn run(args: &MachineArgs) -> Result<i32> {
     let out = SharedOutput::default();
     let (mut machine, _boot) = build_machine(args, out.clone())?;
-    let uart = machine.device_id("uart0").context("the board has no uart0")?;
+    let uart = machine.device_id("serial").context("the board has no serial port")?;
     let mut console = Console::start();
     machine.set_stop_on_idle(true);
     let started = Instant::now();
@@ -148,6 +148,14 @@ pub fn run(args: &MachineArgs) -> Result<i32> {
             machine.now() as f64 / TIMEBASE_HZ as f64,
             icount as f64 / secs / 1e6
         );
+        for i in 0..machine.hart_count() {
+            if let Some(h) = machine.hart(i) {
+                eprintln!(
+                    "rewind: hart {i}: pc={:#x} ra={:#x} {:?} icount={} wfi={} mcause={:#x} scause={:#x} stval={:#x}",
+                    h.pc, h.x[1], h.privilege, h.icount, h.wfi, h.csr.mcause, h.csr.scause, h.csr.stval
+                );
+            }
+        }
     }
     Ok(code)
 }

@@ -35,11 +35,7 @@ pub struct ClintState {
 impl ClintState {
     /// Reset state for `harts` harts: no software interrupt, `mtimecmp = u64::MAX`.
     pub fn reset(harts: usize) -> ClintState {
-        ClintState {
-            msip: vec![false; harts],
-            mtimecmp: vec![u64::MAX; harts],
-            mtip: vec![false; harts],
-        }
+        ClintState { msip: vec![false; harts], mtimecmp: vec![u64::MAX; harts], mtip: vec![false; harts] }
     }
 }
 
@@ -49,9 +45,7 @@ pub struct Clint {
 
 impl Clint {
     pub fn new(harts: usize) -> Clint {
-        Clint {
-            state: ClintState::reset(harts.clamp(1, MAX_HARTS)),
-        }
+        Clint { state: ClintState::reset(harts.clamp(1, MAX_HARTS)) }
     }
 
     pub fn state(&self) -> &ClintState {
@@ -123,13 +117,7 @@ impl Device for Clint {
     }
 
     fn next_deadline(&self) -> Option<u64> {
-        self.state
-            .mtimecmp
-            .iter()
-            .zip(&self.state.mtip)
-            .filter(|(_, &fired)| !fired)
-            .map(|(&cmp, _)| cmp)
-            .min()
+        self.state.mtimecmp.iter().zip(&self.state.mtip).filter(|(_, &fired)| !fired).map(|(&cmp, _)| cmp).min()
     }
 
     fn save(&self) -> Vec<u8> {
@@ -152,18 +140,9 @@ impl Device for Clint {
     fn inspect(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for h in 0..self.harts() {
-            out.push((
-                format!("msip[{h}]"),
-                u8::from(self.state.msip[h]).to_string(),
-            ));
-            out.push((
-                format!("mtimecmp[{h}]"),
-                format!("{:#x}", self.state.mtimecmp[h]),
-            ));
-            out.push((
-                format!("mtip[{h}]"),
-                u8::from(self.state.mtip[h]).to_string(),
-            ));
+            out.push((format!("msip[{h}]"), u8::from(self.state.msip[h]).to_string()));
+            out.push((format!("mtimecmp[{h}]"), format!("{:#x}", self.state.mtimecmp[h])));
+            out.push((format!("mtip[{h}]"), u8::from(self.state.mtip[h]).to_string()));
         }
         out
     }
@@ -208,17 +187,9 @@ mod tests {
         t.now = 1000;
         c.tick(&mut t.bus());
         assert_eq!(t.hart_irqs[0] & mip::MTIP, mip::MTIP);
-        assert_eq!(
-            c.next_deadline(),
-            None,
-            "a reached mtimecmp is no longer a deadline"
-        );
+        assert_eq!(c.next_deadline(), None, "a reached mtimecmp is no longer a deadline");
         c.write(0x4000, 8, 5000, &mut t.bus());
-        assert_eq!(
-            t.hart_irqs[0] & mip::MTIP,
-            0,
-            "writing mtimecmp updates MTIP immediately"
-        );
+        assert_eq!(t.hart_irqs[0] & mip::MTIP, 0, "writing mtimecmp updates MTIP immediately");
         assert_eq!(c.next_deadline(), Some(5000));
     }
 

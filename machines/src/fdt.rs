@@ -99,10 +99,7 @@ pub fn generate(p: &FdtParams) -> Result<Vec<u8>, FdtError> {
     fdt.property_string("stdout-path", STDOUT_PATH)?;
     end(&mut fdt, chosen)?;
 
-    for (name, value, compatible) in [
-        ("poweroff", 0x5555, "syscon-poweroff"),
-        ("reboot", 0x7777, "syscon-reboot"),
-    ] {
+    for (name, value, compatible) in [("poweroff", 0x5555, "syscon-poweroff"), ("reboot", 0x7777, "syscon-reboot")] {
         let node = fdt.begin_node(name)?;
         fdt.property_u32("value", value)?;
         fdt.property_u32("offset", 0)?;
@@ -167,12 +164,7 @@ fn soc_nodes(fdt: &mut FdtWriter, ph: Phandles) -> Result<(), FdtError> {
     for slot in [Slot::Rtc, Slot::Uart0, Slot::Test] {
         order.extend(entry(slot));
     }
-    order.extend(
-        VIRT_MEMMAP
-            .iter()
-            .filter(|e| matches!(e.slot, Slot::VirtioMmio(_)))
-            .rev(),
-    );
+    order.extend(VIRT_MEMMAP.iter().filter(|e| matches!(e.slot, Slot::VirtioMmio(_))).rev());
     order.extend(entry(Slot::Plic));
     order.extend(entry(Slot::Clint));
 
@@ -191,37 +183,24 @@ fn soc_nodes(fdt: &mut FdtWriter, ph: Phandles) -> Result<(), FdtError> {
             Slot::Test => {
                 fdt.property_u32("phandle", ph.test())?;
                 reg(fdt, e)?;
-                fdt.property_string_list(
-                    "compatible",
-                    strings(&["sifive,test1", "sifive,test0", "syscon"]),
-                )?;
+                fdt.property_string_list("compatible", strings(&["sifive,test1", "sifive,test0", "syscon"]))?;
             }
             Slot::Plic => {
                 fdt.property_u32("phandle", ph.plic())?;
                 fdt.property_u32("riscv,ndev", PLIC_NDEV)?;
                 reg(fdt, e)?;
-                let cells: Vec<u32> = (0..harts)
-                    .flat_map(|h| [ph.intc(h), 11, ph.intc(h), 9])
-                    .collect();
+                let cells: Vec<u32> = (0..harts).flat_map(|h| [ph.intc(h), 11, ph.intc(h), 9]).collect();
                 fdt.property_array_u32("interrupts-extended", &cells)?;
                 fdt.property_null("interrupt-controller")?;
-                fdt.property_string_list(
-                    "compatible",
-                    strings(&["sifive,plic-1.0.0", "riscv,plic0"]),
-                )?;
+                fdt.property_string_list("compatible", strings(&["sifive,plic-1.0.0", "riscv,plic0"]))?;
                 fdt.property_u32("#address-cells", 0)?;
                 fdt.property_u32("#interrupt-cells", 1)?;
             }
             Slot::Clint => {
-                let cells: Vec<u32> = (0..harts)
-                    .flat_map(|h| [ph.intc(h), 3, ph.intc(h), 7])
-                    .collect();
+                let cells: Vec<u32> = (0..harts).flat_map(|h| [ph.intc(h), 3, ph.intc(h), 7]).collect();
                 fdt.property_array_u32("interrupts-extended", &cells)?;
                 reg(fdt, e)?;
-                fdt.property_string_list(
-                    "compatible",
-                    strings(&["sifive,clint0", "riscv,clint0"]),
-                )?;
+                fdt.property_string_list("compatible", strings(&["sifive,clint0", "riscv,clint0"]))?;
             }
             _ => {
                 if let Some(irq) = e.irq {
@@ -262,35 +241,21 @@ mod tests {
 
     /// The tree decompiled by `dtc`, or `None` when dtc is not installed.
     fn decompile(blob: &[u8], tag: &str) -> Option<String> {
-        let path =
-            std::env::temp_dir().join(format!("rewind-fdt-{}-{tag}.dtb", std::process::id()));
+        let path = std::env::temp_dir().join(format!("rewind-fdt-{}-{tag}.dtb", std::process::id()));
         std::fs::write(&path, blob).unwrap();
-        let out = Command::new("dtc")
-            .args(["-I", "dtb", "-O", "dts"])
-            .arg(&path)
-            .output();
+        let out = Command::new("dtc").args(["-I", "dtb", "-O", "dts"]).arg(&path).output();
         let _ = std::fs::remove_file(&path);
         let out = out.ok()?;
-        assert!(
-            out.status.success(),
-            "dtc rejected the tree: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "dtc rejected the tree: {}", String::from_utf8_lossy(&out.stderr));
         Some(String::from_utf8(out.stdout).unwrap())
     }
 
     #[test]
     fn phandles_number_like_qemu() {
         let one = Phandles { harts: 1 };
-        assert_eq!(
-            (one.cpu(0), one.intc(0), one.plic(), one.test()),
-            (1, 2, 3, 4)
-        );
+        assert_eq!((one.cpu(0), one.intc(0), one.plic(), one.test()), (1, 2, 3, 4));
         let two = Phandles { harts: 2 };
-        assert_eq!(
-            (two.cpu(1), two.intc(1), two.cpu(0), two.intc(0)),
-            (1, 2, 3, 4)
-        );
+        assert_eq!((two.cpu(1), two.intc(1), two.cpu(0), two.intc(0)), (1, 2, 3, 4));
         assert_eq!((two.plic(), two.test()), (5, 6));
     }
 
@@ -337,17 +302,10 @@ mod tests {
 
     #[test]
     fn without_initrd_or_bootargs_chosen_keeps_only_stdout_path() {
-        let p = FdtParams {
-            bootargs: String::new(),
-            initrd: None,
-            ..params(1)
-        };
+        let p = FdtParams { bootargs: String::new(), initrd: None, ..params(1) };
         let blob = generate(&p).unwrap();
         if let Some(dts) = decompile(&blob, "chosen") {
-            assert!(
-                !dts.contains("bootargs") && !dts.contains("initrd"),
-                "{dts}"
-            );
+            assert!(!dts.contains("bootargs") && !dts.contains("initrd"), "{dts}");
             assert!(dts.contains("stdout-path"));
         }
     }
@@ -370,10 +328,7 @@ mod tests {
                 if line.starts_with("riscv,isa") || line.starts_with("riscv,ndev") {
                     continue;
                 }
-                assert!(
-                    theirs.contains(line),
-                    "{file}: our line {line:?} is not in QEMU's tree"
-                );
+                assert!(theirs.contains(line), "{file}: our line {line:?} is not in QEMU's tree");
             }
         }
     }

@@ -50,13 +50,7 @@ pub struct GoldfishRtc {
 impl GoldfishRtc {
     /// An RTC reading `start_ns` (ns since the epoch) at virtual time 0, raising platform line `irq`.
     pub fn new(start_ns: u64, irq: u32) -> GoldfishRtc {
-        GoldfishRtc {
-            state: GoldfishRtcState {
-                base_ns: start_ns,
-                ..Default::default()
-            },
-            irq,
-        }
+        GoldfishRtc { state: GoldfishRtcState { base_ns: start_ns, ..Default::default() }, irq }
     }
 
     pub fn state(&self) -> &GoldfishRtcState {
@@ -64,9 +58,7 @@ impl GoldfishRtc {
     }
 
     fn time_ns(&self, now: u64) -> u64 {
-        self.state
-            .base_ns
-            .wrapping_add(now.wrapping_mul(NS_PER_TICK))
+        self.state.base_ns.wrapping_add(now.wrapping_mul(NS_PER_TICK))
     }
 
     fn set_time(&mut self, now: u64, ns: u64) {
@@ -121,9 +113,7 @@ impl Device for GoldfishRtc {
                 self.state.alarm_next = (self.state.alarm_next & !0xffff_ffff) | u64::from(v);
                 self.state.alarm_running = true;
             }
-            ALARM_HIGH => {
-                self.state.alarm_next = (self.state.alarm_next & 0xffff_ffff) | (u64::from(v) << 32)
-            }
+            ALARM_HIGH => self.state.alarm_next = (self.state.alarm_next & 0xffff_ffff) | (u64::from(v) << 32),
             IRQ_ENABLED => self.state.irq_enabled = v & 1 != 0,
             CLEAR_ALARM => self.state.alarm_running = false,
             CLEAR_INTERRUPT => self.state.irq_pending = false,
@@ -158,14 +148,7 @@ impl Device for GoldfishRtc {
         let s = &self.state;
         vec![
             ("base_ns".into(), s.base_ns.to_string()),
-            (
-                "alarm".into(),
-                format!(
-                    "{} ({})",
-                    s.alarm_next,
-                    if s.alarm_running { "armed" } else { "off" }
-                ),
-            ),
+            ("alarm".into(), format!("{} ({})", s.alarm_next, if s.alarm_running { "armed" } else { "off" })),
             ("irq_enabled".into(), u8::from(s.irq_enabled).to_string()),
             ("irq_pending".into(), u8::from(s.irq_pending).to_string()),
         ]

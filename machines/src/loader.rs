@@ -31,10 +31,7 @@ pub struct ImageFile {
 
 impl ImageFile {
     pub fn new(name: impl Into<String>, data: Vec<u8>) -> ImageFile {
-        ImageFile {
-            name: name.into(),
-            data,
-        }
+        ImageFile { name: name.into(), data }
     }
 
     /// Reads `path` from the host.
@@ -59,32 +56,15 @@ pub struct Loaded {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("cannot read {file}: {source}")]
-    Read {
-        file: String,
-        source: std::io::Error,
-    },
+    Read { file: String, source: std::io::Error },
     #[error("{file}: malformed ELF: {reason}")]
     MalformedElf { file: String, reason: String },
     #[error("{file}: not a RISC-V ELF (e_machine {machine})")]
     NotRiscv { file: String, machine: u16 },
-    #[error(
-        "{file}: segment [{start:#x}, {end:#x}) lies outside RAM [{ram_start:#x}, {ram_end:#x})"
-    )]
-    OutsideRam {
-        file: String,
-        start: u64,
-        end: u64,
-        ram_start: u64,
-        ram_end: u64,
-    },
+    #[error("{file}: segment [{start:#x}, {end:#x}) lies outside RAM [{ram_start:#x}, {ram_end:#x})")]
+    OutsideRam { file: String, start: u64, end: u64, ram_start: u64, ram_end: u64 },
     #[error("{file}: {size} bytes at {addr:#x} do not fit in RAM [{ram_start:#x}, {ram_end:#x})")]
-    TooBig {
-        file: String,
-        size: u64,
-        addr: u64,
-        ram_start: u64,
-        ram_end: u64,
-    },
+    TooBig { file: String, size: u64, addr: u64, ram_start: u64, ram_end: u64 },
     #[error("{file}: contains no loadable segment")]
     Empty { file: String },
 }
@@ -100,30 +80,20 @@ pub fn is_elf(data: &[u8]) -> bool {
 
 /// Loads a 64-bit RISC-V ELF at its segments' physical addresses.
 pub fn load_elf(ram: &mut Ram, file: &ImageFile) -> Result<Loaded, LoadError> {
-    let malformed = |reason: String| LoadError::MalformedElf {
-        file: file.name.clone(),
-        reason,
-    };
+    let malformed = |reason: String| LoadError::MalformedElf { file: file.name.clone(), reason };
     let data = file.data.as_slice();
     let header = FileHeader64::<Endianness>::parse(data).map_err(|e| malformed(e.to_string()))?;
     let endian = header.endian().map_err(|e| malformed(e.to_string()))?;
     let machine = header.e_machine(endian);
     if machine != EM_RISCV {
-        return Err(LoadError::NotRiscv {
-            file: file.name.clone(),
-            machine,
-        });
+        return Err(LoadError::NotRiscv { file: file.name.clone(), machine });
     }
-    let phdrs = header
-        .program_headers(endian, data)
-        .map_err(|e| malformed(e.to_string()))?;
+    let phdrs = header.program_headers(endian, data).map_err(|e| malformed(e.to_string()))?;
     let (mut lo, mut hi) = (u64::MAX, 0u64);
     for ph in phdrs.iter().filter(|ph| ph.p_type(endian) == PT_LOAD) {
         let (paddr, filesz, memsz) = (ph.p_paddr(endian), ph.p_filesz(endian), ph.p_memsz(endian));
         if filesz > memsz {
-            return Err(malformed(format!(
-                "segment at {paddr:#x} has p_filesz {filesz:#x} > p_memsz {memsz:#x}"
-            )));
+            return Err(malformed(format!("segment at {paddr:#x} has p_filesz {filesz:#x} > p_memsz {memsz:#x}")));
         }
         if memsz == 0 {
             continue;
@@ -133,14 +103,8 @@ pub fn load_elf(ram: &mut Ram, file: &ImageFile) -> Result<Loaded, LoadError> {
             .ok()
             .zip(usize::try_from(filesz).ok())
             .and_then(|(o, n)| data.get(o..o.checked_add(n)?))
-            .ok_or_else(|| {
-                malformed(format!(
-                    "segment at {paddr:#x} extends past the end of the file"
-                ))
-            })?;
-        let end = paddr
-            .checked_add(memsz)
-            .ok_or_else(|| malformed(format!("segment at {paddr:#x} wraps")))?;
+            .ok_or_else(|| malformed(format!("segment at {paddr:#x} extends past the end of the file")))?;
+        let end = paddr.checked_add(memsz).ok_or_else(|| malformed(format!("segment at {paddr:#x} wraps")))?;
         if ram.offset_of(paddr, memsz).is_none() {
             return Err(LoadError::OutsideRam {
                 file: file.name.clone(),
@@ -152,48 +116,26 @@ pub fn load_elf(ram: &mut Ram, file: &ImageFile) -> Result<Loaded, LoadError> {
         }
         let mut image = bytes.to_vec();
         image.resize(memsz as usize, 0);
-        ram.write(paddr, &image)
-            .ok_or_else(|| malformed(format!("segment at {paddr:#x} not writable")))?;
+        ram.write(paddr, &image).ok_or_else(|| malformed(format!("segment at {paddr:#x} not writable")))?;
         lo = lo.min(paddr);
         hi = hi.max(end);
     }
     if lo > hi {
-        return Err(LoadError::Empty {
-            file: file.name.clone(),
-        });
+        return Err(LoadError::Empty { file: file.name.clone() });
     }
-    Ok(Loaded {
-        start: lo,
-        end: hi,
-        entry: header.e_entry(endian),
-    })
+    Ok(Loaded { start: lo, end: hi, entry: header.e_entry(endian) })
 }
 
 /// Loads `file` byte for byte at `addr` (`reserve` bytes must fit, at least the file's size).
-pub fn load_raw(
-    ram: &mut Ram,
-    file: &ImageFile,
-    addr: u64,
-    reserve: u64,
-) -> Result<Loaded, LoadError> {
+pub fn load_raw(ram: &mut Ram, file: &ImageFile, addr: u64, reserve: u64) -> Result<Loaded, LoadError> {
     let size = reserve.max(file.data.len() as u64);
     let (ram_start, ram_end) = (ram.base(), ram_end(ram));
-    let too_big = || LoadError::TooBig {
-        file: file.name.clone(),
-        size,
-        addr,
-        ram_start,
-        ram_end,
-    };
+    let too_big = || LoadError::TooBig { file: file.name.clone(), size, addr, ram_start, ram_end };
     if ram.offset_of(addr, size).is_none() {
         return Err(too_big());
     }
     ram.write(addr, &file.data).ok_or_else(too_big)?;
-    Ok(Loaded {
-        start: addr,
-        end: addr + size,
-        entry: addr,
-    })
+    Ok(Loaded { start: addr, end: addr + size, entry: addr })
 }
 
 /// Loads firmware: ELF at its addresses, else raw at `base`.
@@ -234,11 +176,7 @@ pub fn initrd_start(kernel_entry: u64, ram_size: u64) -> u64 {
     kernel_entry.saturating_add((ram_size / 2).min(128 * MIB))
 }
 
-pub fn load_initrd(
-    ram: &mut Ram,
-    file: &ImageFile,
-    kernel_entry: u64,
-) -> Result<Loaded, LoadError> {
+pub fn load_initrd(ram: &mut Ram, file: &ImageFile, kernel_entry: u64) -> Result<Loaded, LoadError> {
     let start = initrd_start(kernel_entry, ram.size());
     load_raw(ram, file, start, 0)
 }
@@ -247,11 +185,7 @@ pub fn load_initrd(
 pub fn fdt_addr(dram_base: u64, ram_size: u64, size: u64) -> Option<u64> {
     const LIMIT: u64 = 3072 * MIB;
     let dram_end = dram_base.checked_add(ram_size)?;
-    let top = if dram_base < LIMIT {
-        dram_end.min(LIMIT)
-    } else {
-        dram_end
-    };
+    let top = if dram_base < LIMIT { dram_end.min(LIMIT) } else { dram_end };
     let addr = align_down(top.checked_sub(size)?, 2 * MIB);
     (addr >= dram_base).then_some(addr)
 }
@@ -306,19 +240,9 @@ pub(crate) mod tests {
     fn elf_segments_land_at_their_physical_address_with_bss_zeroed() {
         let mut ram = Ram::new(BASE, 0x10000);
         ram.write(0x8000_2004, &[0xaa; 4]).unwrap();
-        let elf = ImageFile::new(
-            "k.elf",
-            tiny_elf(0x8000_2000, 0x8000_2000, &[1, 2, 3, 4], 8),
-        );
+        let elf = ImageFile::new("k.elf", tiny_elf(0x8000_2000, 0x8000_2000, &[1, 2, 3, 4], 8));
         let l = load_kernel(&mut ram, &elf, 0).unwrap();
-        assert_eq!(
-            l,
-            Loaded {
-                start: 0x8000_2000,
-                end: 0x8000_200c,
-                entry: 0x8000_2000
-            }
-        );
+        assert_eq!(l, Loaded { start: 0x8000_2000, end: 0x8000_200c, entry: 0x8000_2000 });
         assert_eq!(ram.read_u32(0x8000_2000), Some(0x0403_0201));
         assert_eq!(ram.read_u32(0x8000_2004), Some(0), "bss zeroed");
     }
@@ -330,22 +254,13 @@ pub(crate) mod tests {
         for len in [4, 20, 63, 100, 130] {
             let f = ImageFile::new("cut.elf", good[..len].to_vec());
             let err = load_elf(&mut ram, &f).unwrap_err();
-            assert!(
-                matches!(err, LoadError::MalformedElf { .. }),
-                "len {len}: {err}"
-            );
-            assert!(
-                err.to_string().starts_with("cut.elf: malformed ELF"),
-                "{err}"
-            );
+            assert!(matches!(err, LoadError::MalformedElf { .. }), "len {len}: {err}");
+            assert!(err.to_string().starts_with("cut.elf: malformed ELF"), "{err}");
         }
         let mut x86 = good.clone();
         x86[18] = 62;
         let err = load_elf(&mut ram, &ImageFile::new("x86.elf", x86)).unwrap_err();
-        assert!(
-            matches!(err, LoadError::NotRiscv { machine: 62, .. }),
-            "{err}"
-        );
+        assert!(matches!(err, LoadError::NotRiscv { machine: 62, .. }), "{err}");
     }
 
     #[test]
@@ -353,17 +268,7 @@ pub(crate) mod tests {
         let mut ram = Ram::new(BASE, 0x10000);
         let f = ImageFile::new("far.elf", tiny_elf(BASE + 0xfff0, BASE, &[0; 32], 0));
         let err = load_elf(&mut ram, &f).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                LoadError::OutsideRam {
-                    start: 0x8000_fff0,
-                    end: 0x8001_0010,
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert!(matches!(err, LoadError::OutsideRam { start: 0x8000_fff0, end: 0x8001_0010, .. }), "{err}");
         assert!(err.to_string().contains("far.elf"));
     }
 
@@ -372,16 +277,7 @@ pub(crate) mod tests {
         let mut ram = Ram::new(BASE, 4 * MIB);
         let f = ImageFile::new("Image", vec![0; 3 * MIB as usize]);
         let err = load_kernel(&mut ram, &f, BASE + 2 * MIB).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                LoadError::TooBig {
-                    addr: 0x8020_0000,
-                    ..
-                }
-            ),
-            "{err}"
-        );
+        assert!(matches!(err, LoadError::TooBig { addr: 0x8020_0000, .. }), "{err}");
         assert!(err.to_string().starts_with("Image: "), "{err}");
     }
 
@@ -393,10 +289,7 @@ pub(crate) mod tests {
         img[IMAGE_MAGIC_OFFSET..IMAGE_MAGIC_OFFSET + 8].copy_from_slice(IMAGE_MAGIC);
         let f = ImageFile::new("Image", img);
         assert_eq!(linux_image_size(&f.data), Some(3 * MIB));
-        assert!(
-            load_kernel(&mut ram, &f, BASE + 2 * MIB).is_err(),
-            "3 MiB do not fit above 2 MiB of 4"
-        );
+        assert!(load_kernel(&mut ram, &f, BASE + 2 * MIB).is_err(), "3 MiB do not fit above 2 MiB of 4");
         assert_eq!(load_kernel(&mut ram, &f, BASE).unwrap().end, BASE + 3 * MIB);
     }
 
@@ -407,11 +300,7 @@ pub(crate) mod tests {
         assert_eq!(initrd_start(0x8020_0000, 256 * MIB), 0x8820_0000);
         assert_eq!(initrd_start(0x8020_0000, 64 * MIB), 0x8220_0000);
         assert_eq!(fdt_addr(BASE, 256 * MIB, 0x1000), Some(0x8fe0_0000));
-        assert_eq!(
-            fdt_addr(BASE, 4096 * MIB, 0x1000),
-            Some(0xbfe0_0000),
-            "kept below 3 GiB"
-        );
+        assert_eq!(fdt_addr(BASE, 4096 * MIB, 0x1000), Some(0xbfe0_0000), "kept below 3 GiB");
         assert_eq!(fdt_addr(BASE, MIB, 0x1000), Some(BASE));
         assert_eq!(fdt_addr(BASE, 0x1000, 0x2000), None);
     }
@@ -419,10 +308,6 @@ pub(crate) mod tests {
     #[test]
     fn missing_file_error_names_it() {
         let err = ImageFile::read("/nonexistent/rewind-test-file").unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("cannot read /nonexistent/rewind-test-file: "),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("cannot read /nonexistent/rewind-test-file: "), "{err}");
     }
 }

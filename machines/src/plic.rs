@@ -75,9 +75,7 @@ pub struct Plic {
 
 impl Plic {
     pub fn new(harts: usize) -> Plic {
-        Plic {
-            state: PlicState::reset(harts.clamp(1, 512)),
-        }
+        Plic { state: PlicState::reset(harts.clamp(1, 512)) }
     }
 
     pub fn state(&self) -> &PlicState {
@@ -169,10 +167,7 @@ impl Plic {
             return None;
         }
         let rel = offset - ENABLE_BASE;
-        let (ctx, w) = (
-            (rel / ENABLE_STRIDE) as usize,
-            ((rel % ENABLE_STRIDE) / 4) as usize,
-        );
+        let (ctx, w) = ((rel / ENABLE_STRIDE) as usize, ((rel % ENABLE_STRIDE) / 4) as usize);
         (ctx < self.contexts() && w < WORDS).then_some((ctx, w))
     }
 
@@ -252,10 +247,7 @@ impl Device for Plic {
         if s.priority.len() != NUM_SOURCES || s.enable.len() != n || s.threshold.len() != n {
             return Err(RestoreError {
                 device: self.kind().into(),
-                reason: format!(
-                    "state has {} contexts, this PLIC has {n}",
-                    s.threshold.len()
-                ),
+                reason: format!("state has {} contexts, this PLIC has {n}", s.threshold.len()),
             });
         }
         self.state = s;
@@ -265,35 +257,18 @@ impl Device for Plic {
     fn inspect(&self) -> Vec<(String, String)> {
         let s = &self.state;
         let mut out = vec![
-            (
-                "pending".to_string(),
-                format!(
-                    "{:08x}_{:08x}_{:08x}",
-                    s.pending[2], s.pending[1], s.pending[0]
-                ),
-            ),
-            (
-                "claimed".to_string(),
-                format!(
-                    "{:08x}_{:08x}_{:08x}",
-                    s.claimed[2], s.claimed[1], s.claimed[0]
-                ),
-            ),
+            ("pending".to_string(), format!("{:08x}_{:08x}_{:08x}", s.pending[2], s.pending[1], s.pending[0])),
+            ("claimed".to_string(), format!("{:08x}_{:08x}_{:08x}", s.claimed[2], s.claimed[1], s.claimed[0])),
         ];
-        let prios: Vec<String> = (1..NUM_SOURCES)
-            .filter(|&i| s.priority[i] != 0)
-            .map(|i| format!("{i}:{}", s.priority[i]))
-            .collect();
+        let prios: Vec<String> =
+            (1..NUM_SOURCES).filter(|&i| s.priority[i] != 0).map(|i| format!("{i}:{}", s.priority[i])).collect();
         out.push(("priority".into(), prios.join(" ")));
         for ctx in 0..self.contexts() {
             let e = s.enable[ctx];
             let mode = if ctx % 2 == 0 { "M" } else { "S" };
             out.push((
                 format!("ctx{ctx} (hart {} {mode})", ctx / 2),
-                format!(
-                    "enable={:08x}_{:08x}_{:08x} threshold={}",
-                    e[2], e[1], e[0], s.threshold[ctx]
-                ),
+                format!("enable={:08x}_{:08x}_{:08x} threshold={}", e[2], e[1], e[0], s.threshold[ctx]),
             ));
         }
         out
@@ -318,12 +293,7 @@ mod tests {
         let mut p = Plic::new(harts);
         p.write(4 * 10, 4, prio, &mut t.bus());
         p.write(4 * 11, 4, prio, &mut t.bus());
-        p.write(
-            ENABLE_BASE + ENABLE_STRIDE * ctx,
-            4,
-            (1 << 10) | (1 << 11),
-            &mut t.bus(),
-        );
+        p.write(ENABLE_BASE + ENABLE_STRIDE * ctx, 4, (1 << 10) | (1 << 11), &mut t.bus());
         (t, p)
     }
 
@@ -338,10 +308,7 @@ mod tests {
         assert_eq!(p.read(PENDING_BASE, 4, &mut t.bus()), 0);
         assert_eq!(p.read(CLAIM0, 4, &mut t.bus()), 0, "nothing left to claim");
         p.tick(&mut t.bus());
-        assert_eq!(
-            t.hart_irqs[0], 0,
-            "line still high but claimed: not pending"
-        );
+        assert_eq!(t.hart_irqs[0], 0, "line still high but claimed: not pending");
     }
 
     #[test]
@@ -354,10 +321,7 @@ mod tests {
         assert_eq!(p.read(CLAIM0, 4, &mut t.bus()), 10);
         raise(&mut t, &mut p, 10, false);
         p.write(CLAIM0, 4, 10, &mut t.bus());
-        assert_eq!(
-            t.hart_irqs[0], 0,
-            "line low after complete: nothing pending"
-        );
+        assert_eq!(t.hart_irqs[0], 0, "line low after complete: nothing pending");
     }
 
     #[test]
@@ -373,12 +337,7 @@ mod tests {
     fn claim_picks_highest_priority_then_lowest_id() {
         let (mut t, mut p) = setup(1, 0, 1);
         p.write(4 * 12, 4, 1, &mut t.bus());
-        p.write(
-            ENABLE_BASE,
-            4,
-            (1 << 10) | (1 << 11) | (1 << 12),
-            &mut t.bus(),
-        );
+        p.write(ENABLE_BASE, 4, (1 << 10) | (1 << 11) | (1 << 12), &mut t.bus());
         for line in [10, 11, 12] {
             raise(&mut t, &mut p, line, true);
         }
@@ -419,15 +378,8 @@ mod tests {
         let (mut t, mut p) = setup(2, 3, 1);
         raise(&mut t, &mut p, 10, true);
         assert_eq!(t.hart_irqs, vec![0, mip::SEIP]);
-        assert_eq!(
-            p.read(CONTEXT_BASE + 2 * CONTEXT_STRIDE + 4, 4, &mut t.bus()),
-            0,
-            "ctx 2 has nothing enabled"
-        );
-        assert_eq!(
-            p.read(CONTEXT_BASE + 3 * CONTEXT_STRIDE + 4, 4, &mut t.bus()),
-            10
-        );
+        assert_eq!(p.read(CONTEXT_BASE + 2 * CONTEXT_STRIDE + 4, 4, &mut t.bus()), 0, "ctx 2 has nothing enabled");
+        assert_eq!(p.read(CONTEXT_BASE + 3 * CONTEXT_STRIDE + 4, 4, &mut t.bus()), 10);
         assert_eq!(t.hart_irqs, vec![0, 0]);
     }
 
@@ -449,14 +401,7 @@ mod tests {
     fn unknown_offsets_and_missing_contexts_read_zero() {
         let mut t = TestBus::new(1);
         let mut p = Plic::new(1);
-        for off in [
-            0x180u64,
-            0x100c,
-            0x2100,
-            0x1f_fffc,
-            CONTEXT_BASE + 2 * CONTEXT_STRIDE,
-            0x5f_fffc,
-        ] {
+        for off in [0x180u64, 0x100c, 0x2100, 0x1f_fffc, CONTEXT_BASE + 2 * CONTEXT_STRIDE, 0x5f_fffc] {
             p.write(off, 4, u64::MAX, &mut t.bus());
             assert_eq!(p.read(off, 4, &mut t.bus()), 0, "offset {off:#x}");
         }
@@ -467,10 +412,7 @@ mod tests {
     fn state_round_trips() {
         let (mut t, mut p) = setup(2, 1, 2);
         raise(&mut t, &mut p, 10, true);
-        assert_eq!(
-            p.read(CONTEXT_BASE + CONTEXT_STRIDE + 4, 4, &mut t.bus()),
-            10
-        );
+        assert_eq!(p.read(CONTEXT_BASE + CONTEXT_STRIDE + 4, 4, &mut t.bus()), 10);
         let mut q = Plic::new(2);
         q.restore(&p.save()).unwrap();
         assert_eq!(q.state(), p.state());

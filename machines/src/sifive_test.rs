@@ -64,10 +64,7 @@ impl Device for SifiveTest {
     }
 
     fn inspect(&self) -> Vec<(String, String)> {
-        vec![(
-            "last_request".into(),
-            format!("{:?}", self.state.last_request),
-        )]
+        vec![("last_request".into(), format!("{:?}", self.state.last_request))]
     }
 }
 

@@ -92,11 +92,7 @@ pub struct Uart16550 {
 impl Uart16550 {
     /// A UART raising platform line `irq` and writing transmitted bytes to `sink`.
     pub fn new(irq: u32, sink: Box<dyn Write + Send>) -> Uart16550 {
-        Uart16550 {
-            state: Uart16550State::default(),
-            irq,
-            sink,
-        }
+        Uart16550 { state: Uart16550State::default(), irq, sink }
     }
 
     pub fn state(&self) -> &Uart16550State {
@@ -126,11 +122,7 @@ impl Uart16550 {
     }
 
     fn lsr(&self) -> u8 {
-        let dr = if self.state.rx_fifo.is_empty() {
-            0
-        } else {
-            LSR_DR
-        };
+        let dr = if self.state.rx_fifo.is_empty() { 0 } else { LSR_DR };
         dr | LSR_THRE | LSR_TEMT
     }
 
@@ -192,11 +184,7 @@ impl Uart16550 {
                 if src == IIR_THRI {
                     self.state.thr_ipending = false;
                 }
-                src | if self.fifo_enabled() {
-                    IIR_FIFO_ENABLED
-                } else {
-                    0
-                }
+                src | if self.fifo_enabled() { IIR_FIFO_ENABLED } else { 0 }
             }
             LCR => self.state.lcr,
             MCR => self.state.mcr,
@@ -302,10 +290,7 @@ impl Device for Uart16550 {
             ("lsr".into(), format!("{:#04x}", self.lsr())),
             ("msr".into(), format!("{:#04x}", self.msr())),
             ("scr".into(), format!("{:#04x}", s.scr)),
-            (
-                "divisor".into(),
-                (u16::from(s.dlm) << 8 | u16::from(s.dll)).to_string(),
-            ),
+            ("divisor".into(), (u16::from(s.dlm) << 8 | u16::from(s.dll)).to_string()),
             ("rx_fifo".into(), s.rx_fifo.len().to_string()),
             ("rx_pending".into(), s.rx_pending.len().to_string()),
         ]
@@ -323,10 +308,7 @@ mod tests {
 
     impl Write for Sink {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0
-                .lock()
-                .map_err(|_| std::io::ErrorKind::Other)?
-                .extend_from_slice(buf);
+            self.0.lock().map_err(|_| std::io::ErrorKind::Other)?.extend_from_slice(buf);
             Ok(buf.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
@@ -336,11 +318,7 @@ mod tests {
 
     fn uart() -> (TestBus, Uart16550, Sink) {
         let sink = Sink::default();
-        (
-            TestBus::new(1),
-            Uart16550::new(10, Box::new(sink.clone())),
-            sink,
-        )
+        (TestBus::new(1), Uart16550::new(10, Box::new(sink.clone())), sink)
     }
 
     fn rd(u: &mut Uart16550, t: &mut TestBus, reg: u64) -> u8 {
@@ -375,10 +353,7 @@ mod tests {
         assert_eq!(rd(&mut u, &mut t, IER_DLM), 0x02);
         wr(&mut u, &mut t, LCR, 0x03);
         assert_eq!(rd(&mut u, &mut t, IER_DLM), 0, "IER untouched");
-        assert!(
-            sink.0.lock().unwrap().is_empty(),
-            "divisor writes are not transmitted"
-        );
+        assert!(sink.0.lock().unwrap().is_empty(), "divisor writes are not transmitted");
     }
 
     #[test]
@@ -432,11 +407,7 @@ mod tests {
         type_bytes(&mut u, &mut t, b"k");
         assert_eq!(rd(&mut u, &mut t, IIR_FCR), IIR_RDI);
         rd(&mut u, &mut t, RBR_THR_DLL);
-        assert_eq!(
-            rd(&mut u, &mut t, IIR_FCR),
-            IIR_THRI,
-            "THRE still pending after RDI was served"
-        );
+        assert_eq!(rd(&mut u, &mut t, IIR_FCR), IIR_THRI, "THRE still pending after RDI was served");
     }
 
     #[test]
@@ -446,11 +417,7 @@ mod tests {
         assert_eq!(rd(&mut u, &mut t, IIR_FCR), IIR_FIFO_ENABLED | IIR_NO_INT);
         type_bytes(&mut u, &mut t, &[7; 20]);
         wr(&mut u, &mut t, IIR_FCR, FCR_FIFOE | FCR_RFR);
-        assert_eq!(
-            u.state().rx_fifo.len(),
-            4,
-            "the 4 queued bytes refill the FIFO"
-        );
+        assert_eq!(u.state().rx_fifo.len(), 4, "the 4 queued bytes refill the FIFO");
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::loader::{self, ImageFile, LoadError, Loaded};
 use crate::plic::Plic;
 use crate::sifive_test::SifiveTest;
 use crate::uart16550::Uart16550;
+use crate::virtio_empty::EmptyVirtioSlot;
 
 /// What sits in a slot of the board's memory map.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,13 +60,7 @@ pub const DEFAULT_RAM: u64 = 128 << 20;
 pub const DEFAULT_FIRMWARE: &str = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin";
 
 const fn e(slot: Slot, name: &'static str, base: u64, size: u64, irq: Option<u32>) -> MemMapEntry {
-    MemMapEntry {
-        slot,
-        name,
-        base,
-        size,
-        irq,
-    }
+    MemMapEntry { slot, name, base, size, irq }
 }
 
 const fn virtio(i: usize) -> MemMapEntry {
@@ -83,13 +78,7 @@ pub const VIRT_MEMMAP: [MemMapEntry; 15] = [
     e(Slot::Mrom, "riscv_virt_board.mrom", MROM_BASE, 0xf000, None),
     e(Slot::Test, "riscv.sifive.test", 0x10_0000, 0x1000, None),
     e(Slot::Rtc, "goldfish_rtc", 0x10_1000, 0x1000, Some(RTC_IRQ)),
-    e(
-        Slot::Clint,
-        "riscv.sifive.clint",
-        0x200_0000,
-        0x1_0000,
-        None,
-    ),
+    e(Slot::Clint, "riscv.sifive.clint", 0x200_0000, 0x1_0000, None),
     e(Slot::Plic, "riscv.sifive.plic", 0xc00_0000, 0x60_0000, None),
     e(Slot::Uart0, "serial", 0x1000_0000, 0x100, Some(UART0_IRQ)),
     virtio(0),
@@ -175,14 +164,7 @@ pub enum BoardError {
     #[error("virt: no room in RAM for the {0}-byte device tree")]
     FdtNoRoom(u64),
     #[error("virt: {a} [{a_start:#x}, {a_end:#x}) overlaps {b} [{b_start:#x}, {b_end:#x})")]
-    Overlap {
-        a: String,
-        a_start: u64,
-        a_end: u64,
-        b: String,
-        b_start: u64,
-        b_end: u64,
-    },
+    Overlap { a: String, a_start: u64, a_end: u64, b: String, b_start: u64, b_end: u64 },
 }
 
 /// The board-table entry for `slot`.
@@ -207,14 +189,7 @@ pub fn reset_rom(start_addr: u64, fdt_addr: u64, kernel_entry: u64) -> Vec<u8> {
     for v in [start_addr, fdt_addr] {
         rom.extend_from_slice(&v.to_le_bytes());
     }
-    for v in [
-        FW_DYNAMIC_INFO_MAGIC,
-        FW_DYNAMIC_INFO_VERSION,
-        kernel_entry,
-        NEXT_MODE_S,
-        0,
-        0,
-    ] {
+    for v in [FW_DYNAMIC_INFO_MAGIC, FW_DYNAMIC_INFO_VERSION, kernel_entry, NEXT_MODE_S, 0, 0] {
         rom.extend_from_slice(&v.to_le_bytes());
     }
     rom
@@ -241,17 +216,7 @@ fn check_overlaps(ranges: &[(String, Loaded)]) -> Result<(), BoardError> {
 /// Builds the board: loads firmware, kernel and initrd, generates and places the device tree, writes the boot
 /// ROM and maps every device of [`VIRT_MEMMAP`].
 pub fn build(config: VirtConfig) -> Result<(Machine, BootInfo), BoardError> {
-    let VirtConfig {
-        harts,
-        ram_size,
-        console_out,
-        rtc_start_ns,
-        virtio,
-        bios,
-        kernel,
-        initrd,
-        append,
-    } = config;
+    let VirtConfig { harts, ram_size, console_out, rtc_start_ns, virtio, bios, kernel, initrd, append } = config;
     if !(1..=MAX_HARTS).contains(&harts) {
         return Err(BoardError::Harts(harts));
     }
@@ -282,11 +247,7 @@ pub fn build(config: VirtConfig) -> Result<(Machine, BootInfo), BoardError> {
     let mut kernel_loaded = None;
     let mut initrd_loaded = None;
     if let Some(k) = &kernel {
-        let l = loader::load_kernel(
-            builder.ram_mut(),
-            k,
-            loader::kernel_start_addr(firmware_end),
-        )?;
+        let l = loader::load_kernel(builder.ram_mut(), k, loader::kernel_start_addr(firmware_end))?;
         placed.push((k.name.clone(), l));
         kernel_loaded = Some(l);
         if let Some(i) = &initrd {
@@ -306,21 +267,10 @@ pub fn build(config: VirtConfig) -> Result<(Machine, BootInfo), BoardError> {
         initrd: initrd_loaded.map(|l| (l.start, l.end)),
     })?;
     let fdt_size = fdt.len() as u64;
-    let fdt_addr =
-        loader::fdt_addr(dram, ram_size, fdt_size).ok_or(BoardError::FdtNoRoom(fdt_size))?;
-    placed.push((
-        "device tree".into(),
-        Loaded {
-            start: fdt_addr,
-            end: fdt_addr + fdt_size,
-            entry: fdt_addr,
-        },
-    ));
+    let fdt_addr = loader::fdt_addr(dram, ram_size, fdt_size).ok_or(BoardError::FdtNoRoom(fdt_size))?;
+    placed.push(("device tree".into(), Loaded { start: fdt_addr, end: fdt_addr + fdt_size, entry: fdt_addr }));
     check_overlaps(&placed)?;
-    builder
-        .ram_mut()
-        .write(fdt_addr, &fdt)
-        .ok_or(BoardError::FdtNoRoom(fdt_size))?;
+    builder.ram_mut().write(fdt_addr, &fdt).ok_or(BoardError::FdtNoRoom(fdt_size))?;
 
     let start_addr = match (firmware, kernel_loaded) {
         (None, Some(k)) => k.entry,
@@ -332,26 +282,20 @@ pub fn build(config: VirtConfig) -> Result<(Machine, BootInfo), BoardError> {
     for entry in &VIRT_MEMMAP {
         let device: Option<Box<dyn Device>> = match entry.slot {
             Slot::Mrom => {
-                builder.add_rom(
-                    entry.name,
-                    entry.base,
-                    entry.size,
-                    reset_rom(start_addr, fdt_addr, kernel_entry),
-                );
+                builder.add_rom(entry.name, entry.base, entry.size, reset_rom(start_addr, fdt_addr, kernel_entry));
                 None
             }
             Slot::Dram => None,
             Slot::Test => Some(Box::new(SifiveTest::new())),
-            Slot::Rtc => Some(Box::new(GoldfishRtc::new(
-                rtc_start_ns,
-                entry.irq.unwrap_or(RTC_IRQ),
-            ))),
+            Slot::Rtc => Some(Box::new(GoldfishRtc::new(rtc_start_ns, entry.irq.unwrap_or(RTC_IRQ)))),
             Slot::Clint => Some(Box::new(Clint::new(harts))),
             Slot::Plic => Some(Box::new(Plic::new(harts))),
-            Slot::Uart0 => console_out.take().map(|out| {
-                Box::new(Uart16550::new(entry.irq.unwrap_or(UART0_IRQ), out)) as Box<dyn Device>
-            }),
-            Slot::VirtioMmio(i) => virtio.get_mut(i).and_then(Option::take),
+            Slot::Uart0 => console_out
+                .take()
+                .map(|out| Box::new(Uart16550::new(entry.irq.unwrap_or(UART0_IRQ), out)) as Box<dyn Device>),
+            Slot::VirtioMmio(i) => {
+                Some(virtio.get_mut(i).and_then(Option::take).unwrap_or_else(|| Box::new(EmptyVirtioSlot)))
+            }
         };
         if let Some(device) = device {
             builder.add_device(entry.name, entry.base, entry.size, device);
@@ -431,21 +375,9 @@ mod tests {
         ] {
             assert_eq!(device_at(&m, addr).map(|d| d.1), Some(kind), "at {addr:#x}");
         }
-        assert_eq!(
-            device_at(&m, 0x1000_0100),
-            None,
-            "UART region is 0x100 bytes"
-        );
-        assert!(matches!(
-            m.flat_view().resolve(0x1000),
-            Some(FlatTarget::Rom { offset: 0, .. })
-        ));
-        assert!(matches!(
-            m.flat_view().resolve(0x8fff_ffff),
-            Some(FlatTarget::Ram {
-                offset: 0x0fff_ffff
-            })
-        ));
+        assert_eq!(device_at(&m, 0x1000_0100), None, "UART region is 0x100 bytes");
+        assert!(matches!(m.flat_view().resolve(0x1000), Some(FlatTarget::Rom { offset: 0, .. })));
+        assert!(matches!(m.flat_view().resolve(0x8fff_ffff), Some(FlatTarget::Ram { offset: 0x0fff_ffff })));
         assert_eq!(m.flat_view().resolve(0x9000_0000), None);
         assert_eq!(m.reset_pc(), 0x1000);
         assert_eq!(m.hart_count(), 1);
@@ -473,66 +405,40 @@ mod tests {
         let mut c = config();
         c.virtio[2] = Some(Box::new(Dummy));
         let (m, info) = build(c).unwrap();
-        assert_eq!(
-            device_at(&m, 0x1000_3000),
-            Some(("virtio-mmio".into(), "dummy"))
-        );
+        assert_eq!(device_at(&m, 0x1000_3000), Some(("virtio-mmio".into(), "dummy")));
         assert_eq!(device_at(&m, 0x1000_3fff).map(|d| d.1), Some("dummy"));
         for i in [0u64, 1, 3, 7] {
             assert_eq!(
-                m.flat_view().lookup(VIRTIO_BASE + i * VIRTIO_SIZE),
-                None,
-                "slot {i} is empty"
+                device_at(&m, VIRTIO_BASE + i * VIRTIO_SIZE).map(|d| d.1),
+                Some("virtio-mmio (empty)"),
+                "slot {i} is an empty transport, as in QEMU"
             );
         }
         let mut virtio_nodes = 0;
         m.memory_tree().walk(0, &mut |_, r| {
-            virtio_nodes +=
-                usize::from(matches!(r.kind, RegionKind::Io(_)) && r.name == "virtio-mmio")
+            virtio_nodes += usize::from(matches!(r.kind, RegionKind::Io(_)) && r.name == "virtio-mmio")
         });
-        assert_eq!(virtio_nodes, 1);
+        assert_eq!(virtio_nodes, 8);
         // The device tree still lists all 8 slots.
         let needle = b"virtio,mmio\0";
-        assert_eq!(
-            info.fdt
-                .windows(needle.len())
-                .filter(|w| w == needle)
-                .count(),
-            8
-        );
+        assert_eq!(info.fdt.windows(needle.len()).filter(|w| w == needle).count(), 8);
     }
 
     #[test]
     fn reset_rom_is_qemus_reset_vector() {
         let (m, info) = build(config()).unwrap();
-        let FlatTarget::Rom { rom, .. } = m.flat_view().resolve(0x1000).unwrap() else {
-            panic!()
-        };
+        let FlatTarget::Rom { rom, .. } = m.flat_view().resolve(0x1000).unwrap() else { panic!() };
         let rom = m.rom(rom).unwrap();
         let word = |i: usize| u32::from_le_bytes(rom[4 * i..4 * i + 4].try_into().unwrap());
         let dword = |off: usize| u64::from_le_bytes(rom[off..off + 8].try_into().unwrap());
         assert_eq!(
             (0..6).map(word).collect::<Vec<_>>(),
-            [
-                0x0000_0297,
-                0x0282_8613,
-                0xf140_2573,
-                0x0202_b583,
-                0x0182_b283,
-                0x0002_8067
-            ]
+            [0x0000_0297, 0x0282_8613, 0xf140_2573, 0x0202_b583, 0x0182_b283, 0x0002_8067]
         );
         assert_eq!(dword(24), 0x8000_0000, "start address");
         assert_eq!(dword(32), info.fdt_addr);
-        assert_eq!(
-            dword(40),
-            0x4942_534f,
-            "fw_dynamic_info magic at a2 = t0 + 40"
-        );
-        assert_eq!(
-            (dword(48), dword(56), dword(64), dword(72), dword(80)),
-            (2, 0, 1, 0, 0)
-        );
+        assert_eq!(dword(40), 0x4942_534f, "fw_dynamic_info magic at a2 = t0 + 40");
+        assert_eq!((dword(48), dword(56), dword(64), dword(72), dword(80)), (2, 0, 1, 0, 0));
         assert_eq!(rom.len(), 0xf000);
     }
 
@@ -555,21 +461,12 @@ mod tests {
         let (m, info) = build(c).unwrap();
         assert_eq!(info.start_addr, 0x8000_0000);
         assert_eq!(info.kernel.map(|k| k.entry), Some(0x8020_0000));
-        assert_eq!(
-            info.initrd.map(|i| (i.start, i.end)),
-            Some((0x8820_0000, 0x8820_0100))
-        );
+        assert_eq!(info.initrd.map(|i| (i.start, i.end)), Some((0x8820_0000, 0x8820_0100)));
         assert_eq!(m.ram().read_u32(0x8000_0000), Some(0x1313_1313));
         assert_eq!(m.ram().read_u32(0x8020_0000), Some(0x6f6f_6f6f));
-        let FlatTarget::Rom { rom, .. } = m.flat_view().resolve(0x1000).unwrap() else {
-            panic!()
-        };
+        let FlatTarget::Rom { rom, .. } = m.flat_view().resolve(0x1000).unwrap() else { panic!() };
         let rom = m.rom(rom).unwrap();
-        assert_eq!(
-            u64::from_le_bytes(rom[56..64].try_into().unwrap()),
-            0x8020_0000,
-            "fw_dynamic next_addr"
-        );
+        assert_eq!(u64::from_le_bytes(rom[56..64].try_into().unwrap()), 0x8020_0000, "fw_dynamic next_addr");
     }
 
     #[test]
@@ -640,20 +537,16 @@ mod tests {
         let mut head = vec![0; 64];
         m.ram().read(0x8000_0000, &mut head).unwrap();
         assert_eq!(head, fw[..64]);
-        assert_eq!(
-            info.firmware.map(|f| f.end),
-            Some(0x8000_0000 + fw.len() as u64)
-        );
+        assert_eq!(info.firmware.map(|f| f.end), Some(0x8000_0000 + fw.len() as u64));
     }
 
     /// With the shared guest, placement reproduces QEMU 7.2's run (its /chosen has initrd 0x88200000..0x88342f54).
     #[test]
     fn shared_guest_is_placed_where_qemu_put_it() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/guests");
-        let (Ok(kernel), Ok(initrd)) = (
-            ImageFile::read(dir.join("Image")),
-            ImageFile::read(dir.join("initramfs.cpio.gz")),
-        ) else {
+        let (Ok(kernel), Ok(initrd)) =
+            (ImageFile::read(dir.join("Image")), ImageFile::read(dir.join("initramfs.cpio.gz")))
+        else {
             eprintln!("shared guest not found: skipping");
             return;
         };
@@ -664,10 +557,7 @@ mod tests {
         c.append = "console=ttyS0 poweroff=1".into();
         let (_, info) = build(c).unwrap();
         assert_eq!(info.kernel.map(|k| k.entry), Some(0x8020_0000));
-        assert_eq!(
-            info.initrd.map(|i| (i.start, i.end)),
-            Some((0x8820_0000, 0x8834_2f54))
-        );
+        assert_eq!(info.initrd.map(|i| (i.start, i.end)), Some((0x8820_0000, 0x8834_2f54)));
         assert_eq!(info.fdt_addr, 0x8fe0_0000);
     }
 }

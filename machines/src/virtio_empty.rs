@@ -1,0 +1,58 @@
+//! An empty virtio-mmio slot, as QEMU's `virt` has: the transport answers with its magic, version 2 and device ID
+//! 0 ("no device"), so a guest probing all eight slots listed in the device tree skips it instead of faulting.
+
+use rewind::device::{Device, DeviceBus, RestoreError};
+
+const MAGIC: u64 = 0x7472_6976; // "virt"
+const VERSION: u64 = 2;
+const VENDOR_QEMU: u64 = 0x554d_4551;
+
+#[derive(Debug, Default)]
+pub struct EmptyVirtioSlot;
+
+impl Device for EmptyVirtioSlot {
+    fn kind(&self) -> &'static str {
+        "virtio-mmio (empty)"
+    }
+
+    fn read(&mut self, offset: u64, _size: u8, _bus: &mut DeviceBus) -> u64 {
+        match offset {
+            0x000 => MAGIC,
+            0x004 => VERSION,
+            0x00c => VENDOR_QEMU,
+            _ => 0,
+        }
+    }
+
+    fn write(&mut self, _offset: u64, _size: u8, _value: u64, _bus: &mut DeviceBus) {}
+
+    fn save(&self) -> Vec<u8> {
+        Vec::new()
+    }
+
+    fn restore(&mut self, _state: &[u8]) -> Result<(), RestoreError> {
+        Ok(())
+    }
+
+    fn inspect(&self) -> Vec<(String, String)> {
+        vec![("device".into(), "none".into())]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rewind::Ram;
+
+    #[test]
+    fn empty_slot_reads_as_a_transport_without_device() {
+        let mut ram = Ram::new(0x8000_0000, 0x1000);
+        let (mut lines, mut harts, mut power) = (0, vec![0], None);
+        let mut bus =
+            DeviceBus { now: 0, ram: &mut ram, irq_lines: &mut lines, hart_irqs: &mut harts, power: &mut power };
+        let mut slot = EmptyVirtioSlot;
+        assert_eq!(slot.read(0, 4, &mut bus), MAGIC);
+        assert_eq!(slot.read(4, 4, &mut bus), 2);
+        assert_eq!(slot.read(8, 4, &mut bus), 0, "device id 0: no device");
+    }
+}
