@@ -66,6 +66,8 @@ pub struct CsrEffect {
 pub struct CsrEnv {
     /// Virtual time in timer ticks.
     pub time: u64,
+    /// Interrupt-pending bits driven by devices (CLINT, PLIC), which `mip` and `sip` show.
+    pub external_irqs: u64,
 }
 
 fn illegal() -> Exception {
@@ -112,7 +114,7 @@ pub fn read(hart: &Hart, csr: u16, env: &CsrEnv) -> Result<u64, Exception> {
         SEPC => c.sepc,
         SCAUSE => c.scause,
         STVAL => c.stval,
-        SIP => c.mip & c.mideleg,
+        SIP => (c.mip | env.external_irqs) & c.mideleg,
         SATP => {
             if hart.privilege == Priv::Supervisor && c.mstatus & mstatus::TVM != 0 {
                 return Err(illegal());
@@ -133,7 +135,7 @@ pub fn read(hart: &Hart, csr: u16, env: &CsrEnv) -> Result<u64, Exception> {
         MEPC => c.mepc,
         MCAUSE => c.mcause,
         MTVAL => c.mtval,
-        MIP => c.mip,
+        MIP => c.mip | env.external_irqs,
         // RV64: only the even pmpcfg registers exist.
         0x3a0..=0x3af if csr & 1 == 0 => c.pmpcfg.get(((csr - PMPCFG0) / 2) as usize).copied().unwrap_or(0),
         0x3b0..=0x3ef => c.pmpaddr.get((csr - PMPADDR0) as usize).copied().unwrap_or(0),
@@ -254,7 +256,7 @@ fn write_mstatus(c: &mut super::hart::Csrs, value: u64) {
 mod tests {
     use super::*;
 
-    const ENV: CsrEnv = CsrEnv { time: 42 };
+    const ENV: CsrEnv = CsrEnv { time: 42, external_irqs: 0 };
 
     #[test]
     fn unsupported_satp_modes_are_ignored_so_linux_falls_back() {
@@ -291,6 +293,13 @@ mod tests {
         let v = read(&h, MSTATUS, &ENV).unwrap();
         assert_eq!(v & mstatus::MPP, 0);
         assert_ne!(v & mstatus::SD, 0);
+    }
+
+    #[test]
+    fn mip_shows_device_driven_bits() {
+        let h = Hart::new(0, 0);
+        let env = CsrEnv { time: 0, external_irqs: crate::device::mip::MSIP | crate::device::mip::SEIP };
+        assert_eq!(read(&h, MIP, &env).unwrap(), crate::device::mip::MSIP | crate::device::mip::SEIP);
     }
 
     #[test]

@@ -551,7 +551,7 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: Insn) -> Result<bool, Exc
                 Csrrwi | Csrrsi | Csrrci => insn.rs1 as u64,
                 _ => rs1,
             };
-            let env = CsrEnv { time: plat.now() };
+            let env = CsrEnv { time: plat.now(), external_irqs: plat.hart_irqs.get(h.id).copied().unwrap_or(0) };
             let writes = matches!(insn.op, Csrrw | Csrrwi) || insn.rs1 != 0;
             let reads = !matches!(insn.op, Csrrw | Csrrwi) || rd != 0;
             let old = if reads { csr::read(h, csr_no, &env).map_err(|_| Exception::illegal(insn.raw))? } else { 0 };
