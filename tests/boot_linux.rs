@@ -45,8 +45,9 @@ fn two_harts_boot() {
 
 #[test]
 fn busybox_shell_answers_commands_typed_on_stdin() {
-    let input = b"echo shell-says-$((6*7))\nuname -m\npoweroff -f\n";
-    let run = run_with_input(linux_command("", &[]), input, TIMEOUT);
+    let prompt = "rewind-guest:/# ";
+    let steps = [(prompt, "echo shell-says-$((6*7))\n"), (prompt, "uname -m\n"), (prompt, "poweroff -f\n")];
+    let run = run_conversation(linux_command("", &[]), &steps, TIMEOUT);
     assert_booted(&run);
     assert!(run.stdout.contains("shell-says-42"), "{}", run.stdout);
     assert!(run.stdout.contains("riscv64"), "{}", run.stdout);

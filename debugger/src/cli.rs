@@ -76,14 +76,36 @@ pub struct MachineArgs {
 const QEMU_LONG_OPTIONS: &[&str] =
     &["machine", "memory", "smp", "bios", "kernel", "initrd", "append", "drive", "nographic", "serial"];
 
-/// Rewrites `-bios x` to `--bios x` (and `-machine`, `-smp`, ...) so QEMU command lines parse.
-pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
-    args.into_iter()
-        .map(|a| match a.strip_prefix('-') {
-            Some(rest) if !rest.starts_with('-') && QEMU_LONG_OPTIONS.contains(&rest) => format!("--{rest}"),
-            _ => a,
-        })
-        .collect()
+/// Single-dash QEMU options that take no value.
+const QEMU_FLAGS: &[&str] = &["nographic"];
+
+/// Rewrites `-bios x` to `--bios x` (and `-machine`, `-smp`, ...) so QEMU command lines parse; a single-dash word
+/// that is not an option rewind knows is an error (clap would read it as a bundle of short flags).
+pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut expects_value = false;
+    for (i, a) in args.into_iter().enumerate() {
+        if i == 0 || expects_value {
+            expects_value = false;
+            out.push(a);
+            continue;
+        }
+        let word = a.strip_prefix('-').filter(|r| !r.starts_with('-') && r.len() > 1);
+        match word {
+            Some(rest) if QEMU_LONG_OPTIONS.contains(&rest) => {
+                expects_value = !QEMU_FLAGS.contains(&rest);
+                out.push(format!("--{rest}"));
+            }
+            Some(rest) if rest.chars().all(|c| c.is_ascii_alphabetic() || c == '-') => {
+                return Err(format!("unknown option '{a}' (see rewind --help)"));
+            }
+            _ => {
+                expects_value = matches!(a.as_str(), "-M" | "-m");
+                out.push(a);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Parses a size such as `256M`, `1G`, `512` (MiB) into bytes.
@@ -151,11 +173,19 @@ mod tests {
         let args = normalize_args(
             ["rewind", "-M", "virt", "-m", "256M", "-smp", "2", "-bios", "none", "-kernel", "k", "-nographic"]
                 .map(String::from),
-        );
+        )
+        .unwrap();
         let cli = Cli::try_parse_from(args).unwrap();
         assert_eq!(cli.machine.bios, "none");
         assert_eq!(parse_smp(&cli.machine.smp).unwrap(), 2);
         assert!(cli.machine.nographic);
+    }
+
+    #[test]
+    fn unknown_single_dash_words_are_errors_but_values_may_start_with_dash() {
+        assert!(normalize_args(["rewind", "-frobnicate"].map(String::from)).is_err());
+        let args = normalize_args(["rewind", "-append", "-x quiet"].map(String::from)).unwrap();
+        assert_eq!(args, ["rewind", "--append", "-x quiet"]);
     }
 
     #[test]

@@ -8,7 +8,13 @@ mod session;
 use clap::Parser;
 
 fn main() {
-    let args = cli::normalize_args(std::env::args());
+    let args = match cli::normalize_args(std::env::args()) {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("rewind: {e}");
+            std::process::exit(2);
+        }
+    };
     let cli = match cli::Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {

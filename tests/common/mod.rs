@@ -69,3 +69,72 @@ pub fn linux_command(append: &str, extra: &[&str]) -> Command {
         .args(extra);
     cmd
 }
+
+/// Runs `cmd`, and each time its stdout contains `steps[i].0` (after what previous steps matched), writes
+/// `steps[i].1` to its stdin, as a user at the console would. stdin is closed after the last step.
+pub fn run_conversation(mut cmd: Command, steps: &[(&str, &str)], timeout: Duration) -> Run {
+    use std::io::Read;
+    use std::sync::{Arc, Mutex};
+    let start = Instant::now();
+    let mut child =
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn rewind");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let out_reader = {
+        let out = out.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                out.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    let err_reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = stderr.read_to_end(&mut s);
+        s
+    });
+    let mut seen = 0;
+    for (pattern, input) in steps {
+        loop {
+            let text = String::from_utf8_lossy(&out.lock().unwrap()).into_owned();
+            if let Some(pos) = text[seen.min(text.len())..].find(pattern) {
+                seen += pos + pattern.len();
+                break;
+            }
+            if start.elapsed() > timeout || child.try_wait().ok().flatten().is_some() {
+                let _ = child.kill();
+                let status = child.wait().ok();
+                let _ = out_reader.join();
+                return Run {
+                    code: status.and_then(|s| s.code()),
+                    stdout: format!("{text}\n[test: gave up waiting for {pattern:?}]"),
+                    stderr: String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned(),
+                    elapsed: start.elapsed(),
+                };
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = stdin.write_all(input.as_bytes());
+        let _ = stdin.flush();
+    }
+    drop(stdin);
+    while child.try_wait().ok().flatten().is_none() && start.elapsed() < timeout {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let status = child.wait().ok();
+    let _ = out_reader.join();
+    let stdout = String::from_utf8_lossy(&out.lock().unwrap()).into_owned();
+    Run {
+        code: status.and_then(|s| s.code()),
+        stdout,
+        stderr: String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned(),
+        elapsed: start.elapsed(),
+    }
+}
