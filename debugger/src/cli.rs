@@ -24,6 +24,8 @@ pub struct Cli {
 pub enum Command {
     /// Boot a machine (the default when no subcommand is given).
     Run(MachineArgs),
+    /// Print the machine's memory-region tree (QEMU's `info mtree`) and exit.
+    Mtree(MachineArgs),
 }
 
 #[derive(Args, Debug, Clone, Default)]

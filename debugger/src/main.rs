@@ -25,6 +25,7 @@ fn main() {
     };
     let result = match cli.command {
         Some(cli::Command::Run(args)) => session::run(&args),
+        Some(cli::Command::Mtree(args)) => session::print_mtree(&args),
         None => session::run(&cli.machine),
     };
     match result {

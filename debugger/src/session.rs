@@ -65,6 +65,13 @@ pub fn build_machine(args: &MachineArgs, out: SharedOutput) -> Result<(Machine, 
     Ok((machine, boot))
 }
 
+/// `rewind mtree`: prints the machine's memory-region tree as QEMU's `info mtree` does.
+pub fn print_mtree(args: &MachineArgs) -> Result<i32> {
+    let (machine, _) = build_machine(args, SharedOutput::default())?;
+    print!("{}", machine.memory_tree().render_mtree());
+    Ok(0)
+}
+
 /// Runs the machine with the console on stdin/stdout. Returns the process exit code.
 pub fn run(args: &MachineArgs) -> Result<i32> {
     let out = SharedOutput::default();
@@ -128,8 +135,10 @@ pub fn run(args: &MachineArgs) -> Result<i32> {
             }
             StopReason::Poweroff { code } => break code as i32,
             StopReason::Reset => {
-                eprintln!("\r\nrewind: the guest requested a reset; stopping (reset is not implemented yet)");
-                break 0;
+                // A reset is a fresh boot of the same configuration: images are reloaded, devices start over.
+                let (fresh, _) = build_machine(args, out.clone())?;
+                machine = fresh;
+                machine.set_stop_on_idle(true);
             }
             StopReason::Breakpoint { hart, pc } => {
                 eprintln!("\r\nrewind: hart {hart} stopped at breakpoint {pc:#x}");
