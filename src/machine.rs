@@ -5,6 +5,7 @@ use crate::cpu::interp::{run_slice, BlockCache, Breakpoints, Core, SliceExit};
 use crate::cpu::mmu::Mmu;
 use crate::cpu::Hart;
 use crate::device::{Device, DeviceInput, PowerRequest};
+use crate::hooks::{AccessKind, Tracer, Watchpoint};
 use crate::memory::{DeviceId, FlatView, MemoryRegion, Ram, RomId};
 use crate::platform::{NamedDevice, Platform, INSNS_PER_TICK};
 use serde::{Deserialize, Serialize};
@@ -26,6 +27,9 @@ pub enum StopReason {
     /// caller may deliver input or call [`Machine::skip_idle`]. Only returned with [`Machine::set_stop_on_idle`]
     /// or when no timer event will ever come.
     Idle { next_deadline: Option<u64> },
+    /// `hart`'s last instruction made the access `kind` at `addr`, which `watchpoint` watches; the hart's pc is
+    /// at the next instruction.
+    Watchpoint { hart: usize, watchpoint: Watchpoint, addr: u64, kind: AccessKind },
     /// The guest powered off.
     Poweroff { code: u32 },
     /// The guest asked for a reset.
@@ -185,6 +189,16 @@ impl Machine {
                     return StopReason::Breakpoint { hart: idx, pc };
                 }
                 SliceExit::Power => {}
+                SliceExit::Watchpoint => {
+                    if let Some(hit) = self.plat.instr.hit.take() {
+                        return StopReason::Watchpoint {
+                            hart: idx,
+                            watchpoint: hit.watchpoint,
+                            addr: hit.access.vaddr,
+                            kind: hit.access.kind,
+                        };
+                    }
+                }
                 SliceExit::Idle => self.next_hart(),
                 SliceExit::Budget => {
                     if self.sched.quantum_left == 0 {
@@ -295,6 +309,31 @@ impl Machine {
         self.breakpoints.addrs.remove(&pc)
     }
 
+    /// Attaches a tracer that sees every instruction and data access (`None` detaches it).
+    pub fn set_tracer(&mut self, tracer: Option<Box<dyn Tracer>>) -> Option<Box<dyn Tracer>> {
+        let old = std::mem::replace(&mut self.plat.instr.tracer, tracer);
+        self.plat.instrumented = self.plat.instr.active();
+        old
+    }
+
+    pub fn add_watchpoint(&mut self, w: Watchpoint) {
+        if !self.plat.instr.watchpoints.contains(&w) {
+            self.plat.instr.watchpoints.push(w);
+        }
+        self.plat.instrumented = true;
+    }
+
+    pub fn remove_watchpoint(&mut self, w: &Watchpoint) -> bool {
+        let before = self.plat.instr.watchpoints.len();
+        self.plat.instr.watchpoints.retain(|x| x != w);
+        self.plat.instrumented = self.plat.instr.active();
+        before != self.plat.instr.watchpoints.len()
+    }
+
+    pub fn watchpoints(&self) -> &[Watchpoint] {
+        &self.plat.instr.watchpoints
+    }
+
     /// Every device's name, kind and state, for `info devices`.
     pub fn inspect_devices(&self) -> Vec<DeviceReport> {
         self.plat
@@ -367,5 +406,97 @@ fn power_stop(p: PowerRequest) -> StopReason {
     match p {
         PowerRequest::Poweroff { code } => StopReason::Poweroff { code },
         PowerRequest::Reset => StopReason::Reset,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hooks::{MemAccess, WatchKind};
+    use std::sync::{Arc, Mutex};
+
+    const BASE: u64 = 0x8000_0000;
+
+    /// auipc a0,1; li a1,42; sd a1,0(a0); ld a2,0(a0); j .
+    fn machine() -> Machine {
+        let mut b = MachineBuilder::new(1, "ram", BASE, 0x10000);
+        let code: [u32; 5] = [0x0000_1517, 0x02a0_0593, 0x00b5_3023, 0x0005_3603, 0x0000_006f];
+        let bytes: Vec<u8> = code.iter().flat_map(|w| w.to_le_bytes()).collect();
+        b.ram_mut().write(BASE, &bytes).unwrap();
+        b.set_reset_pc(BASE);
+        b.build()
+    }
+
+    #[test]
+    fn run_stops_at_the_exact_instruction_count() {
+        let mut m = machine();
+        assert_eq!(m.run(3), StopReason::BudgetExhausted);
+        assert_eq!((m.icount(), m.hart(0).unwrap().pc), (3, BASE + 12));
+        assert_eq!(m.ram().read_u64(BASE + 0x1000), Some(42));
+    }
+
+    #[test]
+    fn write_watchpoint_stops_after_the_writing_instruction() {
+        let mut m = machine();
+        m.add_watchpoint(Watchpoint { addr: BASE + 0x1000, len: 8, kind: WatchKind::Write });
+        let stop = m.run(100);
+        let expected = StopReason::Watchpoint {
+            hart: 0,
+            watchpoint: Watchpoint { addr: BASE + 0x1000, len: 8, kind: WatchKind::Write },
+            addr: BASE + 0x1000,
+            kind: AccessKind::Write,
+        };
+        assert_eq!(stop, expected);
+        assert_eq!(m.hart(0).unwrap().pc, BASE + 12, "stopped after the sd");
+        assert_eq!(m.icount(), 3);
+    }
+
+    #[test]
+    fn breakpoint_stops_before_the_instruction_and_resumes_past_it() {
+        let mut m = machine();
+        m.add_breakpoint(BASE + 12);
+        assert_eq!(m.run(100), StopReason::Breakpoint { hart: 0, pc: BASE + 12 });
+        assert_eq!(m.icount(), 3);
+        assert_eq!(m.run(1), StopReason::BudgetExhausted);
+        assert_eq!(m.hart(0).unwrap().x[12], 42);
+    }
+
+    #[derive(Clone, Default)]
+    struct Recorder(Arc<Mutex<(Vec<u64>, Vec<MemAccess>)>>);
+
+    impl Tracer for Recorder {
+        fn instruction(&mut self, _hart: usize, pc: u64, _raw: u32) {
+            self.0.lock().unwrap().0.push(pc);
+        }
+        fn memory(&mut self, access: &MemAccess) {
+            self.0.lock().unwrap().1.push(*access);
+        }
+    }
+
+    #[test]
+    fn tracer_sees_every_instruction_and_access() {
+        let mut m = machine();
+        let rec = Recorder::default();
+        m.set_tracer(Some(Box::new(rec.clone())));
+        m.run(5);
+        let (pcs, accesses) = rec.0.lock().unwrap().clone();
+        assert_eq!(pcs, vec![BASE, BASE + 4, BASE + 8, BASE + 12, BASE + 16]);
+        let kinds: Vec<_> = accesses.iter().map(|a| (a.kind, a.vaddr, a.value, a.pc)).collect();
+        assert_eq!(
+            kinds,
+            vec![(AccessKind::Write, BASE + 0x1000, 42, BASE + 8), (AccessKind::Read, BASE + 0x1000, 42, BASE + 12)]
+        );
+    }
+
+    #[test]
+    fn access_to_unmapped_space_is_a_guest_fault_not_a_host_panic() {
+        let mut b = MachineBuilder::new(1, "ram", BASE, 0x10000);
+        // ld a0, 0(x0); then the trap vector (mtvec = 0) is unmapped too: the hart keeps faulting, the host lives.
+        b.ram_mut().write(BASE, &0x0000_3503u32.to_le_bytes()).unwrap();
+        b.set_reset_pc(BASE);
+        let mut m = b.build();
+        assert_eq!(m.run(10), StopReason::BudgetExhausted);
+        let h = m.hart(0).unwrap();
+        assert_eq!(h.csr.mcause, crate::cpu::hart::cause::INSN_ACCESS);
     }
 }

@@ -30,6 +30,9 @@ pub struct Platform {
     /// Set by a device access or a store to code: the current block ends after this instruction, so interrupt
     /// checks and code refetches happen at points that do not depend on how a run was split into budgets.
     pub end_block: bool,
+    /// Tracer and watchpoints; `instrumented` caches whether any is attached.
+    pub instr: crate::hooks::Instrumentation,
+    pub instrumented: bool,
 }
 
 impl Platform {
@@ -47,6 +50,8 @@ impl Platform {
             code_pages: vec![0; pages.div_ceil(64)],
             code_modified: false,
             end_block: false,
+            instr: crate::hooks::Instrumentation::default(),
+            instrumented: false,
         }
     }
 

@@ -144,6 +144,10 @@ pub fn run(args: &MachineArgs) -> Result<i32> {
                 eprintln!("\r\nrewind: hart {hart} stopped at breakpoint {pc:#x}");
                 break 0;
             }
+            StopReason::Watchpoint { hart, addr, kind, .. } => {
+                eprintln!("\r\nrewind: hart {hart} stopped at watchpoint ({kind:?} of {addr:#x})");
+                break 0;
+            }
         }
     };
     let _ = stdout.write_all(&out.take());

@@ -6,6 +6,7 @@ use super::decode::{decode, insn_len, AmoOp, Insn, Op};
 use super::hart::{cause, Exception, Hart, Priv};
 use super::mmu::{Access, Mmu};
 use crate::fpu::{self, FpFmt, FpOp};
+use crate::hooks::{AccessKind, MemAccess};
 use crate::platform::Platform;
 
 /// A hart with its (non-architectural) translation cache.
@@ -25,6 +26,8 @@ pub enum SliceExit {
     Power,
     /// The next instruction is at a breakpoint.
     Breakpoint,
+    /// The instruction just executed hit a watchpoint (details in the platform's instrumentation).
+    Watchpoint,
 }
 
 const CACHE_SLOTS: usize = 1 << 14;
@@ -166,11 +169,11 @@ pub fn run_slice(
                 continue;
             }
         };
-        let n = cache.slots[slot].insns.len();
-        for i in 0..n {
-            if core.hart.icount >= end {
-                return SliceExit::Budget;
-            }
+        let block = &cache.slots[slot].insns;
+        // Never run past the budget: a slice ends at an exact instruction count.
+        let avail = (end - core.hart.icount).min(block.len() as u64) as usize;
+        let instrumented = plat.instrumented;
+        for insn in &block[..avail] {
             if check_bps && bps.addrs.contains(&core.hart.pc) {
                 if bps.skip_once == Some(core.hart.pc) {
                     bps.skip_once = None;
@@ -178,20 +181,27 @@ pub fn run_slice(
                     return SliceExit::Breakpoint;
                 }
             }
-            let insn = cache.slots[slot].insns[i];
+            if instrumented {
+                if let Some(t) = plat.instr.tracer.as_mut() {
+                    t.instruction(core.hart.id, core.hart.pc, insn.raw);
+                }
+            }
             count(core, plat);
-            match execute(core, plat, insn) {
-                Ok(true) => {}
-                Ok(false) => break,
+            match execute(core, plat, *insn) {
+                Ok(true) => continue,
+                Ok(false) => {}
                 Err(e) => {
                     let tval = if e.cause == cause::ILLEGAL_INSN { insn.raw as u64 } else { e.tval };
                     core.hart.trap(e.cause, false, tval);
-                    break;
                 }
+            }
+            if instrumented && plat.instr.hit.is_some() {
+                return SliceExit::Watchpoint;
             }
             if core.hart.wfi {
                 return SliceExit::Idle;
             }
+            break;
         }
         if check_bps {
             bps.skip_once = None;
@@ -211,7 +221,20 @@ fn load(core: &mut Core, plat: &mut Platform, va: u64, size: u8) -> Result<u64, 
         return load_misaligned(core, plat, va, size);
     }
     let pa = core.mmu.translate(&core.hart, plat, va, Access::Load)?;
-    plat.load(pa, size).ok_or(Exception::new(cause::LOAD_ACCESS, va))
+    let value = plat.load(pa, size).ok_or(Exception::new(cause::LOAD_ACCESS, va))?;
+    if plat.instrumented {
+        observe(core, plat, AccessKind::Read, va, pa, size, value);
+    }
+    Ok(value)
+}
+
+/// Reports a completed access to the tracer and watchpoints; a watchpoint hit ends the block.
+#[cold]
+fn observe(core: &Core, plat: &mut Platform, kind: AccessKind, vaddr: u64, paddr: u64, size: u8, value: u64) {
+    let access = MemAccess { hart: core.hart.id, pc: core.hart.pc, kind, vaddr, paddr, size, value };
+    if plat.instr.observe(access) {
+        plat.end_block = true;
+    }
 }
 
 #[inline]
@@ -220,7 +243,11 @@ fn store(core: &mut Core, plat: &mut Platform, va: u64, size: u8, value: u64) ->
         return store_misaligned(core, plat, va, size, value);
     }
     let pa = core.mmu.translate(&core.hart, plat, va, Access::Store)?;
-    plat.store(pa, size, value).ok_or(Exception::new(cause::STORE_ACCESS, va))
+    plat.store(pa, size, value).ok_or(Exception::new(cause::STORE_ACCESS, va))?;
+    if plat.instrumented {
+        observe(core, plat, AccessKind::Write, va, pa, size, value);
+    }
+    Ok(())
 }
 
 /// Misaligned accesses are performed byte by byte (the spec allows an EEI to support them); every byte is
@@ -233,6 +260,9 @@ fn load_misaligned(core: &mut Core, plat: &mut Platform, va: u64, size: u8) -> R
         let b = plat.load(pa, 1).ok_or(Exception::new(cause::LOAD_ACCESS, va))?;
         value |= b << (8 * i);
     }
+    if plat.instrumented {
+        observe(core, plat, AccessKind::Read, va, va, size, value);
+    }
     Ok(value)
 }
 
@@ -244,6 +274,9 @@ fn store_misaligned(core: &mut Core, plat: &mut Platform, va: u64, size: u8, val
     }
     for (i, pa) in pas.iter().enumerate().take(size as usize) {
         plat.store(*pa, 1, value >> (8 * i)).ok_or(Exception::new(cause::STORE_ACCESS, va))?;
+    }
+    if plat.instrumented {
+        observe(core, plat, AccessKind::Write, va, pas[0], size, value);
     }
     Ok(())
 }
@@ -581,6 +614,9 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: Insn) -> Result<bool, Exc
             let pa = core.mmu.translate(&core.hart, plat, rs1, Access::Load)?;
             let v = plat.load(pa, size as u8).ok_or(Exception::new(cause::LOAD_ACCESS, rs1))?;
             core.hart.reservation = Some(pa);
+            if plat.instrumented {
+                observe(core, plat, AccessKind::Read, rs1, pa, size as u8, v);
+            }
             core.hart.set_x(rd, if size == 4 { v as i32 as i64 as u64 } else { v });
         }
         ScW | ScD => {
@@ -592,6 +628,9 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: Insn) -> Result<bool, Exc
             let ok = core.hart.reservation.take() == Some(pa);
             if ok {
                 plat.store(pa, size as u8, rs2).ok_or(Exception::new(cause::STORE_ACCESS, rs1))?;
+                if plat.instrumented {
+                    observe(core, plat, AccessKind::Write, rs1, pa, size as u8, rs2);
+                }
             }
             core.hart.set_x(rd, (!ok) as u64);
         }
@@ -605,6 +644,10 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: Insn) -> Result<bool, Exc
             let old = plat.load(pa, size).ok_or(Exception::new(cause::STORE_ACCESS, rs1))?;
             let new = amo_value(AmoOp::from_index(imm), old, rs2, word);
             plat.store(pa, size, new).ok_or(Exception::new(cause::STORE_ACCESS, rs1))?;
+            if plat.instrumented {
+                observe(core, plat, AccessKind::Read, rs1, pa, size, old);
+                observe(core, plat, AccessKind::Write, rs1, pa, size, new);
+            }
             core.hart.set_x(rd, if word { old as i32 as i64 as u64 } else { old });
         }
         Flw | Fld => {
