@@ -190,16 +190,26 @@ fn unpack(p: Params, bits: u64) -> Val {
         if f == 0 {
             Val::Inf(sign)
         } else {
-            Val::NaN { signaling: f & (1 << (p.frac - 1)) == 0 }
+            Val::NaN {
+                signaling: f & (1 << (p.frac - 1)) == 0,
+            }
         }
     } else if ef == 0 {
         if f == 0 {
             Val::Zero(sign)
         } else {
-            Val::Fin { sign, m: f as u128, e: p.emin() - p.frac as i32 }
+            Val::Fin {
+                sign,
+                m: f as u128,
+                e: p.emin() - p.frac as i32,
+            }
         }
     } else {
-        Val::Fin { sign, m: (f | (1 << p.frac)) as u128, e: ef as i32 - p.bias() - p.frac as i32 }
+        Val::Fin {
+            sign,
+            m: (f | (1 << p.frac)) as u128,
+            e: ef as i32 - p.bias() - p.frac as i32,
+        }
     }
 }
 
@@ -266,7 +276,11 @@ fn round_pack(p: Params, sign: bool, m: u128, e: i32, sticky: bool, rm: u8) -> (
             RUP => !sign,
             _ => true,
         };
-        let bits = if to_inf { p.inf(sign) } else { p.max_finite(sign) };
+        let bits = if to_inf {
+            p.inf(sign)
+        } else {
+            p.max_finite(sign)
+        };
         (bits, flags | OF | NX)
     };
     if exp > p.bias() {
@@ -316,7 +330,12 @@ fn round_pack(p: Params, sign: bool, m: u128, e: i32, sticky: bool, rm: u8) -> (
 /// The exact result of an arithmetic step, before rounding.
 enum Exact {
     /// `(-1)^sign · m · 2^e`, strictly between `m` and `m+1` units when `sticky`.
-    Num { sign: bool, m: u128, e: i32, sticky: bool },
+    Num {
+        sign: bool,
+        m: u128,
+        e: i32,
+        sticky: bool,
+    },
     /// An exact zero whose sign is still to be decided by the caller's rules.
     Cancel,
 }
@@ -328,7 +347,11 @@ fn add_exact(sa: bool, ma: u128, ea: i32, sb: bool, mb: u128, eb: i32) -> Exact 
     let lb = mb.leading_zeros() as i32 - 2;
     let (ma, ea) = (ma << la, ea - la);
     let (mb, eb) = (mb << lb, eb - lb);
-    let ((sa, ma, ea), (sb, mb, eb)) = if ea >= eb { ((sa, ma, ea), (sb, mb, eb)) } else { ((sb, mb, eb), (sa, ma, ea)) };
+    let ((sa, ma, ea), (sb, mb, eb)) = if ea >= eb {
+        ((sa, ma, ea), (sb, mb, eb))
+    } else {
+        ((sb, mb, eb), (sa, ma, ea))
+    };
     let d = (ea - eb) as u32;
     let (bt, lost) = if d == 0 {
         (mb, false)
@@ -338,16 +361,36 @@ fn add_exact(sa: bool, ma: u128, ea: i32, sb: bool, mb: u128, eb: i32) -> Exact 
         (0, true)
     };
     if sa == sb {
-        return Exact::Num { sign: sa, m: ma + bt, e: ea, sticky: lost };
+        return Exact::Num {
+            sign: sa,
+            m: ma + bt,
+            e: ea,
+            sticky: lost,
+        };
     }
     // Different signs: magnitude subtraction. With a loss (d >= 1), ma > mb >> d so no sign change.
     if lost {
-        return Exact::Num { sign: sa, m: ma - bt - 1, e: ea, sticky: true };
+        return Exact::Num {
+            sign: sa,
+            m: ma - bt - 1,
+            e: ea,
+            sticky: true,
+        };
     }
     match ma.cmp(&bt) {
         std::cmp::Ordering::Equal => Exact::Cancel,
-        std::cmp::Ordering::Greater => Exact::Num { sign: sa, m: ma - bt, e: ea, sticky: false },
-        std::cmp::Ordering::Less => Exact::Num { sign: sb, m: bt - ma, e: ea, sticky: false },
+        std::cmp::Ordering::Greater => Exact::Num {
+            sign: sa,
+            m: ma - bt,
+            e: ea,
+            sticky: false,
+        },
+        std::cmp::Ordering::Less => Exact::Num {
+            sign: sb,
+            m: bt - ma,
+            e: ea,
+            sticky: false,
+        },
     }
 }
 
@@ -396,9 +439,18 @@ fn add(p: Params, a: Val, b: Val, rm: u8) -> (u64, u8) {
         (Val::Zero(_), Val::Fin { sign, m, e }) | (Val::Fin { sign, m, e }, Val::Zero(_)) => {
             round_pack(p, sign, m, e, false, rm)
         }
-        (Val::Fin { sign: sa, m: ma, e: ea }, Val::Fin { sign: sb, m: mb, e: eb }) => {
-            finish(p, add_exact(sa, ma, ea, sb, mb, eb), rm)
-        }
+        (
+            Val::Fin {
+                sign: sa,
+                m: ma,
+                e: ea,
+            },
+            Val::Fin {
+                sign: sb,
+                m: mb,
+                e: eb,
+            },
+        ) => finish(p, add_exact(sa, ma, ea, sb, mb, eb), rm),
     }
 }
 
@@ -425,13 +477,23 @@ fn mul(p: Params, a: Val, b: Val, rm: u8) -> (u64, u8) {
         }
         (Val::Inf(_), Val::Zero(_)) | (Val::Zero(_), Val::Inf(_)) => nan_result(p, NV),
         (Val::Inf(x), Val::Inf(y)) => (p.inf(x != y), 0),
-        (Val::Inf(x), Val::Fin { sign: y, .. }) | (Val::Fin { sign: x, .. }, Val::Inf(y)) => (p.inf(x != y), 0),
-        (Val::Zero(x), Val::Zero(y) | Val::Fin { sign: y, .. }) | (Val::Fin { sign: x, .. }, Val::Zero(y)) => {
-            (p.zero(x != y), 0)
+        (Val::Inf(x), Val::Fin { sign: y, .. }) | (Val::Fin { sign: x, .. }, Val::Inf(y)) => {
+            (p.inf(x != y), 0)
         }
-        (Val::Fin { sign: sa, m: ma, e: ea }, Val::Fin { sign: sb, m: mb, e: eb }) => {
-            round_pack(p, sa != sb, ma * mb, ea + eb, false, rm)
-        }
+        (Val::Zero(x), Val::Zero(y) | Val::Fin { sign: y, .. })
+        | (Val::Fin { sign: x, .. }, Val::Zero(y)) => (p.zero(x != y), 0),
+        (
+            Val::Fin {
+                sign: sa,
+                m: ma,
+                e: ea,
+            },
+            Val::Fin {
+                sign: sb,
+                m: mb,
+                e: eb,
+            },
+        ) => round_pack(p, sa != sb, ma * mb, ea + eb, false, rm),
     }
 }
 
@@ -445,7 +507,18 @@ fn div(p: Params, a: Val, b: Val, rm: u8) -> (u64, u8) {
         (Val::Zero(x) | Val::Fin { sign: x, .. }, Val::Inf(y)) => (p.zero(x != y), 0),
         (Val::Zero(x), Val::Fin { sign: y, .. }) => (p.zero(x != y), 0),
         (Val::Fin { sign: x, .. }, Val::Zero(y)) => (p.inf(x != y), DZ),
-        (Val::Fin { sign: sa, m: ma, e: ea }, Val::Fin { sign: sb, m: mb, e: eb }) => {
+        (
+            Val::Fin {
+                sign: sa,
+                m: ma,
+                e: ea,
+            },
+            Val::Fin {
+                sign: sb,
+                m: mb,
+                e: eb,
+            },
+        ) => {
             // Significands have at most 53 bits: normalize to msb at bit 52, then a 64-bit shift gives a
             // quotient of at least 64 bits, far more than precision + 2.
             let la = ma.leading_zeros() as i32 - 75;
@@ -480,8 +553,10 @@ fn sqrt(p: Params, a: Val, rm: u8) -> (u64, u8) {
 
 /// Fused multiply-add `(-1)^neg_prod·(a·b) + (-1)^neg_c·c` with a single rounding.
 fn fma(p: Params, a: Val, b: Val, c: Val, neg_prod: bool, neg_c: bool, rm: u8) -> (u64, u8) {
-    let inf_times_zero =
-        matches!((a, b), (Val::Inf(_), Val::Zero(_)) | (Val::Zero(_), Val::Inf(_)));
+    let inf_times_zero = matches!(
+        (a, b),
+        (Val::Inf(_), Val::Zero(_)) | (Val::Zero(_), Val::Inf(_))
+    );
     if is_snan(a) || is_snan(b) || is_snan(c) || inf_times_zero {
         return nan_result(p, NV);
     }
@@ -491,9 +566,10 @@ fn fma(p: Params, a: Val, b: Val, c: Val, neg_prod: bool, neg_c: bool, rm: u8) -
     let c = if neg_c { neg(c) } else { c };
     // The product, exactly.
     let sp = match (a, b) {
-        (Val::Inf(x) | Val::Zero(x) | Val::Fin { sign: x, .. }, Val::Inf(y) | Val::Zero(y) | Val::Fin { sign: y, .. }) => {
-            (x != y) ^ neg_prod
-        }
+        (
+            Val::Inf(x) | Val::Zero(x) | Val::Fin { sign: x, .. },
+            Val::Inf(y) | Val::Zero(y) | Val::Fin { sign: y, .. },
+        ) => (x != y) ^ neg_prod,
         _ => false,
     };
     let prod_inf = matches!(a, Val::Inf(_)) || matches!(b, Val::Inf(_));
@@ -681,14 +757,24 @@ fn fast_path(op: FpOp, fmt: FpFmt, a: u64, b: u64) -> Option<(u64, u8)> {
     }
     let (bits, exact) = match fmt {
         FpFmt::D => {
-            let (r, exact) = body!(f64, f64::from_bits(a), f64::from_bits(b), f64::from_bits(0x0400_0000_0000_0000));
+            let (r, exact) = body!(
+                f64,
+                f64::from_bits(a),
+                f64::from_bits(b),
+                f64::from_bits(0x0400_0000_0000_0000)
+            );
             (r.to_bits(), exact)
         }
         FpFmt::S => {
             if a & BOX != BOX || b & BOX != BOX {
                 return None;
             }
-            let (r, exact) = body!(f32, f32::from_bits(a as u32), f32::from_bits(b as u32), f32::from_bits(0x2000_0000));
+            let (r, exact) = body!(
+                f32,
+                f32::from_bits(a as u32),
+                f32::from_bits(b as u32),
+                f32::from_bits(0x2000_0000)
+            );
             (boxed(FpFmt::S, r.to_bits() as u64), exact)
         }
     };
@@ -829,60 +915,102 @@ mod tests {
 
     #[test]
     fn one_third_rounds_per_mode() {
-        all_modes(Div, S, sf(1.0), sf(3.0), 0, [
-            (s(0x3eaa_aaab), NX),
-            (s(0x3eaa_aaaa), NX),
-            (s(0x3eaa_aaaa), NX),
-            (s(0x3eaa_aaab), NX),
-            (s(0x3eaa_aaab), NX),
-        ]);
-        all_modes(Div, D, df(-1.0), df(3.0), 0, [
-            (0xbfd5_5555_5555_5555, NX),
-            (0xbfd5_5555_5555_5555, NX),
-            (0xbfd5_5555_5555_5556, NX),
-            (0xbfd5_5555_5555_5555, NX),
-            (0xbfd5_5555_5555_5555, NX),
-        ]);
+        all_modes(
+            Div,
+            S,
+            sf(1.0),
+            sf(3.0),
+            0,
+            [
+                (s(0x3eaa_aaab), NX),
+                (s(0x3eaa_aaaa), NX),
+                (s(0x3eaa_aaaa), NX),
+                (s(0x3eaa_aaab), NX),
+                (s(0x3eaa_aaab), NX),
+            ],
+        );
+        all_modes(
+            Div,
+            D,
+            df(-1.0),
+            df(3.0),
+            0,
+            [
+                (0xbfd5_5555_5555_5555, NX),
+                (0xbfd5_5555_5555_5555, NX),
+                (0xbfd5_5555_5555_5556, NX),
+                (0xbfd5_5555_5555_5555, NX),
+                (0xbfd5_5555_5555_5555, NX),
+            ],
+        );
     }
 
     #[test]
     fn ties_go_to_even_or_away() {
         // 1 + 2^-24 is halfway between 1 and 1 + 2^-23: RNE keeps the even 1.0, RMM goes away.
-        all_modes(Add, S, sf(1.0), sf(2f32.powi(-24)), 0, [
-            (s(0x3f80_0000), NX),
-            (s(0x3f80_0000), NX),
-            (s(0x3f80_0000), NX),
-            (s(0x3f80_0001), NX),
-            (s(0x3f80_0001), NX),
-        ]);
+        all_modes(
+            Add,
+            S,
+            sf(1.0),
+            sf(2f32.powi(-24)),
+            0,
+            [
+                (s(0x3f80_0000), NX),
+                (s(0x3f80_0000), NX),
+                (s(0x3f80_0000), NX),
+                (s(0x3f80_0001), NX),
+                (s(0x3f80_0001), NX),
+            ],
+        );
         // (1 + 2^-23) + 2^-24: a tie with an odd lsb, RNE rounds up.
-        all_modes(Add, S, s(0x3f80_0001), sf(2f32.powi(-24)), 0, [
-            (s(0x3f80_0002), NX),
-            (s(0x3f80_0001), NX),
-            (s(0x3f80_0001), NX),
-            (s(0x3f80_0002), NX),
-            (s(0x3f80_0002), NX),
-        ]);
+        all_modes(
+            Add,
+            S,
+            s(0x3f80_0001),
+            sf(2f32.powi(-24)),
+            0,
+            [
+                (s(0x3f80_0002), NX),
+                (s(0x3f80_0001), NX),
+                (s(0x3f80_0001), NX),
+                (s(0x3f80_0002), NX),
+                (s(0x3f80_0002), NX),
+            ],
+        );
     }
 
     #[test]
     fn product_of_half_the_smallest_subnormal() {
         // 2^-75 * 2^-75 = 2^-150, exactly half of the smallest subnormal single 2^-149.
         let x = s(0x1a00_0000);
-        all_modes(Mul, S, x, x, 0, [
-            (s(0), UF | NX),
-            (s(0), UF | NX),
-            (s(0), UF | NX),
-            (s(1), UF | NX),
-            (s(1), UF | NX),
-        ]);
-        all_modes(Mul, S, x, x | 0x8000_0000, 0, [
-            (s(0x8000_0000), UF | NX),
-            (s(0x8000_0000), UF | NX),
-            (s(0x8000_0001), UF | NX),
-            (s(0x8000_0000), UF | NX),
-            (s(0x8000_0001), UF | NX),
-        ]);
+        all_modes(
+            Mul,
+            S,
+            x,
+            x,
+            0,
+            [
+                (s(0), UF | NX),
+                (s(0), UF | NX),
+                (s(0), UF | NX),
+                (s(1), UF | NX),
+                (s(1), UF | NX),
+            ],
+        );
+        all_modes(
+            Mul,
+            S,
+            x,
+            x | 0x8000_0000,
+            0,
+            [
+                (s(0x8000_0000), UF | NX),
+                (s(0x8000_0000), UF | NX),
+                (s(0x8000_0001), UF | NX),
+                (s(0x8000_0000), UF | NX),
+                (s(0x8000_0001), UF | NX),
+            ],
+        );
     }
 
     #[test]
@@ -890,47 +1018,81 @@ mod tests {
         // 2^-126 (1 - 3·2^-26): rounds to the smallest normal 2^-126 in RNE, but with an unbounded exponent it
         // would round to 2^-126 - 2^-150 < 2^-126: tiny, so UF (RISC-V detects tininess after rounding).
         let v = 2f64.powi(-126) * (1.0 - 3.0 * 2f64.powi(-26));
-        all_modes(CvtFromOther, S, df(v), 0, 0, [
-            (s(0x0080_0000), UF | NX),
-            (s(0x007f_ffff), UF | NX),
-            (s(0x007f_ffff), UF | NX),
-            (s(0x0080_0000), NX), // rounding up with an unbounded exponent reaches 2^-126 too: not tiny
-            (s(0x0080_0000), UF | NX),
-        ]);
+        all_modes(
+            CvtFromOther,
+            S,
+            df(v),
+            0,
+            0,
+            [
+                (s(0x0080_0000), UF | NX),
+                (s(0x007f_ffff), UF | NX),
+                (s(0x007f_ffff), UF | NX),
+                (s(0x0080_0000), NX), // rounding up with an unbounded exponent reaches 2^-126 too: not tiny
+                (s(0x0080_0000), UF | NX),
+            ],
+        );
         // 2^-126 (1 - 2^-26): even at full precision it rounds to 2^-126 in RNE: not tiny, only NX.
         let v = 2f64.powi(-126) * (1.0 - 2f64.powi(-26));
-        all_modes(CvtFromOther, S, df(v), 0, 0, [
-            (s(0x0080_0000), NX),
-            (s(0x007f_ffff), UF | NX),
-            (s(0x007f_ffff), UF | NX),
-            (s(0x0080_0000), NX),
-            (s(0x0080_0000), NX),
-        ]);
+        all_modes(
+            CvtFromOther,
+            S,
+            df(v),
+            0,
+            0,
+            [
+                (s(0x0080_0000), NX),
+                (s(0x007f_ffff), UF | NX),
+                (s(0x007f_ffff), UF | NX),
+                (s(0x0080_0000), NX),
+                (s(0x0080_0000), NX),
+            ],
+        );
         // An exact subnormal result raises no UF.
         assert_eq!(run(Mul, S, s(0x0000_0002), sf(0.5), RNE), (s(1), 0));
-        assert_eq!(run(Sub, D, 0x0010_0000_0000_0001, 0x0010_0000_0000_0000, RNE), (1, 0));
+        assert_eq!(
+            run(Sub, D, 0x0010_0000_0000_0001, 0x0010_0000_0000_0000, RNE),
+            (1, 0)
+        );
     }
 
     #[test]
     fn overflow_per_mode() {
         let big = sf(2f32.powi(100));
-        all_modes(Mul, S, big, big, 0, [
-            (s(0x7f80_0000), OF | NX),
-            (s(0x7f7f_ffff), OF | NX),
-            (s(0x7f7f_ffff), OF | NX),
-            (s(0x7f80_0000), OF | NX),
-            (s(0x7f80_0000), OF | NX),
-        ]);
-        all_modes(Mul, D, df(-1e300), df(1e300), 0, [
-            (0xfff0_0000_0000_0000, OF | NX),
-            (0xffef_ffff_ffff_ffff, OF | NX),
-            (0xfff0_0000_0000_0000, OF | NX),
-            (0xffef_ffff_ffff_ffff, OF | NX),
-            (0xfff0_0000_0000_0000, OF | NX),
-        ]);
+        all_modes(
+            Mul,
+            S,
+            big,
+            big,
+            0,
+            [
+                (s(0x7f80_0000), OF | NX),
+                (s(0x7f7f_ffff), OF | NX),
+                (s(0x7f7f_ffff), OF | NX),
+                (s(0x7f80_0000), OF | NX),
+                (s(0x7f80_0000), OF | NX),
+            ],
+        );
+        all_modes(
+            Mul,
+            D,
+            df(-1e300),
+            df(1e300),
+            0,
+            [
+                (0xfff0_0000_0000_0000, OF | NX),
+                (0xffef_ffff_ffff_ffff, OF | NX),
+                (0xfff0_0000_0000_0000, OF | NX),
+                (0xffef_ffff_ffff_ffff, OF | NX),
+                (0xfff0_0000_0000_0000, OF | NX),
+            ],
+        );
         // Overflow caused by rounding: max + half an ulp.
         let max = f64::MAX.to_bits();
-        assert_eq!(run(Add, D, max, df(2f64.powi(970)), RNE), (0x7ff0_0000_0000_0000, OF | NX));
+        assert_eq!(
+            run(Add, D, max, df(2f64.powi(970)), RNE),
+            (0x7ff0_0000_0000_0000, OF | NX)
+        );
         assert_eq!(run(Add, D, max, df(2f64.powi(970)), RTZ), (max, NX));
     }
 
@@ -951,32 +1113,67 @@ mod tests {
     #[test]
     fn divide_by_zero_and_invalid() {
         assert_eq!(run(Div, D, df(1.0), df(0.0), RNE), (df(f64::INFINITY), DZ));
-        assert_eq!(run(Div, D, df(-1.0), df(0.0), RNE), (df(f64::NEG_INFINITY), DZ));
-        assert_eq!(run(Div, S, sf(1.0), sf(-0.0), RNE), (sf(f32::NEG_INFINITY), DZ));
-        assert_eq!(run(Div, D, df(f64::INFINITY), df(0.0), RNE), (df(f64::INFINITY), 0));
+        assert_eq!(
+            run(Div, D, df(-1.0), df(0.0), RNE),
+            (df(f64::NEG_INFINITY), DZ)
+        );
+        assert_eq!(
+            run(Div, S, sf(1.0), sf(-0.0), RNE),
+            (sf(f32::NEG_INFINITY), DZ)
+        );
+        assert_eq!(
+            run(Div, D, df(f64::INFINITY), df(0.0), RNE),
+            (df(f64::INFINITY), 0)
+        );
         assert_eq!(run(Div, D, df(0.0), df(0.0), RNE), (QNAN_D, NV));
-        assert_eq!(run(Div, S, sf(f32::INFINITY), sf(-f32::INFINITY), RNE), (QNAN_S, NV));
+        assert_eq!(
+            run(Div, S, sf(f32::INFINITY), sf(-f32::INFINITY), RNE),
+            (QNAN_S, NV)
+        );
         assert_eq!(run(Mul, D, df(0.0), df(f64::INFINITY), RNE), (QNAN_D, NV));
-        assert_eq!(run(Add, D, df(f64::INFINITY), df(f64::NEG_INFINITY), RNE), (QNAN_D, NV));
-        assert_eq!(run(Sub, S, sf(f32::INFINITY), sf(f32::INFINITY), RNE), (QNAN_S, NV));
+        assert_eq!(
+            run(Add, D, df(f64::INFINITY), df(f64::NEG_INFINITY), RNE),
+            (QNAN_D, NV)
+        );
+        assert_eq!(
+            run(Sub, S, sf(f32::INFINITY), sf(f32::INFINITY), RNE),
+            (QNAN_S, NV)
+        );
         assert_eq!(run(Sqrt, D, df(-1.0), 0, RNE), (QNAN_D, NV));
         assert_eq!(run(Sqrt, S, sf(f32::NEG_INFINITY), 0, RNE), (QNAN_S, NV));
         assert_eq!(run(Sqrt, D, df(-0.0), 0, RNE), (df(-0.0), 0));
-        assert_eq!(run(Sqrt, S, sf(f32::INFINITY), 0, RNE), (sf(f32::INFINITY), 0));
+        assert_eq!(
+            run(Sqrt, S, sf(f32::INFINITY), 0, RNE),
+            (sf(f32::INFINITY), 0)
+        );
     }
 
     #[test]
     fn nan_results_are_canonical_and_snan_raises_nv() {
         for op in [Add, Sub, Mul, Div] {
-            assert_eq!(run(op, D, QNAN_PAYLOAD_D, df(1.0), RNE), (QNAN_D, 0), "{op:?}");
+            assert_eq!(
+                run(op, D, QNAN_PAYLOAD_D, df(1.0), RNE),
+                (QNAN_D, 0),
+                "{op:?}"
+            );
             assert_eq!(run(op, D, df(1.0), SNAN_D, RNE), (QNAN_D, NV), "{op:?}");
-            assert_eq!(run(op, S, s(0xffc0_1234), sf(1.0), RNE), (QNAN_S, 0), "{op:?}");
+            assert_eq!(
+                run(op, S, s(0xffc0_1234), sf(1.0), RNE),
+                (QNAN_S, 0),
+                "{op:?}"
+            );
             assert_eq!(run(op, S, sf(2.0), SNAN_S, RNE), (QNAN_S, NV), "{op:?}");
         }
         assert_eq!(run(Sqrt, D, SNAN_D, 0, RNE), (QNAN_D, NV));
         assert_eq!(run(Sqrt, S, s(0xffc0_0001), 0, RNE), (QNAN_S, 0));
-        assert_eq!(execute(MAdd, D, df(1.0), df(2.0), SNAN_D, RNE), (QNAN_D, NV));
-        assert_eq!(execute(MAdd, S, sf(1.0), sf(2.0), s(0x7fc0_0005), RNE), (QNAN_S, 0));
+        assert_eq!(
+            execute(MAdd, D, df(1.0), df(2.0), SNAN_D, RNE),
+            (QNAN_D, NV)
+        );
+        assert_eq!(
+            execute(MAdd, S, sf(1.0), sf(2.0), s(0x7fc0_0005), RNE),
+            (QNAN_S, 0)
+        );
     }
 
     #[test]
@@ -995,12 +1192,27 @@ mod tests {
         assert_eq!(run(SgnJ, S, bad, sf(-1.0), RNE), (s(0xffc0_0000), 0));
         assert_eq!(run(SgnJN, S, sf(1.0), bad, RNE), (sf(-1.0), 0));
         // Results are boxed.
-        assert_eq!(run(Add, S, sf(1.0), sf(2.0), RNE), (0xffff_ffff_4040_0000, 0));
-        assert_eq!(run(CvtFromW, S, (-1i64) as u64, 0, RNE), (0xffff_ffff_bf80_0000, 0));
+        assert_eq!(
+            run(Add, S, sf(1.0), sf(2.0), RNE),
+            (0xffff_ffff_4040_0000, 0)
+        );
+        assert_eq!(
+            run(CvtFromW, S, (-1i64) as u64, 0, RNE),
+            (0xffff_ffff_bf80_0000, 0)
+        );
         // Moves: fmv.w.x boxes the low 32 bits, fmv.x.w sign-extends them without looking at the box.
-        assert_eq!(run(MvFFromX, S, 0x1234_5678_8000_0001, 0, RNE), (0xffff_ffff_8000_0001, 0));
-        assert_eq!(run(MvXFromF, S, 0x0000_0000_8000_0001, 0, RNE), (0xffff_ffff_8000_0001, 0));
-        assert_eq!(run(MvXFromF, S, BOX | 0x7fc0_0000, 0, RNE), (0x7fc0_0000, 0));
+        assert_eq!(
+            run(MvFFromX, S, 0x1234_5678_8000_0001, 0, RNE),
+            (0xffff_ffff_8000_0001, 0)
+        );
+        assert_eq!(
+            run(MvXFromF, S, 0x0000_0000_8000_0001, 0, RNE),
+            (0xffff_ffff_8000_0001, 0)
+        );
+        assert_eq!(
+            run(MvXFromF, S, BOX | 0x7fc0_0000, 0, RNE),
+            (0x7fc0_0000, 0)
+        );
         assert_eq!(run(MvXFromF, D, SNAN_D, 0, RNE), (SNAN_D, 0));
         assert_eq!(run(MvFFromX, D, SNAN_D, 0, RNE), (SNAN_D, 0));
     }
@@ -1012,7 +1224,10 @@ mod tests {
         assert_eq!(run(SgnJX, D, df(-2.0), df(-3.0), RNE), (df(2.0), 0));
         // NaNs are not canonicalized and a signaling NaN raises nothing.
         assert_eq!(run(SgnJN, D, SNAN_D, SNAN_D, RNE), (SNAN_D | 1 << 63, 0));
-        assert_eq!(run(SgnJX, S, s(0xff80_0001), s(0x8000_0000), RNE), (s(0x7f80_0001), 0));
+        assert_eq!(
+            run(SgnJX, S, s(0xff80_0001), s(0x8000_0000), RNE),
+            (s(0x7f80_0001), 0)
+        );
     }
 
     // --- min/max and comparisons ----------------------------------------------------------------------------
@@ -1031,7 +1246,10 @@ mod tests {
         assert_eq!(run(Max, D, df(1.0), SNAN_D, RNE), (df(1.0), NV));
         assert_eq!(run(Min, S, SNAN_S, sf(-3.0), RNE), (sf(-3.0), NV));
         // Both NaN: the canonical NaN.
-        assert_eq!(run(Min, D, QNAN_PAYLOAD_D, QNAN_PAYLOAD_D, RNE), (QNAN_D, 0));
+        assert_eq!(
+            run(Min, D, QNAN_PAYLOAD_D, QNAN_PAYLOAD_D, RNE),
+            (QNAN_D, 0)
+        );
         assert_eq!(run(Max, S, SNAN_S, s(0x7fc0_0001), RNE), (QNAN_S, NV));
     }
 
@@ -1090,10 +1308,22 @@ mod tests {
         // (1 + 2^-52)(1 - 2^-52) - 1 = -2^-104 exactly; mul-then-add would give 0.
         let (a, b) = (df(1.0 + f64::EPSILON), df(1.0 - f64::EPSILON));
         assert_eq!(run(Mul, D, a, b, RNE), (df(1.0), NX));
-        assert_eq!(execute(MAdd, D, a, b, df(-1.0), RNE), (0xb970_0000_0000_0000, 0));
-        assert_eq!(execute(MSub, D, a, b, df(1.0), RNE), (0xb970_0000_0000_0000, 0));
-        assert_eq!(execute(NMSub, D, a, b, df(1.0), RNE), (0x3970_0000_0000_0000, 0));
-        assert_eq!(execute(NMAdd, D, a, b, df(-1.0), RNE), (0x3970_0000_0000_0000, 0));
+        assert_eq!(
+            execute(MAdd, D, a, b, df(-1.0), RNE),
+            (0xb970_0000_0000_0000, 0)
+        );
+        assert_eq!(
+            execute(MSub, D, a, b, df(1.0), RNE),
+            (0xb970_0000_0000_0000, 0)
+        );
+        assert_eq!(
+            execute(NMSub, D, a, b, df(1.0), RNE),
+            (0x3970_0000_0000_0000, 0)
+        );
+        assert_eq!(
+            execute(NMAdd, D, a, b, df(-1.0), RNE),
+            (0x3970_0000_0000_0000, 0)
+        );
         // Single: (1 + 2^-23)^2 + 0 needs rounding only once: 1 + 2^-22 + 2^-46 -> 1 + 2^-22 (RNE), RUP adds an ulp.
         let x = s(0x3f80_0001);
         assert_eq!(execute(MAdd, S, x, x, sf(0.0), RNE), (s(0x3f80_0002), NX));
@@ -1102,29 +1332,84 @@ mod tests {
 
     #[test]
     fn fma_signs_and_specials() {
-        assert_eq!(execute(MAdd, D, df(2.0), df(3.0), df(1.0), RNE), (df(7.0), 0));
-        assert_eq!(execute(MSub, D, df(2.0), df(3.0), df(1.0), RNE), (df(5.0), 0));
-        assert_eq!(execute(NMSub, D, df(2.0), df(3.0), df(1.0), RNE), (df(-5.0), 0));
-        assert_eq!(execute(NMAdd, D, df(2.0), df(3.0), df(1.0), RNE), (df(-7.0), 0));
+        assert_eq!(
+            execute(MAdd, D, df(2.0), df(3.0), df(1.0), RNE),
+            (df(7.0), 0)
+        );
+        assert_eq!(
+            execute(MSub, D, df(2.0), df(3.0), df(1.0), RNE),
+            (df(5.0), 0)
+        );
+        assert_eq!(
+            execute(NMSub, D, df(2.0), df(3.0), df(1.0), RNE),
+            (df(-5.0), 0)
+        );
+        assert_eq!(
+            execute(NMAdd, D, df(2.0), df(3.0), df(1.0), RNE),
+            (df(-7.0), 0)
+        );
         // Exact zeros: -(1·1) + 1 is +0, or -0 in RDN; -(+0·1) - (+0) is -0.
-        assert_eq!(execute(NMSub, S, sf(1.0), sf(1.0), sf(1.0), RNE), (sf(0.0), 0));
-        assert_eq!(execute(NMSub, S, sf(1.0), sf(1.0), sf(1.0), RDN), (sf(-0.0), 0));
-        assert_eq!(execute(NMAdd, D, df(0.0), df(1.0), df(0.0), RNE), (df(-0.0), 0));
-        assert_eq!(execute(MAdd, D, df(-0.0), df(1.0), df(0.0), RNE), (df(0.0), 0));
-        assert_eq!(execute(MAdd, D, df(-0.0), df(1.0), df(0.0), RDN), (df(-0.0), 0));
+        assert_eq!(
+            execute(NMSub, S, sf(1.0), sf(1.0), sf(1.0), RNE),
+            (sf(0.0), 0)
+        );
+        assert_eq!(
+            execute(NMSub, S, sf(1.0), sf(1.0), sf(1.0), RDN),
+            (sf(-0.0), 0)
+        );
+        assert_eq!(
+            execute(NMAdd, D, df(0.0), df(1.0), df(0.0), RNE),
+            (df(-0.0), 0)
+        );
+        assert_eq!(
+            execute(MAdd, D, df(-0.0), df(1.0), df(0.0), RNE),
+            (df(0.0), 0)
+        );
+        assert_eq!(
+            execute(MAdd, D, df(-0.0), df(1.0), df(0.0), RDN),
+            (df(-0.0), 0)
+        );
         // inf·0 is invalid even when the addend is a quiet NaN.
-        assert_eq!(execute(MAdd, D, df(f64::INFINITY), df(0.0), QNAN_D, RNE), (QNAN_D, NV));
-        assert_eq!(execute(MAdd, S, sf(0.0), sf(f32::INFINITY), QNAN_S, RNE), (QNAN_S, NV));
+        assert_eq!(
+            execute(MAdd, D, df(f64::INFINITY), df(0.0), QNAN_D, RNE),
+            (QNAN_D, NV)
+        );
+        assert_eq!(
+            execute(MAdd, S, sf(0.0), sf(f32::INFINITY), QNAN_S, RNE),
+            (QNAN_S, NV)
+        );
         // inf - inf.
-        assert_eq!(execute(MSub, D, df(f64::INFINITY), df(1.0), df(f64::INFINITY), RNE), (QNAN_D, NV));
-        assert_eq!(execute(MAdd, D, df(f64::INFINITY), df(-1.0), df(f64::NEG_INFINITY), RNE), (df(f64::NEG_INFINITY), 0));
+        assert_eq!(
+            execute(MSub, D, df(f64::INFINITY), df(1.0), df(f64::INFINITY), RNE),
+            (QNAN_D, NV)
+        );
+        assert_eq!(
+            execute(
+                MAdd,
+                D,
+                df(f64::INFINITY),
+                df(-1.0),
+                df(f64::NEG_INFINITY),
+                RNE
+            ),
+            (df(f64::NEG_INFINITY), 0)
+        );
         // qNaN operand without invalid: canonical NaN, no flags.
-        assert_eq!(execute(MAdd, D, QNAN_PAYLOAD_D, df(0.0), df(f64::INFINITY), RNE), (QNAN_D, 0));
+        assert_eq!(
+            execute(MAdd, D, QNAN_PAYLOAD_D, df(0.0), df(f64::INFINITY), RNE),
+            (QNAN_D, 0)
+        );
         // The product alone would underflow, the fused sum does not: only NX.
         let tiny = df(2f64.powi(-600));
         assert_eq!(execute(MAdd, D, tiny, tiny, df(1.0), RNE), (df(1.0), NX));
-        assert_eq!(execute(MAdd, D, tiny, tiny, df(1.0), RUP), (df(1.0) + 1, NX));
-        assert_eq!(execute(NMSub, D, tiny, tiny, df(1.0), RTZ), (df(1.0) - 1, NX));
+        assert_eq!(
+            execute(MAdd, D, tiny, tiny, df(1.0), RUP),
+            (df(1.0) + 1, NX)
+        );
+        assert_eq!(
+            execute(NMSub, D, tiny, tiny, df(1.0), RTZ),
+            (df(1.0) - 1, NX)
+        );
     }
 
     // --- conversions ----------------------------------------------------------------------------------------
@@ -1142,20 +1427,42 @@ mod tests {
             let big = |x: f64| if fmt == S { sf(x as f32) } else { df(x) };
             // (op, NaN, +inf, -inf, too large, too small)
             let table = [
-                (CvtWFromF, 0x7fff_ffff, 0x7fff_ffff, I32_MIN, 0x7fff_ffff, I32_MIN),
+                (
+                    CvtWFromF,
+                    0x7fff_ffff,
+                    0x7fff_ffff,
+                    I32_MIN,
+                    0x7fff_ffff,
+                    I32_MIN,
+                ),
                 (CvtWuFromF, U_ALL, U_ALL, 0, U_ALL, 0),
-                (CvtLFromF, i64::MAX as u64, i64::MAX as u64, i64::MIN as u64, i64::MAX as u64, i64::MIN as u64),
+                (
+                    CvtLFromF,
+                    i64::MAX as u64,
+                    i64::MAX as u64,
+                    i64::MIN as u64,
+                    i64::MAX as u64,
+                    i64::MIN as u64,
+                ),
                 (CvtLuFromF, U_ALL, U_ALL, 0, U_ALL, 0),
             ];
             for (op, r_nan, r_pinf, r_ninf, r_big, r_small) in table {
                 let wide = matches!(op, CvtLFromF | CvtLuFromF);
-                let (lo, hi) = if wide { (-1e19 * 2.0, 2e19) } else { (-3e9 * 2.0, 5e9) };
+                let (lo, hi) = if wide {
+                    (-1e19 * 2.0, 2e19)
+                } else {
+                    (-3e9 * 2.0, 5e9)
+                };
                 assert_eq!(run(op, fmt, nan, 0, RNE), (r_nan, NV), "{op:?} {fmt:?}");
                 assert_eq!(run(op, fmt, SNAN_D, 0, RNE).1, NV);
                 assert_eq!(run(op, fmt, pinf, 0, RNE), (r_pinf, NV), "{op:?} {fmt:?}");
                 assert_eq!(run(op, fmt, ninf, 0, RNE), (r_ninf, NV), "{op:?} {fmt:?}");
                 assert_eq!(run(op, fmt, big(hi), 0, RTZ), (r_big, NV), "{op:?} {fmt:?}");
-                assert_eq!(run(op, fmt, big(lo), 0, RTZ), (r_small, NV), "{op:?} {fmt:?}");
+                assert_eq!(
+                    run(op, fmt, big(lo), 0, RTZ),
+                    (r_small, NV),
+                    "{op:?} {fmt:?}"
+                );
             }
             // Unsigned: a negative value is invalid unless it rounds to zero, which is merely inexact.
             for op in [CvtWuFromF, CvtLuFromF] {
@@ -1168,104 +1475,211 @@ mod tests {
                 assert_eq!(run(op, fmt, big(-0.0), 0, RDN), (0, 0));
             }
             // Exact limits are valid.
-            assert_eq!(run(CvtLFromF, fmt, big(-9.223372036854775808e18), 0, RNE), (i64::MIN as u64, 0));
-            assert_eq!(run(CvtWFromF, fmt, big(-2147483648.0), 0, RNE), (I32_MIN, 0));
+            assert_eq!(
+                run(CvtLFromF, fmt, big(-(2f64.powi(63))), 0, RNE),
+                (i64::MIN as u64, 0)
+            );
+            assert_eq!(
+                run(CvtWFromF, fmt, big(-2147483648.0), 0, RNE),
+                (I32_MIN, 0)
+            );
             // 2^63 and 2^64, 2^31 and 2^32 are one past the limits.
-            assert_eq!(run(CvtLFromF, fmt, big(9.223372036854775808e18), 0, RNE), (i64::MAX as u64, NV));
-            assert_eq!(run(CvtLuFromF, fmt, big(1.8446744073709551616e19), 0, RNE), (U_ALL, NV));
-            assert_eq!(run(CvtLuFromF, fmt, big(9.223372036854775808e18), 0, RNE), (1 << 63, 0));
-            assert_eq!(run(CvtWFromF, fmt, big(2147483648.0), 0, RNE), (0x7fff_ffff, NV));
+            assert_eq!(
+                run(CvtLFromF, fmt, big(2f64.powi(63)), 0, RNE),
+                (i64::MAX as u64, NV)
+            );
+            assert_eq!(
+                run(CvtLuFromF, fmt, big(2f64.powi(64)), 0, RNE),
+                (U_ALL, NV)
+            );
+            assert_eq!(
+                run(CvtLuFromF, fmt, big(2f64.powi(63)), 0, RNE),
+                (1 << 63, 0)
+            );
+            assert_eq!(
+                run(CvtWFromF, fmt, big(2147483648.0), 0, RNE),
+                (0x7fff_ffff, NV)
+            );
             assert_eq!(run(CvtWuFromF, fmt, big(4294967296.0), 0, RNE), (U_ALL, NV));
             // fcvt.wu results are sign-extended from 32 bits.
-            assert_eq!(run(CvtWuFromF, fmt, big(3e9), 0, RNE), (0xffff_ffff_b2d0_5e00, 0));
+            assert_eq!(
+                run(CvtWuFromF, fmt, big(3e9), 0, RNE),
+                (0xffff_ffff_b2d0_5e00, 0)
+            );
         }
     }
 
     #[test]
     fn fcvt_to_int_rounding() {
-        all_modes(CvtWFromF, D, df(2.5), 0, 0, [(2, NX), (2, NX), (2, NX), (3, NX), (3, NX)]);
-        all_modes(CvtLFromF, D, df(-2.5), 0, 0, [
-            (-2i64 as u64, NX),
-            (-2i64 as u64, NX),
-            (-3i64 as u64, NX),
-            (-2i64 as u64, NX),
-            (-3i64 as u64, NX),
-        ]);
-        all_modes(CvtLuFromF, S, sf(1.5), 0, 0, [(2, NX), (1, NX), (1, NX), (2, NX), (2, NX)]);
+        all_modes(
+            CvtWFromF,
+            D,
+            df(2.5),
+            0,
+            0,
+            [(2, NX), (2, NX), (2, NX), (3, NX), (3, NX)],
+        );
+        all_modes(
+            CvtLFromF,
+            D,
+            df(-2.5),
+            0,
+            0,
+            [
+                (-2i64 as u64, NX),
+                (-2i64 as u64, NX),
+                (-3i64 as u64, NX),
+                (-2i64 as u64, NX),
+                (-3i64 as u64, NX),
+            ],
+        );
+        all_modes(
+            CvtLuFromF,
+            S,
+            sf(1.5),
+            0,
+            0,
+            [(2, NX), (1, NX), (1, NX), (2, NX), (2, NX)],
+        );
         // Near the limit: 2147483647.5 is fine when it rounds down, invalid when it rounds up.
-        all_modes(CvtWFromF, D, df(2147483647.5), 0, 0, [
-            (0x7fff_ffff, NV),
-            (0x7fff_ffff, NX),
-            (0x7fff_ffff, NX),
-            (0x7fff_ffff, NV),
-            (0x7fff_ffff, NV),
-        ]);
-        all_modes(CvtWFromF, D, df(-2147483648.5), 0, 0, [
-            (I32_MIN, NX),
-            (I32_MIN, NX),
-            (I32_MIN, NV),
-            (I32_MIN, NX),
-            (I32_MIN, NV),
-        ]);
+        all_modes(
+            CvtWFromF,
+            D,
+            df(2147483647.5),
+            0,
+            0,
+            [
+                (0x7fff_ffff, NV),
+                (0x7fff_ffff, NX),
+                (0x7fff_ffff, NX),
+                (0x7fff_ffff, NV),
+                (0x7fff_ffff, NV),
+            ],
+        );
+        all_modes(
+            CvtWFromF,
+            D,
+            df(-2147483648.5),
+            0,
+            0,
+            [
+                (I32_MIN, NX),
+                (I32_MIN, NX),
+                (I32_MIN, NV),
+                (I32_MIN, NX),
+                (I32_MIN, NV),
+            ],
+        );
         assert_eq!(run(CvtWFromF, S, s(1), 0, RUP), (1, NX));
         assert_eq!(run(CvtWFromF, S, s(0x8000_0001), 0, RDN), (u64::MAX, NX));
     }
 
     #[test]
     fn fcvt_from_int() {
-        all_modes(CvtFromW, S, (1 << 24) + 1, 0, 0, [
-            (s(0x4b80_0000), NX),
-            (s(0x4b80_0000), NX),
-            (s(0x4b80_0000), NX),
-            (s(0x4b80_0001), NX),
-            (s(0x4b80_0001), NX),
-        ]);
+        all_modes(
+            CvtFromW,
+            S,
+            (1 << 24) + 1,
+            0,
+            0,
+            [
+                (s(0x4b80_0000), NX),
+                (s(0x4b80_0000), NX),
+                (s(0x4b80_0000), NX),
+                (s(0x4b80_0001), NX),
+                (s(0x4b80_0001), NX),
+            ],
+        );
         // fcvt.s.wu reads only the low 32 bits.
-        all_modes(CvtFromWu, S, 0x1234_5678_ffff_ffff, 0, 0, [
-            (s(0x4f80_0000), NX),
-            (s(0x4f7f_ffff), NX),
-            (s(0x4f7f_ffff), NX),
-            (s(0x4f80_0000), NX),
-            (s(0x4f80_0000), NX),
-        ]);
-        assert_eq!(run(CvtFromW, D, 0x0000_0001_8000_0000, 0, RNE), (df(-2147483648.0), 0));
-        assert_eq!(run(CvtFromL, D, i64::MIN as u64, 0, RNE), (df(-9.223372036854775808e18), 0));
-        all_modes(CvtFromLu, D, u64::MAX, 0, 0, [
-            (0x43f0_0000_0000_0000, NX),
-            (0x43ef_ffff_ffff_ffff, NX),
-            (0x43ef_ffff_ffff_ffff, NX),
-            (0x43f0_0000_0000_0000, NX),
-            (0x43f0_0000_0000_0000, NX),
-        ]);
+        all_modes(
+            CvtFromWu,
+            S,
+            0x1234_5678_ffff_ffff,
+            0,
+            0,
+            [
+                (s(0x4f80_0000), NX),
+                (s(0x4f7f_ffff), NX),
+                (s(0x4f7f_ffff), NX),
+                (s(0x4f80_0000), NX),
+                (s(0x4f80_0000), NX),
+            ],
+        );
+        assert_eq!(
+            run(CvtFromW, D, 0x0000_0001_8000_0000, 0, RNE),
+            (df(-2147483648.0), 0)
+        );
+        assert_eq!(
+            run(CvtFromL, D, i64::MIN as u64, 0, RNE),
+            (df(-(2f64.powi(63))), 0)
+        );
+        all_modes(
+            CvtFromLu,
+            D,
+            u64::MAX,
+            0,
+            0,
+            [
+                (0x43f0_0000_0000_0000, NX),
+                (0x43ef_ffff_ffff_ffff, NX),
+                (0x43ef_ffff_ffff_ffff, NX),
+                (0x43f0_0000_0000_0000, NX),
+                (0x43f0_0000_0000_0000, NX),
+            ],
+        );
         assert_eq!(run(CvtFromL, S, 0, 0, RDN), (s(0), 0));
         assert_eq!(run(CvtFromL, D, -3i64 as u64, 0, RNE), (df(-3.0), 0));
     }
 
     #[test]
     fn fcvt_between_formats() {
-        all_modes(CvtFromOther, S, df(1e300), 0, 0, [
-            (s(0x7f80_0000), OF | NX),
-            (s(0x7f7f_ffff), OF | NX),
-            (s(0x7f7f_ffff), OF | NX),
-            (s(0x7f80_0000), OF | NX),
-            (s(0x7f80_0000), OF | NX),
-        ]);
-        all_modes(CvtFromOther, S, df(1e-300), 0, 0, [
-            (s(0), UF | NX),
-            (s(0), UF | NX),
-            (s(0), UF | NX),
-            (s(1), UF | NX),
-            (s(0), UF | NX),
-        ]);
-        all_modes(CvtFromOther, S, df(1.0 / 3.0), 0, 0, [
-            (s(0x3eaa_aaab), NX),
-            (s(0x3eaa_aaaa), NX),
-            (s(0x3eaa_aaaa), NX),
-            (s(0x3eaa_aaab), NX),
-            (s(0x3eaa_aaab), NX),
-        ]);
+        all_modes(
+            CvtFromOther,
+            S,
+            df(1e300),
+            0,
+            0,
+            [
+                (s(0x7f80_0000), OF | NX),
+                (s(0x7f7f_ffff), OF | NX),
+                (s(0x7f7f_ffff), OF | NX),
+                (s(0x7f80_0000), OF | NX),
+                (s(0x7f80_0000), OF | NX),
+            ],
+        );
+        all_modes(
+            CvtFromOther,
+            S,
+            df(1e-300),
+            0,
+            0,
+            [
+                (s(0), UF | NX),
+                (s(0), UF | NX),
+                (s(0), UF | NX),
+                (s(1), UF | NX),
+                (s(0), UF | NX),
+            ],
+        );
+        all_modes(
+            CvtFromOther,
+            S,
+            df(1.0 / 3.0),
+            0,
+            0,
+            [
+                (s(0x3eaa_aaab), NX),
+                (s(0x3eaa_aaaa), NX),
+                (s(0x3eaa_aaaa), NX),
+                (s(0x3eaa_aaab), NX),
+                (s(0x3eaa_aaab), NX),
+            ],
+        );
         assert_eq!(run(CvtFromOther, S, df(-1.5), 0, RNE), (sf(-1.5), 0));
-        assert_eq!(run(CvtFromOther, S, df(f64::NEG_INFINITY), 0, RNE), (sf(f32::NEG_INFINITY), 0));
+        assert_eq!(
+            run(CvtFromOther, S, df(f64::NEG_INFINITY), 0, RNE),
+            (sf(f32::NEG_INFINITY), 0)
+        );
         assert_eq!(run(CvtFromOther, S, SNAN_D, 0, RNE), (QNAN_S, NV));
         assert_eq!(run(CvtFromOther, S, QNAN_PAYLOAD_D, 0, RNE), (QNAN_S, 0));
         // Widening is exact, subnormals included.
@@ -1277,13 +1691,20 @@ mod tests {
 
     #[test]
     fn sqrt_rounds_per_mode() {
-        all_modes(Sqrt, D, df(2.0), 0, 0, [
-            (0x3ff6_a09e_667f_3bcd, NX),
-            (0x3ff6_a09e_667f_3bcc, NX),
-            (0x3ff6_a09e_667f_3bcc, NX),
-            (0x3ff6_a09e_667f_3bcd, NX),
-            (0x3ff6_a09e_667f_3bcd, NX),
-        ]);
+        all_modes(
+            Sqrt,
+            D,
+            df(2.0),
+            0,
+            0,
+            [
+                (0x3ff6_a09e_667f_3bcd, NX),
+                (0x3ff6_a09e_667f_3bcc, NX),
+                (0x3ff6_a09e_667f_3bcc, NX),
+                (0x3ff6_a09e_667f_3bcd, NX),
+                (0x3ff6_a09e_667f_3bcd, NX),
+            ],
+        );
         assert_eq!(run(Sqrt, S, sf(2.25), 0, RUP), (sf(1.5), 0));
         // sqrt of the smallest subnormal double is exactly 2^-537.
         assert_eq!(run(Sqrt, D, 1, 0, RNE), (df(2f64.powi(-537)), 0));
@@ -1314,7 +1735,11 @@ mod tests {
         /// A finite value of `fmt` (raw bits, not boxed) biased towards the interesting places.
         fn finite(&mut self, fmt: FpFmt) -> u64 {
             let p = Params::of(fmt);
-            let sign = if self.next() & 1 == 1 { p.sign_bit() } else { 0 };
+            let sign = if self.next() & 1 == 1 {
+                p.sign_bit()
+            } else {
+                0
+            };
             let fmask = (1u64 << p.frac) - 1;
             let frac = match self.below(4) {
                 0 => fmask,
@@ -1328,7 +1753,9 @@ mod tests {
                 1 => self.below(3),
                 2 => emax - self.below(3),
                 3 => p.bias() as u64 - 1 + self.below(3),
-                4 => (p.bias() as u64 / 2).wrapping_add(self.below(6)).wrapping_sub(3),
+                4 => (p.bias() as u64 / 2)
+                    .wrapping_add(self.below(6))
+                    .wrapping_sub(3),
                 5 => p.bias() as u64 + p.bias() as u64 / 2 - self.below(6),
                 _ => 1 + self.below(emax),
             };
@@ -1378,17 +1805,30 @@ mod tests {
         if tnan {
             assert_eq!(bits, p.canonical_nan(), "{what}");
         } else {
-            assert_eq!(bits as u128, tbits, "{what}: ours {bits:#x} theirs {tbits:#x}");
+            assert_eq!(
+                bits as u128, tbits,
+                "{what}: ours {bits:#x} theirs {tbits:#x}"
+            );
         }
-        let mask = if bits & !p.sign_bit() == 1 << p.frac { !UF } else { !0 };
+        let mask = if bits & !p.sign_bit() == 1 << p.frac {
+            !UF
+        } else {
+            !0
+        };
         // APFloat also omits OF when an overflow rounds to the largest finite number (IEEE 754 and RISC-V raise
         // OF and NX whatever the rounding mode).
-        let tflags = if bits & !p.sign_bit() == p.max_finite(false) && ours.1 & OF != 0 && tflags == NX {
-            OF | NX
-        } else {
-            tflags
-        };
-        assert_eq!(ours.1 & mask, tflags & mask, "{what}: flags ours {:#x} theirs {tflags:#x}", ours.1);
+        let tflags =
+            if bits & !p.sign_bit() == p.max_finite(false) && ours.1 & OF != 0 && tflags == NX {
+                OF | NX
+            } else {
+                tflags
+            };
+        assert_eq!(
+            ours.1 & mask,
+            tflags & mask,
+            "{what}: flags ours {:#x} theirs {tflags:#x}",
+            ours.1
+        );
     }
 
     fn apfloat_arith<T: Float>(fmt: FpFmt, rng: &mut Rng, n: usize) {
@@ -1400,8 +1840,12 @@ mod tests {
             if rng.below(3) == 0 {
                 // Make the addend nearly cancel the product.
                 let prod = ta.mul_r(tb, Round::NearestTiesToEven).value;
-                c = (prod.to_bits() as u64 ^ Params::of(fmt).sign_bit()).wrapping_add(rng.below(3)).wrapping_sub(1);
-                if is_nan(unpack(Params::of(fmt), c)) || matches!(unpack(Params::of(fmt), c), Val::Inf(_)) {
+                c = (prod.to_bits() as u64 ^ Params::of(fmt).sign_bit())
+                    .wrapping_add(rng.below(3))
+                    .wrapping_sub(1);
+                if is_nan(unpack(Params::of(fmt), c))
+                    || matches!(unpack(Params::of(fmt), c), Val::Inf(_))
+                {
                     c = 0;
                 }
             }
@@ -1409,15 +1853,50 @@ mod tests {
             let (ra, rb, rc) = (boxed(fmt, a), boxed(fmt, b), boxed(fmt, c));
             let r = round_of(rm);
             let what = |op: &str| format!("{op}.{fmt:?} a={a:#x} b={b:#x} c={c:#x} rm={rm}");
-            check_against(fmt, &what("add"), execute_soft(Add, fmt, ra, rb, 0, rm), res(ta.add_r(tb, r)));
-            check_against(fmt, &what("sub"), execute_soft(Sub, fmt, ra, rb, 0, rm), res(ta.sub_r(tb, r)));
-            check_against(fmt, &what("mul"), execute_soft(Mul, fmt, ra, rb, 0, rm), res(ta.mul_r(tb, r)));
-            check_against(fmt, &what("div"), execute_soft(Div, fmt, ra, rb, 0, rm), res(ta.div_r(tb, r)));
-            check_against(fmt, &what("fma"), execute_soft(MAdd, fmt, ra, rb, rc, rm), res(ta.mul_add_r(tb, tc, r)));
-            check_against(fmt, &what("fnmadd"), execute_soft(NMAdd, fmt, ra, rb, rc, rm), res((-ta).mul_add_r(tb, -tc, r)));
+            check_against(
+                fmt,
+                &what("add"),
+                execute_soft(Add, fmt, ra, rb, 0, rm),
+                res(ta.add_r(tb, r)),
+            );
+            check_against(
+                fmt,
+                &what("sub"),
+                execute_soft(Sub, fmt, ra, rb, 0, rm),
+                res(ta.sub_r(tb, r)),
+            );
+            check_against(
+                fmt,
+                &what("mul"),
+                execute_soft(Mul, fmt, ra, rb, 0, rm),
+                res(ta.mul_r(tb, r)),
+            );
+            check_against(
+                fmt,
+                &what("div"),
+                execute_soft(Div, fmt, ra, rb, 0, rm),
+                res(ta.div_r(tb, r)),
+            );
+            check_against(
+                fmt,
+                &what("fma"),
+                execute_soft(MAdd, fmt, ra, rb, rc, rm),
+                res(ta.mul_add_r(tb, tc, r)),
+            );
+            check_against(
+                fmt,
+                &what("fnmadd"),
+                execute_soft(NMAdd, fmt, ra, rb, rc, rm),
+                res((-ta).mul_add_r(tb, -tc, r)),
+            );
             // Integer conversions.
             let mut exact = false;
-            for (op, signed, width) in [(CvtWFromF, true, 32), (CvtWuFromF, false, 32), (CvtLFromF, true, 64), (CvtLuFromF, false, 64)] {
+            for (op, signed, width) in [
+                (CvtWFromF, true, 32),
+                (CvtWuFromF, false, 32),
+                (CvtLFromF, true, 64),
+                (CvtLuFromF, false, 64),
+            ] {
                 let (val, fl) = execute_soft(op, fmt, ra, 0, 0, rm);
                 let (tv, tst) = if signed {
                     let t = ta.to_i128_r(width, r, &mut exact);
@@ -1429,15 +1908,39 @@ mod tests {
                 if tst.contains(Status::INVALID_OP) {
                     assert_eq!(fl, NV, "{}", what("fcvt.int"));
                 } else {
-                    let tv = if width == 32 { tv as u32 as i32 as i64 as u64 } else { tv as u64 };
-                    assert_eq!((val, fl), (tv, flags_of(tst)), "{} {op:?}", what("fcvt.int"));
+                    let tv = if width == 32 {
+                        tv as u32 as i32 as i64 as u64
+                    } else {
+                        tv as u64
+                    };
+                    assert_eq!(
+                        (val, fl),
+                        (tv, flags_of(tst)),
+                        "{} {op:?}",
+                        what("fcvt.int")
+                    );
                 }
             }
             // From integers.
             let x = rng.next() >> rng.below(64);
-            check_against(fmt, "fcvt.f.l", execute_soft(CvtFromL, fmt, x, 0, 0, rm), res(T::from_i128_r(x as i64 as i128, r)));
-            check_against(fmt, "fcvt.f.lu", execute_soft(CvtFromLu, fmt, x, 0, 0, rm), res(T::from_u128_r(x as u128, r)));
-            check_against(fmt, "fcvt.f.w", execute_soft(CvtFromW, fmt, x, 0, 0, rm), res(T::from_i128_r(x as i32 as i128, r)));
+            check_against(
+                fmt,
+                "fcvt.f.l",
+                execute_soft(CvtFromL, fmt, x, 0, 0, rm),
+                res(T::from_i128_r(x as i64 as i128, r)),
+            );
+            check_against(
+                fmt,
+                "fcvt.f.lu",
+                execute_soft(CvtFromLu, fmt, x, 0, 0, rm),
+                res(T::from_u128_r(x as u128, r)),
+            );
+            check_against(
+                fmt,
+                "fcvt.f.w",
+                execute_soft(CvtFromW, fmt, x, 0, 0, rm),
+                res(T::from_i128_r(x as i32 as i128, r)),
+            );
         }
     }
 
@@ -1455,16 +1958,24 @@ mod tests {
             let a = rng.finite(D);
             let rm = rng.mode();
             let mut lost = false;
-            let t: StatusAnd<Single> = Double::from_bits(a as u128).convert_r(round_of(rm), &mut lost);
+            let t: StatusAnd<Single> =
+                Double::from_bits(a as u128).convert_r(round_of(rm), &mut lost);
             let theirs = (t.value.to_bits(), t.value.is_nan(), flags_of(t.status));
-            check_against(S, &format!("fcvt.s.d {a:#x} rm={rm}"), execute(CvtFromOther, S, a, 0, 0, rm), theirs);
+            check_against(
+                S,
+                &format!("fcvt.s.d {a:#x} rm={rm}"),
+                execute(CvtFromOther, S, a, 0, 0, rm),
+                theirs,
+            );
         }
     }
 
     /// Compares `r^2` with `x` exactly, for positive finite doubles.
     fn cmp_square(r: u64, x: u64) -> std::cmp::Ordering {
         let p = Params::of(D);
-        let (Val::Fin { m: mr, e: er, .. }, Val::Fin { m: mx, e: ex, .. }) = (unpack(p, r), unpack(p, x)) else {
+        let (Val::Fin { m: mr, e: er, .. }, Val::Fin { m: mx, e: ex, .. }) =
+            (unpack(p, r), unpack(p, x))
+        else {
             panic!("not finite");
         };
         let (m2, e2) = (mr * mr, 2 * er);
@@ -1496,8 +2007,14 @@ mod tests {
             let exact = cmp_square(r, x) == Equal;
             assert_eq!(fl, if exact { 0 } else { NX }, "{what}");
             match rm {
-                RDN | RTZ => assert!(cmp_square(r, x) != Greater && cmp_square(r + 1, x) == Greater, "{what}"),
-                RUP => assert!(cmp_square(r, x) != Less && (exact || cmp_square(r - 1, x) == Less), "{what}"),
+                RDN | RTZ => assert!(
+                    cmp_square(r, x) != Greater && cmp_square(r + 1, x) == Greater,
+                    "{what}"
+                ),
+                RUP => assert!(
+                    cmp_square(r, x) != Less && (exact || cmp_square(r - 1, x) == Less),
+                    "{what}"
+                ),
                 // Square roots are never exactly halfway, so RMM agrees with RNE and the host.
                 _ => assert_eq!(r, f64::from_bits(x).sqrt().to_bits(), "{what}"),
             }
@@ -1515,18 +2032,99 @@ mod tests {
             for fmt in [S, D] {
                 let (a, b) = (boxed(fmt, rng.finite(fmt)), boxed(fmt, rng.finite(fmt)));
                 for op in [Add, Sub, Mul] {
-                    assert_eq!(execute(op, fmt, a, b, 0, RNE), execute_soft(op, fmt, a, b, 0, RNE), "{op:?} {a:#x} {b:#x}");
+                    assert_eq!(
+                        execute(op, fmt, a, b, 0, RNE),
+                        execute_soft(op, fmt, a, b, 0, RNE),
+                        "{op:?} {a:#x} {b:#x}"
+                    );
                 }
             }
         }
     }
 
+    /// fmadd.s results around the smallest normal number, where tininess after rounding matters. Expected values
+    /// were computed exactly (rational arithmetic) from the IEEE definitions: (a, b, c, rm, result, flags).
+    #[test]
+    fn fma_near_smallest_normal_vectors() {
+        let vectors: [(u32, u32, u32, u8, u32, u8); 50] = [
+            (0xa9c164d8, 0x15dbc8fb, 0x802cfb73, 1, 0x807fffff, 3),
+            (0x9c8d4641, 0x23282768, 0x80233426, 1, 0x807fffff, 3),
+            (0x2b617959, 0x141a1afe, 0x003c229c, 1, 0x007ffffe, 3),
+            (0x1ee87c96, 0x21478c28, 0x80353822, 0, 0x007fffff, 3),
+            (0x1d238642, 0x2271e0c0, 0x0032bf85, 0, 0x007fffff, 3),
+            (0x9e359eee, 0x213729c6, 0x803f06e1, 1, 0x80800000, 1),
+            (0x9f346c6e, 0x20ae81d6, 0x800502cd, 2, 0x80800002, 1),
+            (0x1dea3753, 0x222a7c18, 0x801bfa46, 2, 0x007fffff, 3),
+            (0x9b00ddb7, 0x24d68068, 0x80140606, 2, 0x80800001, 1),
+            (0x9efb121d, 0x2150d7d1, 0x004cd261, 1, 0x807fffff, 3),
+            (0x998e979c, 0x26419521, 0x80142ca4, 4, 0x80800001, 1),
+            (0xa56b3843, 0x1a5dbe44, 0x801a20cf, 1, 0x80800001, 1),
+            (0xa0b24f3e, 0x1f1e7821, 0x80119f6c, 2, 0x80800001, 1),
+            (0x9c403a96, 0x23f67d52, 0x00391666, 3, 0x80800000, 1),
+            (0x23975790, 0x1c355f2a, 0x0014c6d4, 2, 0x007fffff, 3),
+            (0x2317921e, 0x1ccffcbf, 0x0004db34, 0, 0x007fffff, 3),
+            (0x28261c37, 0x174f2e84, 0x003cc880, 4, 0x00800000, 3),
+            (0xa0e7e847, 0x1f0825c7, 0x8004aa62, 3, 0x80800000, 1),
+            (0x9a2547f1, 0x258e42d4, 0x802426f3, 1, 0x80800000, 1),
+            (0x26216d27, 0x1921fdac, 0x004ced32, 2, 0x007fffff, 3),
+            (0x262634f1, 0x198f0b97, 0x002320e6, 4, 0x007fffff, 3),
+            (0xa8ab5695, 0x17741b32, 0x002360b9, 2, 0x80800001, 1),
+            (0x9df85737, 0x21e75ebe, 0x800fc6b2, 4, 0x807fffff, 3),
+            (0x23adece9, 0x1bffd398, 0x002918a1, 2, 0x007fffff, 3),
+            (0xa45c7fe0, 0x1b1027e5, 0x8041eadb, 4, 0x80800000, 1),
+            (0xa147e5eb, 0x1efc55dd, 0x0045095f, 1, 0x80800000, 1),
+            (0xaa82f6f3, 0x15796bfa, 0x80006691, 2, 0x80800001, 1),
+            (0xa976832b, 0x16c9f088, 0x0042749a, 2, 0x80800001, 1),
+            (0x9ee8916d, 0x21599c8f, 0x0045b17f, 4, 0x80800001, 1),
+            (0x9f2450d1, 0x20aa8a49, 0x80128993, 0, 0x80800000, 1),
+            (0xaceaa87c, 0x132bfcd6, 0x001da64d, 4, 0x80800000, 1),
+            (0x9f454cfe, 0x2007123c, 0x804bf32c, 1, 0x807fffff, 3),
+            (0x1a3812e2, 0x25ae376b, 0x0002bb51, 0, 0x00800000, 3),
+            (0xa3222ed1, 0x1c1c5f47, 0x804e778f, 4, 0x80800001, 1),
+            (0xa78920da, 0x186a5d89, 0x800275df, 4, 0x80800001, 1),
+            (0x20926d15, 0x1f345158, 0x0018dcc6, 3, 0x00800000, 1),
+            (0x1cc74d9d, 0x2368f888, 0x80355fd4, 4, 0x007fffff, 3),
+            (0xa24d2766, 0x1d98463b, 0x8005f854, 1, 0x80800000, 1),
+            (0xab6b4a43, 0x14e8c422, 0x0055ef90, 1, 0x80800000, 1),
+            (0x1f61fbaa, 0x207a1eb9, 0x00119a8e, 0, 0x007fffff, 3),
+            (0xa361c12c, 0x1c1ba089, 0x803b613d, 4, 0x80800001, 1),
+            (0xa6e03798, 0x18ede01c, 0x8017d420, 3, 0x80800000, 1),
+            (0x9e61394c, 0x21e246b7, 0x004712cb, 2, 0x80800001, 1),
+            (0xa36a5daa, 0x1c85092d, 0x800634f1, 1, 0x80800000, 1),
+            (0x1cfa1875, 0x2306161d, 0x8002fe68, 0, 0x00800000, 3),
+            (0x9922edbf, 0x26e47398, 0x0011654f, 3, 0x80800000, 1),
+            (0x2889694b, 0x173ee395, 0x001989b1, 2, 0x007fffff, 3),
+            (0x2c4b0e62, 0x13fe0502, 0x80497c3e, 1, 0x00800000, 1),
+            (0xaa4cfa01, 0x15c847ec, 0x00205ce7, 4, 0x80800000, 1),
+            (0x2406d04b, 0x1bf6dec5, 0x80020179, 0, 0x007fffff, 3),
+        ];
+        for (a, b, c, rm, r, fl) in vectors {
+            assert_eq!(
+                execute(MAdd, S, s(a), s(b), s(c), rm),
+                (s(r), fl),
+                "{a:#x} {b:#x} {c:#x} rm={rm}"
+            );
+        }
+    }
+
     #[test]
     fn dest_int_ops() {
-        for op in [Eq, Lt, Le, Class, CvtWFromF, CvtWuFromF, CvtLFromF, CvtLuFromF, MvXFromF] {
+        for op in [
+            Eq, Lt, Le, Class, CvtWFromF, CvtWuFromF, CvtLFromF, CvtLuFromF, MvXFromF,
+        ] {
             assert!(is_dest_int(op));
         }
-        for op in [Add, Sqrt, Min, SgnJ, MAdd, CvtFromW, CvtFromLu, MvFFromX, CvtFromOther] {
+        for op in [
+            Add,
+            Sqrt,
+            Min,
+            SgnJ,
+            MAdd,
+            CvtFromW,
+            CvtFromLu,
+            MvFFromX,
+            CvtFromOther,
+        ] {
             assert!(!is_dest_int(op));
         }
     }
