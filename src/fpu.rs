@@ -1228,12 +1228,12 @@ mod tests {
                 assert_eq!(run(op, fmt, big(-0.0), 0, RDN), (0, 0));
             }
             // Exact limits are valid.
-            assert_eq!(run(CvtLFromF, fmt, big(-9.223372036854775808e18), 0, RNE), (i64::MIN as u64, 0));
+            assert_eq!(run(CvtLFromF, fmt, big(-(2f64.powi(63))), 0, RNE), (i64::MIN as u64, 0));
             assert_eq!(run(CvtWFromF, fmt, big(-2147483648.0), 0, RNE), (I32_MIN, 0));
             // 2^63 and 2^64, 2^31 and 2^32 are one past the limits.
-            assert_eq!(run(CvtLFromF, fmt, big(9.223372036854775808e18), 0, RNE), (i64::MAX as u64, NV));
-            assert_eq!(run(CvtLuFromF, fmt, big(1.8446744073709551616e19), 0, RNE), (U_ALL, NV));
-            assert_eq!(run(CvtLuFromF, fmt, big(9.223372036854775808e18), 0, RNE), (1 << 63, 0));
+            assert_eq!(run(CvtLFromF, fmt, big(2f64.powi(63)), 0, RNE), (i64::MAX as u64, NV));
+            assert_eq!(run(CvtLuFromF, fmt, big(2f64.powi(64)), 0, RNE), (U_ALL, NV));
+            assert_eq!(run(CvtLuFromF, fmt, big(2f64.powi(63)), 0, RNE), (1 << 63, 0));
             assert_eq!(run(CvtWFromF, fmt, big(2147483648.0), 0, RNE), (0x7fff_ffff, NV));
             assert_eq!(run(CvtWuFromF, fmt, big(4294967296.0), 0, RNE), (U_ALL, NV));
             // fcvt.wu results are sign-extended from 32 bits.
@@ -1306,7 +1306,7 @@ mod tests {
             ],
         );
         assert_eq!(run(CvtFromW, D, 0x0000_0001_8000_0000, 0, RNE), (df(-2147483648.0), 0));
-        assert_eq!(run(CvtFromL, D, i64::MIN as u64, 0, RNE), (df(-9.223372036854775808e18), 0));
+        assert_eq!(run(CvtFromL, D, i64::MIN as u64, 0, RNE), (df(-(2f64.powi(63))), 0));
         all_modes(
             CvtFromLu,
             D,
@@ -1650,6 +1650,67 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// fmadd.s results around the smallest normal number, where tininess after rounding matters. Expected values
+    /// were computed exactly (rational arithmetic) from the IEEE definitions: (a, b, c, rm, result, flags).
+    #[test]
+    fn fma_near_smallest_normal_vectors() {
+        let vectors: [(u32, u32, u32, u8, u32, u8); 50] = [
+            (0xa9c164d8, 0x15dbc8fb, 0x802cfb73, 1, 0x807fffff, 3),
+            (0x9c8d4641, 0x23282768, 0x80233426, 1, 0x807fffff, 3),
+            (0x2b617959, 0x141a1afe, 0x003c229c, 1, 0x007ffffe, 3),
+            (0x1ee87c96, 0x21478c28, 0x80353822, 0, 0x007fffff, 3),
+            (0x1d238642, 0x2271e0c0, 0x0032bf85, 0, 0x007fffff, 3),
+            (0x9e359eee, 0x213729c6, 0x803f06e1, 1, 0x80800000, 1),
+            (0x9f346c6e, 0x20ae81d6, 0x800502cd, 2, 0x80800002, 1),
+            (0x1dea3753, 0x222a7c18, 0x801bfa46, 2, 0x007fffff, 3),
+            (0x9b00ddb7, 0x24d68068, 0x80140606, 2, 0x80800001, 1),
+            (0x9efb121d, 0x2150d7d1, 0x004cd261, 1, 0x807fffff, 3),
+            (0x998e979c, 0x26419521, 0x80142ca4, 4, 0x80800001, 1),
+            (0xa56b3843, 0x1a5dbe44, 0x801a20cf, 1, 0x80800001, 1),
+            (0xa0b24f3e, 0x1f1e7821, 0x80119f6c, 2, 0x80800001, 1),
+            (0x9c403a96, 0x23f67d52, 0x00391666, 3, 0x80800000, 1),
+            (0x23975790, 0x1c355f2a, 0x0014c6d4, 2, 0x007fffff, 3),
+            (0x2317921e, 0x1ccffcbf, 0x0004db34, 0, 0x007fffff, 3),
+            (0x28261c37, 0x174f2e84, 0x003cc880, 4, 0x00800000, 3),
+            (0xa0e7e847, 0x1f0825c7, 0x8004aa62, 3, 0x80800000, 1),
+            (0x9a2547f1, 0x258e42d4, 0x802426f3, 1, 0x80800000, 1),
+            (0x26216d27, 0x1921fdac, 0x004ced32, 2, 0x007fffff, 3),
+            (0x262634f1, 0x198f0b97, 0x002320e6, 4, 0x007fffff, 3),
+            (0xa8ab5695, 0x17741b32, 0x002360b9, 2, 0x80800001, 1),
+            (0x9df85737, 0x21e75ebe, 0x800fc6b2, 4, 0x807fffff, 3),
+            (0x23adece9, 0x1bffd398, 0x002918a1, 2, 0x007fffff, 3),
+            (0xa45c7fe0, 0x1b1027e5, 0x8041eadb, 4, 0x80800000, 1),
+            (0xa147e5eb, 0x1efc55dd, 0x0045095f, 1, 0x80800000, 1),
+            (0xaa82f6f3, 0x15796bfa, 0x80006691, 2, 0x80800001, 1),
+            (0xa976832b, 0x16c9f088, 0x0042749a, 2, 0x80800001, 1),
+            (0x9ee8916d, 0x21599c8f, 0x0045b17f, 4, 0x80800001, 1),
+            (0x9f2450d1, 0x20aa8a49, 0x80128993, 0, 0x80800000, 1),
+            (0xaceaa87c, 0x132bfcd6, 0x001da64d, 4, 0x80800000, 1),
+            (0x9f454cfe, 0x2007123c, 0x804bf32c, 1, 0x807fffff, 3),
+            (0x1a3812e2, 0x25ae376b, 0x0002bb51, 0, 0x00800000, 3),
+            (0xa3222ed1, 0x1c1c5f47, 0x804e778f, 4, 0x80800001, 1),
+            (0xa78920da, 0x186a5d89, 0x800275df, 4, 0x80800001, 1),
+            (0x20926d15, 0x1f345158, 0x0018dcc6, 3, 0x00800000, 1),
+            (0x1cc74d9d, 0x2368f888, 0x80355fd4, 4, 0x007fffff, 3),
+            (0xa24d2766, 0x1d98463b, 0x8005f854, 1, 0x80800000, 1),
+            (0xab6b4a43, 0x14e8c422, 0x0055ef90, 1, 0x80800000, 1),
+            (0x1f61fbaa, 0x207a1eb9, 0x00119a8e, 0, 0x007fffff, 3),
+            (0xa361c12c, 0x1c1ba089, 0x803b613d, 4, 0x80800001, 1),
+            (0xa6e03798, 0x18ede01c, 0x8017d420, 3, 0x80800000, 1),
+            (0x9e61394c, 0x21e246b7, 0x004712cb, 2, 0x80800001, 1),
+            (0xa36a5daa, 0x1c85092d, 0x800634f1, 1, 0x80800000, 1),
+            (0x1cfa1875, 0x2306161d, 0x8002fe68, 0, 0x00800000, 3),
+            (0x9922edbf, 0x26e47398, 0x0011654f, 3, 0x80800000, 1),
+            (0x2889694b, 0x173ee395, 0x001989b1, 2, 0x007fffff, 3),
+            (0x2c4b0e62, 0x13fe0502, 0x80497c3e, 1, 0x00800000, 1),
+            (0xaa4cfa01, 0x15c847ec, 0x00205ce7, 4, 0x80800000, 1),
+            (0x2406d04b, 0x1bf6dec5, 0x80020179, 0, 0x007fffff, 3),
+        ];
+        for (a, b, c, rm, r, fl) in vectors {
+            assert_eq!(execute(MAdd, S, s(a), s(b), s(c), rm), (s(r), fl), "{a:#x} {b:#x} {c:#x} rm={rm}");
         }
     }
 
