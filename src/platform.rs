@@ -87,17 +87,23 @@ impl Platform {
     }
 
     /// Reads `size` (1, 2, 4, 8) bytes at physical `pa`; `None` is an access fault.
-    #[inline]
+    #[inline(always)]
     pub fn load(&mut self, pa: u64, size: u8) -> Option<u64> {
         if let Some(off) = self.ram.offset_of(pa, size as u64) {
-            let b = &self.ram.bytes()[off..off + size as usize];
-            return Some(le_value(b));
+            let bytes = self.ram.bytes();
+            // offset_of guarantees off + size <= len.
+            return Some(match size {
+                1 => bytes[off] as u64,
+                2 => u16::from_le_bytes([bytes[off], bytes[off + 1]]) as u64,
+                4 => u32::from_le_bytes(bytes[off..off + 4].try_into().unwrap_or_default()) as u64,
+                _ => u64::from_le_bytes(bytes[off..off + 8].try_into().unwrap_or_default()),
+            });
         }
         self.load_slow(pa, size)
     }
 
     /// Writes `size` bytes at physical `pa`; `None` is an access fault.
-    #[inline]
+    #[inline(always)]
     pub fn store(&mut self, pa: u64, size: u8, value: u64) -> Option<()> {
         if let Some(off) = self.ram.offset_of(pa, size as u64) {
             let bytes = value.to_le_bytes();

@@ -215,7 +215,7 @@ fn count(core: &mut Core, plat: &mut Platform) {
     plat.vclock += 1;
 }
 
-#[inline]
+#[inline(always)]
 fn load(core: &mut Core, plat: &mut Platform, va: u64, size: u8) -> Result<u64, Exception> {
     if va & (size as u64 - 1) != 0 {
         return load_misaligned(core, plat, va, size);
@@ -237,7 +237,7 @@ fn observe(core: &Core, plat: &mut Platform, kind: AccessKind, vaddr: u64, paddr
     }
 }
 
-#[inline]
+#[inline(always)]
 fn store(core: &mut Core, plat: &mut Platform, va: u64, size: u8, value: u64) -> Result<(), Exception> {
     if va & (size as u64 - 1) != 0 {
         return store_misaligned(core, plat, va, size, value);
@@ -437,36 +437,38 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: Insn) -> Result<bool, Exc
         Bge => branch!((rs1 as i64) >= (rs2 as i64)),
         Bltu => branch!(rs1 < rs2),
         Bgeu => branch!(rs1 >= rs2),
-        Lb | Lh | Lw | Ld | Lbu | Lhu | Lwu => {
-            let addr = rs1.wrapping_add(imm as u64);
-            let (size, signed) = match insn.op {
-                Lb => (1, true),
-                Lh => (2, true),
-                Lw => (4, true),
-                Ld => (8, false),
-                Lbu => (1, false),
-                Lhu => (2, false),
-                _ => (4, false),
-            };
-            let v = load(core, plat, addr, size)?;
-            let v = if signed {
-                let shift = 64 - 8 * size as u32;
-                (((v << shift) as i64) >> shift) as u64
-            } else {
-                v
-            };
+        Lb => {
+            let v = load(core, plat, rs1.wrapping_add(imm as u64), 1)?;
+            core.hart.set_x(rd, v as u8 as i8 as i64 as u64);
+        }
+        Lh => {
+            let v = load(core, plat, rs1.wrapping_add(imm as u64), 2)?;
+            core.hart.set_x(rd, v as u16 as i16 as i64 as u64);
+        }
+        Lw => {
+            let v = load(core, plat, rs1.wrapping_add(imm as u64), 4)?;
+            core.hart.set_x(rd, v as u32 as i32 as i64 as u64);
+        }
+        Ld => {
+            let v = load(core, plat, rs1.wrapping_add(imm as u64), 8)?;
             core.hart.set_x(rd, v);
         }
-        Sb | Sh | Sw | Sd => {
-            let addr = rs1.wrapping_add(imm as u64);
-            let size = match insn.op {
-                Sb => 1,
-                Sh => 2,
-                Sw => 4,
-                _ => 8,
-            };
-            store(core, plat, addr, size, rs2)?;
+        Lbu => {
+            let v = load(core, plat, rs1.wrapping_add(imm as u64), 1)?;
+            core.hart.set_x(rd, v);
         }
+        Lhu => {
+            let v = load(core, plat, rs1.wrapping_add(imm as u64), 2)?;
+            core.hart.set_x(rd, v);
+        }
+        Lwu => {
+            let v = load(core, plat, rs1.wrapping_add(imm as u64), 4)?;
+            core.hart.set_x(rd, v);
+        }
+        Sb => store(core, plat, rs1.wrapping_add(imm as u64), 1, rs2)?,
+        Sh => store(core, plat, rs1.wrapping_add(imm as u64), 2, rs2)?,
+        Sw => store(core, plat, rs1.wrapping_add(imm as u64), 4, rs2)?,
+        Sd => store(core, plat, rs1.wrapping_add(imm as u64), 8, rs2)?,
         Addi => set!(rs1.wrapping_add(imm as u64)),
         Slti => set!(((rs1 as i64) < imm) as u64),
         Sltiu => set!((rs1 < imm as u64) as u64),
