@@ -36,6 +36,7 @@ fn truncated_elf_is_rejected() {
     elf.resize(40, 0);
     let p = temp_file("trunc.elf", &elf);
     let run = rewind(&["-bios", "none", "-kernel", p.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&p);
     assert_clean_error(&run, "trunc.elf");
 }
 
@@ -43,6 +44,7 @@ fn truncated_elf_is_rejected() {
 fn kernel_larger_than_ram_is_rejected() {
     let p = temp_file("huge.img", &vec![0u8; 20 << 20]);
     let run = rewind(&["-m", "16M", "-bios", "none", "-kernel", p.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&p);
     assert_clean_error(&run, "huge.img");
 }
 
