@@ -246,6 +246,12 @@ impl Machine {
         self.cores.iter().map(|c| c.hart.icount).sum()
     }
 
+    /// The virtual instruction clock: instructions executed plus idle time skipped (in instruction units). With
+    /// the instruction count it identifies a point of execution exactly, even while every hart is idle.
+    pub fn vclock(&self) -> u64 {
+        self.plat.vclock
+    }
+
     /// Virtual time in timer ticks.
     pub fn now(&self) -> u64 {
         self.plat.now()

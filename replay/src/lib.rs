@@ -1,1 +1,8 @@
-//! Record/replay (event log, checkpoints).
+//! Deterministic record/replay. Execution is a pure function of the machine configuration, its images and the
+//! log of external events, each stamped with the point of execution (instruction count and virtual clock) where
+//! it took effect. Recording and replay drive the machine through the same [`rewind::Machine::deliver_input`]
+//! path.
+
+pub mod log;
+
+pub use log::{Event, Header, ImageHash, LogError, LogReader, LogWriter, Stamp, FORMAT_VERSION};
