@@ -217,8 +217,12 @@ impl Machine {
         self.sched = Schedule { hart: (self.sched.hart + 1) % self.cores.len(), quantum_left: QUANTUM };
     }
 
-    /// With every hart in WFI: jumps virtual time to the next timer event. Returns false if there is none.
+    /// With every hart in WFI: jumps virtual time to the next timer event. Returns false, and does nothing, if
+    /// some hart can run or no timer event is pending.
     pub fn skip_idle(&mut self) -> bool {
+        if !self.cores.iter().all(|c| c.hart.wfi && !wakes(c, &self.plat)) {
+            return false;
+        }
         match self.plat.next_deadline() {
             Some(deadline) => {
                 let clock = deadline.saturating_mul(INSNS_PER_TICK);
@@ -396,10 +400,53 @@ impl Machine {
         Ok(())
     }
 
-    /// A hash of the complete guest-visible state (FNV-1a over its serialization), for determinism checks.
+    /// A hash of the complete guest-visible state, RAM included, for determinism checks.
     pub fn state_hash(&self) -> u64 {
-        let bytes = bincode::serialize(&self.save_state()).unwrap_or_default();
-        bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x100_0000_01b3))
+        let mut h = Fnv::new(self.cpu_hash());
+        for chunk in self.plat.ram.bytes().chunks_exact(8) {
+            h.word(u64::from_le_bytes(chunk.try_into().unwrap_or_default()));
+        }
+        h.finish()
+    }
+
+    /// A hash of harts, devices, interrupt lines, the virtual clock and the schedule — everything but RAM. Cheap
+    /// enough to take every few million instructions; a divergence in RAM shows up here soon after.
+    pub fn cpu_hash(&self) -> u64 {
+        let mut h = Fnv::new(0);
+        for core in &self.cores {
+            h.bytes(&bincode::serialize(&core.hart).unwrap_or_default());
+        }
+        for dev in &self.plat.devices {
+            h.bytes(&dev.device.save());
+        }
+        h.word(self.plat.irq_lines);
+        self.plat.hart_irqs.iter().for_each(|w| h.word(*w));
+        h.word(self.plat.vclock);
+        h.word(self.sched.hart as u64);
+        h.word(self.sched.quantum_left);
+        h.finish()
+    }
+}
+
+/// FNV-1a, word- or byte-wise: stable across platforms and runs, unlike std's hasher.
+struct Fnv(u64);
+
+impl Fnv {
+    fn new(seed: u64) -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325 ^ seed)
+    }
+
+    fn word(&mut self, w: u64) {
+        self.0 = (self.0 ^ w).wrapping_mul(0x100_0000_01b3);
+    }
+
+    fn bytes(&mut self, b: &[u8]) {
+        b.iter().for_each(|x| self.word(*x as u64));
+        self.word(b.len() as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 

@@ -3,6 +3,8 @@
 //! it took effect. Recording and replay drive the machine through the same [`rewind::Machine::deliver_input`]
 //! path.
 
+pub mod driver;
 pub mod log;
 
+pub use driver::{stamp, Recorder, ReplayStop, Replayer};
 pub use log::{Event, Header, ImageHash, LogError, LogReader, LogWriter, Stamp, FORMAT_VERSION};

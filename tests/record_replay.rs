@@ -1,0 +1,123 @@
+//! A boot with typed console input, recorded, then replayed several times: identical console output and
+//! identical final state each time, with one hart and with two.
+
+use rewind::{DeviceInput, Machine, StopReason};
+use rewind_machines::loader::ImageFile;
+use rewind_machines::virt::{build, Firmware, VirtConfig};
+use rewind_replay::{Header, LogReader, LogWriter, Recorder, ReplayStop, Replayer};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Default)]
+struct Console(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Console {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Console {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+fn guest_dir() -> PathBuf {
+    let top = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = std::process::Command::new("bash").arg(top.join("scripts/guest-dir.sh")).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+fn linux(harts: usize, console: Console) -> Machine {
+    let g = guest_dir();
+    let mut c = VirtConfig::new(Box::new(console));
+    c.harts = harts;
+    c.ram_size = 256 << 20;
+    c.bios = Firmware::Default;
+    c.kernel = Some(ImageFile::read(g.join("Image")).unwrap());
+    c.initrd = Some(ImageFile::read(g.join("initramfs.cpio.gz")).unwrap());
+    c.append = "console=ttyS0".into();
+    let mut m = build(c).unwrap().0;
+    m.set_stop_on_idle(true);
+    m
+}
+
+/// Boots, types a few commands at the shell prompt (each when the prompt appears), records everything.
+fn record(harts: usize, path: &PathBuf) -> (String, u64, u64) {
+    let console = Console::default();
+    let mut m = linux(harts, console.clone());
+    let uart = m.device_id("serial").unwrap();
+    let header = Header { machine_args: vec![], images: vec![], writer: "test".into() };
+    let mut rec = Recorder::new(LogWriter::create(path, &header).unwrap(), 5_000_000);
+    let mut commands = vec!["echo typed-$((3*14))\n", "cat /proc/uptime\n", "poweroff -f\n"].into_iter();
+    let mut prompts_seen = 0;
+    loop {
+        let stop = m.run(1_000_000);
+        let prompts = console.text().matches("rewind-guest:/# ").count();
+        let mut delivered = false;
+        if prompts > prompts_seen {
+            delivered = true;
+            prompts_seen = prompts;
+            if let Some(cmd) = commands.next() {
+                rec.deliver(&mut m, uart, DeviceInput::ConsoleBytes(cmd.as_bytes().to_vec())).unwrap();
+            }
+        }
+        match stop {
+            StopReason::BudgetExhausted => {}
+            // Input wakes the guest: like the CLI, skip idle time only when nothing arrived.
+            StopReason::Idle { .. } if delivered => {}
+            StopReason::Idle { .. } => assert!(rec.skip_idle(&mut m), "idle forever"),
+            StopReason::Poweroff { .. } => break,
+            other => panic!("{other:?}"),
+        }
+        rec.checkpoint(&m).unwrap();
+        assert!(m.icount() < 2_000_000_000, "runaway boot:\n{}", console.text());
+    }
+    rec.finish(&m, "poweroff").unwrap();
+    (console.text(), m.icount(), m.state_hash())
+}
+
+fn replay(harts: usize, path: &PathBuf) -> (String, u64, u64) {
+    let console = Console::default();
+    let mut m = linux(harts, console.clone());
+    let (_, log) = LogReader::open(path).unwrap();
+    let mut r = Replayer::new(log);
+    loop {
+        match r.run(&mut m, u64::MAX) {
+            ReplayStop::Machine(StopReason::Poweroff { .. }) => {}
+            ReplayStop::Machine(StopReason::BudgetExhausted) => continue,
+            ReplayStop::EndOfLog { reason: Some(_), .. } => break,
+            other => panic!("replay stopped: {other:?}\n{}", console.text()),
+        }
+    }
+    (console.text(), m.icount(), m.state_hash())
+}
+
+fn record_then_replay(harts: usize, replays: usize) {
+    let path = std::env::temp_dir().join(format!("rewind-rr-{}-{harts}.rwd", std::process::id()));
+    let recorded = record(harts, &path);
+    assert!(recorded.0.contains("typed-42"), "{}", recorded.0);
+    for i in 0..replays {
+        let replayed = replay(harts, &path);
+        assert_eq!(replayed.0, recorded.0, "replay {i}: console output differs");
+        assert_eq!((replayed.1, replayed.2), (recorded.1, recorded.2), "replay {i}: final state differs");
+    }
+    let _ = std::fs::remove_file(path);
+}
+
+#[test]
+fn recorded_shell_session_replays_identically() {
+    record_then_replay(1, 3);
+}
+
+#[test]
+fn recorded_two_hart_session_replays_identically() {
+    record_then_replay(2, 2);
+}
