@@ -124,7 +124,8 @@ void m_trap_dispatch(struct trapframe *tf) {
         return;
     u64 c = tf->cause;
     if ((c == CAUSE_ECALL_U || c == CAUSE_ECALL_S) && tf->x[17] == 0x4d4d) {
-        tf->status |= MSTATUS_MPP; /* return to M */
+        tf->status |= MSTATUS_MPP; /* return to M, with MIE = 0 */
+        tf->status &= ~MSTATUS_MPIE;
         tf->epc += 4;
         return;
     }

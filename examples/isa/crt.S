@@ -8,6 +8,7 @@
 _start:
     .option push
     .option norelax
+    .option norvc
     la gp, __global_pointer$
     .option pop
     la sp, __stack_top
@@ -24,6 +25,22 @@ _start:
     csrw medeleg, zero
     csrw mideleg, zero
     csrw mscratch, zero
+    /* PMP: allow S/U access to everything (a NAPOT entry covering the
+     * whole address space).  PMP CSRs may be absent: skip if they trap. */
+    la t0, 4f
+    csrw mtvec, t0
+    li t0, -1
+    csrw pmpaddr0, t0
+    li t0, 0x1f
+    csrw pmpcfg0, t0
+    j 5f
+    .balign 4
+4:  csrr t0, mepc
+    addi t0, t0, 4
+    csrw mepc, t0
+    mret
+5:  la t0, mtrap_entry
+    csrw mtvec, t0
     /* enable the FPU so that C code may use FP registers (fp test relies on it) */
     li t0, (1 << 13)
     csrs mstatus, t0
@@ -153,7 +170,7 @@ strap_entry:
  * `mode` (0 = U, 1 = S, 3 = M) via mret.  Must be called from M-mode. */
     .globl enter_mode
 enter_mode:
-    li t0, (3 << 11)
+    li t0, (3 << 11) | (1 << 7)     /* MPP and MPIE: M interrupts stay off */
     csrc mstatus, t0
     andi a0, a0, 3
     slli t1, a0, 11
