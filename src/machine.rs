@@ -105,6 +105,7 @@ impl MachineBuilder {
             breakpoints: Breakpoints::default(),
             sched: Schedule { hart: 0, quantum_left: QUANTUM },
             stop_on_idle: false,
+            reset_pc: self.reset_pc,
         }
     }
 }
@@ -146,9 +147,20 @@ pub struct Machine {
     breakpoints: Breakpoints,
     sched: Schedule,
     stop_on_idle: bool,
+    reset_pc: u64,
 }
 
 impl Machine {
+    /// Where every hart started.
+    pub fn reset_pc(&self) -> u64 {
+        self.reset_pc
+    }
+
+    /// The contents of ROM `id`.
+    pub fn rom(&self, id: RomId) -> Option<&[u8]> {
+        self.plat.roms.get(id).map(|r| r.as_slice())
+    }
+
     /// Runs until `budget` more instructions have executed (over all harts) or something stops the machine.
     pub fn run(&mut self, budget: u64) -> StopReason {
         let target = self.icount().saturating_add(budget);

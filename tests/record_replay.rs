@@ -50,7 +50,7 @@ fn linux(harts: usize, console: Console) -> Machine {
 }
 
 /// Boots, types a few commands at the shell prompt (each when the prompt appears), records everything.
-fn record(harts: usize, path: &PathBuf) -> (String, u64, u64) {
+fn record(harts: usize, path: &std::path::Path) -> (String, u64, u64) {
     let console = Console::default();
     let mut m = linux(harts, console.clone());
     let uart = m.device_id("serial").unwrap();
@@ -84,7 +84,7 @@ fn record(harts: usize, path: &PathBuf) -> (String, u64, u64) {
     (console.text(), m.icount(), m.state_hash())
 }
 
-fn replay(harts: usize, path: &PathBuf) -> (String, u64, u64) {
+fn replay(harts: usize, path: &std::path::Path) -> (String, u64, u64) {
     let console = Console::default();
     let mut m = linux(harts, console.clone());
     let (_, log) = LogReader::open(path).unwrap();

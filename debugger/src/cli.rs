@@ -54,6 +54,9 @@ pub struct MachineArgs {
     /// A drive: `file=disk.img,format=raw,if=virtio[,readonly=on][,snapshot=on]`.
     #[arg(long = "drive")]
     pub drives: Vec<String>,
+    /// A device: `virtio-rng-device` (seeded by --rng-seed).
+    #[arg(long = "device")]
+    pub devices: Vec<String>,
     /// No graphics (accepted for QEMU compatibility: rewind never opens a window).
     #[arg(long = "nographic")]
     pub nographic: bool,
@@ -76,7 +79,7 @@ pub struct MachineArgs {
 
 /// QEMU options rewind accepts with a single dash, rewritten to clap's double dash.
 const QEMU_LONG_OPTIONS: &[&str] =
-    &["machine", "memory", "smp", "bios", "kernel", "initrd", "append", "drive", "nographic", "serial"];
+    &["machine", "memory", "smp", "bios", "kernel", "initrd", "append", "drive", "device", "nographic", "serial"];
 
 /// Single-dash QEMU options that take no value.
 const QEMU_FLAGS: &[&str] = &["nographic"];

@@ -19,7 +19,6 @@ pub struct Console {
     rx: Receiver<ConsoleEvent>,
     raw_mode: bool,
     closed: bool,
-    pub interactive: bool,
 }
 
 impl Console {
@@ -63,7 +62,7 @@ impl Console {
                 }
             }
         });
-        Console { rx, raw_mode, closed: false, interactive }
+        Console { rx, raw_mode, closed: false }
     }
 
     /// Next event if one is ready.

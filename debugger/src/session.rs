@@ -106,7 +106,9 @@ pub fn run(args: &MachineArgs) -> Result<i32> {
                 // Wait for input in real time for at most as long as the guest wants to sleep (capped), so an
                 // idle shell does not spin; without input, jump virtual time to the timer event.
                 let wait = match next_deadline {
-                    _ if console.is_closed() || !console.interactive => Duration::ZERO,
+                    // Piped input that is still open is waited for too, so virtual time does not race ahead
+                    // of a user or script typing at the console.
+                    _ if console.is_closed() => Duration::ZERO,
                     Some(d) => Duration::from_nanos(
                         (d.saturating_sub(machine.now()) * (1_000_000_000 / TIMEBASE_HZ)).min(20_000_000),
                     ),

@@ -14,6 +14,7 @@ pub mod sifive_test;
 mod testbus;
 pub mod uart16550;
 pub mod virt;
+pub mod virtio;
 pub mod virtio_empty;
 
 pub use clint::Clint;

@@ -356,8 +356,9 @@ mod tests {
             return None;
         };
         let devices = m.inspect_devices();
-        let (name, kind, _) = devices.get(device)?;
-        Some((name.clone(), *kind))
+        let report = devices.get(device)?;
+        let (name, kind) = (&report.name, report.kind);
+        Some((name.clone(), kind))
     }
 
     #[test]
@@ -520,8 +521,8 @@ mod tests {
         let (m, _) = build(c).unwrap();
         assert_eq!(m.hart_count(), 2);
         let devices = m.inspect_devices();
-        let plic = devices.iter().find(|d| d.1 == "sifive_plic").unwrap();
-        assert!(plic.2.iter().any(|(k, _)| k == "ctx3 (hart 1 S)"));
+        let plic = devices.iter().find(|d| d.kind == "sifive_plic").unwrap();
+        assert!(plic.state.iter().any(|(k, _)| k == "ctx3 (hart 1 S)"));
     }
 
     #[test]
