@@ -24,6 +24,19 @@ pub struct Cli {
 pub enum Command {
     /// Boot a machine (the default when no subcommand is given).
     Run(MachineArgs),
+    /// Boot a machine and record its nondeterministic inputs, so the run can be replayed exactly.
+    Record {
+        /// The recording to write.
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+        #[command(flatten)]
+        machine: MachineArgs,
+    },
+    /// Re-execute a recording with no further input, checking it follows the recorded path.
+    Replay {
+        /// The recording (from `rewind record`).
+        file: PathBuf,
+    },
     /// Print the machine's memory-region tree (QEMU's `info mtree`) and exit.
     Mtree(MachineArgs),
 }

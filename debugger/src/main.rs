@@ -3,6 +3,7 @@
 mod cli;
 mod console;
 mod drives;
+mod recording;
 mod session;
 
 use clap::Parser;
@@ -15,6 +16,7 @@ fn main() {
             std::process::exit(2);
         }
     };
+    let argv = args.clone();
     let cli = match cli::Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -26,6 +28,8 @@ fn main() {
     let result = match cli.command {
         Some(cli::Command::Run(args)) => session::run(&args),
         Some(cli::Command::Mtree(args)) => session::print_mtree(&args),
+        Some(cli::Command::Record { output, machine }) => recording::record(&output, &machine, &argv),
+        Some(cli::Command::Replay { file }) => recording::replay(&file),
         None => session::run(&cli.machine),
     };
     match result {

@@ -2,6 +2,7 @@
 
 use crate::cli::{self, MachineArgs};
 use crate::console::{Console, ConsoleEvent};
+use crate::recording::InputPath;
 use anyhow::{bail, Context, Result};
 use rewind::{DeviceInput, Machine, StopReason, TIMEBASE_HZ};
 use rewind_machines::loader::ImageFile;
@@ -31,7 +32,7 @@ impl Write for SharedOutput {
 }
 
 impl SharedOutput {
-    fn take(&self) -> Vec<u8> {
+    pub fn take(&self) -> Vec<u8> {
         self.0.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default()
     }
 }
@@ -74,6 +75,11 @@ pub fn print_mtree(args: &MachineArgs) -> Result<i32> {
 
 /// Runs the machine with the console on stdin/stdout. Returns the process exit code.
 pub fn run(args: &MachineArgs) -> Result<i32> {
+    run_with(args, InputPath::Live)
+}
+
+/// Runs the machine with the console, sending console input and idle skips through `inputs`.
+pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
     let out = SharedOutput::default();
     let (mut machine, _boot) = build_machine(args, out.clone())?;
     let uart = machine.device_id("serial").context("the board has no serial port")?;
@@ -94,10 +100,11 @@ pub fn run(args: &MachineArgs) -> Result<i32> {
         }
         let _ = stdout.write_all(&out.take());
         let _ = stdout.flush();
+        inputs.checkpoint(&machine)?;
         match stop {
             StopReason::BudgetExhausted => {
                 if let Some(ev) = console.poll() {
-                    if let Some(code) = handle_console(&mut machine, uart, ev) {
+                    if let Some(code) = handle_console(&mut machine, &mut inputs, uart, ev)? {
                         break code;
                     }
                 }
@@ -117,12 +124,12 @@ pub fn run(args: &MachineArgs) -> Result<i32> {
                 let ev = if wait.is_zero() { console.poll() } else { console.wait(wait) };
                 match ev {
                     Some(ev) => {
-                        if let Some(code) = handle_console(&mut machine, uart, ev) {
+                        if let Some(code) = handle_console(&mut machine, &mut inputs, uart, ev)? {
                             break code;
                         }
                     }
                     None if next_deadline.is_some() => {
-                        machine.skip_idle();
+                        inputs.skip_idle(&mut machine);
                     }
                     None if console.is_closed() => {
                         let _ = stdout.write_all(&out.take());
@@ -136,6 +143,10 @@ pub fn run(args: &MachineArgs) -> Result<i32> {
                 }
             }
             StopReason::Poweroff { code } => break code as i32,
+            StopReason::Reset if matches!(inputs, InputPath::Record(_)) => {
+                eprintln!("\r\nrewind: the guest reset; the recording ends here");
+                break 0;
+            }
             StopReason::Reset => {
                 // A reset is a fresh boot of the same configuration: images are reloaded, devices start over.
                 let (fresh, _) = build_machine(args, out.clone())?;
@@ -155,6 +166,7 @@ pub fn run(args: &MachineArgs) -> Result<i32> {
     let _ = stdout.write_all(&out.take());
     let _ = stdout.flush();
     drop(console);
+    inputs.finish(&machine, &format!("poweroff {code}"))?;
     if args.stats {
         let secs = started.elapsed().as_secs_f64();
         let icount = machine.icount();
@@ -176,10 +188,15 @@ pub fn run(args: &MachineArgs) -> Result<i32> {
 }
 
 /// Delivers console input; returns an exit code if the user asked to quit.
-fn handle_console(machine: &mut Machine, uart: rewind::DeviceId, ev: ConsoleEvent) -> Option<i32> {
-    match ev {
+fn handle_console(
+    machine: &mut Machine,
+    inputs: &mut InputPath,
+    uart: rewind::DeviceId,
+    ev: ConsoleEvent,
+) -> Result<Option<i32>> {
+    Ok(match ev {
         ConsoleEvent::Bytes(bytes) => {
-            machine.deliver_input(uart, &DeviceInput::ConsoleBytes(bytes));
+            inputs.deliver(machine, uart, DeviceInput::ConsoleBytes(bytes))?;
             None
         }
         ConsoleEvent::Quit => {
@@ -187,5 +204,5 @@ fn handle_console(machine: &mut Machine, uart: rewind::DeviceId, ev: ConsoleEven
             Some(0)
         }
         ConsoleEvent::Closed => None,
-    }
+    })
 }

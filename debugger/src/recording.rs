@@ -1,0 +1,187 @@
+//! `rewind record` and `rewind replay`: the run loop's nondeterministic inputs go through an [`InputPath`],
+//! which either applies them (a plain run) or applies and logs them (a recording); a replay applies them from
+//! the log.
+
+use crate::cli::{Cli, MachineArgs};
+use crate::session::{build_machine, SharedOutput};
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use rewind::{DeviceId, DeviceInput, Machine, StopReason};
+use rewind_machines::virt::DEFAULT_FIRMWARE;
+use rewind_replay::{Header, ImageHash, LogReader, LogWriter, Recorder, ReplayStop, Replayer};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Instructions between two state hashes in a recording.
+const HASH_EVERY: u64 = 10_000_000;
+
+/// Where the run loop's nondeterministic inputs go.
+pub enum InputPath {
+    Live,
+    Record(Recorder),
+}
+
+impl InputPath {
+    pub fn deliver(&mut self, m: &mut Machine, device: DeviceId, input: DeviceInput) -> Result<()> {
+        match self {
+            InputPath::Live => {
+                m.deliver_input(device, &input);
+            }
+            InputPath::Record(r) => r.deliver(m, device, input)?,
+        }
+        Ok(())
+    }
+
+    pub fn skip_idle(&mut self, m: &mut Machine) -> bool {
+        match self {
+            InputPath::Live => m.skip_idle(),
+            InputPath::Record(r) => r.skip_idle(m),
+        }
+    }
+
+    /// Called after every run chunk.
+    pub fn checkpoint(&mut self, m: &Machine) -> Result<()> {
+        if let InputPath::Record(r) = self {
+            r.checkpoint(m)?;
+        }
+        Ok(())
+    }
+
+    pub fn finish(self, m: &Machine, reason: &str) -> Result<()> {
+        if let InputPath::Record(r) = self {
+            r.finish(m, reason)?;
+        }
+        Ok(())
+    }
+}
+
+/// The images a configuration loads, with their roles.
+fn images(args: &MachineArgs) -> Result<Vec<(String, PathBuf)>> {
+    let mut out = Vec::new();
+    match args.bios.as_str() {
+        "none" => {}
+        "default" => out.push(("bios".to_string(), PathBuf::from(DEFAULT_FIRMWARE))),
+        path => out.push(("bios".to_string(), PathBuf::from(path))),
+    }
+    if let Some(k) = &args.kernel {
+        out.push(("kernel".into(), k.clone()));
+    }
+    if let Some(i) = &args.initrd {
+        out.push(("initrd".into(), i.clone()));
+    }
+    for (i, d) in args.drives.iter().enumerate() {
+        out.push((format!("drive{i}"), crate::cli::parse_drive(d)?.file));
+    }
+    Ok(out)
+}
+
+/// The machine options of a `record` command line: everything after `record` but the output option.
+pub fn machine_argv(argv: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut it = argv.iter().skip_while(|a| a.as_str() != "record").skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-o" | "--output" => {
+                it.next();
+            }
+            _ if a.starts_with("--output=") => {}
+            _ => out.push(a.clone()),
+        }
+    }
+    out
+}
+
+/// `rewind record -o FILE <machine options>`.
+pub fn record(output: &Path, args: &MachineArgs, argv: &[String]) -> Result<i32> {
+    let mut hashes = Vec::new();
+    for (role, path) in images(args)? {
+        hashes.push(ImageHash::of_file(&role, &path)?);
+    }
+    let header = Header {
+        machine_args: machine_argv(argv),
+        images: hashes,
+        writer: format!("rewind {}", env!("CARGO_PKG_VERSION")),
+    };
+    let log = LogWriter::create(output, &header)?;
+    let code = crate::session::run_with(args, InputPath::Record(Recorder::new(log, HASH_EVERY)))?;
+    eprintln!("rewind: recording written to {}; replay it with: rewind replay {}", output.display(), output.display());
+    Ok(code)
+}
+
+/// `rewind replay FILE`: re-executes a recording with no further input and checks it stays on the recorded path.
+pub fn replay(file: &Path) -> Result<i32> {
+    let (header, log) = LogReader::open(file)?;
+    let mut argv = vec!["rewind".to_string()];
+    argv.extend(header.machine_args.iter().cloned());
+    let cli = Cli::try_parse_from(crate::cli::normalize_args(argv).map_err(anyhow::Error::msg)?)
+        .with_context(|| format!("{}: the recorded machine options do not parse", file.display()))?;
+    let args = cli.machine;
+    for image in &header.images {
+        let now = ImageHash::of_file(&image.role, &image.path)
+            .with_context(|| format!("{}: the recording needs its {} image", file.display(), image.role))?;
+        if now.sha256 != image.sha256 {
+            bail!(
+                "{}: the {} image {} changed since it was recorded (sha256 {} now, {} then)",
+                file.display(),
+                image.role,
+                image.path.display(),
+                &now.sha256[..16],
+                &image.sha256[..16]
+            );
+        }
+    }
+    let out = SharedOutput::default();
+    let (mut machine, _) = build_machine(&args, out.clone())?;
+    machine.set_stop_on_idle(true);
+    let mut replayer = Replayer::new(log);
+    let mut stdout = std::io::stdout();
+    let code = loop {
+        let stop = replayer.run(&mut machine, 5_000_000);
+        let _ = stdout.write_all(&out.take());
+        let _ = stdout.flush();
+        match stop {
+            ReplayStop::Machine(StopReason::BudgetExhausted) => {}
+            ReplayStop::Machine(StopReason::Poweroff { code }) => {
+                // The log's End event follows; let the loop consume it.
+                let _ = code;
+            }
+            ReplayStop::Machine(other) => {
+                eprintln!("rewind: replay stopped: {other:?} at instruction {}", machine.icount());
+                break 1;
+            }
+            ReplayStop::EndOfLog { at, reason: Some(reason), .. } => {
+                eprintln!(
+                    "rewind: replay complete at instruction {} ({reason}); state matches the recording",
+                    at.icount
+                );
+                break exit_code_of(&reason);
+            }
+            ReplayStop::EndOfLog { at, damage, .. } => {
+                let why = damage.unwrap_or_else(|| "the recording was cut off".into());
+                eprintln!("rewind: recording ends early at instruction {} ({why}); replayed up to there", at.icount);
+                break 3;
+            }
+            ReplayStop::Diverged { at, detail } => {
+                bail!("replay diverged from the recording at instruction {}: {detail}", at.icount);
+            }
+        }
+    };
+    Ok(code)
+}
+
+/// The guest's exit code from an `End` reason (`poweroff N`).
+fn exit_code_of(reason: &str) -> i32 {
+    reason.strip_prefix("poweroff ").and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn machine_options_are_the_record_arguments_without_the_output() {
+        let argv: Vec<String> =
+            ["rewind", "record", "-o", "x.rwd", "-m", "64M", "--output=y", "-kernel", "k"].map(String::from).to_vec();
+        assert_eq!(machine_argv(&argv), ["-m", "64M", "-kernel", "k"]);
+    }
+}
