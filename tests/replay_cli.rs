@@ -81,9 +81,7 @@ fn damaged_recordings_get_clear_messages() {
     std::fs::write(&cut, b"#!/bin/sh\necho hi\n").unwrap();
     let rep = replay(&cut);
     assert!(rep.stderr.contains("not a rewind recording"), "{}", rep.stderr);
-    for r in [&rep] {
-        assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
-    }
+    assert!(!rep.stderr.contains("panicked"), "{}", rep.stderr);
     let _ = std::fs::remove_file(cut);
     let _ = std::fs::remove_file(file);
 }
