@@ -80,7 +80,7 @@ static void dump_failures(void) {
     for (unsigned i = 0; i < k; i++) {
         uart_puts("  case ");
         uart_putdec(rec[i].n);
-        uart_puts(" (" TEST_NAME ".c line ");
+        uart_puts(" (" TEST_NAME " line ");
         uart_putdec(rec[i].line);
         uart_puts("): got ");
         uart_puthex(rec[i].got);
