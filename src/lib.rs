@@ -14,6 +14,6 @@ mod platform;
 pub use cpu::{Hart, Priv};
 pub use device::{Device, DeviceBus, DeviceInput, PowerRequest};
 pub use hooks::{AccessKind, MemAccess, Tracer, WatchKind, Watchpoint};
-pub use machine::{Machine, MachineBuilder, MachineState, StopReason, TIMEBASE_HZ};
+pub use machine::{CpuState, DebugStops, Machine, MachineBuilder, MachineState, StopReason, TIMEBASE_HZ};
 pub use memory::{DeviceId, MemoryRegion, Ram};
 pub use platform::INSNS_PER_TICK;

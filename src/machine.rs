@@ -6,7 +6,7 @@ use crate::cpu::mmu::Mmu;
 use crate::cpu::Hart;
 use crate::device::{Device, DeviceInput, PowerRequest};
 use crate::hooks::{AccessKind, Tracer, Watchpoint};
-use crate::memory::{DeviceId, FlatView, MemoryRegion, Ram, RomId};
+use crate::memory::{DeviceId, FlatView, MemoryRegion, Ram, RomId, PAGE_SIZE};
 use crate::platform::{NamedDevice, Platform, INSNS_PER_TICK};
 use serde::{Deserialize, Serialize};
 
@@ -110,6 +110,13 @@ impl MachineBuilder {
     }
 }
 
+/// Breakpoints and watchpoints taken out of a machine by [`Machine::suspend_debug_stops`].
+#[derive(Default)]
+pub struct DebugStops {
+    breakpoints: std::collections::BTreeSet<u64>,
+    watchpoints: Vec<Watchpoint>,
+}
+
 /// One device as `info devices` shows it.
 #[derive(Clone, Debug)]
 pub struct DeviceReport {
@@ -129,8 +136,14 @@ struct Schedule {
 /// Everything guest-visible, for checkpoints and determinism checks.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct MachineState {
-    pub harts: Vec<Hart>,
+    pub cpu: CpuState,
     pub ram: Ram,
+}
+
+/// Everything guest-visible except RAM (checkpoints store RAM page by page).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct CpuState {
+    pub harts: Vec<Hart>,
     pub devices: Vec<Vec<u8>>,
     pub irq_lines: u64,
     pub hart_irqs: Vec<u64>,
@@ -352,6 +365,30 @@ impl Machine {
         before != self.plat.instr.watchpoints.len()
     }
 
+    /// Takes every breakpoint and watchpoint out (to run to an exact point without stopping); give them back
+    /// with [`Machine::restore_debug_stops`].
+    pub fn suspend_debug_stops(&mut self) -> DebugStops {
+        let stops = DebugStops {
+            breakpoints: std::mem::take(&mut self.breakpoints.addrs),
+            watchpoints: std::mem::take(&mut self.plat.instr.watchpoints),
+        };
+        self.breakpoints.skip_once = None;
+        self.plat.instrumented = self.plat.instr.active();
+        stops
+    }
+
+    pub fn restore_debug_stops(&mut self, stops: DebugStops) {
+        self.breakpoints.addrs = stops.breakpoints;
+        self.plat.instr.watchpoints = stops.watchpoints;
+        self.plat.instrumented = self.plat.instr.active();
+    }
+
+    /// Resuming from here does not stop at a breakpoint on the current pc of any hart first (as after a
+    /// breakpoint stop).
+    pub fn step_over_breakpoint_here(&mut self, hart: usize) {
+        self.breakpoints.skip_once = self.cores.get(hart).map(|c| c.hart.pc);
+    }
+
     pub fn watchpoints(&self) -> &[Watchpoint] {
         &self.plat.instr.watchpoints
     }
@@ -372,9 +409,23 @@ impl Machine {
 
     /// The complete guest-visible state.
     pub fn save_state(&self) -> MachineState {
-        MachineState {
+        MachineState { cpu: self.save_cpu_state(), ram: self.plat.ram.clone() }
+    }
+
+    /// Restores what [`Machine::save_state`] produced for a machine of the same shape.
+    pub fn restore_state(&mut self, state: &MachineState) -> Result<(), crate::device::RestoreError> {
+        if state.ram.base() != self.plat.ram.base() || state.ram.size() != self.plat.ram.size() {
+            return Err(crate::device::RestoreError { device: "machine".into(), reason: "RAM layout differs".into() });
+        }
+        self.restore_cpu_state(&state.cpu)?;
+        self.plat.ram = state.ram.clone();
+        Ok(())
+    }
+
+    /// The guest-visible state apart from RAM.
+    pub fn save_cpu_state(&self) -> CpuState {
+        CpuState {
             harts: self.cores.iter().map(|c| c.hart.clone()).collect(),
-            ram: self.plat.ram.clone(),
             devices: self.plat.devices.iter().map(|d| d.device.save()).collect(),
             irq_lines: self.plat.irq_lines,
             hart_irqs: self.plat.hart_irqs.clone(),
@@ -384,15 +435,13 @@ impl Machine {
         }
     }
 
-    /// Restores what [`Machine::save_state`] produced for a machine of the same shape.
-    pub fn restore_state(&mut self, state: &MachineState) -> Result<(), crate::device::RestoreError> {
-        let shape_error =
-            |reason: &str| crate::device::RestoreError { device: "machine".into(), reason: reason.into() };
+    /// Restores what [`Machine::save_cpu_state`] produced; RAM is left alone.
+    pub fn restore_cpu_state(&mut self, state: &CpuState) -> Result<(), crate::device::RestoreError> {
         if state.harts.len() != self.cores.len() || state.devices.len() != self.plat.devices.len() {
-            return Err(shape_error("hart or device count differs"));
-        }
-        if state.ram.base() != self.plat.ram.base() || state.ram.size() != self.plat.ram.size() {
-            return Err(shape_error("RAM layout differs"));
+            return Err(crate::device::RestoreError {
+                device: "machine".into(),
+                reason: "hart or device count differs".into(),
+            });
         }
         for (dev, bytes) in self.plat.devices.iter_mut().zip(&state.devices) {
             dev.device.restore(bytes)?;
@@ -401,7 +450,6 @@ impl Machine {
             core.hart = hart.clone();
             core.mmu.flush();
         }
-        self.plat.ram = state.ram.clone();
         self.plat.irq_lines = state.irq_lines;
         self.plat.hart_irqs = state.hart_irqs.clone();
         self.plat.vclock = state.vclock;
@@ -410,6 +458,27 @@ impl Machine {
         self.cache.flush();
         self.plat.clear_code_pages();
         Ok(())
+    }
+
+    /// Indexes of the RAM pages written since the last call.
+    pub fn take_dirty_pages(&mut self) -> Vec<usize> {
+        self.plat.ram.take_dirty()
+    }
+
+    /// RAM page `index` (4 KiB).
+    pub fn ram_page(&self, index: usize) -> Option<&[u8]> {
+        let start = index.checked_mul(PAGE_SIZE as usize)?;
+        self.plat.ram.bytes().get(start..start + PAGE_SIZE as usize)
+    }
+
+    /// Overwrites RAM page `index` (restoring a checkpoint); decoded code is invalidated.
+    pub fn set_ram_page(&mut self, index: usize, data: &[u8]) -> Option<()> {
+        let start = index.checked_mul(PAGE_SIZE as usize)?;
+        let page = self.plat.ram.bytes_mut().get_mut(start..start + PAGE_SIZE as usize)?;
+        page.get_mut(..data.len())?.copy_from_slice(data);
+        self.cache.flush();
+        self.plat.clear_code_pages();
+        Some(())
     }
 
     /// A hash of the complete guest-visible state, RAM included, for determinism checks.

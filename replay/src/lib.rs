@@ -3,6 +3,7 @@
 //! it took effect. Recording and replay drive the machine through the same [`rewind::Machine::deliver_input`]
 //! path.
 
+pub mod checkpoint;
 pub mod driver;
 pub mod log;
 

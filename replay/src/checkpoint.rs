@@ -1,0 +1,167 @@
+//! Checkpoints of the whole machine for seeking and reverse execution. The first checkpoint holds all of RAM;
+//! each later one holds only the pages written since the one before, zstd-compressed. Restoring checkpoint `k`
+//! rewrites just the pages that can differ from it. When the store exceeds its memory budget, checkpoints are
+//! thinned (a dropped checkpoint's pages move into its successor), so history stays reachable, only slower.
+
+use rewind::{CpuState, Machine};
+use std::collections::{BTreeSet, HashMap};
+
+const PAGE: usize = 4096;
+
+struct Checkpoint {
+    icount: u64,
+    /// Index of the first event not yet applied at this point.
+    cursor: usize,
+    cpu: CpuState,
+    /// Page index -> compressed contents at this checkpoint, for pages written since the previous checkpoint.
+    pages: HashMap<usize, Vec<u8>>,
+    bytes: usize,
+}
+
+pub struct CheckpointStore {
+    list: Vec<Checkpoint>,
+    /// The checkpoint RAM was last restored to or taken at: RAM = that checkpoint + pages dirtied since.
+    baseline: Option<usize>,
+    budget: usize,
+    bytes: usize,
+}
+
+/// Figures for `monitor replay checkpoints` and benchmarks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckpointInfo {
+    pub icount: u64,
+    pub pages: usize,
+    pub bytes: usize,
+}
+
+fn compress(page: &[u8]) -> Vec<u8> {
+    zstd::bulk::compress(page, 1).unwrap_or_else(|_| page.to_vec())
+}
+
+fn decompress(data: &[u8]) -> Vec<u8> {
+    if data.len() == PAGE {
+        return data.to_vec();
+    }
+    zstd::bulk::decompress(data, PAGE).unwrap_or_else(|_| vec![0; PAGE])
+}
+
+impl CheckpointStore {
+    /// A store that keeps its checkpoints within about `budget` bytes.
+    pub fn new(budget: usize) -> CheckpointStore {
+        CheckpointStore { list: Vec::new(), baseline: None, budget, bytes: 0 }
+    }
+
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    pub fn info(&self) -> Vec<CheckpointInfo> {
+        self.list.iter().map(|c| CheckpointInfo { icount: c.icount, pages: c.pages.len(), bytes: c.bytes }).collect()
+    }
+
+    pub fn last_icount(&self) -> Option<u64> {
+        self.list.last().map(|c| c.icount)
+    }
+
+    /// The latest checkpoint at or before `icount`: its index, icount and event cursor.
+    pub fn at_or_before(&self, icount: u64) -> Option<(usize, u64, usize)> {
+        let i = self.list.partition_point(|c| c.icount <= icount).checked_sub(1)?;
+        self.list.get(i).map(|c| (i, c.icount, c.cursor))
+    }
+
+    /// Pages written between checkpoints `a` and `b` (exclusive of `min`, inclusive of `max`).
+    fn pages_between(&self, a: usize, b: usize) -> BTreeSet<usize> {
+        let (lo, hi) = (a.min(b), a.max(b));
+        self.list[lo + 1..=hi].iter().flat_map(|c| c.pages.keys().copied()).collect()
+    }
+
+    /// Takes a checkpoint of `m` at its current point, past the last one.
+    pub fn take(&mut self, m: &mut Machine, cursor: usize) {
+        let dirty = m.take_dirty_pages();
+        let pages: BTreeSet<usize> = match (self.baseline, self.list.len()) {
+            (_, 0) => (0..(m.ram().size() as usize / PAGE)).collect(),
+            (Some(b), n) => {
+                let mut p = self.pages_between(b, n - 1);
+                p.extend(dirty);
+                p
+            }
+            (None, _) => (0..(m.ram().size() as usize / PAGE)).collect(),
+        };
+        let mut stored = HashMap::with_capacity(pages.len());
+        let mut bytes = 0;
+        for p in pages {
+            if let Some(data) = m.ram_page(p) {
+                let c = compress(data);
+                bytes += c.len();
+                stored.insert(p, c);
+            }
+        }
+        let cpu = m.save_cpu_state();
+        bytes += std::mem::size_of::<CpuState>() + cpu.devices.iter().map(Vec::len).sum::<usize>();
+        self.list.push(Checkpoint { icount: m.icount(), cursor, cpu, pages: stored, bytes });
+        self.bytes += bytes;
+        self.baseline = Some(self.list.len() - 1);
+        self.thin();
+    }
+
+    /// Restores checkpoint `index`; returns its event cursor.
+    pub fn restore(&mut self, m: &mut Machine, index: usize) -> Option<usize> {
+        let target = self.list.get(index)?;
+        let cursor = target.cursor;
+        let mut pages: BTreeSet<usize> = m.take_dirty_pages().into_iter().collect();
+        match self.baseline {
+            Some(b) => pages.extend(self.pages_between(b, index)),
+            None => pages.extend(0..(m.ram().size() as usize / PAGE)),
+        }
+        for p in pages {
+            if let Some(data) = self.list[..=index].iter().rev().find_map(|c| c.pages.get(&p)) {
+                m.set_ram_page(p, &decompress(data))?;
+            }
+        }
+        m.restore_cpu_state(&self.list[index].cpu).ok()?;
+        // Writes by the restore itself are not guest writes.
+        m.take_dirty_pages();
+        self.baseline = Some(index);
+        Some(cursor)
+    }
+
+    /// Drops checkpoints (never the first or the last) until the store fits its budget, keeping them evenly
+    /// spread: the one whose neighbours are closest goes first.
+    fn thin(&mut self) {
+        while self.bytes > self.budget && self.list.len() > 2 {
+            let victim = (1..self.list.len() - 1)
+                .min_by_key(|&i| self.list[i + 1].icount - self.list[i - 1].icount)
+                .unwrap_or(1);
+            let gone = self.list.remove(victim);
+            let page_bytes: usize = gone.pages.values().map(Vec::len).sum();
+            // The CPU state of the dropped checkpoint goes; its pages move into the successor unless the
+            // successor has a newer copy.
+            self.bytes -= gone.bytes - page_bytes;
+            let next = &mut self.list[victim];
+            for (p, data) in gone.pages {
+                if let std::collections::hash_map::Entry::Vacant(e) = next.pages.entry(p) {
+                    next.bytes += data.len();
+                    e.insert(data);
+                } else {
+                    self.bytes -= data.len();
+                }
+            }
+            if let Some(b) = self.baseline {
+                self.baseline = Some(if b >= victim { b - 1 } else { b });
+                if b == victim {
+                    // The baseline's own pages now live in its successor; RAM relative to the predecessor is
+                    // baseline-dirty plus those pages, which pages_between covers from the predecessor.
+                    self.baseline = Some(victim - 1);
+                }
+            }
+        }
+    }
+}
