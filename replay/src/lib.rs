@@ -6,6 +6,7 @@
 pub mod checkpoint;
 pub mod driver;
 pub mod log;
+pub mod timeline;
 
 pub use driver::{stamp, Recorder, ReplayStop, Replayer};
 pub use log::{Event, Header, ImageHash, LogError, LogReader, LogWriter, Stamp, FORMAT_VERSION};
