@@ -4,7 +4,7 @@
 use rewind::{DeviceInput, Machine, StopReason};
 use rewind_machines::loader::ImageFile;
 use rewind_machines::virt::{build, Firmware, VirtConfig};
-use rewind_replay::{Header, LogReader, LogWriter, Recorder, ReplayStop, Replayer};
+use rewind_replay::{load_events, Header, LogReader, LogWriter, Recorder, Timeline, TimelineStop};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -86,18 +86,18 @@ fn record(harts: usize, path: &std::path::Path) -> (String, u64, u64) {
 
 fn replay(harts: usize, path: &std::path::Path) -> (String, u64, u64) {
     let console = Console::default();
-    let mut m = linux(harts, console.clone());
-    let (_, log) = LogReader::open(path).unwrap();
-    let mut r = Replayer::new(log);
+    let m = linux(harts, console.clone());
+    let (events, damage) = load_events(LogReader::open(path).unwrap().1);
+    assert_eq!(damage, None);
+    let mut t = Timeline::new(m, events, true, 20_000_000, 256 << 20);
     loop {
-        match r.run(&mut m, u64::MAX) {
-            ReplayStop::Machine(StopReason::Poweroff { .. }) => {}
-            ReplayStop::Machine(StopReason::BudgetExhausted) => continue,
-            ReplayStop::EndOfLog { reason: Some(_), .. } => break,
+        match t.run(u64::MAX) {
+            TimelineStop::Machine(StopReason::Poweroff { .. } | StopReason::BudgetExhausted) => {}
+            TimelineStop::HistoryEnd { reason: Some(_) } => break,
             other => panic!("replay stopped: {other:?}\n{}", console.text()),
         }
     }
-    (console.text(), m.icount(), m.state_hash())
+    (console.text(), t.machine.icount(), t.machine.state_hash())
 }
 
 fn record_then_replay(harts: usize, replays: usize) {

@@ -8,12 +8,15 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use rewind::{DeviceId, DeviceInput, Machine, StopReason};
 use rewind_machines::virt::DEFAULT_FIRMWARE;
-use rewind_replay::{Header, ImageHash, LogReader, LogWriter, Recorder, ReplayStop, Replayer};
+use rewind_replay::{load_events, Header, ImageHash, LogReader, LogWriter, Recorder, Timeline, TimelineStop};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Instructions between two state hashes in a recording.
 const HASH_EVERY: u64 = 10_000_000;
+/// Instructions between two checkpoints, and the memory checkpoints may use.
+pub const CHECKPOINT_EVERY: u64 = 20_000_000;
+pub const CHECKPOINT_BUDGET: usize = 1 << 30;
 
 /// Where the run loop's nondeterministic inputs go.
 pub enum InputPath {
@@ -131,38 +134,32 @@ pub fn replay(file: &Path) -> Result<i32> {
         }
     }
     let out = SharedOutput::default();
-    let (mut machine, _) = build_machine(&args, out.clone())?;
-    machine.set_stop_on_idle(true);
-    let mut replayer = Replayer::new(log);
+    let (machine, _) = build_machine(&args, out.clone())?;
+    let (events, damage) = load_events(log);
+    let mut timeline = Timeline::new(machine, events, true, CHECKPOINT_EVERY, CHECKPOINT_BUDGET);
     let mut stdout = std::io::stdout();
     let code = loop {
-        let stop = replayer.run(&mut machine, 5_000_000);
+        let stop = timeline.run(5_000_000);
         let _ = stdout.write_all(&out.take());
         let _ = stdout.flush();
+        let at = timeline.icount();
         match stop {
-            ReplayStop::Machine(StopReason::BudgetExhausted) => {}
-            ReplayStop::Machine(StopReason::Poweroff { code }) => {
-                // The log's End event follows; let the loop consume it.
-                let _ = code;
-            }
-            ReplayStop::Machine(other) => {
-                eprintln!("rewind: replay stopped: {other:?} at instruction {}", machine.icount());
+            TimelineStop::Machine(StopReason::BudgetExhausted | StopReason::Poweroff { .. }) => {}
+            TimelineStop::Machine(other) => {
+                eprintln!("rewind: replay stopped: {other:?} at instruction {at}");
                 break 1;
             }
-            ReplayStop::EndOfLog { at, reason: Some(reason), .. } => {
-                eprintln!(
-                    "rewind: replay complete at instruction {} ({reason}); state matches the recording",
-                    at.icount
-                );
+            TimelineStop::HistoryEnd { reason: Some(reason) } => {
+                eprintln!("rewind: replay complete at instruction {at} ({reason}); state matches the recording");
                 break exit_code_of(&reason);
             }
-            ReplayStop::EndOfLog { at, damage, .. } => {
-                let why = damage.unwrap_or_else(|| "the recording was cut off".into());
-                eprintln!("rewind: recording ends early at instruction {} ({why}); replayed up to there", at.icount);
+            TimelineStop::HistoryEnd { reason: None } | TimelineStop::HistoryStart => {
+                let why = damage.clone().unwrap_or_else(|| "the recording was cut off".into());
+                eprintln!("rewind: recording ends early at instruction {at} ({why}); replayed up to there");
                 break 3;
             }
-            ReplayStop::Diverged { at, detail } => {
-                bail!("replay diverged from the recording at instruction {}: {detail}", at.icount);
+            TimelineStop::Diverged(detail) => {
+                bail!("replay diverged from the recording at instruction {at}: {detail}");
             }
         }
     };

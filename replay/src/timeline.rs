@@ -8,14 +8,19 @@ use crate::driver::stamp;
 use crate::log::Event;
 use rewind::{DeviceId, DeviceInput, Machine, StopReason};
 
+use TimelineStop as Stop;
+
 /// Why a timeline operation stopped.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TimelineStop {
     Machine(StopReason),
     /// Reverse execution reached the beginning of the recorded history.
     HistoryStart,
-    /// Forward execution reached the end of a finished recording.
-    HistoryEnd,
+    /// Forward execution reached the end of the known history: the `End` of a finished recording (with its
+    /// reason), or the last input of a cut-off one, or the live frontier.
+    HistoryEnd {
+        reason: Option<String>,
+    },
     /// Replaying diverged from the recorded inputs.
     Diverged(String),
 }
@@ -40,7 +45,6 @@ impl Timeline {
         machine.set_stop_on_idle(true);
         let mut checkpoints = CheckpointStore::new(budget);
         checkpoints.take(&mut machine, 0);
-        let events = events.into_iter().filter(|e| matches!(e, Event::Input { .. } | Event::IdleSkip { .. })).collect();
         let next_checkpoint = machine.icount() + interval;
         Timeline { machine, events, cursor: 0, closed, checkpoints, interval: interval.max(1), next_checkpoint }
     }
@@ -86,7 +90,7 @@ impl Timeline {
     }
 
     /// Applies the recorded events due at the current point.
-    fn apply_due(&mut self, idle: bool) -> Result<(), String> {
+    fn apply_due(&mut self, idle: bool) -> Result<(), Stop> {
         while let Some(e) = self.events.get(self.cursor) {
             let now = stamp(&self.machine);
             let at = e.stamp();
@@ -94,18 +98,25 @@ impl Timeline {
                 return Ok(());
             }
             if at != now {
-                return Err(format!("recorded event at {at:?}, execution is at {now:?}"));
+                return Err(Stop::Diverged(format!("recorded event at {at:?}, execution is at {now:?}")));
             }
             match e.clone() {
                 Event::Input { device, input, .. } => {
                     self.machine.deliver_input(device, &input);
                 }
-                Event::IdleSkip { .. } => {
-                    if !self.machine.skip_idle() {
-                        return Err(format!("recorded idle skip at {at:?}, but the machine is not idle"));
+                Event::IdleSkip { .. } if !self.machine.skip_idle() => {
+                    return Err(Stop::Diverged(format!("recorded idle skip at {at:?}, but the machine is not idle")));
+                }
+                Event::IdleSkip { .. } => {}
+                Event::StateHash { hash, .. } => {
+                    let found = self.machine.cpu_hash();
+                    if found != hash {
+                        return Err(Stop::Diverged(format!(
+                            "at {at:?} the state hash is {found:#018x}, the recording has {hash:#018x}"
+                        )));
                     }
                 }
-                _ => {}
+                Event::End { reason, .. } => return Err(Stop::HistoryEnd { reason: Some(reason) }),
             }
             self.cursor += 1;
         }
@@ -118,8 +129,8 @@ impl Timeline {
         let target = self.icount().saturating_add(budget);
         let mut idle = false;
         loop {
-            if let Err(e) = self.apply_due(idle) {
-                return TimelineStop::Diverged(e);
+            if let Err(stop) = self.apply_due(idle) {
+                return stop;
             }
             if self.icount() >= self.next_checkpoint {
                 if self.checkpoints.last_icount().is_none_or(|last| self.icount() > last) {
@@ -141,7 +152,7 @@ impl Timeline {
                         idle = true;
                     } else if self.cursor == self.events.len() {
                         if self.closed {
-                            return TimelineStop::HistoryEnd;
+                            return TimelineStop::HistoryEnd { reason: None };
                         }
                         return TimelineStop::Machine(StopReason::Idle { next_deadline });
                     } else {
@@ -175,7 +186,7 @@ impl Timeline {
                 TimelineStop::Machine(StopReason::BudgetExhausted) => {}
                 TimelineStop::Machine(StopReason::Idle { .. }) if self.at_frontier() => {
                     // Past the live frontier nothing is known: stop where history ends.
-                    result = TimelineStop::HistoryEnd;
+                    result = TimelineStop::HistoryEnd { reason: None };
                     break;
                 }
                 other => {
