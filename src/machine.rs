@@ -476,8 +476,8 @@ impl Machine {
         let start = index.checked_mul(PAGE_SIZE as usize)?;
         let page = self.plat.ram.bytes_mut().get_mut(start..start + PAGE_SIZE as usize)?;
         page.get_mut(..data.len())?.copy_from_slice(data);
-        self.cache.flush();
-        self.plat.clear_code_pages();
+        // Decoded code is dropped at the next block boundary (cheap when many pages are restored at once).
+        self.plat.code_modified = true;
         Some(())
     }
 

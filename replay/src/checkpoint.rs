@@ -95,10 +95,15 @@ impl CheckpointStore {
             }
             (None, _) => (0..(m.ram().size() as usize / PAGE)).collect(),
         };
+        let first = self.list.is_empty();
         let mut stored = HashMap::with_capacity(pages.len());
         let mut bytes = 0;
         for p in pages {
             if let Some(data) = m.ram_page(p) {
+                // The first checkpoint leaves out zero pages: a page found in no checkpoint is zero.
+                if first && data.iter().all(|b| *b == 0) {
+                    continue;
+                }
                 let c = compress(data);
                 bytes += c.len();
                 stored.insert(p, c);
@@ -122,8 +127,9 @@ impl CheckpointStore {
             None => pages.extend(0..(m.ram().size() as usize / PAGE)),
         }
         for p in pages {
-            if let Some(data) = self.list[..=index].iter().rev().find_map(|c| c.pages.get(&p)) {
-                m.set_ram_page(p, &decompress(data))?;
+            match self.list[..=index].iter().rev().find_map(|c| c.pages.get(&p)) {
+                Some(data) => m.set_ram_page(p, &decompress(data))?,
+                None => m.set_ram_page(p, &[0; PAGE])?,
             }
         }
         m.restore_cpu_state(&self.list[index].cpu).ok()?;
