@@ -5,36 +5,41 @@ use crate::cli::{self, MachineArgs};
 use anyhow::{bail, Context, Result};
 use rewind::Device;
 use rewind_machines::virt::{VirtConfig, VIRTIO_IRQ, VIRTIO_SLOTS};
-use rewind_machines::virtio::{BlockBackend, FileDisk, OverlayDisk, VirtioBlk, VirtioMmio, VirtioRng};
+use rewind_machines::virtio::{Blk, BlockBackend, FileDisk, OverlayDisk, Rng, VirtioMmio};
 
 /// Attaches the drives and devices given on the command line.
 pub fn attach(args: &MachineArgs, config: &mut VirtConfig) -> Result<()> {
-    let mut devices: Vec<Box<dyn rewind_machines::virtio::VirtioBackend>> = Vec::new();
+    // Each device is made once its slot (and so its interrupt line) is known.
+    let mut devices: Vec<Box<dyn FnOnce(u32) -> Box<dyn Device>>> = Vec::new();
     for (i, d) in args.drives.iter().enumerate() {
         let spec = cli::parse_drive(d)?;
         let path = &spec.file;
+        let open_error = || format!("cannot open {}", path.display());
         let disk: Box<dyn BlockBackend> = if spec.read_only {
-            Box::new(FileDisk::open(path, false).with_context(|| format!("cannot open {}", path.display()))?)
+            Box::new(FileDisk::open_read_only(path).with_context(open_error)?)
         } else if spec.snapshot {
-            Box::new(OverlayDisk::open(path).with_context(|| format!("cannot open {}", path.display()))?)
+            Box::new(OverlayDisk::open(path).with_context(open_error)?)
         } else {
-            Box::new(FileDisk::open(path, true).with_context(|| format!("cannot open {} for writing", path.display()))?)
+            Box::new(FileDisk::open_writable(path).with_context(open_error)?)
         };
-        devices.push(Box::new(VirtioBlk::new(disk, &format!("rewind-disk{i}"))));
+        let blk = Blk::new(disk).with_serial(&format!("rewind-disk{i}"));
+        devices.push(Box::new(move |irq| Box::new(VirtioMmio::new(blk, irq)) as Box<dyn Device>));
     }
     for d in &args.devices {
         match d.split(',').next().unwrap_or("") {
-            "virtio-rng-device" | "virtio-rng" => devices.push(Box::new(VirtioRng::new(args.rng_seed))),
+            "virtio-rng-device" | "virtio-rng" => {
+                let seed = args.rng_seed;
+                devices.push(Box::new(move |irq| Box::new(VirtioMmio::new(Rng::new(seed), irq)) as Box<dyn Device>));
+            }
             other => bail!("-device {other}: rewind supports virtio-rng-device (disks come from -drive)"),
         }
     }
     if devices.len() > VIRTIO_SLOTS {
         bail!("{} virtio devices requested, the virt board has {VIRTIO_SLOTS} slots", devices.len());
     }
-    for (i, backend) in devices.into_iter().enumerate() {
+    for (i, make) in devices.into_iter().enumerate() {
         let slot = VIRTIO_SLOTS - 1 - i;
-        let device: Box<dyn Device> = Box::new(VirtioMmio::new(VIRTIO_IRQ + slot as u32, backend));
-        config.virtio[slot] = Some(device);
+        config.virtio[slot] = Some(make(VIRTIO_IRQ + slot as u32));
     }
     Ok(())
 }

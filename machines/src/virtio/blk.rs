@@ -1,242 +1,494 @@
-//! virtio-blk (VIRTIO 1.1 section 5.2) over a [`BlockBackend`]. The user's image is written only through a
-//! [`FileDisk`] opened writable, which the user has to ask for; otherwise writes fail (read-only) or stay in an
-//! in-memory overlay ([`OverlayDisk`], `snapshot=on`).
+//! virtio-blk (device ID 2) and the disk images behind it.
+//!
+//! The user's image is never written unless they asked for a writable drive: a drive is either a read-only
+//! [`FileDisk`] (the device advertises VIRTIO_BLK_F_RO and fails writes with IOERR), a copy-on-write
+//! [`OverlayDisk`] that keeps the guest's writes in memory over a read-only base (`snapshot=on`; the overlay is
+//! part of snapshots, so rewinding undoes disk writes too), or a writable [`FileDisk`].
 
-use super::queue::{read_all, writable_len, write_all, Segment};
-use super::VirtioBackend;
-use rewind::device::{decode_state, encode_state, RestoreError};
+use super::{read_config_bytes, DescChain, VirtioBackend, VIRTIO_ID_BLOCK};
+use rewind::device::{decode_state, encode_state};
 use rewind::Ram;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::os::unix::fs::FileExt;
-use std::path::Path;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
 
-pub const SECTOR: u64 = 512;
-const VIRTIO_BLK_F_SEG_MAX: u64 = 1 << 2;
-const VIRTIO_BLK_F_RO: u64 = 1 << 5;
-const VIRTIO_BLK_F_BLK_SIZE: u64 = 1 << 6;
-const VIRTIO_BLK_F_FLUSH: u64 = 1 << 9;
-const T_IN: u32 = 0;
-const T_OUT: u32 = 1;
-const T_FLUSH: u32 = 4;
-const T_GET_ID: u32 = 8;
-const S_OK: u8 = 0;
-const S_IOERR: u8 = 1;
-const S_UNSUPP: u8 = 2;
-const SEG_MAX: u32 = 128;
+/// virtio-blk sectors are always 512 bytes, whatever the block size.
+pub const SECTOR_SIZE: u64 = 512;
 
-/// Storage behind a virtio-blk device.
+/// Feature: `seg_max` in the configuration is valid.
+pub const VIRTIO_BLK_F_SEG_MAX: u64 = 1 << 2;
+/// Feature: the device is read-only.
+pub const VIRTIO_BLK_F_RO: u64 = 1 << 5;
+/// Feature: `blk_size` in the configuration is valid.
+pub const VIRTIO_BLK_F_BLK_SIZE: u64 = 1 << 6;
+/// Feature: the device handles FLUSH.
+pub const VIRTIO_BLK_F_FLUSH: u64 = 1 << 9;
+
+/// Request types.
+pub const VIRTIO_BLK_T_IN: u32 = 0;
+pub const VIRTIO_BLK_T_OUT: u32 = 1;
+pub const VIRTIO_BLK_T_FLUSH: u32 = 4;
+pub const VIRTIO_BLK_T_GET_ID: u32 = 8;
+
+/// Request status bytes.
+pub const VIRTIO_BLK_S_OK: u8 = 0;
+pub const VIRTIO_BLK_S_IOERR: u8 = 1;
+pub const VIRTIO_BLK_S_UNSUPP: u8 = 2;
+
+/// Length of the GET_ID answer.
+pub const VIRTIO_BLK_ID_BYTES: usize = 20;
+
+/// Largest number of data segments per request the driver may use (queue size minus header and status).
+const SEG_MAX: u32 = 254;
+
+/// Bytes moved per backend call while streaming a request.
+const CHUNK: usize = 64 * 1024;
+
+/// A disk image. Offsets and lengths are bytes; the device only passes whole sectors inside [`BlockBackend::len`].
 pub trait BlockBackend: Send {
-    /// Size in bytes.
-    fn size(&self) -> u64;
+    /// Size of the image in bytes.
+    fn len(&self) -> u64;
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether writes are refused (the device then advertises VIRTIO_BLK_F_RO).
     fn read_only(&self) -> bool;
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()>;
-    fn write_at(&mut self, offset: u64, data: &[u8]) -> std::io::Result<()>;
-    fn flush(&mut self) -> std::io::Result<()>;
-    /// Guest-visible state that lives outside the image (the overlay's written sectors).
+
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()>;
+
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()>;
+
+    fn flush(&mut self) -> io::Result<()>;
+
+    /// Contents that belong in a snapshot (an overlay's written sectors); empty for a plain file.
     fn save(&self) -> Vec<u8> {
         Vec::new()
     }
+
+    /// Restores what [`BlockBackend::save`] produced.
     fn restore(&mut self, _state: &[u8]) -> Result<(), String> {
         Ok(())
     }
-    fn describe(&self) -> String;
+
+    /// Lines for `info devices`.
+    fn inspect(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
 }
 
-/// A raw image file, read-only or writable.
+fn check_range(offset: u64, len: usize, size: u64) -> io::Result<()> {
+    match offset.checked_add(len as u64) {
+        Some(end) if end <= size => Ok(()),
+        _ => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "access past the end of the disk image")),
+    }
+}
+
+/// A raw image file, read-only unless opened with [`FileDisk::open_writable`].
 pub struct FileDisk {
     file: File,
+    path: PathBuf,
     len: u64,
     writable: bool,
-    name: String,
 }
 
 impl FileDisk {
-    pub fn open(path: &Path, writable: bool) -> std::io::Result<FileDisk> {
-        let file = std::fs::OpenOptions::new().read(true).write(writable).open(path)?;
+    /// Opens `path` read-only; the guest's writes fail with IOERR and the file is never modified.
+    pub fn open_read_only(path: impl AsRef<Path>) -> io::Result<FileDisk> {
+        let path = path.as_ref();
+        let file = File::open(path)?;
         let len = file.metadata()?.len();
-        Ok(FileDisk { file, len, writable, name: path.display().to_string() })
+        Ok(FileDisk { file, path: path.to_path_buf(), len, writable: false })
+    }
+
+    /// Opens `path` for reading and writing: the guest's writes go to the user's file. Only for drives the user
+    /// explicitly asked to be writable. The file's contents are not part of snapshots.
+    pub fn open_writable(path: impl AsRef<Path>) -> io::Result<FileDisk> {
+        let path = path.as_ref();
+        let file = OpenOptions::new().read(true).write(true).open(path)?;
+        let len = file.metadata()?.len();
+        Ok(FileDisk { file, path: path.to_path_buf(), len, writable: true })
     }
 }
 
 impl BlockBackend for FileDisk {
-    fn size(&self) -> u64 {
+    fn len(&self) -> u64 {
         self.len
     }
+
     fn read_only(&self) -> bool {
         !self.writable
     }
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
-        self.file.read_exact_at(buf, offset)
+
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        check_range(offset, buf.len(), self.len)?;
+        self.file.seek(SeekFrom::Start(offset))?;
+        self.file.read_exact(buf)
     }
-    fn write_at(&mut self, offset: u64, data: &[u8]) -> std::io::Result<()> {
+
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
         if !self.writable {
-            return Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, "read-only drive"));
+            return Err(io::Error::new(io::ErrorKind::PermissionDenied, "read-only drive"));
         }
-        self.file.write_all_at(data, offset)
+        check_range(offset, data.len(), self.len)?;
+        self.file.seek(SeekFrom::Start(offset))?;
+        self.file.write_all(data)
     }
-    fn flush(&mut self) -> std::io::Result<()> {
+
+    fn flush(&mut self) -> io::Result<()> {
         if self.writable {
-            self.file.sync_data()?;
+            self.file.sync_data()
+        } else {
+            Ok(())
         }
-        Ok(())
     }
-    fn describe(&self) -> String {
-        format!("{} ({})", self.name, if self.writable { "writable" } else { "read-only" })
+
+    fn inspect(&self) -> Vec<(String, String)> {
+        let mode = if self.writable { "writable file (contents not in snapshots)" } else { "read-only file" };
+        vec![("image".to_string(), format!("{} ({mode})", self.path.display()))]
     }
 }
 
-/// Copy-on-write over a read-only image: writes are kept in memory, sector by sector.
+/// Copy-on-write over a read-only base: the guest's writes live in memory, sector by sector, and the base is
+/// only ever read.
 pub struct OverlayDisk {
-    base: FileDisk,
-    written: BTreeMap<u64, Vec<u8>>,
+    base: Box<dyn BlockBackend>,
+    sectors: BTreeMap<u64, Vec<u8>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct OverlayState {
+    base_len: u64,
+    sectors: Vec<(u64, Vec<u8>)>,
 }
 
 impl OverlayDisk {
-    pub fn open(path: &Path) -> std::io::Result<OverlayDisk> {
-        Ok(OverlayDisk { base: FileDisk::open(path, false)?, written: BTreeMap::new() })
+    /// An overlay over `base` (whose own writability is never used).
+    pub fn new(base: Box<dyn BlockBackend>) -> OverlayDisk {
+        OverlayDisk { base, sectors: BTreeMap::new() }
+    }
+
+    /// An overlay over the image file at `path`, opened read-only (QEMU's `snapshot=on`).
+    pub fn open(path: impl AsRef<Path>) -> io::Result<OverlayDisk> {
+        Ok(OverlayDisk::new(Box::new(FileDisk::open_read_only(path)?)))
+    }
+
+    /// Number of sectors the guest has written.
+    pub fn dirty_sectors(&self) -> usize {
+        self.sectors.len()
+    }
+
+    /// Sector `index` as the guest sees it.
+    fn sector(&mut self, index: u64) -> io::Result<Vec<u8>> {
+        if let Some(s) = self.sectors.get(&index) {
+            return Ok(s.clone());
+        }
+        let mut s = vec![0u8; SECTOR_SIZE as usize];
+        let start = index * SECTOR_SIZE;
+        // The last sector of an image whose length is not a multiple of 512 is read short and zero-padded.
+        let n = self.base.len().saturating_sub(start).min(SECTOR_SIZE) as usize;
+        self.base.read_at(start, &mut s[..n])?;
+        Ok(s)
     }
 }
 
 impl BlockBackend for OverlayDisk {
-    fn size(&self) -> u64 {
-        self.base.len
+    fn len(&self) -> u64 {
+        self.base.len()
     }
+
     fn read_only(&self) -> bool {
         false
     }
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
-        self.base.read_at(offset, buf)?;
-        for (i, chunk) in buf.chunks_mut(SECTOR as usize).enumerate() {
-            if let Some(data) = self.written.get(&(offset / SECTOR + i as u64)) {
-                chunk.copy_from_slice(&data[..chunk.len()]);
+
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        check_range(offset, buf.len(), self.len())?;
+        let end = offset + buf.len() as u64;
+        let mut pos = offset;
+        while pos < end {
+            let index = pos / SECTOR_SIZE;
+            let at = (pos - offset) as usize;
+            if let Some(s) = self.sectors.get(&index) {
+                let skip = (pos % SECTOR_SIZE) as usize;
+                let n = (SECTOR_SIZE as usize - skip).min((end - pos) as usize);
+                buf[at..at + n].copy_from_slice(&s[skip..skip + n]);
+                pos += n as u64;
+            } else {
+                // Read the base up to the next overlaid sector in one call.
+                let next = self.sectors.range(index..).next().map_or(end, |(&i, _)| (i * SECTOR_SIZE).min(end));
+                let n = (next - pos) as usize;
+                self.base.read_at(pos, &mut buf[at..at + n])?;
+                pos = next;
             }
         }
         Ok(())
     }
-    fn write_at(&mut self, offset: u64, data: &[u8]) -> std::io::Result<()> {
-        for (i, chunk) in data.chunks(SECTOR as usize).enumerate() {
-            let mut sector = vec![0u8; SECTOR as usize];
-            sector[..chunk.len()].copy_from_slice(chunk);
-            self.written.insert(offset / SECTOR + i as u64, sector);
+
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
+        check_range(offset, data.len(), self.len())?;
+        let end = offset + data.len() as u64;
+        let mut pos = offset;
+        while pos < end {
+            let index = pos / SECTOR_SIZE;
+            let skip = (pos % SECTOR_SIZE) as usize;
+            let n = (SECTOR_SIZE as usize - skip).min((end - pos) as usize);
+            let mut s = if skip == 0 && n == SECTOR_SIZE as usize {
+                vec![0u8; SECTOR_SIZE as usize]
+            } else {
+                self.sector(index)?
+            };
+            let at = (pos - offset) as usize;
+            s[skip..skip + n].copy_from_slice(&data[at..at + n]);
+            self.sectors.insert(index, s);
+            pos += n as u64;
         }
         Ok(())
     }
-    fn flush(&mut self) -> std::io::Result<()> {
+
+    fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
+
     fn save(&self) -> Vec<u8> {
-        encode_state(&self.written)
+        encode_state(&OverlayState {
+            base_len: self.base.len(),
+            sectors: self.sectors.iter().map(|(&i, s)| (i, s.clone())).collect(),
+        })
     }
+
     fn restore(&mut self, state: &[u8]) -> Result<(), String> {
-        self.written = decode_state("overlay", state).map_err(|e| e.reason)?;
+        let st: OverlayState = decode_state("virtio-blk overlay", state).map_err(|e| e.reason)?;
+        if st.base_len != self.base.len() {
+            return Err(format!(
+                "overlay was saved over a {}-byte image, this one has {}",
+                st.base_len,
+                self.base.len()
+            ));
+        }
+        let sectors_in_image = self.base.len().div_ceil(SECTOR_SIZE);
+        let mut sectors = BTreeMap::new();
+        for (i, s) in st.sectors {
+            if i >= sectors_in_image || s.len() as u64 != SECTOR_SIZE {
+                return Err(format!("overlay sector {i} is invalid"));
+            }
+            sectors.insert(i, s);
+        }
+        self.sectors = sectors;
         Ok(())
     }
-    fn describe(&self) -> String {
-        format!("{} (snapshot: {} sectors written in memory)", self.base.name, self.written.len())
+
+    fn inspect(&self) -> Vec<(String, String)> {
+        let mut out = self.base.inspect();
+        out.push(("overlay".to_string(), format!("copy-on-write, {} dirty sectors", self.sectors.len())));
+        out
     }
 }
 
-pub struct VirtioBlk {
+/// The block device's behaviour (wrap it in [`super::VirtioMmio`]).
+pub struct Blk {
     disk: Box<dyn BlockBackend>,
-    /// Reported by GET_ID (up to 20 bytes).
-    serial: String,
+    serial: [u8; VIRTIO_BLK_ID_BYTES],
+    stats: BlkStats,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct BlkStats {
+    reads: u64,
+    writes: u64,
+    flushes: u64,
+    errors: u64,
 }
 
 #[derive(Serialize, Deserialize)]
 struct BlkState {
+    stats: BlkStats,
     disk: Vec<u8>,
 }
 
-impl VirtioBlk {
-    pub fn new(disk: Box<dyn BlockBackend>, serial: &str) -> VirtioBlk {
-        VirtioBlk { disk, serial: serial.chars().take(20).collect() }
+impl Blk {
+    /// A block device over `disk`, with an empty serial number.
+    pub fn new(disk: Box<dyn BlockBackend>) -> Blk {
+        Blk { disk, serial: [0; VIRTIO_BLK_ID_BYTES], stats: BlkStats::default() }
     }
 
-    fn capacity(&self) -> u64 {
-        self.disk.size() / SECTOR
+    /// Sets the serial number GET_ID returns (truncated to 20 bytes, zero-padded).
+    pub fn with_serial(mut self, serial: &str) -> Blk {
+        self.serial = [0; VIRTIO_BLK_ID_BYTES];
+        let n = serial.len().min(VIRTIO_BLK_ID_BYTES);
+        self.serial[..n].copy_from_slice(&serial.as_bytes()[..n]);
+        self
     }
 
-    /// Executes one request; returns the data to write back (data + status byte).
-    fn request(&mut self, header: &[u8], out_data: &[u8], in_len: u64) -> Vec<u8> {
-        let kind = u32::from_le_bytes(header[0..4].try_into().unwrap_or_default());
-        let sector = u64::from_le_bytes(header[8..16].try_into().unwrap_or_default());
-        let data_len = in_len.saturating_sub(1);
-        let in_range = |len: u64| {
-            sector.checked_mul(SECTOR).and_then(|o| o.checked_add(len)).is_some_and(|end| end <= self.disk.size())
-        };
-        match kind {
-            T_IN => {
-                let mut buf = vec![0u8; data_len as usize];
-                let ok = in_range(data_len) && self.disk.read_at(sector * SECTOR, &mut buf).is_ok();
-                buf.push(if ok { S_OK } else { S_IOERR });
-                buf
-            }
-            T_OUT => {
-                let ok = !self.disk.read_only()
-                    && in_range(out_data.len() as u64)
-                    && self.disk.write_at(sector * SECTOR, out_data).is_ok();
-                vec![if ok { S_OK } else { S_IOERR }]
-            }
-            T_FLUSH => vec![if self.disk.flush().is_ok() { S_OK } else { S_IOERR }],
-            T_GET_ID => {
-                let mut id = self.serial.as_bytes().to_vec();
-                id.resize(data_len.min(20) as usize, 0);
-                id.resize(data_len as usize, 0);
-                id.push(S_OK);
-                id
-            }
-            _ => {
-                let mut v = vec![0u8; data_len as usize];
-                v.push(S_UNSUPP);
-                v
-            }
+    /// Capacity in 512-byte sectors (a partial last sector is not visible to the guest).
+    pub fn capacity(&self) -> u64 {
+        self.disk.len() / SECTOR_SIZE
+    }
+
+    /// The disk image.
+    pub fn disk(&self) -> &dyn BlockBackend {
+        self.disk.as_ref()
+    }
+
+    fn config(&self) -> [u8; 24] {
+        let mut c = [0u8; 24];
+        c[0..8].copy_from_slice(&self.capacity().to_le_bytes());
+        c[12..16].copy_from_slice(&SEG_MAX.to_le_bytes());
+        c[20..24].copy_from_slice(&(SECTOR_SIZE as u32).to_le_bytes());
+        c
+    }
+
+    /// Byte offset of `sector` if `[sector, sector + len bytes)` is whole sectors inside the disk.
+    fn range(&self, sector: u64, len: u64) -> Option<u64> {
+        if len & (SECTOR_SIZE - 1) != 0 {
+            return None;
         }
+        let start = sector.checked_mul(SECTOR_SIZE)?;
+        (start.checked_add(len)? <= self.capacity() * SECTOR_SIZE).then_some(start)
+    }
+
+    /// IN: disk -> the writable data buffers. Returns the status and the data bytes written.
+    fn read_request(&mut self, chain: &DescChain, ram: &mut Ram, sector: u64, len: u64) -> (u8, u64) {
+        let Some(start) = self.range(sector, len) else {
+            return (VIRTIO_BLK_S_IOERR, 0);
+        };
+        let mut buf = vec![0u8; CHUNK.min(len as usize)];
+        let mut done = 0u64;
+        while done < len {
+            let n = (len - done).min(CHUNK as u64) as usize;
+            if self.disk.read_at(start + done, &mut buf[..n]).is_err() {
+                return (VIRTIO_BLK_S_IOERR, done);
+            }
+            if chain.write_at(ram, done, &buf[..n]) < n {
+                return (VIRTIO_BLK_S_IOERR, done);
+            }
+            done += n as u64;
+        }
+        (VIRTIO_BLK_S_OK, done)
+    }
+
+    /// OUT: the readable data buffers (after the 16-byte header) -> disk.
+    fn write_request(&mut self, chain: &DescChain, ram: &Ram, sector: u64, len: u64) -> u8 {
+        if self.disk.read_only() {
+            return VIRTIO_BLK_S_IOERR;
+        }
+        let Some(start) = self.range(sector, len) else {
+            return VIRTIO_BLK_S_IOERR;
+        };
+        let mut buf = vec![0u8; CHUNK.min(len as usize)];
+        let mut done = 0u64;
+        while done < len {
+            let n = (len - done).min(CHUNK as u64) as usize;
+            if chain.read_at(ram, 16 + done, &mut buf[..n]) < n {
+                return VIRTIO_BLK_S_IOERR;
+            }
+            if self.disk.write_at(start + done, &buf[..n]).is_err() {
+                return VIRTIO_BLK_S_IOERR;
+            }
+            done += n as u64;
+        }
+        VIRTIO_BLK_S_OK
     }
 }
 
-impl VirtioBackend for VirtioBlk {
-    fn device_id(&self) -> u32 {
-        2
-    }
+impl VirtioBackend for Blk {
     fn kind(&self) -> &'static str {
         "virtio-blk"
     }
+
+    fn device_id(&self) -> u32 {
+        VIRTIO_ID_BLOCK
+    }
+
     fn features(&self) -> u64 {
         let ro = if self.disk.read_only() { VIRTIO_BLK_F_RO } else { 0 };
         VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_BLK_SIZE | VIRTIO_BLK_F_FLUSH | ro
     }
-    fn queue_count(&self) -> usize {
+
+    fn num_queues(&self) -> usize {
         1
     }
-    fn config_byte(&self, offset: u64) -> u8 {
-        let mut cfg = [0u8; 0x20];
-        cfg[0..8].copy_from_slice(&self.capacity().to_le_bytes());
-        cfg[0x0c..0x10].copy_from_slice(&SEG_MAX.to_le_bytes());
-        cfg[0x14..0x18].copy_from_slice(&(SECTOR as u32).to_le_bytes());
-        cfg.get(offset as usize).copied().unwrap_or(0)
+
+    fn read_config(&self, offset: u64, data: &mut [u8]) {
+        read_config_bytes(&self.config(), offset, data);
     }
-    fn process(&mut self, _queue: usize, chain: &[Segment], ram: &mut Ram) -> Result<u32, String> {
-        let readable = read_all(ram, chain);
-        if readable.len() < 16 || writable_len(chain) == 0 {
-            return Err("virtio-blk request without header or status byte".into());
+
+    /// A request is a 16-byte readable header (type, reserved, sector), data buffers, and a final writable
+    /// status byte (section 5.2.6).
+    fn process(&mut self, _queue: usize, chain: &DescChain, ram: &mut Ram) -> u32 {
+        let writable = chain.writable_len();
+        if writable == 0 {
+            // Nowhere to put a status: give the chain back untouched.
+            self.stats.errors += 1;
+            return 0;
         }
-        let reply = self.request(&readable[..16], &readable[16..], writable_len(chain));
-        Ok(write_all(ram, chain, &reply))
+        let status_at = writable - 1;
+        let mut header = [0u8; 16];
+        let (status, written) = if chain.read_at(ram, 0, &mut header) < header.len() {
+            (VIRTIO_BLK_S_IOERR, 0)
+        } else {
+            let kind = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
+            let mut s = [0u8; 8];
+            s.copy_from_slice(&header[8..16]);
+            let sector = u64::from_le_bytes(s);
+            match kind {
+                VIRTIO_BLK_T_IN => {
+                    self.stats.reads += 1;
+                    self.read_request(chain, ram, sector, status_at)
+                }
+                VIRTIO_BLK_T_OUT => {
+                    self.stats.writes += 1;
+                    let len = chain.readable_len().saturating_sub(16);
+                    (self.write_request(chain, ram, sector, len), 0)
+                }
+                VIRTIO_BLK_T_FLUSH => {
+                    self.stats.flushes += 1;
+                    match self.disk.flush() {
+                        Ok(()) => (VIRTIO_BLK_S_OK, 0),
+                        Err(_) => (VIRTIO_BLK_S_IOERR, 0),
+                    }
+                }
+                VIRTIO_BLK_T_GET_ID => {
+                    let n = (status_at as usize).min(VIRTIO_BLK_ID_BYTES);
+                    let serial = self.serial;
+                    (VIRTIO_BLK_S_OK, chain.write_at(ram, 0, &serial[..n]) as u64)
+                }
+                _ => (VIRTIO_BLK_S_UNSUPP, 0),
+            }
+        };
+        if status != VIRTIO_BLK_S_OK {
+            self.stats.errors += 1;
+        }
+        chain.write_at(ram, status_at, &[status]);
+        u32::try_from(written + 1).unwrap_or(u32::MAX)
     }
+
     fn save(&self) -> Vec<u8> {
-        encode_state(&BlkState { disk: self.disk.save() })
+        encode_state(&BlkState { stats: self.stats.clone(), disk: self.disk.save() })
     }
-    fn restore(&mut self, state: &[u8]) -> Result<(), RestoreError> {
-        let s: BlkState = decode_state("virtio-blk", state)?;
-        self.disk.restore(&s.disk).map_err(|reason| RestoreError { device: "virtio-blk".into(), reason })
+
+    fn restore(&mut self, state: &[u8]) -> Result<(), String> {
+        let st: BlkState = decode_state("virtio-blk", state).map_err(|e| e.reason)?;
+        self.disk.restore(&st.disk)?;
+        self.stats = st.stats;
+        Ok(())
     }
+
     fn inspect(&self) -> Vec<(String, String)> {
-        vec![
-            ("capacity".into(), format!("{} sectors", self.capacity())),
-            ("read_only".into(), self.disk.read_only().to_string()),
-            ("image".into(), self.disk.describe()),
-        ]
+        let mut out = vec![
+            ("capacity".to_string(), format!("{} sectors ({} bytes)", self.capacity(), self.capacity() * SECTOR_SIZE)),
+            ("read_only".to_string(), self.disk.read_only().to_string()),
+            (
+                "requests".to_string(),
+                format!(
+                    "reads={} writes={} flushes={} errors={}",
+                    self.stats.reads, self.stats.writes, self.stats.flushes, self.stats.errors
+                ),
+            ),
+        ];
+        out.extend(self.disk.inspect());
+        out
     }
 }
