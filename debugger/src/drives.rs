@@ -7,10 +7,13 @@ use rewind::Device;
 use rewind_machines::virt::{VirtConfig, VIRTIO_IRQ, VIRTIO_SLOTS};
 use rewind_machines::virtio::{Blk, BlockBackend, FileDisk, OverlayDisk, Rng, VirtioMmio};
 
+/// Builds a device for the interrupt line of its slot.
+type MakeDevice = Box<dyn FnOnce(u32) -> Box<dyn Device>>;
+
 /// Attaches the drives and devices given on the command line.
 pub fn attach(args: &MachineArgs, config: &mut VirtConfig) -> Result<()> {
     // Each device is made once its slot (and so its interrupt line) is known.
-    let mut devices: Vec<Box<dyn FnOnce(u32) -> Box<dyn Device>>> = Vec::new();
+    let mut devices: Vec<MakeDevice> = Vec::new();
     for (i, d) in args.drives.iter().enumerate() {
         let spec = cli::parse_drive(d)?;
         let path = &spec.file;
