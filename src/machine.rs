@@ -267,6 +267,48 @@ impl Machine {
         Some(&mut core.hart)
     }
 
+    /// Reads CSR `csr` of hart `hart` as a debugger sees it: whatever the hart's privilege level and `mstatus.FS`,
+    /// with the virtual time and the device-driven interrupt bits the hart itself would see. `None` if there is no
+    /// such hart or CSR.
+    pub fn debug_read_csr(&self, hart: usize, csr: u16) -> Option<u64> {
+        let core = self.cores.get(hart)?;
+        let env = crate::cpu::csr::CsrEnv {
+            time: self.plat.now(),
+            external_irqs: self.plat.hart_irqs.get(hart).copied().unwrap_or(0),
+        };
+        let mut h = core.hart.clone();
+        h.privilege = crate::cpu::Priv::Machine;
+        h.csr.mstatus |= crate::cpu::hart::mstatus::FS;
+        let value = crate::cpu::csr::read(&h, csr, &env).ok()?;
+        // The FS bits forced above must not show in mstatus/sstatus.
+        Some(match csr {
+            crate::cpu::csr::MSTATUS => core.hart.csr.mstatus,
+            crate::cpu::csr::SSTATUS => core.hart.csr.mstatus & crate::cpu::hart::mstatus::SSTATUS_MASK,
+            _ => value,
+        })
+    }
+
+    /// Writes CSR `csr` of hart `hart` as a debugger would: with the CSR's write rules (WARL fields, read-only
+    /// CSRs refuse), but whatever the hart's privilege level and `mstatus.FS`. Returns false if the write is
+    /// refused. Translation caches are flushed.
+    pub fn debug_write_csr(&mut self, hart: usize, csr: u16, value: u64) -> bool {
+        let Some(core) = self.cores.get_mut(hart) else { return false };
+        let h = &mut core.hart;
+        let (privilege, mstatus) = (h.privilege, h.csr.mstatus);
+        h.privilege = crate::cpu::Priv::Machine;
+        let fp = matches!(csr, crate::cpu::csr::FFLAGS | crate::cpu::csr::FRM | crate::cpu::csr::FCSR);
+        if fp {
+            h.csr.mstatus |= crate::cpu::hart::mstatus::FS;
+        }
+        let ok = crate::cpu::csr::write(h, csr, value).is_ok();
+        h.privilege = privilege;
+        if fp {
+            h.csr.mstatus = mstatus;
+        }
+        core.mmu.flush();
+        ok
+    }
+
     pub fn memory_tree(&self) -> &MemoryRegion {
         &self.root
     }
@@ -486,6 +528,22 @@ mod tests {
             kinds,
             vec![(AccessKind::Write, BASE + 0x1000, 42, BASE + 8), (AccessKind::Read, BASE + 0x1000, 42, BASE + 12)]
         );
+    }
+
+    #[test]
+    fn debugger_reads_and_writes_csrs_whatever_the_privilege() {
+        use crate::cpu::csr;
+        let mut m = machine();
+        m.hart_mut(0).unwrap().privilege = crate::cpu::Priv::User;
+        assert!(m.debug_write_csr(0, csr::SATP, 8 << 60 | 0x1234));
+        assert_eq!(m.debug_read_csr(0, csr::SATP), Some(8 << 60 | 0x1234));
+        assert!(m.debug_write_csr(0, csr::FFLAGS, 0x1f));
+        assert_eq!(m.debug_read_csr(0, csr::FCSR), Some(0x1f));
+        assert_eq!(m.debug_read_csr(0, csr::MSTATUS).unwrap() & crate::cpu::hart::mstatus::FS, 0);
+        assert_eq!(m.debug_read_csr(0, csr::MHARTID), Some(0));
+        assert!(!m.debug_write_csr(0, csr::MHARTID, 5), "read-only CSR");
+        assert_eq!(m.debug_read_csr(0, 0x7ff), None);
+        assert_eq!(m.hart(0).unwrap().privilege, crate::cpu::Priv::User);
     }
 
     #[test]
