@@ -105,6 +105,7 @@ impl MachineBuilder {
             breakpoints: Breakpoints::default(),
             sched: Schedule { hart: 0, quantum_left: QUANTUM },
             stop_on_idle: false,
+            last_watch_hit: None,
         }
     }
 }
@@ -146,6 +147,7 @@ pub struct Machine {
     breakpoints: Breakpoints,
     sched: Schedule,
     stop_on_idle: bool,
+    last_watch_hit: Option<crate::hooks::MemAccess>,
 }
 
 impl Machine {
@@ -181,6 +183,11 @@ impl Machine {
             let before = self.cores[idx].hart.icount;
             let exit = run_slice(&mut self.cores[idx], &mut self.plat, &mut self.cache, slice, &mut self.breakpoints);
             let ran = self.cores[idx].hart.icount - before;
+            if ran > 0 {
+                // The hart left the pc it stopped at: a pass granted there is used up, even if no breakpoint
+                // was set while it ran (the interpreter only clears it while breakpoints are set).
+                self.breakpoints.skip_once = None;
+            }
             self.sched.quantum_left -= ran.min(self.sched.quantum_left);
             match exit {
                 SliceExit::Breakpoint => {
@@ -191,6 +198,7 @@ impl Machine {
                 SliceExit::Power => {}
                 SliceExit::Watchpoint => {
                     if let Some(hit) = self.plat.instr.hit.take() {
+                        self.last_watch_hit = Some(hit.access);
                         return StopReason::Watchpoint {
                             hart: idx,
                             watchpoint: hit.watchpoint,
@@ -372,6 +380,12 @@ impl Machine {
         before != self.plat.instr.watchpoints.len()
     }
 
+    /// The access behind the last [`StopReason::Watchpoint`], with the accessing instruction's pc (the hart's pc
+    /// is already past it): debuggers that present the stop before the access need it.
+    pub fn last_watch_hit(&self) -> Option<crate::hooks::MemAccess> {
+        self.last_watch_hit
+    }
+
     pub fn watchpoints(&self) -> &[Watchpoint] {
         &self.plat.instr.watchpoints
     }
@@ -490,6 +504,7 @@ mod tests {
         };
         assert_eq!(stop, expected);
         assert_eq!(m.hart(0).unwrap().pc, BASE + 12, "stopped after the sd");
+        assert_eq!(m.last_watch_hit().map(|a| (a.pc, a.value)), Some((BASE + 8, 42)), "the sd's own pc");
         assert_eq!(m.icount(), 3);
     }
 
@@ -501,6 +516,19 @@ mod tests {
         assert_eq!(m.icount(), 3);
         assert_eq!(m.run(1), StopReason::BudgetExhausted);
         assert_eq!(m.hart(0).unwrap().x[12], 42);
+    }
+
+    #[test]
+    fn a_breakpoint_removed_and_set_again_stops_the_next_time() {
+        let mut m = machine();
+        m.add_breakpoint(BASE + 16);
+        assert_eq!(m.run(100), StopReason::Breakpoint { hart: 0, pc: BASE + 16 });
+        m.remove_breakpoint(BASE + 16);
+        assert_eq!(m.run(3), StopReason::BudgetExhausted, "j . runs on");
+        m.add_breakpoint(BASE + 16);
+        let before = m.icount();
+        assert_eq!(m.run(100), StopReason::Breakpoint { hart: 0, pc: BASE + 16 });
+        assert_eq!(m.icount(), before, "stops at once, no stale pass");
     }
 
     #[derive(Clone, Default)]

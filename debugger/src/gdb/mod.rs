@@ -317,6 +317,17 @@ impl GdbServer {
         if closed {
             self.close(dbg, "closed the connection");
         }
+        let running = matches!(
+            self.session.as_ref().and_then(|s| s.sm.as_ref()),
+            Some(GdbStubStateMachine::Running(_))
+        );
+        if running && dbg.step_done() {
+            // A step that needs no instruction (see `Debuggee::watch_stepped`).
+            if let (_, Some(gate)) = self.report(dbg, &StopReason::BudgetExhausted) {
+                return gate;
+            }
+            return Gate::Wait;
+        }
         match self.session.as_ref().and_then(|s| s.sm.as_ref()) {
             Some(GdbStubStateMachine::Idle(_)) => Gate::Wait,
             Some(_) => {
@@ -411,13 +422,17 @@ impl GdbServer {
         if !running {
             return (false, None);
         }
+        let was_watch_step = dbg.watch_stepped.take();
         let reason = match *stop {
             StopReason::BudgetExhausted => match dbg.resume {
-                Resume::Step { hart, from } if dbg.machine.hart(hart).is_some_and(|h| h.icount > from) => {
+                Resume::Step { hart, .. } if dbg.step_done() => {
                     dbg.current = hart;
                     MultiThreadStopReason::SignalWithThread { tid: tid(hart), signal: Signal::SIGTRAP }
                 }
-                _ => return (false, None),
+                _ => {
+                    dbg.watch_stepped = was_watch_step;
+                    return (false, None);
+                }
             },
             StopReason::Breakpoint { hart, .. } => {
                 if let Resume::Step { hart: h, from } = dbg.resume {
@@ -442,6 +457,8 @@ impl GdbServer {
                 // gdb matches the address against its watchpoints' ranges: report one inside the range.
                 let end = watchpoint.addr.saturating_add(watchpoint.len.max(1) - 1);
                 let addr = addr.clamp(watchpoint.addr, end);
+                dbg.watch_stepped = Some(hart);
+                dbg.shadow_pc = dbg.machine.last_watch_hit().filter(|a| a.hart == hart).map(|a| (hart, a.pc));
                 MultiThreadStopReason::Watch { tid: tid(hart), kind: gdb_kind, addr }
             }
             StopReason::Poweroff { code } => MultiThreadStopReason::Exited(code as u8),

@@ -40,6 +40,14 @@ pub struct Debuggee {
     /// The hart the last stop concerned.
     pub current: usize,
     step_request: Option<usize>,
+    /// The hart whose watchpoint stop was just reported. The engine stops *after* the accessing instruction,
+    /// but gdb's riscv support expects a stop before it and single-steps over it: that one step is answered
+    /// without running, so gdb shows the instruction after the access, as on hardware that stops after it.
+    pub watch_stepped: Option<usize>,
+    /// While a watchpoint stop is fresh: the hart and the pc of its accessing instruction, which gdb is shown
+    /// as the pc (gdb then steps over "it" by `vCont;s`, answered without running, or by a breakpoint at the
+    /// next pc, which is where the hart really is, hit at once).
+    pub shadow_pc: Option<(usize, u64)>,
     /// Engine breakpoints gdb set, with a count (a software and a hardware breakpoint may share an address).
     breakpoints: BTreeMap<u64, u32>,
     watchpoints: Vec<Watchpoint>,
@@ -61,8 +69,18 @@ impl Debuggee {
             resume: Resume::Continue,
             current: 0,
             step_request: None,
+            watch_stepped: None,
+            shadow_pc: None,
             breakpoints: BTreeMap::new(),
             watchpoints: Vec::new(),
+        }
+    }
+
+    /// A single step that is complete (or needs no instruction at all).
+    pub fn step_done(&self) -> bool {
+        match self.resume {
+            Resume::Step { hart, from } => self.machine.hart(hart).is_some_and(|h| h.icount > from),
+            _ => false,
         }
     }
 
@@ -75,6 +93,8 @@ impl Debuggee {
             self.machine.remove_watchpoint(&w);
         }
         self.phys = false;
+        self.watch_stepped = None;
+        self.shadow_pc = None;
     }
 
     /// Sets gdb's breakpoints and watchpoints again on a fresh machine (after a guest reset).
@@ -105,11 +125,19 @@ impl Debuggee {
         }
     }
 
+    /// The pc gdb is shown (see `shadow_pc`).
+    fn pc_of(&self, hart: usize) -> Option<u64> {
+        match self.shadow_pc {
+            Some((h, pc)) if h == hart => Some(pc),
+            _ => self.machine.hart(hart).map(|h| h.pc),
+        }
+    }
+
     fn read_reg(&self, hart: usize, reg: Reg) -> Option<u64> {
         let h = self.machine.hart(hart)?;
         Some(match reg {
             Reg::X(i) => *h.x.get(i)?,
-            Reg::Pc => h.pc,
+            Reg::Pc => self.pc_of(hart)?,
             Reg::F(i) => *h.f.get(i)?,
             Reg::Priv => h.privilege as u64,
             Reg::Csr(c) => self.machine.debug_read_csr(hart, c)?,
@@ -124,7 +152,10 @@ impl Debuggee {
         match reg {
             Reg::X(0) => {}
             Reg::X(i) if i < 32 => h.x[i] = v,
-            Reg::Pc => h.pc = v,
+            Reg::Pc => {
+                h.pc = v;
+                self.shadow_pc = None;
+            }
             Reg::F(i) if i < 32 => h.f[i] = v,
             Reg::Priv if v & 3 != 2 => h.privilege = Priv::from_bits(v),
             _ => return false,
@@ -174,8 +205,8 @@ impl MultiThreadBase for Debuggee {
     fn read_registers(&mut self, regs: &mut Regs, tid: Tid) -> TargetResult<(), Self> {
         let h = self.machine.hart(self.hart_ok(tid)?).ok_or(TargetError::Errno(EFAULT))?;
         regs.x = h.x;
-        regs.pc = h.pc;
         regs.f = h.f;
+        regs.pc = self.pc_of(hart_of(tid)).unwrap_or(h.pc);
         Ok(())
     }
 
@@ -184,7 +215,9 @@ impl MultiThreadBase for Debuggee {
         let h = self.machine.hart_mut(hart).ok_or(TargetError::Errno(EFAULT))?;
         h.x = regs.x;
         h.x[0] = 0;
-        h.pc = regs.pc;
+        if regs.pc != h.pc && self.shadow_pc.map_or(true, |(s, pc)| s != hart || pc != regs.pc) {
+            h.pc = regs.pc;
+        }
         h.f = regs.f;
         Ok(())
     }
@@ -269,7 +302,12 @@ impl SingleRegisterAccess<Tid> for Debuggee {
 
 impl MultiThreadResume for Debuggee {
     fn resume(&mut self) -> Result<(), String> {
+        let watch_stepped = self.watch_stepped.take();
+        self.shadow_pc = None;
         self.resume = match self.step_request.take() {
+            Some(hart) if watch_stepped == Some(hart) => {
+                Resume::Step { hart, from: self.machine.hart(hart).map_or(0, |h| h.icount.saturating_sub(1)) }
+            }
             Some(hart) => {
                 let from = self.machine.hart(hart).map_or(0, |h| h.icount);
                 Resume::Step { hart, from }
