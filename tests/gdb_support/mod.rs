@@ -141,6 +141,11 @@ pub fn gdb_session(elf: &Path, connect: &str, commands: &[&str]) -> String {
 
 /// The bare-metal demo of examples/gdb-demo, built into the cargo target's tmp dir.
 pub fn demo_elf() -> PathBuf {
+    static ELF: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    ELF.get_or_init(build_demo).clone()
+}
+
+fn build_demo() -> PathBuf {
     let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let build = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("gdb-demo-{}", std::process::id()));
     let out = Command::new("make")
