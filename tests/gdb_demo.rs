@@ -116,7 +116,7 @@ fn ctrl_c_detach_reconnect_dropped_connection_and_kill() {
     let elf = demo_elf();
     let mut r = Rewind::start(demo_command(&elf), &[]);
     // gdb in the foreground: SIGINT to gdb makes it send the interrupt byte, as Ctrl-C in its terminal does.
-    let mut gdb = Command::new("gdb-multiarch")
+    let gdb = Command::new("gdb-multiarch")
         .args(["-batch", "-nx", "-ex", "set confirm off"])
         .arg("-ex")
         .arg(format!("target remote 127.0.0.1:{}", r.port))

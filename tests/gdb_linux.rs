@@ -23,10 +23,7 @@ fn assert_has(out: &str, what: &[&str]) {
 /// Value of the last `$N = value` line gdb printed for history number `n`.
 fn value(out: &str, n: usize) -> String {
     let prefix = format!("${n} = ");
-    out.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .unwrap_or_else(|| panic!("no {prefix} in:\n{out}"))
-        .to_string()
+    out.lines().find_map(|l| l.strip_prefix(&prefix)).unwrap_or_else(|| panic!("no {prefix} in:\n{out}")).to_string()
 }
 
 #[test]
@@ -52,7 +49,17 @@ fn break_continue_backtrace_step_next_and_registers() {
             "p $ft0",
         ],
     );
-    assert_has(&out, &["Breakpoint 1, start_kernel ()", "#0  start_kernel ()", "init/main.c", "ra             0x", "sp             0x", "pc             0xffffffff"]);
+    assert_has(
+        &out,
+        &[
+            "Breakpoint 1, start_kernel ()",
+            "#0  start_kernel ()",
+            "init/main.c",
+            "ra             0x",
+            "sp             0x",
+            "pc             0xffffffff",
+        ],
+    );
     let pc0 = u64::from_str_radix(value(&out, 1).trim_start_matches("0x"), 16).unwrap();
     let pc1 = u64::from_str_radix(value(&out, 2).trim_start_matches("0x"), 16).unwrap();
     assert!(pc1 > pc0 && pc1 <= pc0 + 4, "stepi moved from {pc0:#x} to {pc1:#x}");

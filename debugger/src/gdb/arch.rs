@@ -69,17 +69,11 @@ impl Arch for Rv64gc {
 }
 
 /// What the `g` packet carries: x0-x31, pc, f0-f31 (the rest is read with `p`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Regs {
     pub x: [u64; 32],
     pub pc: u64,
     pub f: [u64; 32],
-}
-
-impl Default for Regs {
-    fn default() -> Regs {
-        Regs { x: [0; 32], pc: 0, f: [0; 32] }
-    }
 }
 
 /// Bytes of the `g` packet.

@@ -317,10 +317,8 @@ impl GdbServer {
         if closed {
             self.close(dbg, "closed the connection");
         }
-        let running = matches!(
-            self.session.as_ref().and_then(|s| s.sm.as_ref()),
-            Some(GdbStubStateMachine::Running(_))
-        );
+        let running =
+            matches!(self.session.as_ref().and_then(|s| s.sm.as_ref()), Some(GdbStubStateMachine::Running(_)));
         if running && dbg.step_done() {
             // A step that needs no instruction (see `Debuggee::watch_stepped`).
             if let (_, Some(gate)) = self.report(dbg, &StopReason::BudgetExhausted) {
@@ -366,7 +364,7 @@ impl GdbServer {
         let sm = match result {
             Ok(Ok(sm)) => sm,
             Ok(Err(e)) => {
-                self.close(dbg, &format!("dropped: {e}"));
+                self.close(dbg, &format!("dropped: {}", first_sentence(&e.to_string())));
                 return None;
             }
             Err(_) => {
@@ -415,10 +413,8 @@ impl GdbServer {
     /// Tells the client why the machine stopped. Returns a gate if the run loop must act (exit), or `None` to
     /// go on as usual; `handled` says whether gdb took the stop (the run loop must not treat it itself).
     pub fn report(&mut self, dbg: &mut Debuggee, stop: &StopReason) -> (bool, Option<Gate>) {
-        let running = matches!(
-            self.session.as_ref().and_then(|s| s.sm.as_ref()),
-            Some(GdbStubStateMachine::Running(_))
-        );
+        let running =
+            matches!(self.session.as_ref().and_then(|s| s.sm.as_ref()), Some(GdbStubStateMachine::Running(_)));
         if !running {
             return (false, None);
         }
@@ -482,7 +478,7 @@ impl GdbServer {
                 (true, None)
             }
             Ok(Err(e)) => {
-                self.close(dbg, &format!("dropped: {e}"));
+                self.close(dbg, &format!("dropped: {}", first_sentence(&e.to_string())));
                 (true, None)
             }
             Err(_) => {
@@ -491,6 +487,11 @@ impl GdbServer {
             }
         }
     }
+}
+
+/// gdbstub's messages can run on for several sentences; the log keeps one line.
+fn first_sentence(s: &str) -> &str {
+    s.split(". ").next().unwrap_or(s).lines().next().unwrap_or(s)
 }
 
 #[cfg(test)]

@@ -29,7 +29,10 @@ pub enum Resume {
     Halted,
     Continue,
     /// Run until `hart` has executed one instruction (the other harts run meanwhile). `from` is its icount then.
-    Step { hart: usize, from: u64 },
+    Step {
+        hart: usize,
+        from: u64,
+    },
 }
 
 pub struct Debuggee {
@@ -215,7 +218,7 @@ impl MultiThreadBase for Debuggee {
         let h = self.machine.hart_mut(hart).ok_or(TargetError::Errno(EFAULT))?;
         h.x = regs.x;
         h.x[0] = 0;
-        if regs.pc != h.pc && self.shadow_pc.map_or(true, |(s, pc)| s != hart || pc != regs.pc) {
+        if regs.pc != h.pc && !matches!(self.shadow_pc, Some((s, pc)) if s == hart && pc == regs.pc) {
             h.pc = regs.pc;
         }
         h.f = regs.f;
