@@ -144,3 +144,12 @@ fn detach_lets_the_guest_run_on_to_userspace() {
     );
     assert_eq!(r.wait_exit(Duration::from_secs(30)), Some(0), "{}", r.stderr());
 }
+
+#[test]
+fn console_works_while_attached_and_poweroff_ends_the_session() {
+    let (mut r, vmlinux) = rewind(&[]);
+    let out = r.gdb(&vmlinux, &["continue"]);
+    assert!(out.contains("exited normally"), "gdb did not see the guest power off:\n{out}");
+    assert!(r.stdout().contains("rewind-guest: userspace up"), "console output while attached:\n{}", r.stdout());
+    assert_eq!(r.wait_exit(Duration::from_secs(30)), Some(0), "{}", r.stderr());
+}

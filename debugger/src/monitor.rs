@@ -136,3 +136,31 @@ fn phys(m: &mut Monitor<'_>, args: &[&str]) -> Result<String, String> {
     }
     Ok(format!("debugger memory accesses use {} addresses\n", if *m.phys { "physical" } else { "virtual" }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn machine() -> Machine {
+        let mut b = rewind::MachineBuilder::new(2, "ram", 0x8000_0000, 0x10000);
+        b.set_reset_pc(0x8000_0000);
+        b.build()
+    }
+
+    #[test]
+    fn commands_are_found_by_their_words() {
+        let mut machine = machine();
+        let mut phys = false;
+        let mut m = Monitor { machine: &mut machine, hart: 1, phys: &mut phys };
+        assert!(execute(&mut m, "help").unwrap().contains("info mtree"));
+        assert!(execute(&mut m, "").unwrap().contains("phys on|off"));
+        assert!(execute(&mut m, "info mtree").unwrap().contains("ram"));
+        assert!(execute(&mut m, "info registers").unwrap().starts_with("hart 1  pc 0000000080000000  priv Machine"));
+        assert_eq!(execute(&mut m, "info icount").unwrap(), "total 0\nhart 0 0\nhart 1 0\n");
+        assert!(execute(&mut m, "phys on").unwrap().contains("physical"));
+        assert!(*m.phys);
+        assert!(execute(&mut m, "phys maybe").is_err());
+        assert!(execute(&mut m, "info").is_err());
+        assert!(execute(&mut m, "frobnicate").unwrap_err().contains("unknown command 'frobnicate'"));
+    }
+}
