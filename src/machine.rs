@@ -106,6 +106,7 @@ impl MachineBuilder {
             sched: Schedule { hart: 0, quantum_left: QUANTUM },
             stop_on_idle: false,
             reset_pc: self.reset_pc,
+            last_watch_hit: None,
         }
     }
 }
@@ -161,6 +162,7 @@ pub struct Machine {
     sched: Schedule,
     stop_on_idle: bool,
     reset_pc: u64,
+    last_watch_hit: Option<crate::hooks::MemAccess>,
 }
 
 impl Machine {
@@ -206,6 +208,11 @@ impl Machine {
             let before = self.cores[idx].hart.icount;
             let exit = run_slice(&mut self.cores[idx], &mut self.plat, &mut self.cache, slice, &mut self.breakpoints);
             let ran = self.cores[idx].hart.icount - before;
+            if ran > 0 {
+                // The hart left the pc it stopped at: a pass granted there is used up, even if no breakpoint
+                // was set while it ran (the interpreter only clears it while breakpoints are set).
+                self.breakpoints.skip_once = None;
+            }
             self.sched.quantum_left -= ran.min(self.sched.quantum_left);
             match exit {
                 SliceExit::Breakpoint => {
@@ -216,6 +223,7 @@ impl Machine {
                 SliceExit::Power => {}
                 SliceExit::Watchpoint => {
                     if let Some(hit) = self.plat.instr.hit.take() {
+                        self.last_watch_hit = Some(hit.access);
                         return StopReason::Watchpoint {
                             hart: idx,
                             watchpoint: hit.watchpoint,
@@ -300,6 +308,48 @@ impl Machine {
         let core = self.cores.get_mut(i)?;
         core.mmu.flush();
         Some(&mut core.hart)
+    }
+
+    /// Reads CSR `csr` of hart `hart` as a debugger sees it: whatever the hart's privilege level and `mstatus.FS`,
+    /// with the virtual time and the device-driven interrupt bits the hart itself would see. `None` if there is no
+    /// such hart or CSR.
+    pub fn debug_read_csr(&self, hart: usize, csr: u16) -> Option<u64> {
+        let core = self.cores.get(hart)?;
+        let env = crate::cpu::csr::CsrEnv {
+            time: self.plat.now(),
+            external_irqs: self.plat.hart_irqs.get(hart).copied().unwrap_or(0),
+        };
+        let mut h = core.hart.clone();
+        h.privilege = crate::cpu::Priv::Machine;
+        h.csr.mstatus |= crate::cpu::hart::mstatus::FS;
+        let value = crate::cpu::csr::read(&h, csr, &env).ok()?;
+        // The FS bits forced above must not show in mstatus/sstatus.
+        Some(match csr {
+            crate::cpu::csr::MSTATUS => core.hart.csr.mstatus,
+            crate::cpu::csr::SSTATUS => core.hart.csr.mstatus & crate::cpu::hart::mstatus::SSTATUS_MASK,
+            _ => value,
+        })
+    }
+
+    /// Writes CSR `csr` of hart `hart` as a debugger would: with the CSR's write rules (WARL fields, read-only
+    /// CSRs refuse), but whatever the hart's privilege level and `mstatus.FS`. Returns false if the write is
+    /// refused. Translation caches are flushed.
+    pub fn debug_write_csr(&mut self, hart: usize, csr: u16, value: u64) -> bool {
+        let Some(core) = self.cores.get_mut(hart) else { return false };
+        let h = &mut core.hart;
+        let (privilege, mstatus) = (h.privilege, h.csr.mstatus);
+        h.privilege = crate::cpu::Priv::Machine;
+        let fp = matches!(csr, crate::cpu::csr::FFLAGS | crate::cpu::csr::FRM | crate::cpu::csr::FCSR);
+        if fp {
+            h.csr.mstatus |= crate::cpu::hart::mstatus::FS;
+        }
+        let ok = crate::cpu::csr::write(h, csr, value).is_ok();
+        h.privilege = privilege;
+        if fp {
+            h.csr.mstatus = mstatus;
+        }
+        core.mmu.flush();
+        ok
     }
 
     pub fn memory_tree(&self) -> &MemoryRegion {
@@ -387,6 +437,12 @@ impl Machine {
     /// breakpoint stop).
     pub fn step_over_breakpoint_here(&mut self, hart: usize) {
         self.breakpoints.skip_once = self.cores.get(hart).map(|c| c.hart.pc);
+    }
+
+    /// The access behind the last [`StopReason::Watchpoint`], with the accessing instruction's pc (the hart's pc
+    /// is already past it): debuggers that present the stop before the access need it.
+    pub fn last_watch_hit(&self) -> Option<crate::hooks::MemAccess> {
+        self.last_watch_hit
     }
 
     pub fn watchpoints(&self) -> &[Watchpoint] {
@@ -582,6 +638,7 @@ mod tests {
         };
         assert_eq!(stop, expected);
         assert_eq!(m.hart(0).unwrap().pc, BASE + 12, "stopped after the sd");
+        assert_eq!(m.last_watch_hit().map(|a| (a.pc, a.value)), Some((BASE + 8, 42)), "the sd's own pc");
         assert_eq!(m.icount(), 3);
     }
 
@@ -593,6 +650,19 @@ mod tests {
         assert_eq!(m.icount(), 3);
         assert_eq!(m.run(1), StopReason::BudgetExhausted);
         assert_eq!(m.hart(0).unwrap().x[12], 42);
+    }
+
+    #[test]
+    fn a_breakpoint_removed_and_set_again_stops_the_next_time() {
+        let mut m = machine();
+        m.add_breakpoint(BASE + 16);
+        assert_eq!(m.run(100), StopReason::Breakpoint { hart: 0, pc: BASE + 16 });
+        m.remove_breakpoint(BASE + 16);
+        assert_eq!(m.run(3), StopReason::BudgetExhausted, "j . runs on");
+        m.add_breakpoint(BASE + 16);
+        let before = m.icount();
+        assert_eq!(m.run(100), StopReason::Breakpoint { hart: 0, pc: BASE + 16 });
+        assert_eq!(m.icount(), before, "stops at once, no stale pass");
     }
 
     #[derive(Clone, Default)]
@@ -620,6 +690,22 @@ mod tests {
             kinds,
             vec![(AccessKind::Write, BASE + 0x1000, 42, BASE + 8), (AccessKind::Read, BASE + 0x1000, 42, BASE + 12)]
         );
+    }
+
+    #[test]
+    fn debugger_reads_and_writes_csrs_whatever_the_privilege() {
+        use crate::cpu::csr;
+        let mut m = machine();
+        m.hart_mut(0).unwrap().privilege = crate::cpu::Priv::User;
+        assert!(m.debug_write_csr(0, csr::SATP, 8 << 60 | 0x1234));
+        assert_eq!(m.debug_read_csr(0, csr::SATP), Some(8 << 60 | 0x1234));
+        assert!(m.debug_write_csr(0, csr::FFLAGS, 0x1f));
+        assert_eq!(m.debug_read_csr(0, csr::FCSR), Some(0x1f));
+        assert_eq!(m.debug_read_csr(0, csr::MSTATUS).unwrap() & crate::cpu::hart::mstatus::FS, 0);
+        assert_eq!(m.debug_read_csr(0, csr::MHARTID), Some(0));
+        assert!(!m.debug_write_csr(0, csr::MHARTID, 5), "read-only CSR");
+        assert_eq!(m.debug_read_csr(0, 0x7ff), None);
+        assert_eq!(m.hart(0).unwrap().privilege, crate::cpu::Priv::User);
     }
 
     #[test]

@@ -88,11 +88,45 @@ pub struct MachineArgs {
     /// Print a summary (instructions, virtual time, wall time, MIPS) on exit.
     #[arg(long = "stats")]
     pub stats: bool,
+    /// Wait for gdb on 127.0.0.1:1234 (shorthand for `-gdb tcp::1234`).
+    #[arg(short = 's')]
+    pub gdb_default: bool,
+    /// Wait for gdb on `tcp::PORT`, `tcp:HOST:PORT` or `unix:PATH` (loopback unless a host is named).
+    #[arg(long = "gdb", value_name = "DEV")]
+    pub gdb: Option<String>,
+    /// Do not start the CPUs until gdb continues or steps them.
+    #[arg(short = 'S')]
+    pub freeze: bool,
+}
+
+impl MachineArgs {
+    /// Where the gdb server listens, if it is wanted.
+    pub fn gdb_endpoint(&self) -> Result<Option<crate::gdb::Endpoint>> {
+        match (&self.gdb, self.gdb_default) {
+            (Some(spec), _) if spec == "none" => Ok(None),
+            (Some(spec), _) => crate::gdb::parse_endpoint(spec).map(Some),
+            (None, true) => Ok(Some(crate::gdb::Endpoint::Tcp("127.0.0.1:1234".into()))),
+            (None, false) if self.freeze => bail!("-S needs a gdb server (-s or -gdb tcp::PORT)"),
+            (None, false) => Ok(None),
+        }
+    }
 }
 
 /// QEMU options rewind accepts with a single dash, rewritten to clap's double dash.
-const QEMU_LONG_OPTIONS: &[&str] =
-    &["machine", "memory", "smp", "bios", "kernel", "initrd", "append", "drive", "device", "nographic", "serial"];
+const QEMU_LONG_OPTIONS: &[&str] = &[
+    "machine",
+    "memory",
+    "smp",
+    "bios",
+    "kernel",
+    "initrd",
+    "append",
+    "drive",
+    "device",
+    "nographic",
+    "serial",
+    "gdb",
+];
 
 /// Single-dash QEMU options that take no value.
 const QEMU_FLAGS: &[&str] = &["nographic"];
@@ -204,6 +238,23 @@ mod tests {
         assert!(normalize_args(["rewind", "-frobnicate"].map(String::from)).is_err());
         let args = normalize_args(["rewind", "-append", "-x quiet"].map(String::from)).unwrap();
         assert_eq!(args, ["rewind", "--append", "-x quiet"]);
+    }
+
+    #[test]
+    fn gdb_options_follow_qemu() {
+        let parse = |a: &[&str]| {
+            let args = normalize_args(a.iter().map(|s| s.to_string())).unwrap();
+            Cli::try_parse_from(args).unwrap().machine
+        };
+        let m = parse(&["rewind", "-s", "-S", "-kernel", "k"]);
+        assert!(m.freeze);
+        assert_eq!(m.gdb_endpoint().unwrap(), Some(crate::gdb::Endpoint::Tcp("127.0.0.1:1234".into())));
+        let m = parse(&["rewind", "-gdb", "tcp::4321", "-S"]);
+        assert_eq!(m.gdb_endpoint().unwrap(), Some(crate::gdb::Endpoint::Tcp("127.0.0.1:4321".into())));
+        let m = parse(&["rewind", "-gdb", "unix:/tmp/x.sock"]);
+        assert_eq!(m.gdb_endpoint().unwrap(), Some(crate::gdb::Endpoint::Unix("/tmp/x.sock".into())));
+        assert!(parse(&["rewind", "-S"]).gdb_endpoint().is_err());
+        assert_eq!(parse(&["rewind"]).gdb_endpoint().unwrap(), None);
     }
 
     #[test]

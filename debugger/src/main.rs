@@ -3,6 +3,8 @@
 mod cli;
 mod console;
 mod drives;
+mod gdb;
+mod monitor;
 mod recording;
 mod session;
 

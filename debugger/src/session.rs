@@ -2,6 +2,8 @@
 
 use crate::cli::{self, MachineArgs};
 use crate::console::{Console, ConsoleEvent};
+use crate::gdb::target::Debuggee;
+use crate::gdb::{Gate, GdbServer};
 use crate::recording::InputPath;
 use anyhow::{bail, Context, Result};
 use rewind::{DeviceInput, Machine, StopReason, TIMEBASE_HZ};
@@ -73,7 +75,8 @@ pub fn print_mtree(args: &MachineArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// Runs the machine with the console on stdin/stdout. Returns the process exit code.
+/// Runs the machine with the console on stdin/stdout (and the gdb server, if asked for). Returns the process
+/// exit code.
 pub fn run(args: &MachineArgs) -> Result<i32> {
     run_with(args, InputPath::Live)
 }
@@ -81,18 +84,40 @@ pub fn run(args: &MachineArgs) -> Result<i32> {
 /// Runs the machine with the console, sending console input and idle skips through `inputs`.
 pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
     let out = SharedOutput::default();
-    let (mut machine, _boot) = build_machine(args, out.clone())?;
+    let endpoint = args.gdb_endpoint()?;
+    let (machine, _boot) = build_machine(args, out.clone())?;
     let uart = machine.device_id("serial").context("the board has no serial port")?;
+    let mut dbg = Debuggee::new(machine);
+    let mut gdb = match &endpoint {
+        Some(e) => Some(GdbServer::start(e, args.freeze)?),
+        None => None,
+    };
     let mut console = Console::start();
-    machine.set_stop_on_idle(true);
+    dbg.machine.set_stop_on_idle(true);
     let started = Instant::now();
     let mut stdout = std::io::stdout();
     let mut budget_left = args.max_insns;
     let code = loop {
-        let chunk = budget_left.map_or(CHUNK, |b| b.min(CHUNK));
+        let mut chunk = budget_left.map_or(CHUNK, |b| b.min(CHUNK));
         if chunk == 0 {
             break 0;
         }
+        if let Some(server) = gdb.as_mut() {
+            match server.poll(&mut dbg) {
+                Gate::Run(n) => chunk = chunk.min(n),
+                Gate::Wait => {
+                    // Halted for gdb: console input is still taken (the UART buffers it), Ctrl-A x still quits.
+                    if let Some(ev) = console.poll() {
+                        if let Some(code) = handle_console(&mut dbg.machine, &mut inputs, uart, ev)? {
+                            break code;
+                        }
+                    }
+                    continue;
+                }
+                Gate::Exit(code) => break code,
+            }
+        }
+        let machine = &mut dbg.machine;
         let before = machine.icount();
         let stop = machine.run(chunk);
         if let Some(b) = budget_left.as_mut() {
@@ -100,11 +125,19 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
         }
         let _ = stdout.write_all(&out.take());
         let _ = stdout.flush();
-        inputs.checkpoint(&machine)?;
+        inputs.checkpoint(&dbg.machine)?;
+        if let Some(server) = gdb.as_mut() {
+            match server.report(&mut dbg, &stop) {
+                (_, Some(Gate::Exit(code))) => break code,
+                (true, _) => continue,
+                (false, _) => {}
+            }
+        }
+        let machine = &mut dbg.machine;
         match stop {
             StopReason::BudgetExhausted => {
                 if let Some(ev) = console.poll() {
-                    if let Some(code) = handle_console(&mut machine, &mut inputs, uart, ev)? {
+                    if let Some(code) = handle_console(machine, &mut inputs, uart, ev)? {
                         break code;
                     }
                 }
@@ -124,12 +157,16 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
                 let ev = if wait.is_zero() { console.poll() } else { console.wait(wait) };
                 match ev {
                     Some(ev) => {
-                        if let Some(code) = handle_console(&mut machine, &mut inputs, uart, ev)? {
+                        if let Some(code) = handle_console(machine, &mut inputs, uart, ev)? {
                             break code;
                         }
                     }
                     None if next_deadline.is_some() => {
-                        inputs.skip_idle(&mut machine);
+                        inputs.skip_idle(machine);
+                    }
+                    // With gdb attached, a machine that can never wake is still worth looking at.
+                    None if console.is_closed() && gdb.as_ref().is_some_and(|g| g.attached()) => {
+                        std::thread::sleep(Duration::from_millis(20));
                     }
                     None if console.is_closed() => {
                         let _ = stdout.write_all(&out.take());
@@ -150,9 +187,12 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
             StopReason::Reset => {
                 // A reset is a fresh boot of the same configuration: images are reloaded, devices start over.
                 let (fresh, _) = build_machine(args, out.clone())?;
-                machine = fresh;
-                machine.set_stop_on_idle(true);
+                dbg.machine = fresh;
+                dbg.machine.set_stop_on_idle(true);
+                dbg.reapply_debug_state();
             }
+            // Only gdb sets breakpoints and watchpoints; one that fires while no client is attached is stale.
+            StopReason::Breakpoint { .. } | StopReason::Watchpoint { .. } if gdb.is_some() => {}
             StopReason::Breakpoint { hart, pc } => {
                 eprintln!("\r\nrewind: hart {hart} stopped at breakpoint {pc:#x}");
                 break 0;
@@ -163,10 +203,11 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
             }
         }
     };
+    let machine = &dbg.machine;
     let _ = stdout.write_all(&out.take());
     let _ = stdout.flush();
     drop(console);
-    inputs.finish(&machine, &format!("poweroff {code}"))?;
+    inputs.finish(machine, &format!("poweroff {code}"))?;
     if args.stats {
         let secs = started.elapsed().as_secs_f64();
         let icount = machine.icount();

@@ -1,0 +1,442 @@
+//! The machine as gdbstub's `Target`: each hart is a thread (tid = hart + 1), memory is virtual (translated with
+//! the thread's MMU state) unless `monitor phys on`, breakpoints and watchpoints are the engine's.
+
+use super::arch::{Reg, Regs, Rv64gc};
+use crate::monitor::{self, Monitor};
+use gdbstub::common::{Signal, Tid};
+use gdbstub::target::ext::base::multithread::{
+    MultiThreadBase, MultiThreadResume, MultiThreadResumeOps, MultiThreadSchedulerLocking,
+    MultiThreadSchedulerLockingOps, MultiThreadSingleStep, MultiThreadSingleStepOps,
+};
+use gdbstub::target::ext::base::single_register_access::{SingleRegisterAccess, SingleRegisterAccessOps};
+use gdbstub::target::ext::base::BaseOps;
+use gdbstub::target::ext::breakpoints::{
+    Breakpoints, BreakpointsOps, HwBreakpoint, HwBreakpointOps, HwWatchpoint, HwWatchpointOps, SwBreakpoint,
+    SwBreakpointOps, WatchKind,
+};
+use gdbstub::target::ext::monitor_cmd::{ConsoleOutput, MonitorCmd, MonitorCmdOps};
+use gdbstub::target::{Target, TargetError, TargetResult};
+use rewind::{Machine, Priv, Watchpoint};
+use std::collections::BTreeMap;
+
+/// EFAULT, the reply to an access of unmapped or non-RAM memory.
+const EFAULT: u8 = 14;
+
+/// What gdb asked the machine to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resume {
+    /// Stopped: gdb is looking.
+    Halted,
+    Continue,
+    /// Run until `hart` has executed one instruction (the other harts run meanwhile). `from` is its icount then.
+    Step {
+        hart: usize,
+        from: u64,
+    },
+}
+
+pub struct Debuggee {
+    pub machine: Machine,
+    /// Debugger memory accesses are physical (`monitor phys on`).
+    pub phys: bool,
+    pub resume: Resume,
+    /// The hart the last stop concerned.
+    pub current: usize,
+    step_request: Option<usize>,
+    /// The hart whose watchpoint stop was just reported. The engine stops *after* the accessing instruction,
+    /// but gdb's riscv support expects a stop before it and single-steps over it: that one step is answered
+    /// without running, so gdb shows the instruction after the access, as on hardware that stops after it.
+    pub watch_stepped: Option<usize>,
+    /// While a watchpoint stop is fresh: the hart and the pc of its accessing instruction, which gdb is shown
+    /// as the pc (gdb then steps over "it" by `vCont;s`, answered without running, or by a breakpoint at the
+    /// next pc, which is where the hart really is, hit at once).
+    pub shadow_pc: Option<(usize, u64)>,
+    /// Engine breakpoints gdb set, with a count (a software and a hardware breakpoint may share an address).
+    breakpoints: BTreeMap<u64, u32>,
+    watchpoints: Vec<Watchpoint>,
+}
+
+pub fn tid(hart: usize) -> Tid {
+    Tid::new(hart + 1).unwrap_or(Tid::MIN)
+}
+
+fn hart_of(tid: Tid) -> usize {
+    tid.get() - 1
+}
+
+impl Debuggee {
+    pub fn new(machine: Machine) -> Debuggee {
+        Debuggee {
+            machine,
+            phys: false,
+            resume: Resume::Continue,
+            current: 0,
+            step_request: None,
+            watch_stepped: None,
+            shadow_pc: None,
+            breakpoints: BTreeMap::new(),
+            watchpoints: Vec::new(),
+        }
+    }
+
+    /// A single step that is complete (or needs no instruction at all).
+    pub fn step_done(&self) -> bool {
+        match self.resume {
+            Resume::Step { hart, from } => self.machine.hart(hart).is_some_and(|h| h.icount > from),
+            _ => false,
+        }
+    }
+
+    /// Removes every breakpoint and watchpoint gdb set (on detach or a lost connection).
+    pub fn clear_debug_state(&mut self) {
+        for addr in std::mem::take(&mut self.breakpoints).into_keys() {
+            self.machine.remove_breakpoint(addr);
+        }
+        for w in std::mem::take(&mut self.watchpoints) {
+            self.machine.remove_watchpoint(&w);
+        }
+        self.phys = false;
+        self.watch_stepped = None;
+        self.shadow_pc = None;
+    }
+
+    /// Sets gdb's breakpoints and watchpoints again on a fresh machine (after a guest reset).
+    pub fn reapply_debug_state(&mut self) {
+        for addr in self.breakpoints.keys() {
+            self.machine.add_breakpoint(*addr);
+        }
+        for w in &self.watchpoints {
+            self.machine.add_watchpoint(*w);
+        }
+    }
+
+    fn hart_ok(&self, tid: Tid) -> Result<usize, TargetError<String>> {
+        let h = hart_of(tid);
+        if h < self.machine.hart_count() {
+            Ok(h)
+        } else {
+            Err(TargetError::Errno(EFAULT))
+        }
+    }
+
+    /// Physical address of debugger address `addr` for `hart`.
+    fn phys_addr(&self, hart: usize, addr: u64) -> Option<u64> {
+        if self.phys {
+            Some(addr)
+        } else {
+            self.machine.translate(hart, addr)
+        }
+    }
+
+    /// The pc gdb is shown (see `shadow_pc`).
+    fn pc_of(&self, hart: usize) -> Option<u64> {
+        match self.shadow_pc {
+            Some((h, pc)) if h == hart => Some(pc),
+            _ => self.machine.hart(hart).map(|h| h.pc),
+        }
+    }
+
+    fn read_reg(&self, hart: usize, reg: Reg) -> Option<u64> {
+        let h = self.machine.hart(hart)?;
+        Some(match reg {
+            Reg::X(i) => *h.x.get(i)?,
+            Reg::Pc => self.pc_of(hart)?,
+            Reg::F(i) => *h.f.get(i)?,
+            Reg::Priv => h.privilege as u64,
+            Reg::Csr(c) => self.machine.debug_read_csr(hart, c)?,
+        })
+    }
+
+    fn write_reg(&mut self, hart: usize, reg: Reg, v: u64) -> bool {
+        if let Reg::Csr(c) = reg {
+            return self.machine.debug_write_csr(hart, c, v);
+        }
+        let Some(h) = self.machine.hart_mut(hart) else { return false };
+        match reg {
+            Reg::X(0) => {}
+            Reg::X(i) if i < 32 => h.x[i] = v,
+            Reg::Pc => {
+                h.pc = v;
+                self.shadow_pc = None;
+            }
+            Reg::F(i) if i < 32 => h.f[i] = v,
+            Reg::Priv if v & 3 != 2 => h.privilege = Priv::from_bits(v),
+            _ => return false,
+        }
+        true
+    }
+
+    fn add_bp(&mut self, addr: u64) {
+        *self.breakpoints.entry(addr).or_insert(0) += 1;
+        self.machine.add_breakpoint(addr);
+    }
+
+    fn remove_bp(&mut self, addr: u64) -> bool {
+        match self.breakpoints.get_mut(&addr) {
+            Some(n) if *n > 1 => {
+                *n -= 1;
+                true
+            }
+            Some(_) => {
+                self.breakpoints.remove(&addr);
+                self.machine.remove_breakpoint(addr);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl Target for Debuggee {
+    type Arch = Rv64gc;
+    type Error = String;
+
+    fn base_ops(&mut self) -> BaseOps<'_, Rv64gc, String> {
+        BaseOps::MultiThread(self)
+    }
+
+    fn support_breakpoints(&mut self) -> Option<BreakpointsOps<'_, Self>> {
+        Some(self)
+    }
+
+    fn support_monitor_cmd(&mut self) -> Option<MonitorCmdOps<'_, Self>> {
+        Some(self)
+    }
+}
+
+impl MultiThreadBase for Debuggee {
+    fn read_registers(&mut self, regs: &mut Regs, tid: Tid) -> TargetResult<(), Self> {
+        let h = self.machine.hart(self.hart_ok(tid)?).ok_or(TargetError::Errno(EFAULT))?;
+        regs.x = h.x;
+        regs.f = h.f;
+        regs.pc = self.pc_of(hart_of(tid)).unwrap_or(h.pc);
+        Ok(())
+    }
+
+    fn write_registers(&mut self, regs: &Regs, tid: Tid) -> TargetResult<(), Self> {
+        let hart = self.hart_ok(tid)?;
+        let h = self.machine.hart_mut(hart).ok_or(TargetError::Errno(EFAULT))?;
+        h.x = regs.x;
+        h.x[0] = 0;
+        if regs.pc != h.pc && !matches!(self.shadow_pc, Some((s, pc)) if s == hart && pc == regs.pc) {
+            h.pc = regs.pc;
+        }
+        h.f = regs.f;
+        Ok(())
+    }
+
+    fn support_single_register_access(&mut self) -> Option<SingleRegisterAccessOps<'_, Tid, Self>> {
+        Some(self)
+    }
+
+    fn read_addrs(&mut self, start: u64, data: &mut [u8], tid: Tid) -> TargetResult<usize, Self> {
+        let hart = self.hart_ok(tid)?;
+        // Page by page: a read that crosses into unmapped memory is an error, never zeros.
+        let mut done = 0;
+        while done < data.len() {
+            let va = start.wrapping_add(done as u64);
+            let in_page = (0x1000 - (va & 0xfff)) as usize;
+            let n = in_page.min(data.len() - done);
+            let pa = self.phys_addr(hart, va).ok_or(TargetError::Errno(EFAULT))?;
+            self.machine.read_phys(pa, &mut data[done..done + n]).ok_or(TargetError::Errno(EFAULT))?;
+            done += n;
+        }
+        Ok(done)
+    }
+
+    fn write_addrs(&mut self, start: u64, data: &[u8], tid: Tid) -> TargetResult<(), Self> {
+        let hart = self.hart_ok(tid)?;
+        // Translate everything first, so a write is all or nothing.
+        let mut pieces = Vec::new();
+        let mut done = 0;
+        while done < data.len() {
+            let va = start.wrapping_add(done as u64);
+            let n = ((0x1000 - (va & 0xfff)) as usize).min(data.len() - done);
+            let pa = self.phys_addr(hart, va).ok_or(TargetError::Errno(EFAULT))?;
+            // RAM only: device registers are neither read nor written by the debugger.
+            if self.machine.ram().offset_of(pa, n as u64).is_none() {
+                return Err(TargetError::Errno(EFAULT));
+            }
+            pieces.push((pa, done, n));
+            done += n;
+        }
+        for (pa, off, n) in pieces {
+            self.machine.write_phys(pa, &data[off..off + n]).ok_or(TargetError::Errno(EFAULT))?;
+        }
+        Ok(())
+    }
+
+    fn list_active_threads(&mut self, register: &mut dyn FnMut(Tid)) -> Result<(), String> {
+        for h in 0..self.machine.hart_count() {
+            register(tid(h));
+        }
+        Ok(())
+    }
+
+    fn support_resume(&mut self) -> Option<MultiThreadResumeOps<'_, Self>> {
+        Some(self)
+    }
+}
+
+impl SingleRegisterAccess<Tid> for Debuggee {
+    fn read_register(&mut self, tid: Tid, reg: Reg, buf: &mut [u8]) -> TargetResult<usize, Self> {
+        let hart = self.hart_ok(tid)?;
+        let v = self.read_reg(hart, reg).ok_or(TargetError::Errno(EFAULT))?;
+        let bytes = v.to_le_bytes();
+        let n = reg.size().min(buf.len());
+        buf[..n].copy_from_slice(&bytes[..n]);
+        Ok(n)
+    }
+
+    fn write_register(&mut self, tid: Tid, reg: Reg, val: &[u8]) -> TargetResult<(), Self> {
+        let hart = self.hart_ok(tid)?;
+        if val.is_empty() || val.len() > 8 {
+            return Err(TargetError::Errno(EFAULT));
+        }
+        let mut bytes = [0u8; 8];
+        bytes[..val.len()].copy_from_slice(val);
+        if self.write_reg(hart, reg, u64::from_le_bytes(bytes)) {
+            Ok(())
+        } else {
+            Err(TargetError::Errno(EFAULT))
+        }
+    }
+}
+
+impl MultiThreadResume for Debuggee {
+    fn resume(&mut self) -> Result<(), String> {
+        let watch_stepped = self.watch_stepped.take();
+        self.shadow_pc = None;
+        self.resume = match self.step_request.take() {
+            Some(hart) if watch_stepped == Some(hart) => {
+                Resume::Step { hart, from: self.machine.hart(hart).map_or(0, |h| h.icount.saturating_sub(1)) }
+            }
+            Some(hart) => {
+                let from = self.machine.hart(hart).map_or(0, |h| h.icount);
+                Resume::Step { hart, from }
+            }
+            None => Resume::Continue,
+        };
+        Ok(())
+    }
+
+    fn clear_resume_actions(&mut self) -> Result<(), String> {
+        self.step_request = None;
+        Ok(())
+    }
+
+    fn set_resume_action_continue(&mut self, _tid: Tid, _signal: Option<Signal>) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn support_single_step(&mut self) -> Option<MultiThreadSingleStepOps<'_, Self>> {
+        Some(self)
+    }
+
+    fn support_scheduler_locking(&mut self) -> Option<MultiThreadSchedulerLockingOps<'_, Self>> {
+        Some(self)
+    }
+}
+
+/// gdb asks for it when only the stepped thread is named (`vCont;s:1`). The engine schedules all harts
+/// together, so the other harts run on until the stepped one has executed its instruction (at most one quantum).
+impl MultiThreadSchedulerLocking for Debuggee {
+    fn set_resume_action_scheduler_lock(&mut self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+impl MultiThreadSingleStep for Debuggee {
+    fn set_resume_action_step(&mut self, tid: Tid, _signal: Option<Signal>) -> Result<(), String> {
+        let hart = hart_of(tid);
+        if hart >= self.machine.hart_count() {
+            return Err(format!("no thread {tid}"));
+        }
+        self.step_request = Some(hart);
+        Ok(())
+    }
+}
+
+impl Breakpoints for Debuggee {
+    fn support_sw_breakpoint(&mut self) -> Option<SwBreakpointOps<'_, Self>> {
+        Some(self)
+    }
+
+    fn support_hw_breakpoint(&mut self) -> Option<HwBreakpointOps<'_, Self>> {
+        Some(self)
+    }
+
+    fn support_hw_watchpoint(&mut self) -> Option<HwWatchpointOps<'_, Self>> {
+        Some(self)
+    }
+}
+
+impl SwBreakpoint for Debuggee {
+    fn add_sw_breakpoint(&mut self, addr: u64, _kind: usize) -> TargetResult<bool, Self> {
+        self.add_bp(addr);
+        Ok(true)
+    }
+
+    fn remove_sw_breakpoint(&mut self, addr: u64, _kind: usize) -> TargetResult<bool, Self> {
+        Ok(self.remove_bp(addr))
+    }
+}
+
+impl HwBreakpoint for Debuggee {
+    fn add_hw_breakpoint(&mut self, addr: u64, _kind: usize) -> TargetResult<bool, Self> {
+        self.add_bp(addr);
+        Ok(true)
+    }
+
+    fn remove_hw_breakpoint(&mut self, addr: u64, _kind: usize) -> TargetResult<bool, Self> {
+        Ok(self.remove_bp(addr))
+    }
+}
+
+fn watch(addr: u64, len: u64, kind: WatchKind) -> Watchpoint {
+    let kind = match kind {
+        WatchKind::Write => rewind::WatchKind::Write,
+        WatchKind::Read => rewind::WatchKind::Read,
+        WatchKind::ReadWrite => rewind::WatchKind::Access,
+    };
+    Watchpoint { addr, len, kind }
+}
+
+impl HwWatchpoint for Debuggee {
+    fn add_hw_watchpoint(&mut self, addr: u64, len: u64, kind: WatchKind) -> TargetResult<bool, Self> {
+        if len == 0 || len > 1 << 20 {
+            return Ok(false);
+        }
+        let w = watch(addr, len, kind);
+        self.watchpoints.push(w);
+        self.machine.add_watchpoint(w);
+        Ok(true)
+    }
+
+    fn remove_hw_watchpoint(&mut self, addr: u64, len: u64, kind: WatchKind) -> TargetResult<bool, Self> {
+        let w = watch(addr, len, kind);
+        match self.watchpoints.iter().position(|x| *x == w) {
+            Some(i) => {
+                self.watchpoints.remove(i);
+                if !self.watchpoints.contains(&w) {
+                    self.machine.remove_watchpoint(&w);
+                }
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
+
+impl MonitorCmd for Debuggee {
+    fn handle_monitor_cmd(&mut self, cmd: &[u8], mut out: ConsoleOutput<'_>) -> Result<(), String> {
+        let line = String::from_utf8_lossy(cmd);
+        let mut m = Monitor { machine: &mut self.machine, hart: self.current, phys: &mut self.phys };
+        let text = match monitor::execute(&mut m, &line) {
+            Ok(text) => text,
+            Err(e) => format!("{e}\n"),
+        };
+        out.write_raw(text.as_bytes());
+        Ok(())
+    }
+}

@@ -1,0 +1,166 @@
+//! The monitor's commands (`info mtree`, `info registers`, ...): one table that gdb's `monitor` command uses now
+//! and the standalone monitor REPL will share.
+
+use rewind::Machine;
+use std::fmt::Write;
+
+/// What a monitor command works on.
+pub struct Monitor<'a> {
+    pub machine: &'a mut Machine,
+    /// The hart `info registers` shows (gdb's current thread).
+    pub hart: usize,
+    /// Debugger memory accesses use physical addresses.
+    pub phys: &'a mut bool,
+}
+
+type Handler = fn(&mut Monitor<'_>, &[&str]) -> Result<String, String>;
+
+/// One command: its words, a one-line help, what it does.
+pub struct Command {
+    pub name: &'static str,
+    pub help: &'static str,
+    run: Handler,
+}
+
+pub const COMMANDS: &[Command] = &[
+    Command { name: "help", help: "list the monitor commands", run: help },
+    Command { name: "info mtree", help: "the memory-region tree, as QEMU's info mtree", run: info_mtree },
+    Command {
+        name: "info registers",
+        help: "the current hart's registers, privilege level and key CSRs",
+        run: info_registers,
+    },
+    Command { name: "info devices", help: "every device and its state", run: info_devices },
+    Command { name: "info icount", help: "instructions executed, in total and per hart", run: info_icount },
+    Command {
+        name: "phys",
+        help: "phys on|off: the debugger reads and writes physical (on) or virtual (off) addresses",
+        run: phys,
+    },
+];
+
+/// Runs one command line; the text to show, or an error message.
+pub fn execute(m: &mut Monitor<'_>, line: &str) -> Result<String, String> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    if words.is_empty() {
+        return help(m, &[]);
+    }
+    let best = COMMANDS
+        .iter()
+        .filter(|c| {
+            let n: Vec<&str> = c.name.split(' ').collect();
+            words.len() >= n.len() && n.iter().zip(&words).all(|(a, b)| a == b)
+        })
+        .max_by_key(|c| c.name.len());
+    match best {
+        Some(c) => (c.run)(m, &words[c.name.split(' ').count()..]),
+        None => Err(format!("unknown command '{}' (try 'monitor help')", line.trim())),
+    }
+}
+
+fn help(_: &mut Monitor<'_>, _: &[&str]) -> Result<String, String> {
+    let mut s = String::new();
+    for c in COMMANDS {
+        let _ = writeln!(s, "{:<16} {}", c.name, c.help);
+    }
+    Ok(s)
+}
+
+fn info_mtree(m: &mut Monitor<'_>, _: &[&str]) -> Result<String, String> {
+    Ok(m.machine.memory_tree().render_mtree())
+}
+
+fn info_registers(m: &mut Monitor<'_>, _: &[&str]) -> Result<String, String> {
+    use rewind::cpu::csr;
+    let h = m.machine.hart(m.hart).ok_or_else(|| format!("no hart {}", m.hart))?;
+    let mut s = String::new();
+    let _ = writeln!(s, "hart {}  pc {:016x}  priv {:?}  icount {}", m.hart, h.pc, h.privilege, h.icount);
+    for (i, name) in crate::gdb::arch::X_NAMES.iter().enumerate() {
+        let _ = write!(s, "x{i:<2} {name:<4} {:016x}", h.x[i]);
+        s.push_str(if i % 4 == 3 { "\n" } else { "  " });
+    }
+    let list: &[(&str, u16)] = &[
+        ("mstatus", csr::MSTATUS),
+        ("mepc", csr::MEPC),
+        ("mcause", csr::MCAUSE),
+        ("mtval", csr::MTVAL),
+        ("mtvec", csr::MTVEC),
+        ("mie", csr::MIE),
+        ("mip", csr::MIP),
+        ("sstatus", csr::SSTATUS),
+        ("sepc", csr::SEPC),
+        ("scause", csr::SCAUSE),
+        ("stval", csr::STVAL),
+        ("stvec", csr::STVEC),
+        ("satp", csr::SATP),
+        ("sie", csr::SIE),
+        ("sip", csr::SIP),
+        ("medeleg", csr::MEDELEG),
+        ("mideleg", csr::MIDELEG),
+    ];
+    for (i, (name, n)) in list.iter().enumerate() {
+        let v = m.machine.debug_read_csr(m.hart, *n).unwrap_or(0);
+        let _ = write!(s, "{name:<8} {v:016x}");
+        s.push_str(if i % 4 == 3 || i + 1 == list.len() { "\n" } else { "  " });
+    }
+    Ok(s)
+}
+
+fn info_devices(m: &mut Monitor<'_>, _: &[&str]) -> Result<String, String> {
+    let mut s = String::new();
+    for d in m.machine.inspect_devices() {
+        let _ = writeln!(s, "{} ({})", d.name, d.kind);
+        for (k, v) in d.state {
+            let _ = writeln!(s, "  {k}: {v}");
+        }
+    }
+    Ok(s)
+}
+
+fn info_icount(m: &mut Monitor<'_>, _: &[&str]) -> Result<String, String> {
+    let mut s = format!("total {}\n", m.machine.icount());
+    for i in 0..m.machine.hart_count() {
+        if let Some(h) = m.machine.hart(i) {
+            let _ = writeln!(s, "hart {i} {}", h.icount);
+        }
+    }
+    Ok(s)
+}
+
+fn phys(m: &mut Monitor<'_>, args: &[&str]) -> Result<String, String> {
+    match args {
+        ["on"] => *m.phys = true,
+        ["off"] => *m.phys = false,
+        [] => {}
+        _ => return Err("usage: phys on|off".into()),
+    }
+    Ok(format!("debugger memory accesses use {} addresses\n", if *m.phys { "physical" } else { "virtual" }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn machine() -> Machine {
+        let mut b = rewind::MachineBuilder::new(2, "ram", 0x8000_0000, 0x10000);
+        b.set_reset_pc(0x8000_0000);
+        b.build()
+    }
+
+    #[test]
+    fn commands_are_found_by_their_words() {
+        let mut machine = machine();
+        let mut phys = false;
+        let mut m = Monitor { machine: &mut machine, hart: 1, phys: &mut phys };
+        assert!(execute(&mut m, "help").unwrap().contains("info mtree"));
+        assert!(execute(&mut m, "").unwrap().contains("phys on|off"));
+        assert!(execute(&mut m, "info mtree").unwrap().contains("ram"));
+        assert!(execute(&mut m, "info registers").unwrap().starts_with("hart 1  pc 0000000080000000  priv Machine"));
+        assert_eq!(execute(&mut m, "info icount").unwrap(), "total 0\nhart 0 0\nhart 1 0\n");
+        assert!(execute(&mut m, "phys on").unwrap().contains("physical"));
+        assert!(*m.phys);
+        assert!(execute(&mut m, "phys maybe").is_err());
+        assert!(execute(&mut m, "info").is_err());
+        assert!(execute(&mut m, "frobnicate").unwrap_err().contains("unknown command 'frobnicate'"));
+    }
+}
