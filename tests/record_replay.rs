@@ -86,18 +86,18 @@ fn record(harts: usize, path: &std::path::Path) -> (String, u64, u64) {
 
 fn replay(harts: usize, path: &std::path::Path) -> (String, u64, u64) {
     let console = Console::default();
-    let m = linux(harts, console.clone());
+    let mut m = linux(harts, console.clone());
     let (events, damage) = load_events(LogReader::open(path).unwrap().1);
     assert_eq!(damage, None);
-    let mut t = Timeline::new(m, events, true, 20_000_000, 256 << 20);
+    let mut t = Timeline::new(&mut m, events, true, 20_000_000, 256 << 20);
     loop {
-        match t.run(u64::MAX) {
+        match t.run(&mut m, u64::MAX) {
             TimelineStop::Machine(StopReason::Poweroff { .. } | StopReason::BudgetExhausted) => {}
             TimelineStop::HistoryEnd { reason: Some(_) } => break,
             other => panic!("replay stopped: {other:?}\n{}", console.text()),
         }
     }
-    (console.text(), t.machine.icount(), t.machine.state_hash())
+    (console.text(), m.icount(), m.state_hash())
 }
 
 fn record_then_replay(harts: usize, replays: usize) {

@@ -28,13 +28,32 @@ fn linux() -> Machine {
     m
 }
 
+/// A machine with its history.
+struct Live {
+    machine: Machine,
+    history: Timeline,
+}
+
+impl Live {
+    fn icount(&self) -> u64 {
+        self.machine.icount()
+    }
+    fn reverse_step(&mut self) -> TimelineStop {
+        self.history.reverse_step(&mut self.machine)
+    }
+    fn reverse_continue(&mut self) -> TimelineStop {
+        self.history.reverse_continue(&mut self.machine)
+    }
+}
+
 /// Runs a live timeline forward to exactly `icount`, skipping idle time as a run without input does.
-fn forward_to(t: &mut Timeline, icount: u64) -> Vec<(u64, StopReason)> {
+fn forward_to(t: &mut Live, icount: u64) -> Vec<(u64, StopReason)> {
     let mut stops = Vec::new();
     while t.icount() < icount {
-        match t.run(icount - t.icount()) {
+        let left = icount - t.icount();
+        match t.history.run(&mut t.machine, left) {
             TimelineStop::Machine(StopReason::BudgetExhausted) => {}
-            TimelineStop::Machine(StopReason::Idle { .. }) => assert!(t.skip_idle()),
+            TimelineStop::Machine(StopReason::Idle { .. }) => assert!(t.history.skip_idle(&mut t.machine)),
             TimelineStop::Machine(s @ (StopReason::Breakpoint { .. } | StopReason::Watchpoint { .. })) => {
                 stops.push((t.icount(), s))
             }
@@ -44,8 +63,10 @@ fn forward_to(t: &mut Timeline, icount: u64) -> Vec<(u64, StopReason)> {
     stops
 }
 
-fn timeline() -> Timeline {
-    Timeline::new(linux(), Vec::new(), false, 5_000_000, 512 << 20)
+fn timeline() -> Live {
+    let mut machine = linux();
+    let history = Timeline::new(&mut machine, Vec::new(), false, 5_000_000, 512 << 20);
+    Live { machine, history }
 }
 
 #[test]

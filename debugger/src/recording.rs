@@ -134,15 +134,15 @@ pub fn replay(file: &Path) -> Result<i32> {
         }
     }
     let out = SharedOutput::default();
-    let (machine, _) = build_machine(&args, out.clone())?;
+    let (mut machine, _) = build_machine(&args, out.clone())?;
     let (events, damage) = load_events(log);
-    let mut timeline = Timeline::new(machine, events, true, CHECKPOINT_EVERY, CHECKPOINT_BUDGET);
+    let mut timeline = Timeline::new(&mut machine, events, true, CHECKPOINT_EVERY, CHECKPOINT_BUDGET);
     let mut stdout = std::io::stdout();
     let code = loop {
-        let stop = timeline.run(5_000_000);
+        let stop = timeline.run(&mut machine, 5_000_000);
         let _ = stdout.write_all(&out.take());
         let _ = stdout.flush();
-        let at = timeline.icount();
+        let at = machine.icount();
         match stop {
             TimelineStop::Machine(StopReason::BudgetExhausted | StopReason::Poweroff { .. }) => {}
             TimelineStop::Machine(other) => {

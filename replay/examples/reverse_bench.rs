@@ -29,11 +29,11 @@ fn linux(dir: &str) -> Machine {
     }
 }
 
-fn forward_to(t: &mut Timeline, icount: u64) {
-    while t.icount() < icount {
-        match t.run(icount - t.icount()) {
+fn forward_to(m: &mut Machine, t: &mut Timeline, icount: u64) {
+    while m.icount() < icount {
+        match t.run(m, icount - m.icount()) {
             TimelineStop::Machine(StopReason::Idle { .. }) => {
-                t.skip_idle();
+                t.skip_idle(m);
             }
             TimelineStop::Machine(StopReason::BudgetExhausted | StopReason::Breakpoint { .. }) => {}
             other => {
@@ -73,24 +73,25 @@ fn main() {
     println!("restore to the first: {:.1} ms", t0.elapsed().as_secs_f64() * 1e3);
 
     for distance in [100_000_000u64, 1_000_000_000] {
-        let mut t = Timeline::new(linux(&dir), Vec::new(), false, 50_000_000, 2 << 30);
+        let mut m = linux(&dir);
+        let mut t = Timeline::new(&mut m, Vec::new(), false, 50_000_000, 2 << 30);
         // start_kernel runs once, early in the boot (its address from System.map).
         let pc = START_KERNEL;
         let start = 0;
-        forward_to(&mut t, start + distance);
+        forward_to(&mut m, &mut t, start + distance);
         let t0 = Instant::now();
         for _ in 0..10 {
-            t.reverse_step();
+            t.reverse_step(&mut m);
         }
         println!("reverse-stepi at {:.1e}: {:.1} ms each", (start + distance) as f64, t0.elapsed().as_secs_f64() * 1e2);
-        forward_to(&mut t, start + distance);
-        t.machine.add_breakpoint(pc);
+        forward_to(&mut m, &mut t, start + distance);
+        m.add_breakpoint(pc);
         let t0 = Instant::now();
-        let stop = t.reverse_continue();
+        let stop = t.reverse_continue(&mut m);
         println!(
             "reverse-continue across {distance:.1e} instructions: {:.2} s ({stop:?} at {})",
             t0.elapsed().as_secs_f64(),
-            t.icount()
+            m.icount()
         );
     }
 }
