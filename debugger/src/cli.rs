@@ -82,6 +82,10 @@ pub struct MachineArgs {
     /// Start time of the RTC, in seconds since the Unix epoch (default: 2024-01-01T00:00:00Z, for determinism).
     #[arg(long = "rtc-start", default_value = "1704067200")]
     pub rtc_start: u64,
+    /// Keep the run's inputs in memory and take checkpoints, so gdb can step and continue backwards
+    /// (reverse-stepi, reverse-continue).
+    #[arg(long = "reverse")]
+    pub reverse: bool,
     /// Stop after this many instructions (for benchmarks and tests).
     #[arg(long = "max-insns")]
     pub max_insns: Option<u64>,

@@ -11,6 +11,8 @@ pub struct Monitor<'a> {
     pub hart: usize,
     /// Debugger memory accesses use physical addresses.
     pub phys: &'a mut bool,
+    /// The execution history, when the machine runs with `--reverse`.
+    pub history: Option<&'a mut rewind_replay::Timeline>,
 }
 
 type Handler = fn(&mut Monitor<'_>, &[&str]) -> Result<String, String>;
@@ -32,6 +34,9 @@ pub const COMMANDS: &[Command] = &[
     },
     Command { name: "info devices", help: "every device and its state", run: info_devices },
     Command { name: "info icount", help: "instructions executed, in total and per hart", run: info_icount },
+    Command { name: "replay where", help: "the current instruction count (with --reverse)", run: replay_where },
+    Command { name: "replay goto", help: "replay goto N: move execution to instruction count N", run: replay_goto },
+    Command { name: "replay checkpoints", help: "the checkpoints reverse execution uses", run: replay_checkpoints },
     Command {
         name: "phys",
         help: "phys on|off: the debugger reads and writes physical (on) or virtual (off) addresses",
@@ -62,6 +67,34 @@ fn help(_: &mut Monitor<'_>, _: &[&str]) -> Result<String, String> {
     let mut s = String::new();
     for c in COMMANDS {
         let _ = writeln!(s, "{:<16} {}", c.name, c.help);
+    }
+    Ok(s)
+}
+
+fn replay_where(m: &mut Monitor<'_>, _: &[&str]) -> Result<String, String> {
+    let history = if m.history.is_some() { "with history" } else { "no history: run with --reverse" };
+    Ok(format!("instruction {} ({history})\n", m.machine.icount()))
+}
+
+fn replay_goto(m: &mut Monitor<'_>, args: &[&str]) -> Result<String, String> {
+    let target: u64 =
+        args.first().and_then(|a| a.replace('_', "").parse().ok()).ok_or("usage: replay goto INSTRUCTION-COUNT")?;
+    let history = m.history.as_deref_mut().ok_or("no history: run rewind with --reverse")?;
+    let stop = history.seek(m.machine, target);
+    let now = m.machine.icount();
+    match stop {
+        rewind_replay::TimelineStop::Diverged(why) => Err(format!("cannot go there: {why}")),
+        _ if now == target => Ok(format!("at instruction {now}\n")),
+        _ => Ok(format!("history ends at instruction {now}\n")),
+    }
+}
+
+fn replay_checkpoints(m: &mut Monitor<'_>, _: &[&str]) -> Result<String, String> {
+    let history = m.history.as_deref().ok_or("no history: run rewind with --reverse")?;
+    let store = history.checkpoints();
+    let mut s = format!("{} checkpoints, {} KiB\n", store.len(), store.bytes() / 1024);
+    for c in store.info() {
+        let _ = writeln!(s, "  instruction {:>12}  {:>6} pages  {:>8} KiB", c.icount, c.pages, c.bytes / 1024);
     }
     Ok(s)
 }
@@ -151,7 +184,7 @@ mod tests {
     fn commands_are_found_by_their_words() {
         let mut machine = machine();
         let mut phys = false;
-        let mut m = Monitor { machine: &mut machine, hart: 1, phys: &mut phys };
+        let mut m = Monitor { machine: &mut machine, hart: 1, phys: &mut phys, history: None };
         assert!(execute(&mut m, "help").unwrap().contains("info mtree"));
         assert!(execute(&mut m, "").unwrap().contains("phys on|off"));
         assert!(execute(&mut m, "info mtree").unwrap().contains("ram"));

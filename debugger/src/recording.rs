@@ -22,6 +22,9 @@ pub const CHECKPOINT_BUDGET: usize = 1 << 30;
 pub enum InputPath {
     Live,
     Record(Recorder),
+    /// Live, with the inputs kept in memory and checkpoints taken, so execution can go backwards
+    /// (`rewind run --reverse`).
+    History(Box<Timeline>),
 }
 
 impl InputPath {
@@ -31,14 +34,39 @@ impl InputPath {
                 m.deliver_input(device, &input);
             }
             InputPath::Record(r) => r.deliver(m, device, input)?,
+            InputPath::History(t) => t.deliver(m, device, input),
         }
         Ok(())
+    }
+
+    /// Runs the machine forward at most `budget` instructions.
+    pub fn run(&mut self, m: &mut Machine, budget: u64) -> Result<StopReason> {
+        match self {
+            InputPath::Live | InputPath::Record(_) => Ok(m.run(budget)),
+            InputPath::History(t) => match t.run(m, budget) {
+                TimelineStop::Machine(stop) => Ok(stop),
+                TimelineStop::Diverged(why) => bail!("execution left its recorded history: {why}"),
+                // A live history has no end; at its start nothing runs backwards here.
+                TimelineStop::HistoryEnd { .. } | TimelineStop::HistoryStart => {
+                    Ok(StopReason::Idle { next_deadline: None })
+                }
+            },
+        }
+    }
+
+    /// The in-memory history, when execution can go backwards.
+    pub fn history(&mut self) -> Option<&mut Timeline> {
+        match self {
+            InputPath::History(t) => Some(t),
+            _ => None,
+        }
     }
 
     pub fn skip_idle(&mut self, m: &mut Machine) -> bool {
         match self {
             InputPath::Live => m.skip_idle(),
             InputPath::Record(r) => r.skip_idle(m),
+            InputPath::History(t) => t.skip_idle(m),
         }
     }
 

@@ -4,11 +4,12 @@ use crate::cli::{self, MachineArgs};
 use crate::console::{Console, ConsoleEvent};
 use crate::gdb::target::Debuggee;
 use crate::gdb::{Gate, GdbServer};
-use crate::recording::InputPath;
+use crate::recording::{InputPath, CHECKPOINT_BUDGET, CHECKPOINT_EVERY};
 use anyhow::{bail, Context, Result};
 use rewind::{DeviceInput, Machine, StopReason, TIMEBASE_HZ};
 use rewind_machines::loader::ImageFile;
 use rewind_machines::virt::{self, Firmware, VirtConfig};
+use rewind_replay::Timeline;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -88,6 +89,14 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
     let (machine, _boot) = build_machine(args, out.clone())?;
     let uart = machine.device_id("serial").context("the board has no serial port")?;
     let mut dbg = Debuggee::new(machine);
+    if args.reverse {
+        if !matches!(inputs, InputPath::Live) {
+            bail!("--reverse cannot be combined with recording yet");
+        }
+        let history = Timeline::new(&mut dbg.machine, Vec::new(), false, CHECKPOINT_EVERY, CHECKPOINT_BUDGET);
+        inputs = InputPath::History(Box::new(history));
+    }
+    dbg.inputs = inputs;
     let mut gdb = match &endpoint {
         Some(e) => Some(GdbServer::start(e, args.freeze)?),
         None => None,
@@ -108,7 +117,7 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
                 Gate::Wait => {
                     // Halted for gdb: console input is still taken (the UART buffers it), Ctrl-A x still quits.
                     if let Some(ev) = console.poll() {
-                        if let Some(code) = handle_console(&mut dbg.machine, &mut inputs, uart, ev)? {
+                        if let Some(code) = handle_console(&mut dbg.machine, &mut dbg.inputs, uart, ev)? {
                             break code;
                         }
                     }
@@ -116,16 +125,21 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
                 }
                 Gate::Exit(code) => break code,
             }
+            if let Some(gate) = server.run_reverse(&mut dbg) {
+                match gate {
+                    Gate::Exit(code) => break code,
+                    _ => continue,
+                }
+            }
         }
-        let machine = &mut dbg.machine;
-        let before = machine.icount();
-        let stop = machine.run(chunk);
+        let before = dbg.machine.icount();
+        let stop = dbg.inputs.run(&mut dbg.machine, chunk)?;
         if let Some(b) = budget_left.as_mut() {
-            *b -= machine.icount() - before;
+            *b -= dbg.machine.icount().saturating_sub(before);
         }
         let _ = stdout.write_all(&out.take());
         let _ = stdout.flush();
-        inputs.checkpoint(&dbg.machine)?;
+        dbg.inputs.checkpoint(&dbg.machine)?;
         if let Some(server) = gdb.as_mut() {
             match server.report(&mut dbg, &stop) {
                 (_, Some(Gate::Exit(code))) => break code,
@@ -137,7 +151,7 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
         match stop {
             StopReason::BudgetExhausted => {
                 if let Some(ev) = console.poll() {
-                    if let Some(code) = handle_console(machine, &mut inputs, uart, ev)? {
+                    if let Some(code) = handle_console(machine, &mut dbg.inputs, uart, ev)? {
                         break code;
                     }
                 }
@@ -157,12 +171,12 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
                 let ev = if wait.is_zero() { console.poll() } else { console.wait(wait) };
                 match ev {
                     Some(ev) => {
-                        if let Some(code) = handle_console(machine, &mut inputs, uart, ev)? {
+                        if let Some(code) = handle_console(machine, &mut dbg.inputs, uart, ev)? {
                             break code;
                         }
                     }
                     None if next_deadline.is_some() => {
-                        inputs.skip_idle(machine);
+                        dbg.inputs.skip_idle(machine);
                     }
                     // With gdb attached, a machine that can never wake is still worth looking at.
                     None if console.is_closed() && gdb.as_ref().is_some_and(|g| g.attached()) => {
@@ -180,7 +194,7 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
                 }
             }
             StopReason::Poweroff { code } => break code as i32,
-            StopReason::Reset if matches!(inputs, InputPath::Record(_)) => {
+            StopReason::Reset if !matches!(dbg.inputs, InputPath::Live) => {
                 eprintln!("\r\nrewind: the guest reset; the recording ends here");
                 break 0;
             }
@@ -207,7 +221,7 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
     let _ = stdout.write_all(&out.take());
     let _ = stdout.flush();
     drop(console);
-    inputs.finish(machine, &format!("poweroff {code}"))?;
+    std::mem::replace(&mut dbg.inputs, InputPath::Live).finish(&dbg.machine, &format!("poweroff {code}"))?;
     if args.stats {
         let secs = started.elapsed().as_secs_f64();
         let icount = machine.icount();

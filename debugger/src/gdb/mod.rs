@@ -14,7 +14,9 @@ use gdbstub::common::Signal;
 use gdbstub::conn::Connection;
 use gdbstub::stub::state_machine::GdbStubStateMachine;
 use gdbstub::stub::{DisconnectReason, GdbStub, MultiThreadStopReason};
+use gdbstub::target::ext::base::reverse_exec::ReplayLogPosition;
 use rewind::{AccessKind, StopReason, WatchKind};
+use rewind_replay::TimelineStop;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -268,6 +270,7 @@ impl GdbServer {
     }
 
     /// Services the client (accepts one if none is attached) and says whether the machine may run.
+    /// A pending reverse resume is left for [`GdbServer::run_reverse`].
     pub fn poll(&mut self, dbg: &mut Debuggee) -> Gate {
         if self.session.is_none() {
             if let Some((stream, peer)) = self.accept() {
@@ -460,6 +463,67 @@ impl GdbServer {
             StopReason::Poweroff { code } => MultiThreadStopReason::Exited(code as u8),
             StopReason::Idle { .. } | StopReason::Reset => return (false, None),
         };
+        self.report_reason(dbg, reason)
+    }
+
+    /// Executes a pending reverse resume (with `--reverse`) and reports where it stopped; `None` if gdb did not
+    /// ask for one.
+    pub fn run_reverse(&mut self, dbg: &mut Debuggee) -> Option<Gate> {
+        let running =
+            matches!(self.session.as_ref().and_then(|s| s.sm.as_ref()), Some(GdbStubStateMachine::Running(_)));
+        if !running {
+            return None;
+        }
+        let hart = match dbg.resume {
+            Resume::ReverseStep { hart } => hart,
+            Resume::ReverseContinue => dbg.current,
+            _ => return None,
+        };
+        let Some(history) = dbg.inputs.history() else {
+            dbg.resume = Resume::Halted;
+            return None;
+        };
+        let result = match dbg.resume {
+            Resume::ReverseStep { .. } => history.reverse_step(&mut dbg.machine),
+            _ => history.reverse_continue(&mut dbg.machine),
+        };
+        let reason = match result {
+            TimelineStop::Machine(StopReason::Breakpoint { hart, .. }) => {
+                dbg.current = hart;
+                MultiThreadStopReason::SwBreak(tid(hart))
+            }
+            TimelineStop::Machine(StopReason::Watchpoint { hart, watchpoint, addr, .. }) => {
+                dbg.current = hart;
+                let end = watchpoint.addr.saturating_add(watchpoint.len.max(1) - 1);
+                let kind = match watchpoint.kind {
+                    WatchKind::Write => gdbstub::target::ext::breakpoints::WatchKind::Write,
+                    WatchKind::Read => gdbstub::target::ext::breakpoints::WatchKind::Read,
+                    WatchKind::Access => gdbstub::target::ext::breakpoints::WatchKind::ReadWrite,
+                };
+                MultiThreadStopReason::Watch { tid: tid(hart), kind, addr: addr.clamp(watchpoint.addr, end) }
+            }
+            TimelineStop::HistoryStart => {
+                MultiThreadStopReason::ReplayLog { tid: Some(tid(hart)), pos: ReplayLogPosition::Begin }
+            }
+            TimelineStop::HistoryEnd { .. } => {
+                MultiThreadStopReason::ReplayLog { tid: Some(tid(hart)), pos: ReplayLogPosition::End }
+            }
+            TimelineStop::Machine(_) => {
+                MultiThreadStopReason::SignalWithThread { tid: tid(hart), signal: Signal::SIGTRAP }
+            }
+            TimelineStop::Diverged(why) => {
+                eprintln!("rewind: reverse execution failed: {why}\r");
+                MultiThreadStopReason::SignalWithThread { tid: tid(hart), signal: Signal::SIGTRAP }
+            }
+        };
+        match self.report_reason(dbg, reason) {
+            (_, Some(gate)) => Some(gate),
+            _ => Some(Gate::Wait),
+        }
+    }
+
+    /// Hands a stop to gdbstub.
+    fn report_reason(&mut self, dbg: &mut Debuggee, reason: MultiThreadStopReason<u64>) -> (bool, Option<Gate>) {
         let Some(session) = self.session.as_mut() else { return (false, None) };
         let Some(GdbStubStateMachine::Running(s)) = session.sm.take() else { return (false, None) };
         dbg.resume = Resume::Halted;

@@ -3,11 +3,13 @@
 
 use super::arch::{Reg, Regs, Rv64gc};
 use crate::monitor::{self, Monitor};
+use crate::recording::InputPath;
 use gdbstub::common::{Signal, Tid};
 use gdbstub::target::ext::base::multithread::{
     MultiThreadBase, MultiThreadResume, MultiThreadResumeOps, MultiThreadSchedulerLocking,
     MultiThreadSchedulerLockingOps, MultiThreadSingleStep, MultiThreadSingleStepOps,
 };
+use gdbstub::target::ext::base::reverse_exec::{ReverseCont, ReverseContOps, ReverseStep, ReverseStepOps};
 use gdbstub::target::ext::base::single_register_access::{SingleRegisterAccess, SingleRegisterAccessOps};
 use gdbstub::target::ext::base::BaseOps;
 use gdbstub::target::ext::breakpoints::{
@@ -33,10 +35,18 @@ pub enum Resume {
         hart: usize,
         from: u64,
     },
+    /// Go back one instruction (`reverse-stepi`), reported as a step of `hart`.
+    ReverseStep {
+        hart: usize,
+    },
+    /// Run backwards to the previous breakpoint or watchpoint hit (`reverse-continue`).
+    ReverseContinue,
 }
 
 pub struct Debuggee {
     pub machine: Machine,
+    /// Where the run's inputs go; with `--reverse`, the history that reverse execution replays.
+    pub inputs: InputPath,
     /// Debugger memory accesses are physical (`monitor phys on`).
     pub phys: bool,
     pub resume: Resume,
@@ -68,6 +78,7 @@ impl Debuggee {
     pub fn new(machine: Machine) -> Debuggee {
         Debuggee {
             machine,
+            inputs: InputPath::Live,
             phys: false,
             resume: Resume::Continue,
             current: 0,
@@ -336,6 +347,41 @@ impl MultiThreadResume for Debuggee {
     fn support_scheduler_locking(&mut self) -> Option<MultiThreadSchedulerLockingOps<'_, Self>> {
         Some(self)
     }
+
+    fn support_reverse_step(&mut self) -> Option<ReverseStepOps<'_, Tid, Self>> {
+        // Offered only with a history to go back through (`--reverse`).
+        if self.inputs.history().is_some() {
+            Some(self)
+        } else {
+            None
+        }
+    }
+
+    fn support_reverse_cont(&mut self) -> Option<ReverseContOps<'_, Tid, Self>> {
+        if self.inputs.history().is_some() {
+            Some(self)
+        } else {
+            None
+        }
+    }
+}
+
+impl ReverseStep<Tid> for Debuggee {
+    fn reverse_step(&mut self, tid: Tid) -> Result<(), String> {
+        self.watch_stepped = None;
+        self.shadow_pc = None;
+        self.resume = Resume::ReverseStep { hart: hart_of(tid).min(self.machine.hart_count().saturating_sub(1)) };
+        Ok(())
+    }
+}
+
+impl ReverseCont<Tid> for Debuggee {
+    fn reverse_cont(&mut self) -> Result<(), String> {
+        self.watch_stepped = None;
+        self.shadow_pc = None;
+        self.resume = Resume::ReverseContinue;
+        Ok(())
+    }
 }
 
 /// gdb asks for it when only the stepped thread is named (`vCont;s:1`). The engine schedules all harts
@@ -431,7 +477,12 @@ impl HwWatchpoint for Debuggee {
 impl MonitorCmd for Debuggee {
     fn handle_monitor_cmd(&mut self, cmd: &[u8], mut out: ConsoleOutput<'_>) -> Result<(), String> {
         let line = String::from_utf8_lossy(cmd);
-        let mut m = Monitor { machine: &mut self.machine, hart: self.current, phys: &mut self.phys };
+        let mut m = Monitor {
+            machine: &mut self.machine,
+            hart: self.current,
+            phys: &mut self.phys,
+            history: self.inputs.history(),
+        };
         let text = match monitor::execute(&mut m, &line) {
             Ok(text) => text,
             Err(e) => format!("{e}\n"),

@@ -1,0 +1,83 @@
+//! Reverse debugging with the real gdb-multiarch against the Linux guest under `rewind --reverse`:
+//! reverse-stepi N then stepi N returns to exactly the same registers; reverse-continue stops at the previous
+//! hit of a breakpoint and at the last write of a watched kernel variable; `monitor replay` commands.
+
+mod common;
+mod gdb_support;
+use common::*;
+use gdb_support::*;
+
+fn rewind() -> (Rewind, std::path::PathBuf) {
+    let vmlinux = vmlinux(&guest_dir());
+    (Rewind::start(linux_command("poweroff=1", &[]), &["-S", "--reverse"]), vmlinux)
+}
+
+#[test]
+fn reverse_stepi_then_stepi_returns_to_the_same_registers() {
+    let (r, vmlinux) = rewind();
+    let mut cmds = vec!["break start_kernel", "continue", "next", "next", "info registers", "monitor replay where"];
+    cmds.extend(std::iter::repeat_n("reverse-stepi", 25));
+    cmds.push("monitor replay where");
+    cmds.extend(std::iter::repeat_n("stepi", 25));
+    cmds.push("info registers");
+    cmds.push("monitor replay where");
+    let out = r.gdb(&vmlinux, &cmds);
+    let wheres: Vec<u64> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("instruction "))
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect();
+    assert_eq!(wheres.len(), 3, "{out}");
+    assert_eq!(wheres[1], wheres[0] - 25, "{out}");
+    assert_eq!(wheres[2], wheres[0], "{out}");
+    // `info registers` prints ra .. t6 and pc: 32 lines from "ra".
+    let lines: Vec<&str> = out.lines().collect();
+    let starts: Vec<usize> = lines.iter().enumerate().filter(|(_, l)| l.starts_with("ra ")).map(|(i, _)| i).collect();
+    assert_eq!(starts.len(), 2, "{out}");
+    let regs = |from: usize| lines[from..from + 32].to_vec();
+    assert!(regs(starts[0])[31].starts_with("pc "), "{out}");
+    assert_eq!(regs(starts[0]), regs(starts[1]), "registers after reverse-stepi x25 + stepi x25");
+}
+
+#[test]
+fn reverse_continue_to_the_previous_breakpoint_hit_and_watchpoint_write() {
+    let (r, vmlinux) = rewind();
+    let out = r.gdb(
+        &vmlinux,
+        &[
+            // _printk runs many times during the boot: stop at its 3rd call, then go back to the 2nd.
+            "break _printk",
+            "continue",
+            "continue",
+            "continue",
+            "monitor replay where",
+            "reverse-continue",
+            "monitor replay where",
+            "delete",
+            // At power-off, the last write of jiffies is found going backwards.
+            "break kernel_power_off",
+            "continue",
+            "delete",
+            "watch jiffies",
+            "reverse-continue",
+            "bt 1",
+            "monitor replay checkpoints",
+        ],
+    );
+    let wheres: Vec<u64> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("instruction "))
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect();
+    assert_eq!(wheres.len(), 2, "{out}");
+    assert!(wheres[1] < wheres[0], "reverse-continue went back: {out}");
+    assert_eq!(out.matches("Breakpoint 1, _printk").count(), 4, "three forward hits and one going back:\n{out}");
+    assert!(out.contains("Breakpoint 2, kernel_power_off"), "{out}");
+    assert!(out.contains("Hardware watchpoint 3: jiffies"), "{out}");
+    let after_watch = &out[out.find("Hardware watchpoint 3: jiffies").unwrap_or(0)..];
+    // Going backwards gdb shows the write undone (old = new + 1), in one of the kernel's jiffies writers.
+    let frame = after_watch.lines().find(|l| l.starts_with("#0  ")).unwrap_or("");
+    assert!(frame.contains("tick_do_update_jiffies64") || frame.contains("do_timer"), "not at a writer:\n{out}");
+    assert!(after_watch.contains("Old value = ") && after_watch.contains("New value = "), "{out}");
+    assert!(out.contains("checkpoints,"), "{out}");
+}
