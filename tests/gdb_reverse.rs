@@ -81,3 +81,24 @@ fn reverse_continue_to_the_previous_breakpoint_hit_and_watchpoint_write() {
     assert!(after_watch.contains("Old value = ") && after_watch.contains("New value = "), "{out}");
     assert!(out.contains("checkpoints,"), "{out}");
 }
+
+#[test]
+fn a_recording_replays_under_gdb_backwards_and_forwards() {
+    let g = guest_dir();
+    let file = std::env::temp_dir().join(format!("rewind-gdb-replay-{}.rwd", std::process::id()));
+    let mut rec = std::process::Command::new(rewind_bin());
+    rec.args(["record", "-o"]).arg(&file).args(["-m", "256M", "-kernel"]).arg(g.join("Image"));
+    rec.arg("-initrd").arg(g.join("initramfs.cpio.gz")).args(["-append", "console=ttyS0 poweroff=1"]);
+    let run = run_with_input(rec, b"", std::time::Duration::from_secs(120));
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let vmlinux = vmlinux(&g);
+    let mut cmd = std::process::Command::new(rewind_bin());
+    cmd.arg("replay").arg(&file);
+    let r = Rewind::start(cmd, &["-S"]);
+    let out = r.gdb(&vmlinux, &["break kernel_init", "continue", "reverse-stepi", "bt 1", "delete", "continue"]);
+    assert!(out.contains("Breakpoint 1, kernel_init"), "{out}");
+    // The instruction before kernel_init is the jump into it from ret_from_kernel_thread (QEMU agrees).
+    assert!(out.contains("ret_from_kernel_thread"), "{out}");
+    assert!(out.contains("exited normally"), "the replay runs on to the recorded power-off:\n{out}");
+    let _ = std::fs::remove_file(file);
+}

@@ -36,6 +36,15 @@ pub enum Command {
     Replay {
         /// The recording (from `rewind record`).
         file: PathBuf,
+        /// Serve gdb on 127.0.0.1:1234 while replaying (reverse-stepi and reverse-continue work).
+        #[arg(short = 's')]
+        gdb_default: bool,
+        /// Serve gdb on `tcp::PORT`, `tcp:HOST:PORT` or `unix:PATH`.
+        #[arg(long = "gdb", value_name = "DEV")]
+        gdb: Option<String>,
+        /// Do not start the replay until gdb continues it.
+        #[arg(short = 'S')]
+        freeze: bool,
     },
     /// Print the machine's memory-region tree (QEMU's `info mtree`) and exit.
     Mtree(MachineArgs),

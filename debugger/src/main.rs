@@ -31,7 +31,9 @@ fn main() {
         Some(cli::Command::Run(args)) => session::run(&args),
         Some(cli::Command::Mtree(args)) => session::print_mtree(&args),
         Some(cli::Command::Record { output, machine }) => recording::record(&output, &machine, &argv),
-        Some(cli::Command::Replay { file }) => recording::replay(&file),
+        Some(cli::Command::Replay { file, gdb_default, gdb, freeze }) => {
+            recording::replay(&file, recording::ReplayDebug { gdb_default, gdb, freeze })
+        }
         None => session::run(&cli.machine),
     };
     match result {

@@ -23,8 +23,24 @@ pub enum InputPath {
     Live,
     Record(Recorder),
     /// Live, with the inputs kept in memory and checkpoints taken, so execution can go backwards
-    /// (`rewind run --reverse`).
+    /// (`rewind run --reverse`), or a recording being replayed under gdb.
     History(Box<Timeline>),
+    /// A recording's events, waiting for the machine to be built (becomes `History`).
+    Replay(Vec<rewind_replay::Event>),
+}
+
+/// What a forward run step ended with.
+pub enum Step {
+    Stop(StopReason),
+    /// A replay reached the end of its recording (with the recorded reason, if it ended normally).
+    HistoryEnd(Option<String>),
+}
+
+/// gdb options of `rewind replay`.
+pub struct ReplayDebug {
+    pub gdb_default: bool,
+    pub gdb: Option<String>,
+    pub freeze: bool,
 }
 
 impl InputPath {
@@ -35,21 +51,29 @@ impl InputPath {
             }
             InputPath::Record(r) => r.deliver(m, device, input)?,
             InputPath::History(t) => t.deliver(m, device, input),
+            InputPath::Replay(_) => {}
         }
         Ok(())
     }
 
-    /// Runs the machine forward at most `budget` instructions.
-    pub fn run(&mut self, m: &mut Machine, budget: u64) -> Result<StopReason> {
+    /// True when console input must not reach the guest (a replay's inputs all come from the recording).
+    pub fn replaying(&self) -> bool {
         match self {
-            InputPath::Live | InputPath::Record(_) => Ok(m.run(budget)),
+            InputPath::History(t) => !t.at_frontier(),
+            InputPath::Replay(_) => true,
+            _ => false,
+        }
+    }
+
+    /// Runs the machine forward at most `budget` instructions.
+    pub fn run(&mut self, m: &mut Machine, budget: u64) -> Result<Step> {
+        match self {
+            InputPath::Live | InputPath::Record(_) | InputPath::Replay(_) => Ok(Step::Stop(m.run(budget))),
             InputPath::History(t) => match t.run(m, budget) {
-                TimelineStop::Machine(stop) => Ok(stop),
+                TimelineStop::Machine(stop) => Ok(Step::Stop(stop)),
                 TimelineStop::Diverged(why) => bail!("execution left its recorded history: {why}"),
-                // A live history has no end; at its start nothing runs backwards here.
-                TimelineStop::HistoryEnd { .. } | TimelineStop::HistoryStart => {
-                    Ok(StopReason::Idle { next_deadline: None })
-                }
+                TimelineStop::HistoryEnd { reason } => Ok(Step::HistoryEnd(reason)),
+                TimelineStop::HistoryStart => Ok(Step::HistoryEnd(None)),
             },
         }
     }
@@ -67,6 +91,7 @@ impl InputPath {
             InputPath::Live => m.skip_idle(),
             InputPath::Record(r) => r.skip_idle(m),
             InputPath::History(t) => t.skip_idle(m),
+            InputPath::Replay(_) => false,
         }
     }
 
@@ -140,7 +165,8 @@ pub fn record(output: &Path, args: &MachineArgs, argv: &[String]) -> Result<i32>
 }
 
 /// `rewind replay FILE`: re-executes a recording with no further input and checks it stays on the recorded path.
-pub fn replay(file: &Path) -> Result<i32> {
+/// With gdb options the replay runs under the gdb server, which can also run it backwards.
+pub fn replay(file: &Path, debug: ReplayDebug) -> Result<i32> {
     let (header, log) = LogReader::open(file)?;
     let mut argv = vec!["rewind".to_string()];
     argv.extend(header.machine_args.iter().cloned());
@@ -161,9 +187,20 @@ pub fn replay(file: &Path) -> Result<i32> {
             );
         }
     }
+    let (events, damage) = load_events(log);
+    if debug.gdb_default || debug.gdb.is_some() {
+        if let Some(d) = &damage {
+            eprintln!("rewind: {d}; replaying what is there");
+        }
+        let mut args = args;
+        args.gdb_default = debug.gdb_default;
+        args.gdb = debug.gdb;
+        args.freeze = debug.freeze;
+        args.max_insns = None;
+        return crate::session::run_with(&args, InputPath::Replay(events));
+    }
     let out = SharedOutput::default();
     let (mut machine, _) = build_machine(&args, out.clone())?;
-    let (events, damage) = load_events(log);
     let mut timeline = Timeline::new(&mut machine, events, true, CHECKPOINT_EVERY, CHECKPOINT_BUDGET);
     let mut stdout = std::io::stdout();
     let code = loop {

@@ -4,7 +4,7 @@ use crate::cli::{self, MachineArgs};
 use crate::console::{Console, ConsoleEvent};
 use crate::gdb::target::Debuggee;
 use crate::gdb::{Gate, GdbServer};
-use crate::recording::{InputPath, CHECKPOINT_BUDGET, CHECKPOINT_EVERY};
+use crate::recording::{InputPath, Step, CHECKPOINT_BUDGET, CHECKPOINT_EVERY};
 use anyhow::{bail, Context, Result};
 use rewind::{DeviceInput, Machine, StopReason, TIMEBASE_HZ};
 use rewind_machines::loader::ImageFile;
@@ -96,6 +96,10 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
         let history = Timeline::new(&mut dbg.machine, Vec::new(), false, CHECKPOINT_EVERY, CHECKPOINT_BUDGET);
         inputs = InputPath::History(Box::new(history));
     }
+    if let InputPath::Replay(events) = inputs {
+        let history = Timeline::new(&mut dbg.machine, events, true, CHECKPOINT_EVERY, CHECKPOINT_BUDGET);
+        inputs = InputPath::History(Box::new(history));
+    }
     dbg.inputs = inputs;
     let mut gdb = match &endpoint {
         Some(e) => Some(GdbServer::start(e, args.freeze)?),
@@ -133,7 +137,25 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
             }
         }
         let before = dbg.machine.icount();
-        let stop = dbg.inputs.run(&mut dbg.machine, chunk)?;
+        let stop = match dbg.inputs.run(&mut dbg.machine, chunk)? {
+            Step::Stop(stop) => stop,
+            Step::HistoryEnd(reason) => {
+                let _ = stdout.write_all(&out.take());
+                match gdb.as_mut() {
+                    Some(server) if server.attached() => {
+                        if let Some(Gate::Exit(code)) = server.report_history_end(&mut dbg) {
+                            break code;
+                        }
+                        continue;
+                    }
+                    _ => {
+                        let why = reason.unwrap_or_else(|| "the recording was cut off".into());
+                        eprintln!("\r\nrewind: end of the recording at instruction {} ({why})", dbg.machine.icount());
+                        break 0;
+                    }
+                }
+            }
+        };
         if let Some(b) = budget_left.as_mut() {
             *b -= dbg.machine.icount().saturating_sub(before);
         }
@@ -250,6 +272,8 @@ fn handle_console(
     ev: ConsoleEvent,
 ) -> Result<Option<i32>> {
     Ok(match ev {
+        // A replay's input comes from its recording.
+        ConsoleEvent::Bytes(_) if inputs.replaying() => None,
         ConsoleEvent::Bytes(bytes) => {
             inputs.deliver(machine, uart, DeviceInput::ConsoleBytes(bytes))?;
             None

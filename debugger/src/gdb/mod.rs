@@ -522,6 +522,17 @@ impl GdbServer {
         }
     }
 
+    /// Tells a running client that a replay reached the end of its recording.
+    pub fn report_history_end(&mut self, dbg: &mut Debuggee) -> Option<Gate> {
+        let running =
+            matches!(self.session.as_ref().and_then(|s| s.sm.as_ref()), Some(GdbStubStateMachine::Running(_)));
+        if !running {
+            return Some(Gate::Wait);
+        }
+        let reason = MultiThreadStopReason::ReplayLog { tid: Some(tid(dbg.current)), pos: ReplayLogPosition::End };
+        self.report_reason(dbg, reason).1.or(Some(Gate::Wait))
+    }
+
     /// Hands a stop to gdbstub.
     fn report_reason(&mut self, dbg: &mut Debuggee, reason: MultiThreadStopReason<u64>) -> (bool, Option<Gate>) {
         let Some(session) = self.session.as_mut() else { return (false, None) };
