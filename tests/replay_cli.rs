@@ -106,3 +106,27 @@ fn replay_refuses_a_changed_image_and_names_it() {
     let _ = std::fs::remove_file(initrd);
     let _ = std::fs::remove_file(file);
 }
+
+#[test]
+fn a_kernel_panic_is_captured_and_replays_to_the_same_instruction() {
+    let g = guest_dir();
+    let file = temp("panic.rwd");
+    let mut cmd = Command::new(rewind_bin());
+    cmd.args(["record", "-o"]).arg(&file).args(["-m", "256M", "-kernel"]).arg(g.join("Image"));
+    // No init in the initramfs and no root device: the kernel panics.
+    cmd.arg("-initrd").arg(g.join("initramfs.cpio.gz")).args(["-append", "console=ttyS0 rdinit=/nope root=/dev/nope"]);
+    let rec = run_with_input(cmd, b"", TIMEOUT);
+    assert_eq!(rec.code, Some(70), "{}", rec.stderr);
+    assert!(rec.stdout.contains("Kernel panic - not syncing"), "{}", rec.stdout);
+    let at = |s: &str, prefix: &str| -> u64 {
+        let i = s.find(prefix).unwrap_or_else(|| panic!("no {prefix:?} in {s}")) + prefix.len();
+        s[i..].split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+    };
+    let failed_at = at(&rec.stderr, "guest failure at instruction ");
+    assert!(rec.stderr.contains(&format!("rewind replay {} -s -S", file.display())), "{}", rec.stderr);
+    let rep = replay(&file);
+    assert_eq!(rep.code, Some(70), "the replay reports the recorded failure: {}", rep.stderr);
+    assert!(rep.stdout.contains("Kernel panic - not syncing"));
+    assert_eq!(at(&rep.stderr, "replay complete at instruction "), failed_at);
+    let _ = std::fs::remove_file(file);
+}

@@ -29,6 +29,12 @@ pub enum Command {
         /// The recording to write.
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
+        /// Console text that means the guest failed: the recording stops there (repeatable).
+        #[arg(long = "fail-on", default_value = "Kernel panic")]
+        fail_on: Vec<String>,
+        /// Stop if the console stays silent for this many seconds of virtual time (0: never).
+        #[arg(long = "fail-silent", default_value = "0")]
+        fail_silent: u64,
         #[command(flatten)]
         machine: MachineArgs,
     },

@@ -30,7 +30,10 @@ fn main() {
     let result = match cli.command {
         Some(cli::Command::Run(args)) => session::run(&args),
         Some(cli::Command::Mtree(args)) => session::print_mtree(&args),
-        Some(cli::Command::Record { output, machine }) => recording::record(&output, &machine, &argv),
+        Some(cli::Command::Record { output, machine, fail_on, fail_silent }) => {
+            let watch = recording::FailureWatch::new(fail_on, fail_silent);
+            recording::record(&output, &machine, &argv, watch)
+        }
         Some(cli::Command::Replay { file, gdb_default, gdb, freeze }) => {
             recording::replay(&file, recording::ReplayDebug { gdb_default, gdb, freeze })
         }

@@ -6,11 +6,14 @@ use crate::cli::{Cli, MachineArgs};
 use crate::session::{build_machine, SharedOutput};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use rewind::{DeviceId, DeviceInput, Machine, StopReason};
+use rewind::{DeviceId, DeviceInput, Machine, StopReason, TIMEBASE_HZ};
 use rewind_machines::virt::DEFAULT_FIRMWARE;
 use rewind_replay::{load_events, Header, ImageHash, LogReader, LogWriter, Recorder, Timeline, TimelineStop};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+/// Exit code of `rewind record` when it stopped at a detected guest failure.
+pub const FAILURE_EXIT: i32 = 70;
 
 /// Instructions between two state hashes in a recording.
 const HASH_EVERY: u64 = 10_000_000;
@@ -21,12 +24,57 @@ pub const CHECKPOINT_BUDGET: usize = 1 << 30;
 /// Where the run loop's nondeterministic inputs go.
 pub enum InputPath {
     Live,
-    Record(Recorder),
+    Record(Recorder, FailureWatch),
     /// Live, with the inputs kept in memory and checkpoints taken, so execution can go backwards
     /// (`rewind run --reverse`), or a recording being replayed under gdb.
     History(Box<Timeline>),
     /// A recording's events, waiting for the machine to be built (becomes `History`).
     Replay(Vec<rewind_replay::Event>),
+}
+
+/// Detects a failing guest during a recording: console text such as `Kernel panic`, or a console silent for too
+/// long (virtual time, so the detection point is the same in every replay).
+pub struct FailureWatch {
+    patterns: Vec<String>,
+    silent_ticks: u64,
+    tail: Vec<u8>,
+    last_output: u64,
+}
+
+impl FailureWatch {
+    pub fn new(patterns: Vec<String>, silent_secs: u64) -> FailureWatch {
+        let patterns = patterns.into_iter().filter(|p| !p.is_empty()).collect();
+        FailureWatch {
+            patterns,
+            silent_ticks: silent_secs.saturating_mul(TIMEBASE_HZ),
+            tail: Vec::new(),
+            last_output: 0,
+        }
+    }
+
+    /// Looks at new console output; returns what failed, if anything.
+    pub fn check(&mut self, output: &[u8], now: u64) -> Option<String> {
+        if !output.is_empty() {
+            self.last_output = now;
+            self.tail.extend_from_slice(output);
+            let text = String::from_utf8_lossy(&self.tail).into_owned();
+            for p in &self.patterns {
+                if let Some(at) = text.find(p.as_str()) {
+                    let line = text[at..].lines().next().unwrap_or(p).trim().to_string();
+                    return Some(format!("console: {line}"));
+                }
+            }
+            // Keep enough to match a pattern split across two chunks.
+            let keep = self.patterns.iter().map(String::len).max().unwrap_or(0) + 200;
+            if self.tail.len() > keep {
+                self.tail.drain(..self.tail.len() - keep);
+            }
+        }
+        if self.silent_ticks > 0 && now.saturating_sub(self.last_output) > self.silent_ticks {
+            return Some(format!("no console output for {} s of virtual time", self.silent_ticks / TIMEBASE_HZ));
+        }
+        None
+    }
 }
 
 /// What a forward run step ended with.
@@ -49,7 +97,7 @@ impl InputPath {
             InputPath::Live => {
                 m.deliver_input(device, &input);
             }
-            InputPath::Record(r) => r.deliver(m, device, input)?,
+            InputPath::Record(r, _) => r.deliver(m, device, input)?,
             InputPath::History(t) => t.deliver(m, device, input),
             InputPath::Replay(_) => {}
         }
@@ -68,13 +116,21 @@ impl InputPath {
     /// Runs the machine forward at most `budget` instructions.
     pub fn run(&mut self, m: &mut Machine, budget: u64) -> Result<Step> {
         match self {
-            InputPath::Live | InputPath::Record(_) | InputPath::Replay(_) => Ok(Step::Stop(m.run(budget))),
+            InputPath::Live | InputPath::Record(..) | InputPath::Replay(_) => Ok(Step::Stop(m.run(budget))),
             InputPath::History(t) => match t.run(m, budget) {
                 TimelineStop::Machine(stop) => Ok(Step::Stop(stop)),
                 TimelineStop::Diverged(why) => bail!("execution left its recorded history: {why}"),
                 TimelineStop::HistoryEnd { reason } => Ok(Step::HistoryEnd(reason)),
                 TimelineStop::HistoryStart => Ok(Step::HistoryEnd(None)),
             },
+        }
+    }
+
+    /// During a recording: whether the console output just produced shows a guest failure.
+    pub fn check_failure(&mut self, output: &[u8], now: u64) -> Option<String> {
+        match self {
+            InputPath::Record(_, watch) => watch.check(output, now),
+            _ => None,
         }
     }
 
@@ -89,7 +145,7 @@ impl InputPath {
     pub fn skip_idle(&mut self, m: &mut Machine) -> bool {
         match self {
             InputPath::Live => m.skip_idle(),
-            InputPath::Record(r) => r.skip_idle(m),
+            InputPath::Record(r, _) => r.skip_idle(m),
             InputPath::History(t) => t.skip_idle(m),
             InputPath::Replay(_) => false,
         }
@@ -97,14 +153,14 @@ impl InputPath {
 
     /// Called after every run chunk.
     pub fn checkpoint(&mut self, m: &Machine) -> Result<()> {
-        if let InputPath::Record(r) = self {
+        if let InputPath::Record(r, _) = self {
             r.checkpoint(m)?;
         }
         Ok(())
     }
 
     pub fn finish(self, m: &Machine, reason: &str) -> Result<()> {
-        if let InputPath::Record(r) = self {
+        if let InputPath::Record(r, _) = self {
             r.finish(m, reason)?;
         }
         Ok(())
@@ -148,7 +204,7 @@ pub fn machine_argv(argv: &[String]) -> Vec<String> {
 }
 
 /// `rewind record -o FILE <machine options>`.
-pub fn record(output: &Path, args: &MachineArgs, argv: &[String]) -> Result<i32> {
+pub fn record(output: &Path, args: &MachineArgs, argv: &[String], watch: FailureWatch) -> Result<i32> {
     let mut hashes = Vec::new();
     for (role, path) in images(args)? {
         hashes.push(ImageHash::of_file(&role, &path)?);
@@ -159,8 +215,17 @@ pub fn record(output: &Path, args: &MachineArgs, argv: &[String]) -> Result<i32>
         writer: format!("rewind {}", env!("CARGO_PKG_VERSION")),
     };
     let log = LogWriter::create(output, &header)?;
-    let code = crate::session::run_with(args, InputPath::Record(Recorder::new(log, HASH_EVERY)))?;
-    eprintln!("rewind: recording written to {}; replay it with: rewind replay {}", output.display(), output.display());
+    let code = crate::session::run_with(args, InputPath::Record(Recorder::new(log, HASH_EVERY), watch))?;
+    let file = output.display();
+    if code == FAILURE_EXIT {
+        eprintln!("rewind: the failure is recorded in {file}. Replay it with:");
+        eprintln!("    rewind replay {file}");
+        eprintln!("and debug it, backwards too, with:");
+        eprintln!("    rewind replay {file} -s -S");
+        eprintln!("    gdb-multiarch vmlinux -ex 'target remote :1234' -ex 'monitor replay goto N' (N from above)");
+    } else {
+        eprintln!("rewind: recording written to {file}; replay it with: rewind replay {file}");
+    }
     Ok(code)
 }
 
@@ -233,6 +298,9 @@ pub fn replay(file: &Path, debug: ReplayDebug) -> Result<i32> {
 
 /// The guest's exit code from an `End` reason (`poweroff N`).
 fn exit_code_of(reason: &str) -> i32 {
+    if reason == "guest failure" {
+        return FAILURE_EXIT;
+    }
     reason.strip_prefix("poweroff ").and_then(|c| c.parse().ok()).unwrap_or(0)
 }
 

@@ -4,7 +4,7 @@ use crate::cli::{self, MachineArgs};
 use crate::console::{Console, ConsoleEvent};
 use crate::gdb::target::Debuggee;
 use crate::gdb::{Gate, GdbServer};
-use crate::recording::{InputPath, Step, CHECKPOINT_BUDGET, CHECKPOINT_EVERY};
+use crate::recording::{InputPath, Step, CHECKPOINT_BUDGET, CHECKPOINT_EVERY, FAILURE_EXIT};
 use anyhow::{bail, Context, Result};
 use rewind::{DeviceInput, Machine, StopReason, TIMEBASE_HZ};
 use rewind_machines::loader::ImageFile;
@@ -159,9 +159,14 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
         if let Some(b) = budget_left.as_mut() {
             *b -= dbg.machine.icount().saturating_sub(before);
         }
-        let _ = stdout.write_all(&out.take());
+        let output = out.take();
+        let _ = stdout.write_all(&output);
         let _ = stdout.flush();
         dbg.inputs.checkpoint(&dbg.machine)?;
+        if let Some(failure) = dbg.inputs.check_failure(&output, dbg.machine.now()) {
+            eprintln!("\r\nrewind: guest failure at instruction {}: {failure}", dbg.machine.icount());
+            break FAILURE_EXIT;
+        }
         if let Some(server) = gdb.as_mut() {
             match server.report(&mut dbg, &stop) {
                 (_, Some(Gate::Exit(code))) => break code,
@@ -243,7 +248,8 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
     let _ = stdout.write_all(&out.take());
     let _ = stdout.flush();
     drop(console);
-    std::mem::replace(&mut dbg.inputs, InputPath::Live).finish(&dbg.machine, &format!("poweroff {code}"))?;
+    let reason = if code == FAILURE_EXIT { "guest failure".to_string() } else { format!("poweroff {code}") };
+    std::mem::replace(&mut dbg.inputs, InputPath::Live).finish(&dbg.machine, &reason)?;
     if args.stats {
         let secs = started.elapsed().as_secs_f64();
         let icount = machine.icount();
