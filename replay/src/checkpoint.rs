@@ -83,19 +83,26 @@ impl CheckpointStore {
         self.list[lo + 1..=hi].iter().flat_map(|c| c.pages.keys().copied()).collect()
     }
 
-    /// Takes a checkpoint of `m` at its current point, past the last one.
+    /// Takes a checkpoint of `m` at its current point: after the last one, or between two (seeking backwards
+    /// leaves checkpoints near where the user is stepping, so the next reverse step is quick).
     pub fn take(&mut self, m: &mut Machine, cursor: usize) {
+        let icount = m.icount();
+        let pos = self.list.partition_point(|c| c.icount <= icount);
+        if pos > 0 && self.list[pos - 1].icount == icount {
+            return;
+        }
         let dirty = m.take_dirty_pages();
-        let pages: BTreeSet<usize> = match (self.baseline, self.list.len()) {
-            (_, 0) => (0..(m.ram().size() as usize / PAGE)).collect(),
-            (Some(b), n) => {
-                let mut p = self.pages_between(b, n - 1);
+        // RAM is the baseline checkpoint plus `dirty`; relative to the predecessor, the pages written between the
+        // two differ too. (A successor's pages stay valid: they cover everything written after the predecessor.)
+        let pages: BTreeSet<usize> = match (self.baseline, pos) {
+            (Some(b), pos) if pos > 0 => {
+                let mut p = self.pages_between(b, pos - 1);
                 p.extend(dirty);
                 p
             }
-            (None, _) => (0..(m.ram().size() as usize / PAGE)).collect(),
+            _ => (0..(m.ram().size() as usize / PAGE)).collect(),
         };
-        let first = self.list.is_empty();
+        let first = pos == 0;
         let mut stored = HashMap::with_capacity(pages.len());
         let mut bytes = 0;
         for p in pages {
@@ -111,9 +118,9 @@ impl CheckpointStore {
         }
         let cpu = m.save_cpu_state();
         bytes += std::mem::size_of::<CpuState>() + cpu.devices.iter().map(Vec::len).sum::<usize>();
-        self.list.push(Checkpoint { icount: m.icount(), cursor, cpu, pages: stored, bytes });
+        self.list.insert(pos, Checkpoint { icount, cursor, cpu, pages: stored, bytes });
         self.bytes += bytes;
-        self.baseline = Some(self.list.len() - 1);
+        self.baseline = Some(pos);
         self.thin();
     }
 

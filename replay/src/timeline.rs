@@ -25,6 +25,9 @@ pub enum TimelineStop {
     Diverged(String),
 }
 
+/// Distance before a seek target at which a seek leaves a checkpoint (when it ran further than this).
+const NEAR_CHECKPOINT: u64 = 200_000;
+
 pub struct Timeline {
     /// Inputs and idle skips, in execution order.
     events: Vec<Event>,
@@ -176,9 +179,18 @@ impl Timeline {
         }
         let stops = m.suspend_debug_stops();
         let mut result = TimelineStop::Machine(StopReason::BudgetExhausted);
+        // Far from the checkpoint: leave one close to the target, so stepping backwards again is quick.
+        let near = icount.saturating_sub(NEAR_CHECKPOINT);
+        let mut left_near = m.icount() + NEAR_CHECKPOINT > icount;
         while m.icount() < icount {
-            match self.run(m, icount - m.icount()) {
-                TimelineStop::Machine(StopReason::BudgetExhausted) => {}
+            let goal = if left_near { icount } else { near };
+            match self.run(m, goal - m.icount()) {
+                TimelineStop::Machine(StopReason::BudgetExhausted) => {
+                    if !left_near && m.icount() == near {
+                        self.checkpoints.take(m, self.cursor);
+                        left_near = true;
+                    }
+                }
                 TimelineStop::Machine(StopReason::Idle { .. }) if self.at_frontier() => {
                     // Past the live frontier nothing is known: stop where history ends.
                     result = TimelineStop::HistoryEnd { reason: None };
