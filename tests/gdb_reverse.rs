@@ -102,3 +102,29 @@ fn a_recording_replays_under_gdb_backwards_and_forwards() {
     assert!(out.contains("exited normally"), "the replay runs on to the recorded power-off:\n{out}");
     let _ = std::fs::remove_file(file);
 }
+
+#[test]
+fn reverse_finish_and_reverse_next_land_at_the_call_site() {
+    let (r, vmlinux) = rewind();
+    let out = r.gdb(
+        &vmlinux,
+        &[
+            // setup_arch is called from start_kernel: finish backwards out of it.
+            "break setup_arch",
+            "continue",
+            "next",
+            "next",
+            "delete",
+            "reverse-finish",
+            "bt 1",
+            "reverse-next",
+            "bt 1",
+        ],
+    );
+    assert!(out.contains("Breakpoint 1, setup_arch"), "{out}");
+    // reverse-finish stops at the call in the caller, start_kernel.
+    let after = &out[out.find("Run back to call of #0").unwrap_or(0)..];
+    let frame = after.lines().find(|l| l.starts_with("#0  ")).unwrap_or("");
+    assert!(frame.contains("start_kernel"), "reverse-finish did not reach the caller:\n{out}");
+    assert!(!out.contains("Target remote does not support"), "{out}");
+}
