@@ -550,18 +550,32 @@ impl Machine {
     /// enough to take every few million instructions; a divergence in RAM shows up here soon after.
     pub fn cpu_hash(&self) -> u64 {
         let mut h = Fnv::new(0);
+        self.state_parts().iter().for_each(|(_, part)| h.word(*part));
+        h.finish()
+    }
+
+    /// The parts [`Machine::cpu_hash`] is made of, named: each hart, each device, and the interrupt lines,
+    /// virtual clock and schedule. When two runs diverge, the parts that differ say where.
+    pub fn state_parts(&self) -> Vec<(String, u64)> {
+        let mut parts = Vec::with_capacity(self.cores.len() + self.plat.devices.len() + 1);
         for core in &self.cores {
+            let mut h = Fnv::new(0);
             h.bytes(&bincode::serialize(&core.hart).unwrap_or_default());
+            parts.push((format!("hart {} registers", core.hart.id), h.finish()));
         }
-        for dev in &self.plat.devices {
+        for (i, dev) in self.plat.devices.iter().enumerate() {
+            let mut h = Fnv::new(0);
             h.bytes(&dev.device.save());
+            parts.push((format!("device {i} ({})", dev.name), h.finish()));
         }
+        let mut h = Fnv::new(0);
         h.word(self.plat.irq_lines);
         self.plat.hart_irqs.iter().for_each(|w| h.word(*w));
         h.word(self.plat.vclock);
         h.word(self.sched.hart as u64);
         h.word(self.sched.quantum_left);
-        h.finish()
+        parts.push(("interrupt lines, clock and schedule".into(), h.finish()));
+        parts
     }
 }
 

@@ -36,6 +36,10 @@ fn guest_dir() -> PathBuf {
 }
 
 fn linux(harts: usize, console: Console) -> Machine {
+    linux_at(harts, console, 0)
+}
+
+fn linux_at(harts: usize, console: Console, rtc_start_ns: u64) -> Machine {
     let g = guest_dir();
     let mut c = VirtConfig::new(Box::new(console));
     c.harts = harts;
@@ -44,6 +48,7 @@ fn linux(harts: usize, console: Console) -> Machine {
     c.kernel = Some(ImageFile::read(g.join("Image")).unwrap());
     c.initrd = Some(ImageFile::read(g.join("initramfs.cpio.gz")).unwrap());
     c.append = "console=ttyS0".into();
+    c.rtc_start_ns = rtc_start_ns;
     let mut m = build(c).unwrap().0;
     m.set_stop_on_idle(true);
     m
@@ -120,4 +125,28 @@ fn recorded_shell_session_replays_identically() {
 #[test]
 fn recorded_two_hart_session_replays_identically() {
     record_then_replay(2, 2);
+}
+
+#[test]
+fn a_diverging_replay_says_where_and_what_differs() {
+    let path = std::env::temp_dir().join(format!("rewind-rr-{}-diverge.rwd", std::process::id()));
+    record(1, &path);
+    // Replay on a machine whose RTC starts at another time: the guest reads it while booting.
+    let mut m = linux_at(1, Console::default(), 1_000_000_000);
+    let (events, _) = load_events(LogReader::open(&path).unwrap().1);
+    let mut t = Timeline::new(&mut m, events, true, 20_000_000, 256 << 20);
+    let stop = loop {
+        match t.run(&mut m, u64::MAX) {
+            TimelineStop::Machine(StopReason::BudgetExhausted) => {}
+            other => break other,
+        }
+    };
+    match stop {
+        TimelineStop::Diverged(why) => {
+            assert!(why.contains("state differs from the recording at instruction"), "{why}");
+            assert!(why.contains("goldfish_rtc") || why.contains("hart 0 registers"), "{why}");
+        }
+        other => panic!("expected a divergence, got {other:?}"),
+    }
+    let _ = std::fs::remove_file(path);
 }

@@ -40,7 +40,7 @@ impl Recorder {
     /// Called between runs: adds a state hash when one is due and flushes the log.
     pub fn checkpoint(&mut self, m: &Machine) -> Result<(), LogError> {
         if self.hash_every > 0 && m.icount() >= self.next_hash {
-            self.log.push(Event::StateHash { at: stamp(m), hash: m.cpu_hash() });
+            self.log.push(Event::StateHash { at: stamp(m), hash: m.cpu_hash(), parts: m.state_parts() });
             self.next_hash = m.icount() + self.hash_every;
             self.log.flush()?;
         }
@@ -49,7 +49,7 @@ impl Recorder {
 
     /// Ends the recording: a final full state hash and the reason it stopped.
     pub fn finish(mut self, m: &Machine, reason: &str) -> Result<(), LogError> {
-        self.log.push(Event::StateHash { at: stamp(m), hash: m.cpu_hash() });
+        self.log.push(Event::StateHash { at: stamp(m), hash: m.cpu_hash(), parts: m.state_parts() });
         self.log.push(Event::End { at: stamp(m), reason: reason.to_string() });
         self.log.flush()
     }

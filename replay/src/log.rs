@@ -59,8 +59,9 @@ pub enum Event {
     Input { at: Stamp, device: usize, input: rewind::DeviceInput },
     /// Every hart was idle at `at` and virtual time jumped to the next timer event.
     IdleSkip { at: Stamp },
-    /// The machine state hash at `at`, for divergence detection.
-    StateHash { at: Stamp, hash: u64 },
+    /// The machine state hash at `at`, for divergence detection, with the hash of each part (each hart, each
+    /// device...) to say what differs.
+    StateHash { at: Stamp, hash: u64, parts: Vec<(String, u64)> },
     /// The recording ended here, normally (the machine stopped for `reason`).
     End { at: Stamp, reason: String },
 }

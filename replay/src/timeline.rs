@@ -106,11 +106,18 @@ impl Timeline {
                     return Err(Stop::Diverged(format!("recorded idle skip at {at:?}, but the machine is not idle")));
                 }
                 Event::IdleSkip { .. } => {}
-                Event::StateHash { hash, .. } => {
-                    let found = m.cpu_hash();
-                    if found != hash {
+                Event::StateHash { hash, parts, .. } => {
+                    if m.cpu_hash() != hash {
+                        let now_parts = m.state_parts();
+                        let differing: Vec<&str> = parts
+                            .iter()
+                            .filter(|(name, h)| !now_parts.iter().any(|(n, x)| n == name && x == h))
+                            .map(|(name, _)| name.as_str())
+                            .collect();
                         return Err(Stop::Diverged(format!(
-                            "at {at:?} the state hash is {found:#018x}, the recording has {hash:#018x}"
+                            "the state differs from the recording at instruction {}: {}",
+                            at.icount,
+                            differing.join(", ")
                         )));
                     }
                 }
