@@ -128,3 +128,35 @@ fn reverse_finish_and_reverse_next_land_at_the_call_site() {
     assert!(frame.contains("start_kernel"), "reverse-finish did not reach the caller:\n{out}");
     assert!(!out.contains("Target remote does not support"), "{out}");
 }
+
+#[test]
+fn savevm_and_loadvm_move_between_named_points() {
+    let (r, vmlinux) = rewind();
+    let out = r.gdb(
+        &vmlinux,
+        &[
+            "break start_kernel",
+            "continue",
+            "monitor savevm here",
+            "monitor replay where",
+            "delete",
+            "break kernel_init",
+            "continue",
+            "monitor loadvm here",
+            "monitor replay where",
+            "monitor info snapshots",
+            "monitor replay goto 5000000",
+            "monitor replay where",
+        ],
+    );
+    let wheres: Vec<u64> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("instruction "))
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect();
+    assert_eq!(wheres.len(), 3, "{out}");
+    assert_eq!(wheres[0], wheres[1], "loadvm returned to the saved point:\n{out}");
+    assert_eq!(wheres[2], 5_000_000, "{out}");
+    assert!(out.contains("Breakpoint 2, kernel_init"), "{out}");
+    assert!(out.contains("here ") && out.contains("(in the history)"), "{out}");
+}

@@ -13,6 +13,14 @@ pub struct Monitor<'a> {
     pub phys: &'a mut bool,
     /// The execution history, when the machine runs with `--reverse`.
     pub history: Option<&'a mut rewind_replay::Timeline>,
+    /// Named snapshots (`savevm` / `loadvm`).
+    pub snapshots: &'a mut std::collections::BTreeMap<String, Snapshot>,
+}
+
+/// A named snapshot: a point in the history (cheap, with `--reverse` or a replay), or the whole machine state.
+pub enum Snapshot {
+    At(u64),
+    State(Box<rewind::MachineState>),
 }
 
 type Handler = fn(&mut Monitor<'_>, &[&str]) -> Result<String, String>;
@@ -37,6 +45,9 @@ pub const COMMANDS: &[Command] = &[
     Command { name: "replay where", help: "the current instruction count (with --reverse)", run: replay_where },
     Command { name: "replay goto", help: "replay goto N: move execution to instruction count N", run: replay_goto },
     Command { name: "replay checkpoints", help: "the checkpoints reverse execution uses", run: replay_checkpoints },
+    Command { name: "savevm", help: "savevm NAME: remember this point of execution", run: savevm },
+    Command { name: "loadvm", help: "loadvm NAME: go back (or forward) to a saved point", run: loadvm },
+    Command { name: "info snapshots", help: "the named snapshots", run: info_snapshots },
     Command {
         name: "phys",
         help: "phys on|off: the debugger reads and writes physical (on) or virtual (off) addresses",
@@ -87,6 +98,47 @@ fn replay_goto(m: &mut Monitor<'_>, args: &[&str]) -> Result<String, String> {
         _ if now == target => Ok(format!("at instruction {now}\n")),
         _ => Ok(format!("history ends at instruction {now}\n")),
     }
+}
+
+fn savevm(m: &mut Monitor<'_>, args: &[&str]) -> Result<String, String> {
+    let name = args.first().ok_or("usage: savevm NAME")?.to_string();
+    let icount = m.machine.icount();
+    let snapshot = match m.history {
+        Some(_) => Snapshot::At(icount),
+        None => Snapshot::State(Box::new(m.machine.save_state())),
+    };
+    m.snapshots.insert(name.clone(), snapshot);
+    Ok(format!("saved '{name}' at instruction {icount}\n"))
+}
+
+fn loadvm(m: &mut Monitor<'_>, args: &[&str]) -> Result<String, String> {
+    let name = args.first().ok_or("usage: loadvm NAME")?;
+    match m.snapshots.get(*name).ok_or_else(|| format!("no snapshot '{name}' (see info snapshots)"))? {
+        Snapshot::At(icount) => {
+            let target = *icount;
+            let history = m.history.as_deref_mut().ok_or("the history is gone")?;
+            history.seek(m.machine, target);
+        }
+        Snapshot::State(state) => m.machine.restore_state(state).map_err(|e| e.to_string())?,
+    }
+    Ok(format!("loaded '{name}': at instruction {}\n", m.machine.icount()))
+}
+
+fn info_snapshots(m: &mut Monitor<'_>, _: &[&str]) -> Result<String, String> {
+    let mut s = String::new();
+    for (name, snap) in m.snapshots.iter() {
+        let _ = match snap {
+            Snapshot::At(i) => writeln!(s, "{name:<16} instruction {i} (in the history)"),
+            Snapshot::State(st) => {
+                let i: u64 = st.cpu.harts.iter().map(|h| h.icount).sum();
+                writeln!(s, "{name:<16} instruction {i} (full state)")
+            }
+        };
+    }
+    if s.is_empty() {
+        s.push_str("no snapshots\n");
+    }
+    Ok(s)
 }
 
 fn replay_checkpoints(m: &mut Monitor<'_>, _: &[&str]) -> Result<String, String> {
@@ -181,10 +233,29 @@ mod tests {
     }
 
     #[test]
+    fn savevm_and_loadvm_restore_the_whole_machine_without_history() {
+        let mut machine = machine();
+        let mut phys = false;
+        let mut snapshots = std::collections::BTreeMap::new();
+        let mut m =
+            Monitor { machine: &mut machine, hart: 0, phys: &mut phys, history: None, snapshots: &mut snapshots };
+        assert!(execute(&mut m, "savevm start").unwrap().contains("instruction 0"));
+        m.machine.run(1000);
+        m.machine.hart_mut(0).unwrap().x[5] = 77;
+        assert!(execute(&mut m, "info snapshots").unwrap().contains("start"));
+        assert!(execute(&mut m, "loadvm start").unwrap().contains("at instruction 0"));
+        assert_eq!((m.machine.icount(), m.machine.hart(0).unwrap().x[5]), (0, 0));
+        assert!(execute(&mut m, "loadvm nope").is_err());
+        assert!(execute(&mut m, "replay goto 5").is_err(), "no history without --reverse");
+    }
+
+    #[test]
     fn commands_are_found_by_their_words() {
         let mut machine = machine();
         let mut phys = false;
-        let mut m = Monitor { machine: &mut machine, hart: 1, phys: &mut phys, history: None };
+        let mut snapshots = std::collections::BTreeMap::new();
+        let mut m =
+            Monitor { machine: &mut machine, hart: 1, phys: &mut phys, history: None, snapshots: &mut snapshots };
         assert!(execute(&mut m, "help").unwrap().contains("info mtree"));
         assert!(execute(&mut m, "").unwrap().contains("phys on|off"));
         assert!(execute(&mut m, "info mtree").unwrap().contains("ram"));

@@ -47,6 +47,8 @@ pub struct Debuggee {
     pub machine: Machine,
     /// Where the run's inputs go; with `--reverse`, the history that reverse execution replays.
     pub inputs: InputPath,
+    /// `savevm` snapshots.
+    pub snapshots: std::collections::BTreeMap<String, monitor::Snapshot>,
     /// Debugger memory accesses are physical (`monitor phys on`).
     pub phys: bool,
     pub resume: Resume,
@@ -79,6 +81,7 @@ impl Debuggee {
         Debuggee {
             machine,
             inputs: InputPath::Live,
+            snapshots: Default::default(),
             phys: false,
             resume: Resume::Continue,
             current: 0,
@@ -482,6 +485,7 @@ impl MonitorCmd for Debuggee {
             hart: self.current,
             phys: &mut self.phys,
             history: self.inputs.history(),
+            snapshots: &mut self.snapshots,
         };
         let text = match monitor::execute(&mut m, &line) {
             Ok(text) => text,
