@@ -130,3 +130,20 @@ fn a_kernel_panic_is_captured_and_replays_to_the_same_instruction() {
     assert_eq!(at(&rep.stderr, "replay complete at instruction "), failed_at);
     let _ = std::fs::remove_file(file);
 }
+
+#[test]
+fn a_trap_loop_is_captured() {
+    // `ld a0, 0(x0)` at reset with mtvec = 0: the load faults, then fetching the handler at 0 faults forever.
+    let kernel = temp("fault.bin");
+    std::fs::write(&kernel, [0x03, 0x35, 0x00, 0x00]).unwrap();
+    let file = temp("fault.rwd");
+    let mut cmd = Command::new(rewind_bin());
+    cmd.args(["record", "-o"]).arg(&file).args(["-bios", "none", "-kernel"]).arg(&kernel);
+    let rec = run_with_input(cmd, b"", TIMEOUT);
+    assert_eq!(rec.code, Some(70), "{}", rec.stderr);
+    assert!(rec.stderr.contains("trap loop: hart 0 took exception 1 at pc 0x0"), "{}", rec.stderr);
+    let rep = replay(&file);
+    assert_eq!(rep.code, Some(70), "{}", rep.stderr);
+    let _ = std::fs::remove_file(kernel);
+    let _ = std::fs::remove_file(file);
+}

@@ -12,6 +12,9 @@ use rewind_replay::{load_events, Header, ImageHash, LogReader, LogWriter, Record
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// The same fault taken this many times in a row at one instruction is a trap loop.
+const TRAP_LOOP: u32 = 10_000;
+
 /// Exit code of `rewind record` when it stopped at a detected guest failure.
 pub const FAILURE_EXIT: i32 = 70;
 
@@ -52,8 +55,18 @@ impl FailureWatch {
         }
     }
 
-    /// Looks at new console output; returns what failed, if anything.
-    pub fn check(&mut self, output: &[u8], now: u64) -> Option<String> {
+    /// Looks at new console output and the harts; returns what failed, if anything.
+    pub fn check(&mut self, output: &[u8], m: &Machine) -> Option<String> {
+        let now = m.now();
+        for i in 0..m.hart_count() {
+            if let Some(h) = m.hart(i).filter(|h| h.fault_repeats >= TRAP_LOOP) {
+                let (cause, pc) = h.last_fault;
+                return Some(format!(
+                    "trap loop: hart {i} took exception {cause} at pc {pc:#x} {} times in a row",
+                    h.fault_repeats
+                ));
+            }
+        }
         if !output.is_empty() {
             self.last_output = now;
             self.tail.extend_from_slice(output);
@@ -127,9 +140,9 @@ impl InputPath {
     }
 
     /// During a recording: whether the console output just produced shows a guest failure.
-    pub fn check_failure(&mut self, output: &[u8], now: u64) -> Option<String> {
+    pub fn check_failure(&mut self, output: &[u8], m: &Machine) -> Option<String> {
         match self {
-            InputPath::Record(_, watch) => watch.check(output, now),
+            InputPath::Record(_, watch) => watch.check(output, m),
             _ => None,
         }
     }

@@ -163,7 +163,7 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
         let _ = stdout.write_all(&output);
         let _ = stdout.flush();
         dbg.inputs.checkpoint(&dbg.machine)?;
-        if let Some(failure) = dbg.inputs.check_failure(&output, dbg.machine.now()) {
+        if let Some(failure) = dbg.inputs.check_failure(&output, &dbg.machine) {
             eprintln!("\r\nrewind: guest failure at instruction {}: {failure}", dbg.machine.icount());
             break FAILURE_EXIT;
         }

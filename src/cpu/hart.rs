@@ -138,6 +138,10 @@ pub struct Hart {
     pub wfi: bool,
     /// Instructions this hart has executed (including ones that trapped).
     pub icount: u64,
+    /// The last exception (cause, epc) and how many times in a row it was taken: a fault that keeps coming
+    /// back at the same instruction is a trap loop (a hung guest).
+    pub last_fault: (u64, u64),
+    pub fault_repeats: u32,
 }
 
 impl Hart {
@@ -155,6 +159,8 @@ impl Hart {
             reservation: None,
             wfi: false,
             icount: 0,
+            last_fault: (0, 0),
+            fault_repeats: 0,
         }
     }
 
@@ -179,6 +185,17 @@ impl Hart {
     /// Takes a trap: an exception (`interrupt` false) or an interrupt with cause number `cause`. `pc` is the
     /// address of the trapping instruction (or of the next one to run, for interrupts).
     pub fn trap(&mut self, cause: u64, interrupt: bool, tval: u64) {
+        // System calls and breakpoints at one pc are normal in loops; faults that repeat are not.
+        if !interrupt
+            && !matches!(cause, cause::ECALL_FROM_U | cause::ECALL_FROM_S | cause::ECALL_FROM_M | cause::BREAKPOINT)
+        {
+            if self.last_fault == (cause, self.pc) {
+                self.fault_repeats = self.fault_repeats.saturating_add(1);
+            } else {
+                self.last_fault = (cause, self.pc);
+                self.fault_repeats = 1;
+            }
+        }
         let deleg = if interrupt { self.csr.mideleg } else { self.csr.medeleg };
         let to_s = self.privilege <= Priv::Supervisor && (deleg >> cause) & 1 == 1;
         let cause_value = cause | if interrupt { 1 << 63 } else { 0 };
