@@ -76,6 +76,15 @@ impl Platform {
         self.code_modified = false;
     }
 
+    #[inline(always)]
+    fn note_ram_store_page(&mut self, page: u64) {
+        self.ram.mark_dirty_page(page);
+        if self.code_pages.get((page / 64) as usize).is_some_and(|w| w & (1 << (page % 64)) != 0) {
+            self.code_modified = true;
+            self.end_block = true;
+        }
+    }
+
     #[inline]
     fn note_ram_store(&mut self, off: usize, size: usize) {
         self.ram.mark_dirty(off, size);
@@ -106,7 +115,12 @@ impl Platform {
         let off = self.ram.offset_of(pa, size as u64)?;
         let bytes = value.to_le_bytes();
         self.ram.bytes_mut()[off..off + size as usize].copy_from_slice(&bytes[..size as usize]);
-        self.note_ram_store(off, size as usize);
+        if off as u64 & (size as u64 - 1) == 0 {
+            // Aligned (the interpreter's fast path): within one page.
+            self.note_ram_store_page(off as u64 / PAGE_SIZE);
+        } else {
+            self.note_ram_store(off, size as usize);
+        }
         Some(())
     }
 

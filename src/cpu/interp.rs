@@ -211,13 +211,17 @@ fn run_block<const CHECKED: bool>(
     let instrumented = CHECKED && plat.instrumented;
     // The pc lives in `pc` while the block runs and is written back where the block ends or traps.
     let mut pc = core.hart.pc;
-    for (i, insn) in insns.iter().enumerate() {
+    let end = insns.as_ptr_range().end as usize;
+    let mut it = insns.iter();
+    while let Some(insn) = it.next() {
+        // How far the counters run ahead: computed only on the slow paths that need it.
+        let excess = Ahead { here: insn as *const Insn as usize, end };
         if CHECKED && bps.addrs.contains(&pc) {
             if bps.skip_once == Some(pc) {
                 bps.skip_once = None;
             } else {
                 core.hart.pc = pc;
-                return (i, Some(SliceExit::Breakpoint));
+                return (avail - 1 - it.len(), Some(SliceExit::Breakpoint));
             }
         }
         if instrumented {
@@ -226,7 +230,6 @@ fn run_block<const CHECKED: bool>(
                 t.instruction(core.hart.id, pc, insn.raw);
             }
         }
-        let excess = (avail - 1 - i) as u64;
         match execute(core, plat, insn, pc, excess) {
             Ok(Flow::Next) => {
                 pc = pc.wrapping_add(insn.len as u64);
@@ -246,7 +249,7 @@ fn run_block<const CHECKED: bool>(
         } else {
             None
         };
-        return (i + 1, stop);
+        return (avail - it.len(), stop);
     }
     core.hart.pc = pc;
     (avail, None)
@@ -267,14 +270,32 @@ enum Flow {
     Jump,
 }
 
+/// The position of the running instruction in its block: the counters run ahead by the number of instructions
+/// of the block after it.
+#[derive(Clone, Copy)]
+struct Ahead {
+    /// Address of the running instruction.
+    here: usize,
+    /// One past the block's last instruction.
+    end: usize,
+}
+
+impl Ahead {
+    #[inline(always)]
+    fn count(self) -> u64 {
+        ((self.end - self.here) / std::mem::size_of::<Insn>()).saturating_sub(1) as u64
+    }
+}
+
 /// Runs `f` with the instruction and virtual-time counters exact (they run `excess` ahead inside a block).
 #[inline(always)]
 fn with_exact_counters<T>(
     core: &mut Core,
     plat: &mut Platform,
-    excess: u64,
+    ahead: Ahead,
     f: impl FnOnce(&mut Core, &mut Platform) -> T,
 ) -> T {
+    let excess = ahead.count();
     core.hart.icount -= excess;
     plat.vclock -= excess;
     let r = f(core, plat);
@@ -285,7 +306,7 @@ fn with_exact_counters<T>(
 
 /// A load: the fast path (aligned, translated without a walk, RAM) inline, everything else out of line.
 #[inline(always)]
-fn load(core: &mut Core, plat: &mut Platform, va: u64, size: u8, excess: u64) -> Result<u64, Exception> {
+fn load(core: &mut Core, plat: &mut Platform, va: u64, size: u8, excess: Ahead) -> Result<u64, Exception> {
     if va & (size as u64 - 1) == 0 {
         if let Some(pa) = core.mmu.translate_fast(&core.hart, va, Access::Load) {
             if let Some(value) = plat.load_ram(pa, size) {
@@ -301,7 +322,7 @@ fn load(core: &mut Core, plat: &mut Platform, va: u64, size: u8, excess: u64) ->
 
 #[cold]
 #[inline(never)]
-fn load_slow(core: &mut Core, plat: &mut Platform, va: u64, size: u8, excess: u64) -> Result<u64, Exception> {
+fn load_slow(core: &mut Core, plat: &mut Platform, va: u64, size: u8, excess: Ahead) -> Result<u64, Exception> {
     with_exact_counters(core, plat, excess, |core, plat| {
         if va & (size as u64 - 1) != 0 {
             return load_misaligned(core, plat, va, size);
@@ -326,7 +347,7 @@ fn observe(core: &Core, plat: &mut Platform, kind: AccessKind, vaddr: u64, paddr
 
 /// A store: the fast path (aligned, translated without a walk, RAM) inline, everything else out of line.
 #[inline(always)]
-fn store(core: &mut Core, plat: &mut Platform, va: u64, size: u8, value: u64, excess: u64) -> Result<(), Exception> {
+fn store(core: &mut Core, plat: &mut Platform, va: u64, size: u8, value: u64, excess: Ahead) -> Result<(), Exception> {
     if va & (size as u64 - 1) == 0 {
         if let Some(pa) = core.mmu.translate_fast(&core.hart, va, Access::Store) {
             if plat.store_ram(pa, size, value).is_some() {
@@ -348,7 +369,7 @@ fn store_slow(
     va: u64,
     size: u8,
     value: u64,
-    excess: u64,
+    excess: Ahead,
 ) -> Result<(), Exception> {
     with_exact_counters(core, plat, excess, |core, plat| {
         if va & (size as u64 - 1) != 0 {
@@ -516,7 +537,7 @@ fn set_x(h: &mut Hart, rd: u8, v: u64) {
 /// Executes one instruction at `pc` (`hart.pc` may be stale inside a block; it is written whenever the block
 /// ends). The instruction counters run `excess` ahead (see [`run_slice`]).
 #[inline(always)]
-fn execute(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64, excess: u64) -> Result<Flow, Exception> {
+fn execute(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64, excess: Ahead) -> Result<Flow, Exception> {
     use Op::*;
     let h = &mut core.hart;
     let next = pc.wrapping_add(insn.len as u64);
