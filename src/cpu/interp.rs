@@ -545,10 +545,11 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64, excess: A
     let rs2 = h.x[insn.rs2 as usize & 31];
     let imm = insn.imm;
     let rd = insn.rd;
+    // Only for operations whose sole effect is writing rd: the decoder turns those with rd = x0 into `Nop`.
     macro_rules! set {
         ($v:expr) => {{
             let v = $v;
-            set_x(h, rd, v);
+            h.x[rd as usize & 31] = v;
             return Ok(Flow::Next);
         }};
     }
@@ -669,7 +670,7 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64, excess: A
             (a, 0) => a as i32 as i64 as u64,
             (a, b) => (a % b) as i32 as i64 as u64,
         }),
-        Fence => return Ok(Flow::Next),
+        Fence | Nop => return Ok(Flow::Next),
         FenceI => {
             // The block cache is flushed at the next block boundary.
             plat.code_modified = true;
