@@ -76,6 +76,15 @@ impl Platform {
         self.code_modified = false;
     }
 
+    #[inline(always)]
+    fn note_ram_store_page(&mut self, page: u64) {
+        self.ram.mark_dirty_page(page);
+        if self.code_pages.get((page / 64) as usize).is_some_and(|w| w & (1 << (page % 64)) != 0) {
+            self.code_modified = true;
+            self.end_block = true;
+        }
+    }
+
     #[inline]
     fn note_ram_store(&mut self, off: usize, size: usize) {
         self.ram.mark_dirty(off, size);
@@ -86,18 +95,40 @@ impl Platform {
         }
     }
 
+    /// Reads `size` (1, 2, 4, 8) bytes at physical `pa` if they lie in RAM (no side effects); `None` otherwise.
+    #[inline(always)]
+    pub fn load_ram(&self, pa: u64, size: u8) -> Option<u64> {
+        let off = self.ram.offset_of(pa, size as u64)?;
+        let bytes = self.ram.bytes();
+        // offset_of guarantees off + size <= len.
+        Some(match size {
+            1 => bytes[off] as u64,
+            2 => u16::from_le_bytes([bytes[off], bytes[off + 1]]) as u64,
+            4 => u32::from_le_bytes(bytes[off..off + 4].try_into().unwrap_or_default()) as u64,
+            _ => u64::from_le_bytes(bytes[off..off + 8].try_into().unwrap_or_default()),
+        })
+    }
+
+    /// Writes `size` bytes at physical `pa` if they lie in RAM; `None` (nothing written) otherwise.
+    #[inline(always)]
+    pub fn store_ram(&mut self, pa: u64, size: u8, value: u64) -> Option<()> {
+        let off = self.ram.offset_of(pa, size as u64)?;
+        let bytes = value.to_le_bytes();
+        self.ram.bytes_mut()[off..off + size as usize].copy_from_slice(&bytes[..size as usize]);
+        if off as u64 & (size as u64 - 1) == 0 {
+            // Aligned (the interpreter's fast path): within one page.
+            self.note_ram_store_page(off as u64 / PAGE_SIZE);
+        } else {
+            self.note_ram_store(off, size as usize);
+        }
+        Some(())
+    }
+
     /// Reads `size` (1, 2, 4, 8) bytes at physical `pa`; `None` is an access fault.
     #[inline(always)]
     pub fn load(&mut self, pa: u64, size: u8) -> Option<u64> {
-        if let Some(off) = self.ram.offset_of(pa, size as u64) {
-            let bytes = self.ram.bytes();
-            // offset_of guarantees off + size <= len.
-            return Some(match size {
-                1 => bytes[off] as u64,
-                2 => u16::from_le_bytes([bytes[off], bytes[off + 1]]) as u64,
-                4 => u32::from_le_bytes(bytes[off..off + 4].try_into().unwrap_or_default()) as u64,
-                _ => u64::from_le_bytes(bytes[off..off + 8].try_into().unwrap_or_default()),
-            });
+        if let Some(v) = self.load_ram(pa, size) {
+            return Some(v);
         }
         self.load_slow(pa, size)
     }
@@ -105,10 +136,7 @@ impl Platform {
     /// Writes `size` bytes at physical `pa`; `None` is an access fault.
     #[inline(always)]
     pub fn store(&mut self, pa: u64, size: u8, value: u64) -> Option<()> {
-        if let Some(off) = self.ram.offset_of(pa, size as u64) {
-            let bytes = value.to_le_bytes();
-            self.ram.bytes_mut()[off..off + size as usize].copy_from_slice(&bytes[..size as usize]);
-            self.note_ram_store(off, size as usize);
+        if self.store_ram(pa, size, value).is_some() {
             return Some(());
         }
         self.store_slow(pa, size, value)

@@ -97,6 +97,9 @@ pub enum Op {
     /// Floating-point computation: `imm` holds the [`crate::fpu::FpOp`] (low byte), the format (bit 8) and the
     /// rounding-mode field (bits 16..19).
     Fp,
+    /// An operation whose only effect is writing `rd`, with `rd` = x0 (a hint or nop): does nothing. The
+    /// interpreter relies on the other such operations never having `rd` = x0.
+    Nop,
 }
 
 /// The read-modify-write operation of an AMO.
@@ -156,6 +159,56 @@ impl Insn {
         Insn { len, ..Insn::new(Op::Illegal, raw) }
     }
 
+    /// Integer computations whose only effect is writing `rd`.
+    pub fn only_writes_rd(&self) -> bool {
+        use Op::*;
+        matches!(
+            self.op,
+            Lui | Auipc
+                | Addi
+                | Slti
+                | Sltiu
+                | Xori
+                | Ori
+                | Andi
+                | Slli
+                | Srli
+                | Srai
+                | Add
+                | Sub
+                | Sll
+                | Slt
+                | Sltu
+                | Xor
+                | Srl
+                | Sra
+                | Or
+                | And
+                | Addiw
+                | Slliw
+                | Srliw
+                | Sraiw
+                | Addw
+                | Subw
+                | Sllw
+                | Srlw
+                | Sraw
+                | Mul
+                | Mulh
+                | Mulhsu
+                | Mulhu
+                | Div
+                | Divu
+                | Rem
+                | Remu
+                | Mulw
+                | Divw
+                | Divuw
+                | Remw
+                | Remuw
+        )
+    }
+
     /// Ends a basic block: control transfers and instructions that change translation, privilege or interrupt
     /// state (so interrupts are checked right after them).
     pub fn ends_block(&self) -> bool {
@@ -210,10 +263,11 @@ pub fn insn_len(low: u16) -> u8 {
 
 /// Decodes one instruction from its raw bits (the upper half is ignored for compressed encodings).
 pub fn decode(raw: u32) -> Insn {
-    if raw & 3 != 3 {
-        decode_compressed(raw as u16)
+    let insn = if raw & 3 != 3 { decode_compressed(raw as u16) } else { decode_full(raw) };
+    if insn.rd == 0 && insn.only_writes_rd() {
+        Insn { op: Op::Nop, ..insn }
     } else {
-        decode_full(raw)
+        insn
     }
 }
 

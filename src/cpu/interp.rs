@@ -155,8 +155,11 @@ pub fn run_slice(
             }
             core.hart.wfi = false;
         }
-        if let Some(irq) = core.hart.pending_interrupt(external) {
-            core.hart.trap(irq, true, 0);
+        // pending_interrupt finds nothing unless some interrupt is both pending and enabled.
+        if (core.hart.csr.mip | external) & core.hart.csr.mie != 0 {
+            if let Some(irq) = core.hart.pending_interrupt(external) {
+                core.hart.trap(irq, true, 0);
+            }
         }
         if core.hart.icount >= end {
             return SliceExit::Budget;
@@ -172,41 +175,84 @@ pub fn run_slice(
         let block = &cache.slots[slot].insns;
         // Never run past the budget: a slice ends at an exact instruction count.
         let avail = (end - core.hart.icount).min(block.len() as u64) as usize;
-        let instrumented = plat.instrumented;
-        for insn in &block[..avail] {
-            if check_bps && bps.addrs.contains(&core.hart.pc) {
-                if bps.skip_once == Some(core.hart.pc) {
-                    bps.skip_once = None;
-                } else {
-                    return SliceExit::Breakpoint;
-                }
-            }
-            if instrumented {
-                if let Some(t) = plat.instr.tracer.as_mut() {
-                    t.instruction(core.hart.id, core.hart.pc, insn.raw);
-                }
-            }
-            count(core, plat);
-            match execute(core, plat, *insn) {
-                Ok(true) => continue,
-                Ok(false) => {}
-                Err(e) => {
-                    let tval = if e.cause == cause::ILLEGAL_INSN { insn.raw as u64 } else { e.tval };
-                    core.hart.trap(e.cause, false, tval);
-                }
-            }
-            if instrumented && plat.instr.hit.is_some() {
-                return SliceExit::Watchpoint;
-            }
-            if core.hart.wfi {
-                return SliceExit::Idle;
-            }
-            break;
+        let insns = &block[..avail];
+        // The counters are advanced for the whole block up front and corrected where the block ends early. While
+        // instruction `i` runs they are ahead by `excess = avail - 1 - i`; every path that can observe them
+        // (CSR reads, device accesses, page-table walks) takes the slow path, which makes them exact first.
+        core.hart.icount += avail as u64;
+        plat.vclock += avail as u64;
+        let (done, stop) = if check_bps || plat.instrumented {
+            run_block::<true>(core, plat, insns, bps)
+        } else {
+            run_block::<false>(core, plat, insns, bps)
+        };
+        let unrun = (avail - done) as u64;
+        core.hart.icount -= unrun;
+        plat.vclock -= unrun;
+        if let Some(exit) = stop {
+            return exit;
         }
         if check_bps {
             bps.skip_once = None;
         }
     }
+}
+
+/// Runs the instructions of one block (already counted); returns how many ran (completed or trapped) and why
+/// the slice must stop, if it must. `CHECKED`: breakpoints or instrumentation are active.
+#[inline(always)]
+fn run_block<const CHECKED: bool>(
+    core: &mut Core,
+    plat: &mut Platform,
+    insns: &[Insn],
+    bps: &mut Breakpoints,
+) -> (usize, Option<SliceExit>) {
+    let avail = insns.len();
+    let instrumented = CHECKED && plat.instrumented;
+    // The pc lives in `pc` while the block runs and is written back where the block ends or traps.
+    let mut pc = core.hart.pc;
+    let end = insns.as_ptr_range().end as usize;
+    let mut it = insns.iter();
+    while let Some(insn) = it.next() {
+        // How far the counters run ahead: computed only on the slow paths that need it.
+        let excess = Ahead { here: insn as *const Insn as usize, end };
+        if CHECKED && bps.addrs.contains(&pc) {
+            if bps.skip_once == Some(pc) {
+                bps.skip_once = None;
+            } else {
+                core.hart.pc = pc;
+                return (avail - 1 - it.len(), Some(SliceExit::Breakpoint));
+            }
+        }
+        if instrumented {
+            core.hart.pc = pc;
+            if let Some(t) = plat.instr.tracer.as_mut() {
+                t.instruction(core.hart.id, pc, insn.raw);
+            }
+        }
+        match execute(core, plat, insn, pc, excess) {
+            Ok(Flow::Next) => {
+                pc = pc.wrapping_add(insn.len as u64);
+                continue;
+            }
+            Ok(Flow::Jump) => {}
+            Err(e) => {
+                let tval = if e.cause == cause::ILLEGAL_INSN { insn.raw as u64 } else { e.tval };
+                core.hart.pc = pc;
+                core.hart.trap(e.cause, false, tval);
+            }
+        }
+        let stop = if instrumented && plat.instr.hit.is_some() {
+            Some(SliceExit::Watchpoint)
+        } else if core.hart.wfi {
+            Some(SliceExit::Idle)
+        } else {
+            None
+        };
+        return (avail - it.len(), stop);
+    }
+    core.hart.pc = pc;
+    (avail, None)
 }
 
 #[inline]
@@ -215,17 +261,79 @@ fn count(core: &mut Core, plat: &mut Platform) {
     plat.vclock += 1;
 }
 
+/// How execution continues after an instruction.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    /// With the next instruction of the block (the pc is advanced by the caller).
+    Next,
+    /// The block ends here; `hart.pc` is already updated.
+    Jump,
+}
+
+/// The position of the running instruction in its block: the counters run ahead by the number of instructions
+/// of the block after it.
+#[derive(Clone, Copy)]
+struct Ahead {
+    /// Address of the running instruction.
+    here: usize,
+    /// One past the block's last instruction.
+    end: usize,
+}
+
+impl Ahead {
+    #[inline(always)]
+    fn count(self) -> u64 {
+        ((self.end - self.here) / std::mem::size_of::<Insn>()).saturating_sub(1) as u64
+    }
+}
+
+/// Runs `f` with the instruction and virtual-time counters exact (they run `excess` ahead inside a block).
 #[inline(always)]
-fn load(core: &mut Core, plat: &mut Platform, va: u64, size: u8) -> Result<u64, Exception> {
-    if va & (size as u64 - 1) != 0 {
-        return load_misaligned(core, plat, va, size);
+fn with_exact_counters<T>(
+    core: &mut Core,
+    plat: &mut Platform,
+    ahead: Ahead,
+    f: impl FnOnce(&mut Core, &mut Platform) -> T,
+) -> T {
+    let excess = ahead.count();
+    core.hart.icount -= excess;
+    plat.vclock -= excess;
+    let r = f(core, plat);
+    core.hart.icount += excess;
+    plat.vclock += excess;
+    r
+}
+
+/// A load: the fast path (aligned, translated without a walk, RAM) inline, everything else out of line.
+#[inline(always)]
+fn load(core: &mut Core, plat: &mut Platform, va: u64, size: u8, excess: Ahead) -> Result<u64, Exception> {
+    if va & (size as u64 - 1) == 0 {
+        if let Some(pa) = core.mmu.translate_fast(&core.hart, va, Access::Load) {
+            if let Some(value) = plat.load_ram(pa, size) {
+                if plat.instrumented {
+                    observe(core, plat, AccessKind::Read, va, pa, size, value);
+                }
+                return Ok(value);
+            }
+        }
     }
-    let pa = core.mmu.translate(&core.hart, plat, va, Access::Load)?;
-    let value = plat.load(pa, size).ok_or(Exception::new(cause::LOAD_ACCESS, va))?;
-    if plat.instrumented {
-        observe(core, plat, AccessKind::Read, va, pa, size, value);
-    }
-    Ok(value)
+    load_slow(core, plat, va, size, excess)
+}
+
+#[cold]
+#[inline(never)]
+fn load_slow(core: &mut Core, plat: &mut Platform, va: u64, size: u8, excess: Ahead) -> Result<u64, Exception> {
+    with_exact_counters(core, plat, excess, |core, plat| {
+        if va & (size as u64 - 1) != 0 {
+            return load_misaligned(core, plat, va, size);
+        }
+        let pa = core.mmu.translate(&core.hart, plat, va, Access::Load)?;
+        let value = plat.load(pa, size).ok_or(Exception::new(cause::LOAD_ACCESS, va))?;
+        if plat.instrumented {
+            observe(core, plat, AccessKind::Read, va, pa, size, value);
+        }
+        Ok(value)
+    })
 }
 
 /// Reports a completed access to the tracer and watchpoints; a watchpoint hit ends the block.
@@ -237,17 +345,43 @@ fn observe(core: &Core, plat: &mut Platform, kind: AccessKind, vaddr: u64, paddr
     }
 }
 
+/// A store: the fast path (aligned, translated without a walk, RAM) inline, everything else out of line.
 #[inline(always)]
-fn store(core: &mut Core, plat: &mut Platform, va: u64, size: u8, value: u64) -> Result<(), Exception> {
-    if va & (size as u64 - 1) != 0 {
-        return store_misaligned(core, plat, va, size, value);
+fn store(core: &mut Core, plat: &mut Platform, va: u64, size: u8, value: u64, excess: Ahead) -> Result<(), Exception> {
+    if va & (size as u64 - 1) == 0 {
+        if let Some(pa) = core.mmu.translate_fast(&core.hart, va, Access::Store) {
+            if plat.store_ram(pa, size, value).is_some() {
+                if plat.instrumented {
+                    observe(core, plat, AccessKind::Write, va, pa, size, value);
+                }
+                return Ok(());
+            }
+        }
     }
-    let pa = core.mmu.translate(&core.hart, plat, va, Access::Store)?;
-    plat.store(pa, size, value).ok_or(Exception::new(cause::STORE_ACCESS, va))?;
-    if plat.instrumented {
-        observe(core, plat, AccessKind::Write, va, pa, size, value);
-    }
-    Ok(())
+    store_slow(core, plat, va, size, value, excess)
+}
+
+#[cold]
+#[inline(never)]
+fn store_slow(
+    core: &mut Core,
+    plat: &mut Platform,
+    va: u64,
+    size: u8,
+    value: u64,
+    excess: Ahead,
+) -> Result<(), Exception> {
+    with_exact_counters(core, plat, excess, |core, plat| {
+        if va & (size as u64 - 1) != 0 {
+            return store_misaligned(core, plat, va, size, value);
+        }
+        let pa = core.mmu.translate(&core.hart, plat, va, Access::Store)?;
+        plat.store(pa, size, value).ok_or(Exception::new(cause::STORE_ACCESS, va))?;
+        if plat.instrumented {
+            observe(core, plat, AccessKind::Write, va, pa, size, value);
+        }
+        Ok(())
+    })
 }
 
 /// Misaligned accesses are performed byte by byte (the spec allows an EEI to support them); every byte is
@@ -393,43 +527,51 @@ fn amo_value(op: AmoOp, old: u64, src: u64, word: bool) -> u64 {
     }
 }
 
-/// Executes one instruction. `Ok(true)`: continue with the next instruction of the block; `Ok(false)`: the block
-/// ends here (pc already updated).
+/// Writes `x[rd]` without a branch: x0 is written and cleared again.
 #[inline(always)]
-fn execute(core: &mut Core, plat: &mut Platform, insn: Insn) -> Result<bool, Exception> {
+fn set_x(h: &mut Hart, rd: u8, v: u64) {
+    h.x[rd as usize & 31] = v;
+    h.x[0] = 0;
+}
+
+/// Executes one instruction at `pc` (`hart.pc` may be stale inside a block; it is written whenever the block
+/// ends). The instruction counters run `excess` ahead (see [`run_slice`]).
+#[inline(always)]
+fn execute(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64, excess: Ahead) -> Result<Flow, Exception> {
     use Op::*;
     let h = &mut core.hart;
-    let pc = h.pc;
     let next = pc.wrapping_add(insn.len as u64);
-    let rs1 = h.x[insn.rs1 as usize];
-    let rs2 = h.x[insn.rs2 as usize];
+    let rs1 = h.x[insn.rs1 as usize & 31];
+    let rs2 = h.x[insn.rs2 as usize & 31];
     let imm = insn.imm;
     let rd = insn.rd;
+    // Only for operations whose sole effect is writing rd: the decoder turns those with rd = x0 into `Nop`.
     macro_rules! set {
         ($v:expr) => {{
             let v = $v;
-            h.set_x(rd, v);
+            h.x[rd as usize & 31] = v;
+            return Ok(Flow::Next);
         }};
     }
     macro_rules! branch {
         ($cond:expr) => {{
             h.pc = if $cond { pc.wrapping_add(imm as u64) } else { next };
-            return Ok(false);
+            return Ok(Flow::Jump);
         }};
     }
     match insn.op {
         Lui => set!(imm as u64),
         Auipc => set!(pc.wrapping_add(imm as u64)),
         Jal => {
-            h.set_x(rd, next);
+            set_x(h, rd, next);
             h.pc = pc.wrapping_add(imm as u64);
-            return Ok(false);
+            return Ok(Flow::Jump);
         }
         Jalr => {
             let target = rs1.wrapping_add(imm as u64) & !1;
-            h.set_x(rd, next);
+            set_x(h, rd, next);
             h.pc = target;
-            return Ok(false);
+            return Ok(Flow::Jump);
         }
         Beq => branch!(rs1 == rs2),
         Bne => branch!(rs1 != rs2),
@@ -438,37 +580,37 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: Insn) -> Result<bool, Exc
         Bltu => branch!(rs1 < rs2),
         Bgeu => branch!(rs1 >= rs2),
         Lb => {
-            let v = load(core, plat, rs1.wrapping_add(imm as u64), 1)?;
-            core.hart.set_x(rd, v as u8 as i8 as i64 as u64);
+            let v = load(core, plat, rs1.wrapping_add(imm as u64), 1, excess)?;
+            set_x(&mut core.hart, rd, v as u8 as i8 as i64 as u64);
         }
         Lh => {
-            let v = load(core, plat, rs1.wrapping_add(imm as u64), 2)?;
-            core.hart.set_x(rd, v as u16 as i16 as i64 as u64);
+            let v = load(core, plat, rs1.wrapping_add(imm as u64), 2, excess)?;
+            set_x(&mut core.hart, rd, v as u16 as i16 as i64 as u64);
         }
         Lw => {
-            let v = load(core, plat, rs1.wrapping_add(imm as u64), 4)?;
-            core.hart.set_x(rd, v as u32 as i32 as i64 as u64);
+            let v = load(core, plat, rs1.wrapping_add(imm as u64), 4, excess)?;
+            set_x(&mut core.hart, rd, v as u32 as i32 as i64 as u64);
         }
         Ld => {
-            let v = load(core, plat, rs1.wrapping_add(imm as u64), 8)?;
-            core.hart.set_x(rd, v);
+            let v = load(core, plat, rs1.wrapping_add(imm as u64), 8, excess)?;
+            set_x(&mut core.hart, rd, v);
         }
         Lbu => {
-            let v = load(core, plat, rs1.wrapping_add(imm as u64), 1)?;
-            core.hart.set_x(rd, v);
+            let v = load(core, plat, rs1.wrapping_add(imm as u64), 1, excess)?;
+            set_x(&mut core.hart, rd, v);
         }
         Lhu => {
-            let v = load(core, plat, rs1.wrapping_add(imm as u64), 2)?;
-            core.hart.set_x(rd, v);
+            let v = load(core, plat, rs1.wrapping_add(imm as u64), 2, excess)?;
+            set_x(&mut core.hart, rd, v);
         }
         Lwu => {
-            let v = load(core, plat, rs1.wrapping_add(imm as u64), 4)?;
-            core.hart.set_x(rd, v);
+            let v = load(core, plat, rs1.wrapping_add(imm as u64), 4, excess)?;
+            set_x(&mut core.hart, rd, v);
         }
-        Sb => store(core, plat, rs1.wrapping_add(imm as u64), 1, rs2)?,
-        Sh => store(core, plat, rs1.wrapping_add(imm as u64), 2, rs2)?,
-        Sw => store(core, plat, rs1.wrapping_add(imm as u64), 4, rs2)?,
-        Sd => store(core, plat, rs1.wrapping_add(imm as u64), 8, rs2)?,
+        Sb => store(core, plat, rs1.wrapping_add(imm as u64), 1, rs2, excess)?,
+        Sh => store(core, plat, rs1.wrapping_add(imm as u64), 2, rs2, excess)?,
+        Sw => store(core, plat, rs1.wrapping_add(imm as u64), 4, rs2, excess)?,
+        Sd => store(core, plat, rs1.wrapping_add(imm as u64), 8, rs2, excess)?,
         Addi => set!(rs1.wrapping_add(imm as u64)),
         Slti => set!(((rs1 as i64) < imm) as u64),
         Sltiu => set!((rs1 < imm as u64) as u64),
@@ -528,12 +670,12 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: Insn) -> Result<bool, Exc
             (a, 0) => a as i32 as i64 as u64,
             (a, b) => (a % b) as i32 as i64 as u64,
         }),
-        Fence => {}
+        Fence | Nop => return Ok(Flow::Next),
         FenceI => {
             // The block cache is flushed at the next block boundary.
             plat.code_modified = true;
             h.pc = next;
-            return Ok(false);
+            return Ok(Flow::Jump);
         }
         Ecall => {
             let cause = match h.privilege {
@@ -549,7 +691,7 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: Insn) -> Result<bool, Exc
                 return Err(Exception::illegal(insn.raw));
             }
             h.mret();
-            return Ok(false);
+            return Ok(Flow::Jump);
         }
         Sret => {
             let tsr = h.csr.mstatus & super::hart::mstatus::TSR != 0;
@@ -557,7 +699,7 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: Insn) -> Result<bool, Exc
                 return Err(Exception::illegal(insn.raw));
             }
             h.sret();
-            return Ok(false);
+            return Ok(Flow::Jump);
         }
         Wfi => {
             let tw = h.csr.mstatus & super::hart::mstatus::TW != 0;
@@ -569,7 +711,7 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: Insn) -> Result<bool, Exc
             if (h.csr.mip | external) & h.csr.mie == 0 {
                 h.wfi = true;
             }
-            return Ok(false);
+            return Ok(Flow::Jump);
         }
         SfenceVma => {
             let tvm = h.csr.mstatus & super::hart::mstatus::TVM != 0;
@@ -578,8 +720,58 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: Insn) -> Result<bool, Exc
             }
             core.mmu.flush();
             core.hart.pc = next;
-            return Ok(false);
+            return Ok(Flow::Jump);
         }
+        Csrrw | Csrrs | Csrrc | Csrrwi | Csrrsi | Csrrci | LrW | ScW | LrD | ScD | AmoW | AmoD => {
+            return with_exact_counters(core, plat, excess, |core, plat| execute_exact(core, plat, insn, pc));
+        }
+        Flw | Fld => {
+            if !h.fs_enabled() {
+                return Err(Exception::illegal(insn.raw));
+            }
+            let addr = rs1.wrapping_add(imm as u64);
+            let v = if insn.op == Flw {
+                load(core, plat, addr, 4, excess)? | 0xffff_ffff_0000_0000
+            } else {
+                load(core, plat, addr, 8, excess)?
+            };
+            core.hart.f[rd as usize] = v;
+            core.hart.set_fs_dirty();
+        }
+        Fsw | Fsd => {
+            if !h.fs_enabled() {
+                return Err(Exception::illegal(insn.raw));
+            }
+            let addr = rs1.wrapping_add(imm as u64);
+            let v = h.f[insn.rs2 as usize];
+            store(core, plat, addr, if insn.op == Fsw { 4 } else { 8 }, v, excess)?;
+        }
+        Fp => {
+            execute_fp(h, *insn)?;
+            return Ok(Flow::Next);
+        }
+        Illegal => return Err(Exception::illegal(insn.raw)),
+    }
+    // Memory accesses: a device access, a store to code or a watchpoint hit ends the block.
+    if plat.end_block {
+        plat.end_block = false;
+        core.hart.pc = next;
+        return Ok(Flow::Jump);
+    }
+    Ok(Flow::Next)
+}
+
+/// CSR accesses and atomics: they may read the counters or reach devices, so they run with exact counters.
+#[inline(never)]
+fn execute_exact(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64) -> Result<Flow, Exception> {
+    use Op::*;
+    let h = &mut core.hart;
+    let next = pc.wrapping_add(insn.len as u64);
+    let rs1 = h.x[insn.rs1 as usize & 31];
+    let rs2 = h.x[insn.rs2 as usize & 31];
+    let imm = insn.imm;
+    let rd = insn.rd;
+    match insn.op {
         Csrrw | Csrrs | Csrrc | Csrrwi | Csrrsi | Csrrci => {
             let csr_no = (imm & 0xfff) as u16;
             let operand = match insn.op {
@@ -604,9 +796,9 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: Insn) -> Result<bool, Exc
                     core.mmu.flush();
                 }
             }
-            core.hart.set_x(rd, old);
+            set_x(&mut core.hart, rd, old);
             core.hart.pc = next;
-            return Ok(false);
+            return Ok(Flow::Jump);
         }
         LrW | LrD => {
             let size = if insn.op == LrW { 4 } else { 8 };
@@ -619,7 +811,7 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: Insn) -> Result<bool, Exc
             if plat.instrumented {
                 observe(core, plat, AccessKind::Read, rs1, pa, size as u8, v);
             }
-            core.hart.set_x(rd, if size == 4 { v as i32 as i64 as u64 } else { v });
+            set_x(&mut core.hart, rd, if size == 4 { v as i32 as i64 as u64 } else { v });
         }
         ScW | ScD => {
             let size = if insn.op == ScW { 4 } else { 8 };
@@ -634,7 +826,7 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: Insn) -> Result<bool, Exc
                     observe(core, plat, AccessKind::Write, rs1, pa, size as u8, rs2);
                 }
             }
-            core.hart.set_x(rd, (!ok) as u64);
+            set_x(&mut core.hart, rd, (!ok) as u64);
         }
         AmoW | AmoD => {
             let word = insn.op == AmoW;
@@ -650,38 +842,16 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: Insn) -> Result<bool, Exc
                 observe(core, plat, AccessKind::Read, rs1, pa, size, old);
                 observe(core, plat, AccessKind::Write, rs1, pa, size, new);
             }
-            core.hart.set_x(rd, if word { old as i32 as i64 as u64 } else { old });
+            set_x(&mut core.hart, rd, if word { old as i32 as i64 as u64 } else { old });
         }
-        Flw | Fld => {
-            if !h.fs_enabled() {
-                return Err(Exception::illegal(insn.raw));
-            }
-            let addr = rs1.wrapping_add(imm as u64);
-            let v = if insn.op == Flw {
-                load(core, plat, addr, 4)? | 0xffff_ffff_0000_0000
-            } else {
-                load(core, plat, addr, 8)?
-            };
-            core.hart.f[rd as usize] = v;
-            core.hart.set_fs_dirty();
-        }
-        Fsw | Fsd => {
-            if !h.fs_enabled() {
-                return Err(Exception::illegal(insn.raw));
-            }
-            let addr = rs1.wrapping_add(imm as u64);
-            let v = h.f[insn.rs2 as usize];
-            store(core, plat, addr, if insn.op == Fsw { 4 } else { 8 }, v)?;
-        }
-        Fp => execute_fp(h, insn)?,
-        Illegal => return Err(Exception::illegal(insn.raw)),
+        _ => return Err(Exception::illegal(insn.raw)),
     }
-    core.hart.pc = next;
     if plat.end_block {
         plat.end_block = false;
-        return Ok(false);
+        core.hart.pc = next;
+        return Ok(Flow::Jump);
     }
-    Ok(true)
+    Ok(Flow::Next)
 }
 
 #[cfg(test)]

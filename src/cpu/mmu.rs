@@ -75,23 +75,37 @@ impl Mmu {
         }
     }
 
-    /// Translates virtual `va` for `access`.
-    #[inline]
-    pub fn translate(&mut self, hart: &Hart, plat: &mut Platform, va: u64, access: Access) -> Result<u64, Exception> {
+    /// Translates virtual `va` for `access` if that needs no page-table walk (bare mode, M-mode or a TLB hit);
+    /// `None` otherwise. No side effects.
+    #[inline(always)]
+    pub fn translate_fast(&self, hart: &Hart, va: u64, access: Access) -> Option<u64> {
         let mode = hart.csr.satp >> 60;
         if mode == 0 {
-            return Ok(va);
+            return Some(va);
         }
         let eff = Self::effective_priv(hart, access);
         if eff == Priv::Machine {
-            return Ok(va);
+            return Some(va);
         }
         let vpn = va >> 12;
         let idx = ((eff as usize) * 3 + access as usize) * TLB_ENTRIES + (vpn as usize & (TLB_ENTRIES - 1));
-        let e = self.tlb[idx];
+        let e = self.tlb.get(idx)?;
         if e.vpn == vpn && e.generation == self.generation {
-            return Ok(e.pa_page | (va & 0xfff));
+            return Some(e.pa_page | (va & 0xfff));
         }
+        None
+    }
+
+    /// Translates virtual `va` for `access`.
+    #[inline]
+    pub fn translate(&mut self, hart: &Hart, plat: &mut Platform, va: u64, access: Access) -> Result<u64, Exception> {
+        if let Some(pa) = self.translate_fast(hart, va, access) {
+            return Ok(pa);
+        }
+        let mode = hart.csr.satp >> 60;
+        let eff = Self::effective_priv(hart, access);
+        let vpn = va >> 12;
+        let idx = ((eff as usize) * 3 + access as usize) * TLB_ENTRIES + (vpn as usize & (TLB_ENTRIES - 1));
         let pa = self.walk(hart, plat, va, access, eff, mode)?;
         self.tlb[idx] = TlbEntry { vpn, generation: self.generation, pa_page: pa & !0xfff };
         Ok(pa)

@@ -100,6 +100,14 @@ impl Ram {
         &mut self.bytes
     }
 
+    /// Marks page number `page` (relative to the start of RAM) dirty.
+    #[inline(always)]
+    pub fn mark_dirty_page(&mut self, page: u64) {
+        if let Some(word) = self.dirty.get_mut((page / 64) as usize) {
+            *word |= 1 << (page % 64);
+        }
+    }
+
     #[inline]
     pub fn mark_dirty(&mut self, off: usize, len: usize) {
         if len == 0 {
