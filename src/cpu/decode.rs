@@ -144,6 +144,8 @@ pub struct Insn {
     pub rs3: u8,
     /// Length in bytes: 2 (compressed) or 4.
     pub len: u8,
+    /// The floating-point operation, for `Op::Fp`.
+    pub fp: crate::fpu::FpOp,
     /// Immediate, CSR number, shift amount or packed sub-operation, depending on `op`.
     pub imm: i64,
     /// The raw encoding (for `mtval` on illegal instructions and for disassembly).
@@ -152,7 +154,7 @@ pub struct Insn {
 
 impl Insn {
     fn new(op: Op, raw: u32) -> Insn {
-        Insn { op, rd: 0, rs1: 0, rs2: 0, rs3: 0, len: 4, imm: 0, raw }
+        Insn { op, rd: 0, rs1: 0, rs2: 0, rs3: 0, len: 4, fp: crate::fpu::FpOp::Add, imm: 0, raw }
     }
 
     fn illegal(raw: u32, len: u8) -> Insn {
@@ -493,13 +495,13 @@ fn decode_atomic(raw: u32) -> Insn {
     }
 }
 
-/// Packs an FP operation into `imm`: op (bits 0..8), format D (bit 8), rm field (bits 16..19).
-pub fn pack_fp(op: crate::fpu::FpOp, fmt: crate::fpu::FpFmt, rm: u32) -> i64 {
-    (op as i64) | (((fmt == crate::fpu::FpFmt::D) as i64) << 8) | ((rm as i64) << 16)
+/// Packs an FP instruction's format (bit 8: D) and rounding-mode field (bits 16..19) into `imm`.
+pub fn pack_fp(fmt: crate::fpu::FpFmt, rm: u32) -> i64 {
+    (((fmt == crate::fpu::FpFmt::D) as i64) << 8) | ((rm as i64) << 16)
 }
 
 fn fp_insn(raw: u32, op: crate::fpu::FpOp, fmt: crate::fpu::FpFmt, rm: u32) -> Insn {
-    Insn { imm: pack_fp(op, fmt, rm), ..r(Op::Fp, raw) }
+    Insn { fp: op, imm: pack_fp(fmt, rm), ..r(Op::Fp, raw) }
 }
 
 fn decode_fma(raw: u32) -> Insn {
@@ -587,7 +589,17 @@ fn decode_compressed(c: u16) -> Insn {
     let rs1p = (b(9, 7) + 8) as u8; // rs1'/rd'
     let rd = b(11, 7) as u8;
     let rs2 = b(6, 2) as u8;
-    let ins = |op: Op, rd: u8, rs1: u8, rs2: u8, imm: i64| Insn { op, rd, rs1, rs2, rs3: 0, len: 2, imm, raw };
+    let ins = |op: Op, rd: u8, rs1: u8, rs2: u8, imm: i64| Insn {
+        op,
+        rd,
+        rs1,
+        rs2,
+        rs3: 0,
+        len: 2,
+        fp: crate::fpu::FpOp::Add,
+        imm,
+        raw,
+    };
     let ill = Insn::illegal(raw, 2);
     // Immediates shared by several forms.
     let ci_imm = sext((b(12, 12) << 5) | b(6, 2), 6);

@@ -415,42 +415,6 @@ fn store_misaligned(core: &mut Core, plat: &mut Platform, va: u64, size: u8, val
     Ok(())
 }
 
-/// FP operations in declaration order, to turn the packed index back into an [`FpOp`].
-const FP_OPS: [FpOp; 29] = {
-    use FpOp::*;
-    [
-        Add,
-        Sub,
-        Mul,
-        Div,
-        Sqrt,
-        Min,
-        Max,
-        SgnJ,
-        SgnJN,
-        SgnJX,
-        MAdd,
-        MSub,
-        NMSub,
-        NMAdd,
-        Eq,
-        Lt,
-        Le,
-        Class,
-        CvtWFromF,
-        CvtWuFromF,
-        CvtLFromF,
-        CvtLuFromF,
-        CvtFromW,
-        CvtFromWu,
-        CvtFromL,
-        CvtFromLu,
-        MvXFromF,
-        MvFFromX,
-        CvtFromOther,
-    ]
-};
-
 fn uses_rounding_mode(op: FpOp) -> bool {
     use FpOp::*;
     !matches!(op, Min | Max | SgnJ | SgnJN | SgnJX | Eq | Lt | Le | Class | MvXFromF | MvFFromX)
@@ -465,7 +429,7 @@ fn execute_fp(hart: &mut Hart, insn: Insn) -> Result<(), Exception> {
     if !hart.fs_enabled() {
         return Err(Exception::illegal(insn.raw));
     }
-    let op = *FP_OPS.get((insn.imm & 0xff) as usize).ok_or(Exception::illegal(insn.raw))?;
+    let op = insn.fp;
     let fmt = if insn.imm & 0x100 != 0 { FpFmt::D } else { FpFmt::S };
     let rm_field = ((insn.imm >> 16) & 7) as u64;
     let rm = if rm_field == 7 { hart.csr.frm } else { rm_field };
@@ -852,16 +816,4 @@ fn execute_exact(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64) -> 
         return Ok(Flow::Jump);
     }
     Ok(Flow::Next)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fp_op_table_matches_declaration_order() {
-        for (i, op) in FP_OPS.iter().enumerate() {
-            assert_eq!(*op as usize, i, "{op:?}");
-        }
-    }
 }
