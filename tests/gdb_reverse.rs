@@ -160,3 +160,24 @@ fn savevm_and_loadvm_move_between_named_points() {
     assert!(out.contains("Breakpoint 2, kernel_init"), "{out}");
     assert!(out.contains("here ") && out.contains("(in the history)"), "{out}");
 }
+
+#[test]
+fn a_run_being_recorded_can_be_debugged_backwards_and_still_replays() {
+    let g = guest_dir();
+    let vmlinux = vmlinux(&g);
+    let file = std::env::temp_dir().join(format!("rewind-gdb-record-{}.rwd", std::process::id()));
+    let mut cmd = std::process::Command::new(rewind_bin());
+    cmd.args(["record", "-o"]).arg(&file).args(["-m", "256M", "-kernel"]).arg(g.join("Image"));
+    cmd.arg("-initrd").arg(g.join("initramfs.cpio.gz")).args(["-append", "console=ttyS0 poweroff=1"]);
+    let r = Rewind::start(cmd, &["-S"]);
+    let out = r.gdb(&vmlinux, &["break kernel_init", "continue", "reverse-stepi", "bt 1", "delete", "continue"]);
+    assert!(out.contains("ret_from_kernel_thread"), "{out}");
+    assert!(out.contains("exited normally"), "{out}");
+    assert!(r.wait_stderr("recording written", std::time::Duration::from_secs(60)), "{}", r.stderr());
+    let mut replay = std::process::Command::new(rewind_bin());
+    replay.arg("replay").arg(&file);
+    let rep = run_with_input(replay, b"", std::time::Duration::from_secs(120));
+    assert_eq!(rep.code, Some(0), "{}", rep.stderr);
+    assert!(rep.stderr.contains("state matches the recording"), "{}", rep.stderr);
+    let _ = std::fs::remove_file(file);
+}

@@ -118,9 +118,10 @@ impl InputPath {
     }
 
     /// True when console input must not reach the guest (a replay's inputs all come from the recording).
-    pub fn replaying(&self) -> bool {
+    pub fn replaying(&mut self) -> bool {
         match self {
             InputPath::History(t) => !t.at_frontier(),
+            InputPath::Record(r, _) => r.history().is_some_and(|t| !t.at_frontier()),
             InputPath::Replay(_) => true,
             _ => false,
         }
@@ -129,7 +130,13 @@ impl InputPath {
     /// Runs the machine forward at most `budget` instructions.
     pub fn run(&mut self, m: &mut Machine, budget: u64) -> Result<Step> {
         match self {
-            InputPath::Live | InputPath::Record(..) | InputPath::Replay(_) => Ok(Step::Stop(m.run(budget))),
+            InputPath::Live | InputPath::Replay(_) => Ok(Step::Stop(m.run(budget))),
+            InputPath::Record(r, _) => match r.run(m, budget) {
+                TimelineStop::Machine(stop) => Ok(Step::Stop(stop)),
+                TimelineStop::Diverged(why) => bail!("execution left its recorded history: {why}"),
+                TimelineStop::HistoryEnd { reason } => Ok(Step::HistoryEnd(reason)),
+                TimelineStop::HistoryStart => Ok(Step::HistoryEnd(None)),
+            },
             InputPath::History(t) => match t.run(m, budget) {
                 TimelineStop::Machine(stop) => Ok(Step::Stop(stop)),
                 TimelineStop::Diverged(why) => bail!("execution left its recorded history: {why}"),
@@ -151,6 +158,7 @@ impl InputPath {
     pub fn history(&mut self) -> Option<&mut Timeline> {
         match self {
             InputPath::History(t) => Some(t),
+            InputPath::Record(r, _) => r.history(),
             _ => None,
         }
     }

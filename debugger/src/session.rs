@@ -89,12 +89,15 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
     let (machine, _boot) = build_machine(args, out.clone())?;
     let uart = machine.device_id("serial").context("the board has no serial port")?;
     let mut dbg = Debuggee::new(machine);
-    if args.reverse {
-        if !matches!(inputs, InputPath::Live) {
-            bail!("--reverse cannot be combined with recording yet");
-        }
+    // A recording keeps its own history (below); a plain run keeps one when asked.
+    if args.reverse && matches!(inputs, InputPath::Live) {
         let history = Timeline::new(&mut dbg.machine, Vec::new(), false, CHECKPOINT_EVERY, CHECKPOINT_BUDGET);
         inputs = InputPath::History(Box::new(history));
+    }
+    if let InputPath::Record(recorder, watch) = inputs {
+        // Checkpoints while recording: the run being recorded can be debugged backwards at once.
+        let recorder = recorder.with_history(&mut dbg.machine, CHECKPOINT_EVERY, CHECKPOINT_BUDGET);
+        inputs = InputPath::Record(recorder, watch);
     }
     if let InputPath::Replay(events) = inputs {
         let history = Timeline::new(&mut dbg.machine, events, true, CHECKPOINT_EVERY, CHECKPOINT_BUDGET);

@@ -3,6 +3,7 @@
 //! same points again.
 
 use crate::log::{Event, LogError, LogReader, LogWriter, Stamp};
+use crate::timeline::{Timeline, TimelineStop};
 use rewind::{DeviceId, DeviceInput, Machine};
 
 /// Where a machine is in its execution.
@@ -10,36 +11,79 @@ pub fn stamp(m: &Machine) -> Stamp {
     Stamp { icount: m.icount(), vclock: m.vclock() }
 }
 
-/// Records the nondeterministic inputs of a live run.
+/// Records the nondeterministic inputs of a live run. With a history ([`Recorder::with_history`]) it also keeps
+/// checkpoints and the inputs in memory, so the run being recorded can be debugged backwards too.
 pub struct Recorder {
     log: LogWriter,
     hash_every: u64,
     next_hash: u64,
+    history: Option<Timeline>,
 }
 
 impl Recorder {
     /// `hash_every`: instructions between state hashes in the log (0: none).
     pub fn new(log: LogWriter, hash_every: u64) -> Recorder {
-        Recorder { log, hash_every, next_hash: hash_every }
+        Recorder { log, hash_every, next_hash: hash_every, history: None }
+    }
+
+    /// Keeps checkpoints every `interval` instructions (within `budget` bytes) while recording.
+    pub fn with_history(mut self, m: &mut Machine, interval: u64, budget: usize) -> Recorder {
+        self.history = Some(Timeline::new(m, Vec::new(), false, interval, budget));
+        self
+    }
+
+    pub fn history(&mut self) -> Option<&mut Timeline> {
+        self.history.as_mut()
+    }
+
+    /// True while execution is back in the recorded past (nothing new may be logged there).
+    fn in_the_past(&self) -> bool {
+        self.history.as_ref().is_some_and(|t| !t.at_frontier())
+    }
+
+    /// Runs forward (through the history when there is one).
+    pub fn run(&mut self, m: &mut Machine, budget: u64) -> TimelineStop {
+        match self.history.as_mut() {
+            Some(t) => t.run(m, budget),
+            None => TimelineStop::Machine(m.run(budget)),
+        }
     }
 
     /// Delivers `input` now and logs it.
     pub fn deliver(&mut self, m: &mut Machine, device: DeviceId, input: DeviceInput) -> Result<(), LogError> {
+        if self.in_the_past() {
+            return Ok(());
+        }
         self.log.push(Event::Input { at: stamp(m), device, input: input.clone() });
-        m.deliver_input(device, &input);
+        match self.history.as_mut() {
+            Some(t) => t.deliver(m, device, input),
+            None => {
+                m.deliver_input(device, &input);
+            }
+        }
         // Input is what a crash must not lose: it goes to disk at once.
         self.log.flush()
     }
 
     /// Skips idle time now and logs it.
     pub fn skip_idle(&mut self, m: &mut Machine) -> bool {
-        self.log.push(Event::IdleSkip { at: stamp(m) });
-        m.skip_idle()
+        if self.in_the_past() {
+            return false;
+        }
+        let at = stamp(m);
+        let skipped = match self.history.as_mut() {
+            Some(t) => t.skip_idle(m),
+            None => m.skip_idle(),
+        };
+        if skipped {
+            self.log.push(Event::IdleSkip { at });
+        }
+        skipped
     }
 
     /// Called between runs: adds a state hash when one is due and flushes the log.
     pub fn checkpoint(&mut self, m: &Machine) -> Result<(), LogError> {
-        if self.hash_every > 0 && m.icount() >= self.next_hash {
+        if self.hash_every > 0 && m.icount() >= self.next_hash && !self.in_the_past() {
             self.log.push(Event::StateHash { at: stamp(m), hash: m.cpu_hash(), parts: m.state_parts() });
             self.next_hash = m.icount() + self.hash_every;
             self.log.flush()?;
@@ -49,6 +93,10 @@ impl Recorder {
 
     /// Ends the recording: a final full state hash and the reason it stopped.
     pub fn finish(mut self, m: &Machine, reason: &str) -> Result<(), LogError> {
+        if self.in_the_past() {
+            // The recording ends at its frontier, not where a reverse debugging session left the machine.
+            return self.log.flush();
+        }
         self.log.push(Event::StateHash { at: stamp(m), hash: m.cpu_hash(), parts: m.state_parts() });
         self.log.push(Event::End { at: stamp(m), reason: reason.to_string() });
         self.log.flush()
