@@ -1,0 +1,55 @@
+//! The console in a real terminal (tmux): raw mode, typing at the busybox shell, and `Ctrl-A x` quitting.
+
+mod common;
+use common::*;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn tmux(args: &[&str]) -> String {
+    let out = Command::new("tmux").args(args).output().expect("tmux");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn wait_for(session: &str, text: &str, timeout: Duration) -> String {
+    let start = Instant::now();
+    loop {
+        let pane = tmux(&["capture-pane", "-p", "-S", "-200", "-t", session]);
+        if pane.contains(text) || start.elapsed() > timeout {
+            return pane;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn shell_in_a_terminal_and_ctrl_a_x_quits() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        panic!("tmux is needed (scripts/deps.sh installs it)");
+    }
+    let g = guest_dir();
+    let session = format!("rewind-test-{}", std::process::id());
+    let done = std::env::temp_dir().join(format!("{session}.exit"));
+    let cmd = format!(
+        "{} -M virt -m 256M -nographic -kernel {} -initrd {} -append console=ttyS0; echo exit=$? > {}",
+        rewind_bin().display(),
+        g.join("Image").display(),
+        g.join("initramfs.cpio.gz").display(),
+        done.display()
+    );
+    tmux(&["new-session", "-d", "-s", &session, "-x", "160", "-y", "50", &cmd]);
+    // capture-pane drops trailing spaces, so the prompt is matched without its own.
+    let pane = wait_for(&session, "rewind-guest:/#", Duration::from_secs(60));
+    assert!(pane.contains("rewind-guest:/#"), "no prompt:\n{pane}");
+    tmux(&["send-keys", "-t", &session, "echo typed-$((40+2))", "Enter"]);
+    let pane = wait_for(&session, "typed-42\n", Duration::from_secs(30));
+    assert!(pane.contains("typed-42\n"), "the shell did not answer:\n{pane}");
+    tmux(&["send-keys", "-t", &session, "C-a", "x"]);
+    let start = Instant::now();
+    while !done.exists() && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = std::fs::read_to_string(&done).unwrap_or_default();
+    let _ = tmux(&["kill-session", "-t", &session]);
+    let _ = std::fs::remove_file(&done);
+    assert_eq!(status.trim(), "exit=0", "Ctrl-A x did not end rewind");
+}
