@@ -516,9 +516,24 @@ impl Machine {
         Ok(())
     }
 
-    /// Indexes of the RAM pages written since the last call.
+    /// Indexes of the RAM pages written since the last call (for checkpoints).
     pub fn take_dirty_pages(&mut self) -> Vec<usize> {
-        self.plat.ram.take_dirty()
+        self.plat.ram.take_dirty(crate::memory::DirtyFor::Checkpoints)
+    }
+
+    /// Indexes of the RAM pages written since the last call (for the recorder's state hashes).
+    pub fn take_pages_written_since_hash(&mut self) -> Vec<usize> {
+        self.plat.ram.take_dirty(crate::memory::DirtyFor::StateHashes)
+    }
+
+    /// A hash of RAM page `index`'s contents.
+    pub fn ram_page_hash(&self, index: usize) -> Option<u64> {
+        let page = self.ram_page(index)?;
+        let mut h = Fnv::new(index as u64);
+        for chunk in page.chunks_exact(8) {
+            h.word(u64::from_le_bytes(chunk.try_into().unwrap_or_default()));
+        }
+        Some(h.finish())
     }
 
     /// RAM page `index` (4 KiB).

@@ -4,7 +4,7 @@
 use rewind::{DeviceInput, Machine, StopReason};
 use rewind_machines::loader::ImageFile;
 use rewind_machines::virt::{build, Firmware, VirtConfig};
-use rewind_replay::{load_events, Header, LogReader, LogWriter, Recorder, Timeline, TimelineStop};
+use rewind_replay::{load_events, Event, Header, LogReader, LogWriter, Recorder, Timeline, TimelineStop};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -82,10 +82,10 @@ fn record(harts: usize, path: &std::path::Path) -> (String, u64, u64) {
             StopReason::Poweroff { .. } => break,
             other => panic!("{other:?}"),
         }
-        rec.checkpoint(&m).unwrap();
+        rec.checkpoint(&mut m).unwrap();
         assert!(m.icount() < 2_000_000_000, "runaway boot:\n{}", console.text());
     }
-    rec.finish(&m, "poweroff").unwrap();
+    rec.finish(&mut m, "poweroff").unwrap();
     (console.text(), m.icount(), m.state_hash())
 }
 
@@ -146,6 +146,33 @@ fn a_diverging_replay_says_where_and_what_differs() {
             assert!(why.contains("state differs from the recording at instruction"), "{why}");
             assert!(why.contains("goldfish_rtc") || why.contains("hart 0 registers"), "{why}");
         }
+        other => panic!("expected a divergence, got {other:?}"),
+    }
+    let _ = std::fs::remove_file(path);
+}
+
+#[test]
+fn a_ram_divergence_names_the_page() {
+    let path = std::env::temp_dir().join(format!("rewind-rr-{}-ram.rwd", std::process::id()));
+    record(1, &path);
+    let (events, _) = load_events(LogReader::open(&path).unwrap().1);
+    let first_hash = events
+        .iter()
+        .find_map(|e| match e {
+            Event::StateHash { at, ram_pages, .. } => Some((at.icount, ram_pages.clone())),
+            _ => None,
+        })
+        .unwrap();
+    // The kernel image's first page was written (by the loader) before the first hash.
+    let page = ((0x8020_0000u64 - 0x8000_0000) / 4096) as u32;
+    assert!(first_hash.1.iter().any(|(p, _)| *p == page), "the loaded kernel's pages are in the first hash");
+    let mut m = linux(1, Console::default());
+    let mut t = Timeline::new(&mut m, events, true, 20_000_000, 256 << 20);
+    assert_eq!(t.run(&mut m, first_hash.0 - 1), TimelineStop::Machine(StopReason::BudgetExhausted));
+    // Corrupt the kernel's PE header (never executed or read again): registers stay the same, RAM does not.
+    m.write_phys(0x8020_0040, &[0xff]).unwrap();
+    match t.run(&mut m, 10) {
+        TimelineStop::Diverged(why) => assert!(why.contains("RAM page 0x80200000"), "{why}"),
         other => panic!("expected a divergence, got {other:?}"),
     }
     let _ = std::fs::remove_file(path);

@@ -173,14 +173,14 @@ impl InputPath {
     }
 
     /// Called after every run chunk.
-    pub fn checkpoint(&mut self, m: &Machine) -> Result<()> {
+    pub fn checkpoint(&mut self, m: &mut Machine) -> Result<()> {
         if let InputPath::Record(r, _) = self {
             r.checkpoint(m)?;
         }
         Ok(())
     }
 
-    pub fn finish(self, m: &Machine, reason: &str) -> Result<()> {
+    pub fn finish(self, m: &mut Machine, reason: &str) -> Result<()> {
         if let InputPath::Record(r, _) = self {
             r.finish(m, reason)?;
         }

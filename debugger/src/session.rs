@@ -165,7 +165,7 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
         let output = out.take();
         let _ = stdout.write_all(&output);
         let _ = stdout.flush();
-        dbg.inputs.checkpoint(&dbg.machine)?;
+        dbg.inputs.checkpoint(&mut dbg.machine)?;
         if let Some(failure) = dbg.inputs.check_failure(&output, &dbg.machine) {
             eprintln!("\r\nrewind: guest failure at instruction {}: {failure}", dbg.machine.icount());
             break FAILURE_EXIT;
@@ -247,12 +247,12 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
             }
         }
     };
-    let machine = &dbg.machine;
     let _ = stdout.write_all(&out.take());
     let _ = stdout.flush();
     drop(console);
     let reason = if code == FAILURE_EXIT { "guest failure".to_string() } else { format!("poweroff {code}") };
-    std::mem::replace(&mut dbg.inputs, InputPath::Live).finish(&dbg.machine, &reason)?;
+    std::mem::replace(&mut dbg.inputs, InputPath::Live).finish(&mut dbg.machine, &reason)?;
+    let machine = &dbg.machine;
     if args.stats {
         let secs = started.elapsed().as_secs_f64();
         let icount = machine.icount();

@@ -82,9 +82,9 @@ impl Recorder {
     }
 
     /// Called between runs: adds a state hash when one is due and flushes the log.
-    pub fn checkpoint(&mut self, m: &Machine) -> Result<(), LogError> {
+    pub fn checkpoint(&mut self, m: &mut Machine) -> Result<(), LogError> {
         if self.hash_every > 0 && m.icount() >= self.next_hash && !self.in_the_past() {
-            self.log.push(Event::StateHash { at: stamp(m), hash: m.cpu_hash(), parts: m.state_parts() });
+            self.log.push(state_hash(m));
             self.next_hash = m.icount() + self.hash_every;
             self.log.flush()?;
         }
@@ -92,15 +92,25 @@ impl Recorder {
     }
 
     /// Ends the recording: a final full state hash and the reason it stopped.
-    pub fn finish(mut self, m: &Machine, reason: &str) -> Result<(), LogError> {
+    pub fn finish(mut self, m: &mut Machine, reason: &str) -> Result<(), LogError> {
         if self.in_the_past() {
             // The recording ends at its frontier, not where a reverse debugging session left the machine.
             return self.log.flush();
         }
-        self.log.push(Event::StateHash { at: stamp(m), hash: m.cpu_hash(), parts: m.state_parts() });
+        self.log.push(state_hash(m));
         self.log.push(Event::End { at: stamp(m), reason: reason.to_string() });
         self.log.flush()
     }
+}
+
+/// The state hash event for `m` now: harts and devices, and the RAM pages written since the last one.
+fn state_hash(m: &mut Machine) -> Event {
+    let ram_pages = m
+        .take_pages_written_since_hash()
+        .into_iter()
+        .filter_map(|p| Some((p as u32, m.ram_page_hash(p)? as u32)))
+        .collect();
+    Event::StateHash { at: stamp(m), hash: m.cpu_hash(), parts: m.state_parts(), ram_pages }
 }
 
 /// Reads a whole recording into memory: its events, and why it ended early if it did.

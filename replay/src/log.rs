@@ -61,7 +61,8 @@ pub enum Event {
     IdleSkip { at: Stamp },
     /// The machine state hash at `at`, for divergence detection, with the hash of each part (each hart, each
     /// device...) to say what differs.
-    StateHash { at: Stamp, hash: u64, parts: Vec<(String, u64)> },
+    /// `ram_pages` holds (page index, hash) of every RAM page written since the previous state hash.
+    StateHash { at: Stamp, hash: u64, parts: Vec<(String, u64)>, ram_pages: Vec<(u32, u32)> },
     /// The recording ended here, normally (the machine stopped for `reason`).
     End { at: Stamp, reason: String },
 }

@@ -106,14 +106,25 @@ impl Timeline {
                     return Err(Stop::Diverged(format!("recorded idle skip at {at:?}, but the machine is not idle")));
                 }
                 Event::IdleSkip { .. } => {}
-                Event::StateHash { hash, parts, .. } => {
-                    if m.cpu_hash() != hash {
-                        let now_parts = m.state_parts();
-                        let differing: Vec<&str> = parts
+                Event::StateHash { hash, parts, ram_pages, .. } => {
+                    let now_parts = m.state_parts();
+                    let mut differing: Vec<String> = parts
+                        .iter()
+                        .filter(|(name, h)| !now_parts.iter().any(|(n, x)| n == name && x == h))
+                        .map(|(name, _)| name.clone())
+                        .collect();
+                    if m.cpu_hash() != hash && differing.is_empty() {
+                        differing.push("machine state".into());
+                    }
+                    let base = m.ram().base();
+                    differing.extend(
+                        ram_pages
                             .iter()
-                            .filter(|(name, h)| !now_parts.iter().any(|(n, x)| n == name && x == h))
-                            .map(|(name, _)| name.as_str())
-                            .collect();
+                            .filter(|(page, h)| m.ram_page_hash(*page as usize).map(|x| x as u32) != Some(*h))
+                            .take(8)
+                            .map(|(page, _)| format!("RAM page {:#x}", base + *page as u64 * 4096)),
+                    );
+                    if !differing.is_empty() {
                         return Err(Stop::Diverged(format!(
                             "the state differs from the recording at instruction {}: {}",
                             at.icount,

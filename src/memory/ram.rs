@@ -8,14 +8,24 @@ pub const PAGE_SIZE: u64 = 4096;
 pub struct Ram {
     base: u64,
     bytes: Vec<u8>,
-    /// One bit per page written since the last [`Ram::take_dirty`].
-    dirty: Vec<u64>,
+    /// Per page, one bit per consumer of dirtiness ([`DirtyFor`]): set by every write, cleared by that
+    /// consumer's [`Ram::take_dirty`].
+    dirty: Vec<u8>,
 }
+
+/// Who asks which pages were written: checkpoints and the recorder's state hashes keep separate records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DirtyFor {
+    Checkpoints = 1,
+    StateHashes = 2,
+}
+
+const ALL_CONSUMERS: u8 = DirtyFor::Checkpoints as u8 | DirtyFor::StateHashes as u8;
 
 impl Ram {
     pub fn new(base: u64, size: u64) -> Ram {
         let pages = size.div_ceil(PAGE_SIZE) as usize;
-        Ram { base, bytes: vec![0; size as usize], dirty: vec![0; pages.div_ceil(64)] }
+        Ram { base, bytes: vec![0; size as usize], dirty: vec![0; pages] }
     }
 
     pub fn base(&self) -> u64 {
@@ -103,8 +113,8 @@ impl Ram {
     /// Marks page number `page` (relative to the start of RAM) dirty.
     #[inline(always)]
     pub fn mark_dirty_page(&mut self, page: u64) {
-        if let Some(word) = self.dirty.get_mut((page / 64) as usize) {
-            *word |= 1 << (page % 64);
+        if let Some(flags) = self.dirty.get_mut(page as usize) {
+            *flags = ALL_CONSUMERS;
         }
     }
 
@@ -116,21 +126,18 @@ impl Ram {
         let first = off as u64 / PAGE_SIZE;
         let last = (off + len - 1) as u64 / PAGE_SIZE;
         for page in first..=last {
-            if let Some(word) = self.dirty.get_mut((page / 64) as usize) {
-                *word |= 1 << (page % 64);
-            }
+            self.mark_dirty_page(page);
         }
     }
 
-    /// Page indexes written since the last call, and clears the record.
-    pub fn take_dirty(&mut self) -> Vec<usize> {
+    /// Page indexes written since `who` last asked, and clears `who`'s record.
+    pub fn take_dirty(&mut self, who: DirtyFor) -> Vec<usize> {
+        let bit = who as u8;
         let mut pages = Vec::new();
-        for (i, word) in self.dirty.iter_mut().enumerate() {
-            let mut w = std::mem::take(word);
-            while w != 0 {
-                let bit = w.trailing_zeros() as usize;
-                pages.push(i * 64 + bit);
-                w &= w - 1;
+        for (i, flags) in self.dirty.iter_mut().enumerate() {
+            if *flags & bit != 0 {
+                *flags &= !bit;
+                pages.push(i);
             }
         }
         pages
@@ -154,7 +161,9 @@ mod tests {
     fn writes_mark_their_pages_dirty_once() {
         let mut ram = Ram::new(0x8000_0000, 0x4000);
         ram.write(0x8000_0ffe, &[0; 4]).unwrap();
-        assert_eq!(ram.take_dirty(), vec![0, 1]);
-        assert!(ram.take_dirty().is_empty());
+        assert_eq!(ram.take_dirty(DirtyFor::Checkpoints), vec![0, 1]);
+        assert!(ram.take_dirty(DirtyFor::Checkpoints).is_empty());
+        // The other consumer keeps its own record.
+        assert_eq!(ram.take_dirty(DirtyFor::StateHashes), vec![0, 1]);
     }
 }
