@@ -21,6 +21,15 @@ fn wait_for(session: &str, text: &str, timeout: Duration) -> String {
     }
 }
 
+/// Ends the tmux session (and the rewind in it) even when the test fails.
+struct Session(String);
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = tmux(&["kill-session", "-t", &self.0]);
+    }
+}
+
 #[test]
 fn shell_in_a_terminal_and_ctrl_a_x_quits() {
     if Command::new("tmux").arg("-V").output().is_err() {
@@ -37,6 +46,7 @@ fn shell_in_a_terminal_and_ctrl_a_x_quits() {
         done.display()
     );
     tmux(&["new-session", "-d", "-s", &session, "-x", "160", "-y", "50", &cmd]);
+    let _guard = Session(session.clone());
     // capture-pane drops trailing spaces, so the prompt is matched without its own.
     let pane = wait_for(&session, "rewind-guest:/#", Duration::from_secs(60));
     assert!(pane.contains("rewind-guest:/#"), "no prompt:\n{pane}");
@@ -49,7 +59,6 @@ fn shell_in_a_terminal_and_ctrl_a_x_quits() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let status = std::fs::read_to_string(&done).unwrap_or_default();
-    let _ = tmux(&["kill-session", "-t", &session]);
     let _ = std::fs::remove_file(&done);
     assert_eq!(status.trim(), "exit=0", "Ctrl-A x did not end rewind");
 }
