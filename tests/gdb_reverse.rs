@@ -12,6 +12,14 @@ fn rewind() -> (Rewind, std::path::PathBuf) {
     (Rewind::start(linux_command("poweroff=1", &[]), &["-S", "--reverse"]), vmlinux)
 }
 
+/// The instruction counts `monitor replay where` printed, in order.
+fn instruction_counts(out: &str) -> Vec<u64> {
+    out.lines()
+        .filter_map(|l| l.strip_prefix("instruction "))
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
 #[test]
 fn reverse_stepi_then_stepi_returns_to_the_same_registers() {
     let (r, vmlinux) = rewind();
@@ -22,11 +30,7 @@ fn reverse_stepi_then_stepi_returns_to_the_same_registers() {
     cmds.push("info registers");
     cmds.push("monitor replay where");
     let out = r.gdb(&vmlinux, &cmds);
-    let wheres: Vec<u64> = out
-        .lines()
-        .filter_map(|l| l.strip_prefix("instruction "))
-        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
-        .collect();
+    let wheres = instruction_counts(&out);
     assert_eq!(wheres.len(), 3, "{out}");
     assert_eq!(wheres[1], wheres[0] - 25, "{out}");
     assert_eq!(wheres[2], wheres[0], "{out}");
@@ -64,11 +68,7 @@ fn reverse_continue_to_the_previous_breakpoint_hit_and_watchpoint_write() {
             "monitor replay checkpoints",
         ],
     );
-    let wheres: Vec<u64> = out
-        .lines()
-        .filter_map(|l| l.strip_prefix("instruction "))
-        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
-        .collect();
+    let wheres = instruction_counts(&out);
     assert_eq!(wheres.len(), 2, "{out}");
     assert!(wheres[1] < wheres[0], "reverse-continue went back: {out}");
     assert_eq!(out.matches("Breakpoint 1, _printk").count(), 4, "three forward hits and one going back:\n{out}");
@@ -149,11 +149,7 @@ fn savevm_and_loadvm_move_between_named_points() {
             "monitor replay where",
         ],
     );
-    let wheres: Vec<u64> = out
-        .lines()
-        .filter_map(|l| l.strip_prefix("instruction "))
-        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
-        .collect();
+    let wheres = instruction_counts(&out);
     assert_eq!(wheres.len(), 3, "{out}");
     assert_eq!(wheres[0], wheres[1], "loadvm returned to the saved point:\n{out}");
     assert_eq!(wheres[2], 5_000_000, "{out}");
