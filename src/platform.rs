@@ -143,11 +143,7 @@ impl Platform {
     }
 
     fn load_slow(&mut self, pa: u64, size: u8) -> Option<u64> {
-        let range = self.flat.lookup(pa)?;
-        if pa.checked_add(size as u64 - 1)? > range.last {
-            return None;
-        }
-        match self.flat.resolve(pa)? {
+        match self.flat.resolve_span(pa, size as u64)? {
             FlatTarget::Ram { offset } => {
                 let off = offset as usize;
                 self.ram.bytes().get(off..off + size as usize).map(le_value)
@@ -161,11 +157,7 @@ impl Platform {
     }
 
     fn store_slow(&mut self, pa: u64, size: u8, value: u64) -> Option<()> {
-        let range = self.flat.lookup(pa)?;
-        if pa.checked_add(size as u64 - 1)? > range.last {
-            return None;
-        }
-        match self.flat.resolve(pa)? {
+        match self.flat.resolve_span(pa, size as u64)? {
             FlatTarget::Ram { offset } => {
                 let off = offset as usize;
                 let bytes = value.to_le_bytes();

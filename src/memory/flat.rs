@@ -68,7 +68,15 @@ impl FlatView {
 
     /// The target of `addr` itself.
     pub fn resolve(&self, addr: u64) -> Option<FlatTarget> {
+        self.resolve_span(addr, 1)
+    }
+
+    /// The target of `[addr, addr+len)`, if the whole span lies in one range (an access never straddles two).
+    pub fn resolve_span(&self, addr: u64, len: u64) -> Option<FlatTarget> {
         let r = self.lookup(addr)?;
+        if addr.checked_add(len.checked_sub(1)?)? > r.last {
+            return None;
+        }
         Some(r.target.advanced(addr - r.start))
     }
 }
