@@ -22,6 +22,9 @@ pub struct CheckpointStore {
     list: Vec<Checkpoint>,
     /// The checkpoint RAM was last restored to or taken at: RAM = that checkpoint + pages dirtied since.
     baseline: Option<usize>,
+    /// Pages that differ from the baseline besides the machine's dirty pages (after thinning removed the
+    /// checkpoint RAM was based on, its pages are such).
+    stale: BTreeSet<usize>,
     budget: usize,
     bytes: usize,
 }
@@ -48,7 +51,7 @@ fn decompress(data: &[u8]) -> Vec<u8> {
 impl CheckpointStore {
     /// A store that keeps its checkpoints within about `budget` bytes.
     pub fn new(budget: usize) -> CheckpointStore {
-        CheckpointStore { list: Vec::new(), baseline: None, budget, bytes: 0 }
+        CheckpointStore { list: Vec::new(), baseline: None, stale: BTreeSet::new(), budget, bytes: 0 }
     }
 
     pub fn len(&self) -> usize {
@@ -91,7 +94,8 @@ impl CheckpointStore {
         if pos > 0 && self.list[pos - 1].icount == icount {
             return;
         }
-        let dirty = m.take_dirty_pages();
+        let mut dirty = m.take_dirty_pages();
+        dirty.extend(std::mem::take(&mut self.stale));
         // RAM is the baseline checkpoint plus `dirty`; relative to the predecessor, the pages written between the
         // two differ too. (A successor's pages stay valid: they cover everything written after the predecessor.)
         let pages: BTreeSet<usize> = match (self.baseline, pos) {
@@ -129,6 +133,7 @@ impl CheckpointStore {
         let target = self.list.get(index)?;
         let cursor = target.cursor;
         let mut pages: BTreeSet<usize> = m.take_dirty_pages().into_iter().collect();
+        pages.extend(std::mem::take(&mut self.stale));
         match self.baseline {
             Some(b) => pages.extend(self.pages_between(b, index)),
             None => pages.extend(0..(m.ram().size() as usize / PAGE)),
@@ -154,6 +159,13 @@ impl CheckpointStore {
                 .min_by_key(|&i| self.list[i + 1].icount - self.list[i - 1].icount)
                 .unwrap_or(1);
             let gone = self.list.remove(victim);
+            if self.baseline == Some(victim) {
+                // RAM was this checkpoint plus dirty pages; relative to its predecessor, its own pages differ too.
+                self.stale.extend(gone.pages.keys().copied());
+                self.baseline = Some(victim - 1);
+            } else if let Some(b) = self.baseline.filter(|&b| b > victim) {
+                self.baseline = Some(b - 1);
+            }
             let page_bytes: usize = gone.pages.values().map(Vec::len).sum();
             // The CPU state of the dropped checkpoint goes; its pages move into the successor unless the
             // successor has a newer copy.
@@ -167,14 +179,42 @@ impl CheckpointStore {
                     self.bytes -= data.len();
                 }
             }
-            if let Some(b) = self.baseline {
-                self.baseline = Some(if b >= victim { b - 1 } else { b });
-                if b == victim {
-                    // The baseline's own pages now live in its successor; RAM relative to the predecessor is
-                    // baseline-dirty plus those pages, which pages_between covers from the predecessor.
-                    self.baseline = Some(victim - 1);
-                }
-            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rewind::MachineBuilder;
+
+    const BASE: u64 = 0x8000_0000;
+
+    /// A machine spinning on `j .`, so instructions pass without touching RAM.
+    fn spinning() -> Machine {
+        let mut b = MachineBuilder::new(1, "ram", BASE, 64 * PAGE as u64);
+        b.ram_mut().write(BASE, &0x0000_006fu32.to_le_bytes()).unwrap();
+        b.set_reset_pc(BASE);
+        b.build()
+    }
+
+    #[test]
+    fn restoring_after_the_baseline_was_thinned_away_reverts_its_pages() {
+        let mut m = spinning();
+        // A budget that forces thinning as soon as there is a middle checkpoint.
+        let mut store = CheckpointStore::new(1);
+        store.take(&mut m, 0);
+        m.run(100);
+        store.take(&mut m, 0);
+        store.restore(&mut m, 0).unwrap();
+        m.run(50);
+        m.write_phys(BASE + 5 * PAGE as u64, &[7]).unwrap();
+        // Inserted between the two, then dropped at once: RAM was based on it.
+        store.take(&mut m, 0);
+        assert_eq!(store.len(), 2);
+        m.run(10);
+        store.restore(&mut m, 0).unwrap();
+        assert_eq!(m.ram_page(5).unwrap()[0], 0, "the page written before the dropped checkpoint is reverted");
+        assert_eq!(m.icount(), 0);
     }
 }
