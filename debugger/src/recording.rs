@@ -27,7 +27,7 @@ pub const CHECKPOINT_BUDGET: usize = 1 << 30;
 /// Where the run loop's nondeterministic inputs go.
 pub enum InputPath {
     Live,
-    Record(Recorder, FailureWatch),
+    Record(Box<Recorder>, FailureWatch),
     /// Live, with the inputs kept in memory and checkpoints taken, so execution can go backwards
     /// (`rewind run --reverse`), or a recording being replayed under gdb.
     History(Box<Timeline>),
@@ -236,7 +236,7 @@ pub fn record(output: &Path, args: &MachineArgs, argv: &[String], watch: Failure
         writer: format!("rewind {}", env!("CARGO_PKG_VERSION")),
     };
     let log = LogWriter::create(output, &header)?;
-    let code = crate::session::run_with(args, InputPath::Record(Recorder::new(log, HASH_EVERY), watch))?;
+    let code = crate::session::run_with(args, InputPath::Record(Box::new(Recorder::new(log, HASH_EVERY)), watch))?;
     let file = output.display();
     if code == FAILURE_EXIT {
         eprintln!("rewind: the failure is recorded in {file}. Replay it with:");

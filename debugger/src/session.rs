@@ -96,7 +96,7 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
     }
     if let InputPath::Record(recorder, watch) = inputs {
         // Checkpoints while recording: the run being recorded can be debugged backwards at once.
-        let recorder = recorder.with_history(&mut dbg.machine, CHECKPOINT_EVERY, CHECKPOINT_BUDGET);
+        let recorder = Box::new(recorder.with_history(&mut dbg.machine, CHECKPOINT_EVERY, CHECKPOINT_BUDGET));
         inputs = InputPath::Record(recorder, watch);
     }
     if let InputPath::Replay(events) = inputs {
