@@ -7,6 +7,7 @@ pub mod cpu;
 pub mod device;
 pub mod fpu;
 pub mod hooks;
+pub mod jit;
 pub mod machine;
 pub mod memory;
 mod platform;

@@ -267,6 +267,28 @@ impl Machine {
         }
     }
 
+    /// Turns the JIT tier on, translating blocks once they have been entered `threshold` times, or off (`None`).
+    /// Guest-visible behaviour is the same either way. Returns false if this host cannot run the JIT.
+    pub fn set_jit(&mut self, threshold: Option<u32>) -> bool {
+        self.cache = match threshold {
+            Some(t) => BlockCache::with_jit(t),
+            None => BlockCache::default(),
+        };
+        self.plat.clear_code_pages();
+        threshold.is_none() || self.cache.jit().is_some()
+    }
+
+    /// Also measure the host time spent translating (for `--stats`).
+    pub fn set_jit_timing(&mut self, on: bool) {
+        if let Some(jit) = self.cache.jit_mut() {
+            jit.measure_compile_time = on;
+        }
+    }
+
+    pub fn jit_stats(&self) -> Option<crate::jit::JitStats> {
+        self.cache.jit().map(|j| j.stats)
+    }
+
     /// Makes [`Machine::run`] return [`StopReason::Idle`] instead of skipping idle time itself (interactive
     /// front ends wait for input there).
     pub fn set_stop_on_idle(&mut self, stop: bool) {

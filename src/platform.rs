@@ -25,14 +25,28 @@ pub struct Platform {
     pub vclock: u64,
     /// One bit per RAM page holding decoded code: a store there invalidates the block cache.
     code_pages: Vec<u64>,
-    /// Set when a store hit a code page; the interpreter flushes its block cache at the next block boundary.
+    /// Set when all decoded code may be stale (`fence.i`, a checkpoint restored); the interpreter flushes its
+    /// block cache at the next block boundary.
     pub code_modified: bool,
+    /// Physical page numbers of code pages stores went to since the interpreter last looked: their decoded
+    /// blocks and translations are dropped at the next block boundary.
+    pub stale_code_pages: Vec<u64>,
     /// Set by a device access or a store to code: the current block ends after this instruction, so interrupt
     /// checks and code refetches happen at points that do not depend on how a run was split into budgets.
     pub end_block: bool,
     /// Tracer and watchpoints; `instrumented` caches whether any is attached.
     pub instr: crate::hooks::Instrumentation,
     pub instrumented: bool,
+}
+
+/// RAM as translated code sees it: a store marks its page dirty with [`crate::memory::ALL_CONSUMERS`] and
+/// leaves stores to pages with a bit set in `code_pages` (one bit per page) to the slow path.
+pub(crate) struct RamView {
+    pub base: u64,
+    pub size: u64,
+    pub bytes: *mut u8,
+    pub dirty: *mut u8,
+    pub code_pages: *const u64,
 }
 
 impl Platform {
@@ -49,6 +63,7 @@ impl Platform {
             vclock: 0,
             code_pages: vec![0; pages.div_ceil(64)],
             code_modified: false,
+            stale_code_pages: Vec::new(),
             end_block: false,
             instr: crate::hooks::Instrumentation::default(),
             instrumented: false,
@@ -59,6 +74,12 @@ impl Platform {
     #[inline]
     pub fn now(&self) -> u64 {
         self.vclock / INSNS_PER_TICK
+    }
+
+    /// Raw pointers into RAM for translated code; valid while nothing else borrows the platform.
+    pub(crate) fn ram_view(&mut self) -> RamView {
+        let (bytes, dirty) = self.ram.raw_parts();
+        RamView { base: self.ram.base(), size: self.ram.size(), bytes, dirty, code_pages: self.code_pages.as_ptr() }
     }
 
     /// Records that the RAM page holding `pa` has code in the block cache.
@@ -74,24 +95,40 @@ impl Platform {
     pub fn clear_code_pages(&mut self) {
         self.code_pages.iter_mut().for_each(|w| *w = 0);
         self.code_modified = false;
+        self.stale_code_pages.clear();
     }
 
+    /// Devices wrote RAM (DMA): code on the pages they wrote is stale like code the CPU stored to.
+    fn note_external_writes(&mut self) {
+        let pages = self.ram.take_external_writes();
+        for page in pages {
+            let bit = 1 << (page % 64);
+            if let Some(w) = self.code_pages.get_mut((page / 64) as usize).filter(|w| **w & bit != 0) {
+                *w &= !bit;
+                self.stale_code_pages.push(self.ram.base() / PAGE_SIZE + page);
+            }
+        }
+    }
+
+    /// A store went to RAM page `page`: marks it dirty and, if it holds decoded code, that code stale (the page
+    /// stops being a code page until code is decoded there again) and ends the block.
     #[inline(always)]
     fn note_ram_store_page(&mut self, page: u64) {
         self.ram.mark_dirty_page(page);
-        if self.code_pages.get((page / 64) as usize).is_some_and(|w| w & (1 << (page % 64)) != 0) {
-            self.code_modified = true;
+        let bit = 1 << (page % 64);
+        if let Some(w) = self.code_pages.get_mut((page / 64) as usize).filter(|w| **w & bit != 0) {
+            *w &= !bit;
+            self.stale_code_pages.push(self.ram.base() / PAGE_SIZE + page);
             self.end_block = true;
         }
     }
 
     #[inline]
     fn note_ram_store(&mut self, off: usize, size: usize) {
-        self.ram.mark_dirty(off, size);
-        let page = off as u64 / PAGE_SIZE;
-        if self.code_pages.get((page / 64) as usize).is_some_and(|w| w & (1 << (page % 64)) != 0) {
-            self.code_modified = true;
-            self.end_block = true;
+        let first = off as u64 / PAGE_SIZE;
+        let last = (off + size.max(1) - 1) as u64 / PAGE_SIZE;
+        for page in first..=last {
+            self.note_ram_store_page(page);
         }
     }
 
@@ -216,6 +253,7 @@ impl Platform {
                 break;
             }
         }
+        self.note_external_writes();
     }
 
     /// The earliest virtual time (ticks) at which some device changes state on its own.

@@ -1,5 +1,6 @@
 //! Execution is a pure function of the configuration and the images: the same boot gives the same state whether
-//! it runs in one budget or many, and a restored checkpoint replays to the identical state.
+//! it runs in one budget or many, interpreted or translated by the JIT, and a restored checkpoint replays to the
+//! identical state.
 
 use rewind::{Machine, StopReason};
 use rewind_machines::loader::ImageFile;
@@ -66,4 +67,47 @@ fn restoring_a_checkpoint_replays_to_the_identical_state() {
     assert_eq!(m.icount(), 20_000_000);
     run_exactly(&mut m, 25_000_000);
     assert_eq!(m.state_hash(), expected);
+}
+
+/// The JIT is an exact stand-in for the interpreter: the two reach bit-identical states at every instruction
+/// count, through OpenSBI, the kernel boot and userspace up to the guest's poweroff. A threshold of 1 translates
+/// all code the first time it runs, so nearly every instruction executes as host code.
+#[test]
+fn the_jit_and_the_interpreter_reach_identical_states() {
+    for (harts, threshold, chunk) in [(1, 1, 10_000_000), (2, 20, 7_000_000)] {
+        let mut interpreted = linux(harts);
+        let mut translated = linux(harts);
+        assert!(translated.set_jit(Some(threshold)), "this host cannot run the JIT");
+        loop {
+            let a = interpreted.run(chunk);
+            let b = translated.run(chunk);
+            assert_eq!(a, b, "{harts} harts: stop reasons differ at {}", interpreted.icount());
+            assert_eq!(interpreted.icount(), translated.icount());
+            assert!(
+                interpreted.state_hash() == translated.state_hash(),
+                "{harts} harts, threshold {threshold}: states differ at instruction {}: {}",
+                interpreted.icount(),
+                differences(&interpreted, &translated)
+            );
+            if matches!(a, StopReason::Poweroff { .. }) {
+                break;
+            }
+        }
+        let stats = translated.jit_stats().expect("JIT on");
+        assert!(stats.regions > 100, "the JIT barely ran: {stats:?}");
+    }
+}
+
+/// Which parts of two machines' states differ (harts, devices, RAM pages), for failure messages.
+fn differences(a: &Machine, b: &Machine) -> String {
+    let mut out: Vec<String> =
+        a.state_parts().into_iter().zip(b.state_parts()).filter(|(x, y)| x.1 != y.1).map(|(x, _)| x.0).collect();
+    if let (Some(ha), Some(hb)) = (a.hart(0), b.hart(0)) {
+        if ha != hb {
+            out.push(format!("hart 0: {ha:x?}\nvs {hb:x?}"));
+        }
+    }
+    let pages = (0..).map_while(|i| a.ram_page_hash(i).map(|h| (i, h)));
+    out.extend(pages.filter(|(i, h)| b.ram_page_hash(*i) != Some(*h)).take(8).map(|(i, _)| format!("RAM page {i}")));
+    out.join(", ")
 }

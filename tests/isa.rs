@@ -17,18 +17,30 @@ fn isa_elfs() -> Vec<std::path::PathBuf> {
     elfs
 }
 
-#[test]
-fn every_isa_test_passes_under_rewind() {
+/// Runs every ISA program with rewind's extra options `tier` and fails listing the programs that did not pass.
+fn every_isa_test_passes_with(tier: &[&str]) {
     let mut failures = Vec::new();
     for elf in isa_elfs() {
         let mut cmd = Command::new(rewind_bin());
-        cmd.args(["-M", "virt", "-m", "128M", "-nographic", "-bios", "none", "-kernel"]).arg(&elf);
+        cmd.args(["-M", "virt", "-m", "128M", "-nographic", "-bios", "none", "-kernel"]).arg(&elf).args(tier);
         let run = run_with_input(cmd, b"", Duration::from_secs(60));
         if run.code != Some(0) || !run.stdout.contains("PASS") {
             failures.push(format!("{}: exit {:?}\n{}{}", elf.display(), run.code, run.stdout, run.stderr));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_isa_test_passes_under_the_interpreter() {
+    every_isa_test_passes_with(&["--jit", "off"]);
+}
+
+/// With a threshold of 1 every block is translated the first time it runs, so the test code itself (not just
+/// its loops) runs as host code.
+#[test]
+fn every_isa_test_passes_under_the_jit() {
+    every_isa_test_passes_with(&["--jit", "on", "--jit-threshold", "1"]);
 }
 
 #[test]

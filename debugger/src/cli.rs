@@ -104,9 +104,15 @@ pub struct MachineArgs {
     /// Stop after this many instructions (for benchmarks and tests).
     #[arg(long = "max-insns")]
     pub max_insns: Option<u64>,
-    /// Print a summary (instructions, virtual time, wall time, MIPS) on exit.
+    /// Print a summary (instructions, virtual time, wall time, MIPS, JIT figures) on exit.
     #[arg(long = "stats")]
     pub stats: bool,
+    /// Translate hot code to host code (`on`) or only interpret (`off`). The guest sees no difference.
+    #[arg(long = "jit", default_value = "on", value_parser = ["on", "off"])]
+    pub jit: String,
+    /// Times a block is executed before the JIT translates it.
+    #[arg(long = "jit-threshold", default_value = "20000", value_parser = clap::value_parser!(u32).range(1..))]
+    pub jit_threshold: u32,
     /// Wait for gdb on 127.0.0.1:1234 (shorthand for `-gdb tcp::1234`).
     #[arg(short = 's')]
     pub gdb_default: bool,

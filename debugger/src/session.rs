@@ -65,7 +65,11 @@ pub fn build_machine(args: &MachineArgs, out: SharedOutput) -> Result<(Machine, 
         config.initrd = Some(ImageFile::read(i)?);
     }
     crate::drives::attach(args, &mut config)?;
-    let (machine, boot) = virt::build(config)?;
+    let (mut machine, boot) = virt::build(config)?;
+    if args.jit == "on" && !machine.set_jit(Some(args.jit_threshold)) {
+        eprintln!("rewind: no JIT on this host; interpreting");
+    }
+    machine.set_jit_timing(args.stats);
     Ok((machine, boot))
 }
 
@@ -261,6 +265,17 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
             machine.now() as f64 / TIMEBASE_HZ as f64,
             icount as f64 / secs / 1e6
         );
+        if let Some(j) = machine.jit_stats() {
+            eprintln!(
+                "rewind: jit: {} regions ({} guest instructions, {} KiB of code) in {:.3} s, {} flushes, {} refused",
+                j.regions,
+                j.guest_insns,
+                j.code_bytes / 1024,
+                j.compile_ns as f64 / 1e9,
+                j.flushes,
+                j.failed
+            );
+        }
         for i in 0..machine.hart_count() {
             if let Some(h) = machine.hart(i) {
                 eprintln!(

@@ -1,12 +1,15 @@
 //! The reference interpreter: decoded basic blocks are cached by physical address and executed instruction by
 //! instruction, with exact instruction counting (a slice stops precisely when its budget is used up).
 
+use std::collections::HashMap;
+
 use super::csr::{self, CsrEnv};
 use super::decode::{decode, insn_len, AmoOp, Insn, Op};
 use super::hart::{cause, Exception, Hart, Priv};
 use super::mmu::{Access, Mmu};
 use crate::fpu::{self, FpFmt, FpOp};
 use crate::hooks::{AccessKind, MemAccess};
+use crate::jit::{self, Jit, RegionExit, TranslateError, Translation};
 use crate::platform::Platform;
 
 /// A hart with its (non-architectural) translation cache.
@@ -36,23 +39,93 @@ const MAX_BLOCK_INSNS: usize = 64;
 struct Block {
     pa: u64,
     insns: Vec<Insn>,
+    /// Times the block was entered, until it is translated.
+    hits: u32,
+    translation: Option<Translation>,
 }
 
-/// Decoded basic blocks, direct-mapped by physical address.
+impl Block {
+    fn empty() -> Block {
+        Block { pa: u64::MAX, insns: Vec::new(), hits: 0, translation: None }
+    }
+}
+
+/// Decoded basic blocks, direct-mapped by physical address, and their translations if the JIT is on.
 pub struct BlockCache {
     slots: Vec<Block>,
+    jit: Option<Jit>,
+    /// Every live translation by entry address (translating is costly, decoding is not).
+    translations: HashMap<u64, Translation>,
 }
 
 impl Default for BlockCache {
     fn default() -> Self {
-        BlockCache { slots: (0..CACHE_SLOTS).map(|_| Block { pa: u64::MAX, insns: Vec::new() }).collect() }
+        BlockCache {
+            slots: (0..CACHE_SLOTS).map(|_| Block::empty()).collect(),
+            jit: None,
+            translations: HashMap::new(),
+        }
     }
 }
 
 impl BlockCache {
+    /// A cache that translates blocks entered `threshold` times (if this host supports the JIT).
+    pub fn with_jit(threshold: u32) -> Self {
+        BlockCache { jit: Jit::new(threshold), ..Self::default() }
+    }
+
     pub fn flush(&mut self) {
         for b in &mut self.slots {
             b.pa = u64::MAX;
+            b.translation = None;
+        }
+        self.translations.clear();
+        if let Some(jit) = &mut self.jit {
+            jit.flush();
+        }
+    }
+
+    /// Drops the blocks and translations of the given physical pages (page numbers).
+    fn invalidate_pages(&mut self, pages: &[u64]) {
+        for b in &mut self.slots {
+            if b.pa != u64::MAX && pages.contains(&(b.pa >> 12)) {
+                *b = Block { insns: std::mem::take(&mut b.insns), ..Block::empty() };
+            }
+        }
+        self.translations.retain(|pa, _| !pages.contains(&(pa >> 12)));
+    }
+
+    pub fn jit(&self) -> Option<&Jit> {
+        self.jit.as_ref()
+    }
+
+    pub fn jit_mut(&mut self) -> Option<&mut Jit> {
+        self.jit.as_mut()
+    }
+
+    /// Counts an entry into the block in `slot` and translates it when it becomes hot.
+    fn note_entry(&mut self, slot: usize, plat: &Platform) {
+        let Some(jit) = self.jit.as_mut() else { return };
+        let block = &mut self.slots[slot];
+        block.hits = block.hits.saturating_add(1);
+        if block.hits != jit.threshold || block.pa == u64::MAX {
+            return;
+        }
+        let pa = block.pa;
+        // A block joins the region if it ran at least a quarter as often as the region's entry.
+        let (slots, threshold) = (&self.slots, jit.threshold);
+        let is_hot = |pa: u64| {
+            let b = &slots[Self::slot_of(pa)];
+            b.pa == pa && b.hits.saturating_mul(4) >= threshold
+        };
+        match jit.translate(plat, pa, &is_hot) {
+            Ok(t) => {
+                self.slots[slot].translation = Some(t);
+                self.translations.insert(pa, t);
+            }
+            Err(TranslateError::Untranslatable) => {}
+            // Out of code space: start afresh; the block is translated again when it is hot again.
+            Err(TranslateError::ArenaFull) => self.flush(),
         }
     }
 
@@ -98,11 +171,13 @@ impl BlockCache {
             // The first instruction straddles a page boundary or its bytes are not fetchable as one access.
             let insn = fetch_slow(core, plat)?;
             insns.push(insn);
-            self.slots[slot] = Block { pa: u64::MAX, insns };
+            self.slots[slot] = Block { insns, ..Block::empty() };
             return Ok(slot);
         }
         plat.mark_code_page(pa);
-        self.slots[slot] = Block { pa, insns };
+        // A translation outlives its block's eviction from this direct-mapped cache.
+        let translation = self.translations.get(&pa).copied();
+        self.slots[slot] = Block { pa, insns, translation, ..Block::empty() };
         Ok(slot)
     }
 }
@@ -144,6 +219,9 @@ pub fn run_slice(
         if plat.code_modified {
             cache.flush();
             plat.clear_code_pages();
+        } else if !plat.stale_code_pages.is_empty() {
+            cache.invalidate_pages(&plat.stale_code_pages);
+            plat.stale_code_pages.clear();
         }
         if plat.power.is_some() {
             return SliceExit::Power;
@@ -172,6 +250,21 @@ pub fn run_slice(
                 continue;
             }
         };
+        // Translated code runs unless a debugger or tracer watches every instruction (it has no hooks).
+        if !(check_bps || plat.instrumented) {
+            if cache.slots[slot].translation.is_none() {
+                cache.note_entry(slot, plat);
+            }
+            if let Some(t) = cache.slots[slot].translation {
+                let left = end - core.hart.icount;
+                if u64::from(t.first_block_len) <= left {
+                    if let RegionExit::Exception(e) = jit::enter(t, core, plat, left) {
+                        core.hart.trap(e.cause, false, e.tval);
+                    }
+                    continue;
+                }
+            }
+        }
         let block = &cache.slots[slot].insns;
         // Never run past the budget: a slice ends at an exact instruction count.
         let avail = (end - core.hart.icount).min(block.len() as u64) as usize;
@@ -323,17 +416,20 @@ fn load(core: &mut Core, plat: &mut Platform, va: u64, size: u8, excess: Ahead) 
 #[cold]
 #[inline(never)]
 fn load_slow(core: &mut Core, plat: &mut Platform, va: u64, size: u8, excess: Ahead) -> Result<u64, Exception> {
-    with_exact_counters(core, plat, excess, |core, plat| {
-        if va & (size as u64 - 1) != 0 {
-            return load_misaligned(core, plat, va, size);
-        }
-        let pa = core.mmu.translate(&core.hart, plat, va, Access::Load)?;
-        let value = plat.load(pa, size).ok_or(Exception::new(cause::LOAD_ACCESS, va))?;
-        if plat.instrumented {
-            observe(core, plat, AccessKind::Read, va, pa, size, value);
-        }
-        Ok(value)
-    })
+    with_exact_counters(core, plat, excess, |core, plat| load_exact(core, plat, va, size))
+}
+
+/// Any load, with the counters exact: translation walks, devices, misaligned addresses.
+pub(crate) fn load_exact(core: &mut Core, plat: &mut Platform, va: u64, size: u8) -> Result<u64, Exception> {
+    if va & (size as u64 - 1) != 0 {
+        return load_misaligned(core, plat, va, size);
+    }
+    let pa = core.mmu.translate(&core.hart, plat, va, Access::Load)?;
+    let value = plat.load(pa, size).ok_or(Exception::new(cause::LOAD_ACCESS, va))?;
+    if plat.instrumented {
+        observe(core, plat, AccessKind::Read, va, pa, size, value);
+    }
+    Ok(value)
 }
 
 /// Reports a completed access to the tracer and watchpoints; a watchpoint hit ends the block.
@@ -371,17 +467,26 @@ fn store_slow(
     value: u64,
     excess: Ahead,
 ) -> Result<(), Exception> {
-    with_exact_counters(core, plat, excess, |core, plat| {
-        if va & (size as u64 - 1) != 0 {
-            return store_misaligned(core, plat, va, size, value);
-        }
-        let pa = core.mmu.translate(&core.hart, plat, va, Access::Store)?;
-        plat.store(pa, size, value).ok_or(Exception::new(cause::STORE_ACCESS, va))?;
-        if plat.instrumented {
-            observe(core, plat, AccessKind::Write, va, pa, size, value);
-        }
-        Ok(())
-    })
+    with_exact_counters(core, plat, excess, |core, plat| store_exact(core, plat, va, size, value))
+}
+
+/// Any store, with the counters exact: translation walks, devices, code pages, misaligned addresses.
+pub(crate) fn store_exact(
+    core: &mut Core,
+    plat: &mut Platform,
+    va: u64,
+    size: u8,
+    value: u64,
+) -> Result<(), Exception> {
+    if va & (size as u64 - 1) != 0 {
+        return store_misaligned(core, plat, va, size, value);
+    }
+    let pa = core.mmu.translate(&core.hart, plat, va, Access::Store)?;
+    plat.store(pa, size, value).ok_or(Exception::new(cause::STORE_ACCESS, va))?;
+    if plat.instrumented {
+        observe(core, plat, AccessKind::Write, va, pa, size, value);
+    }
+    Ok(())
 }
 
 /// Misaligned accesses are performed byte by byte (the spec allows an EEI to support them); every byte is
@@ -636,8 +741,8 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64, excess: A
         }),
         Fence | Nop => return Ok(Flow::Next),
         FenceI => {
-            // The block cache is flushed at the next block boundary.
-            plat.code_modified = true;
+            // Nothing to flush: every write to a page holding decoded code (stores, DMA) already drops that
+            // page's blocks, so the cache never holds stale code. Ending the block is all that is left to do.
             h.pc = next;
             return Ok(Flow::Jump);
         }

@@ -30,13 +30,15 @@ impl Access {
     }
 }
 
-const TLB_ENTRIES: usize = 256;
+pub(crate) const TLB_ENTRIES: usize = 256;
 
+/// `repr(C)`: translated code reads entries directly (see [`Mmu::data_tlb`]).
 #[derive(Clone, Copy, Default)]
-struct TlbEntry {
-    vpn: u64,
-    generation: u64,
-    pa_page: u64,
+#[repr(C)]
+pub(crate) struct TlbEntry {
+    pub(crate) vpn: u64,
+    pub(crate) generation: u64,
+    pub(crate) pa_page: u64,
 }
 
 /// Per-hart translation cache (not architectural state: never saved).
@@ -94,6 +96,18 @@ impl Mmu {
             return Some(e.pa_page | (va & 0xfff));
         }
         None
+    }
+
+    /// For translated code: the TLB that [`Mmu::translate_fast`] consults for data `access` in the hart's current
+    /// mode, or `None` when that translation is the identity (bare mode or effective M-mode), with the generation
+    /// valid entries carry.
+    pub(crate) fn data_tlb(&self, hart: &Hart, access: Access) -> (Option<&[TlbEntry]>, u64) {
+        let eff = Self::effective_priv(hart, access);
+        if hart.csr.satp >> 60 == 0 || eff == Priv::Machine {
+            return (None, self.generation);
+        }
+        let first = ((eff as usize) * 3 + access as usize) * TLB_ENTRIES;
+        (self.tlb.get(first..first + TLB_ENTRIES), self.generation)
     }
 
     /// Translates virtual `va` for `access`.

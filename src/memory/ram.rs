@@ -11,6 +11,10 @@ pub struct Ram {
     /// Per page, one bit per consumer of dirtiness ([`DirtyFor`]): set by every write, cleared by that
     /// consumer's [`Ram::take_dirty`].
     dirty: Vec<u8>,
+    /// Pages written through [`Ram::write`] (DMA, loaders, debugger) since [`Ram::take_external_writes`]: the
+    /// platform checks them against decoded code, as it does for the CPU's own stores.
+    #[serde(skip)]
+    external_writes: Vec<u64>,
 }
 
 /// Who asks which pages were written: checkpoints and the recorder's state hashes keep separate records.
@@ -20,12 +24,13 @@ pub enum DirtyFor {
     StateHashes = 2,
 }
 
-const ALL_CONSUMERS: u8 = DirtyFor::Checkpoints as u8 | DirtyFor::StateHashes as u8;
+/// The dirty flags of a page every consumer has yet to see.
+pub(crate) const ALL_CONSUMERS: u8 = DirtyFor::Checkpoints as u8 | DirtyFor::StateHashes as u8;
 
 impl Ram {
     pub fn new(base: u64, size: u64) -> Ram {
         let pages = size.div_ceil(PAGE_SIZE) as usize;
-        Ram { base, bytes: vec![0; size as usize], dirty: vec![0; pages] }
+        Ram { base, bytes: vec![0; size as usize], dirty: vec![0; pages], external_writes: Vec::new() }
     }
 
     pub fn base(&self) -> u64 {
@@ -34,6 +39,12 @@ impl Ram {
 
     pub fn size(&self) -> u64 {
         self.bytes.len() as u64
+    }
+
+    /// The bytes and the per-page dirty flags (one byte per page, [`ALL_CONSUMERS`] when written), for translated
+    /// code that accesses RAM directly.
+    pub(crate) fn raw_parts(&mut self) -> (*mut u8, *mut u8) {
+        (self.bytes.as_mut_ptr(), self.dirty.as_mut_ptr())
     }
 
     /// Offset of `[addr, addr+len)` inside RAM, if it lies wholly inside.
@@ -59,7 +70,20 @@ impl Ram {
         let off = self.offset_of(addr, data.len() as u64)?;
         self.bytes[off..off + data.len()].copy_from_slice(data);
         self.mark_dirty(off, data.len());
+        if !data.is_empty() {
+            let (first, last) = (off as u64 / PAGE_SIZE, (off + data.len() - 1) as u64 / PAGE_SIZE);
+            for page in first..=last {
+                if self.external_writes.last() != Some(&page) {
+                    self.external_writes.push(page);
+                }
+            }
+        }
         Some(())
+    }
+
+    /// Pages (indexes) written through [`Ram::write`] since the last call.
+    pub(crate) fn take_external_writes(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.external_writes)
     }
 
     #[inline]
