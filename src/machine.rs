@@ -497,6 +497,8 @@ impl Machine {
         }
         self.restore_cpu_state(&state.cpu)?;
         self.plat.ram = state.ram.clone();
+        self.cache.flush();
+        self.plat.clear_code_pages();
         Ok(())
     }
 
@@ -533,8 +535,7 @@ impl Machine {
         self.plat.vclock = state.vclock;
         self.plat.power = state.power;
         self.sched = state.sched;
-        self.cache.flush();
-        self.plat.clear_code_pages();
+        // Decoded and translated code stays: it depends on RAM alone, and RAM changes drop it page by page.
         Ok(())
     }
 
@@ -569,8 +570,9 @@ impl Machine {
         let start = index.checked_mul(PAGE_SIZE as usize)?;
         let page = self.plat.ram.bytes_mut().get_mut(start..start + PAGE_SIZE as usize)?;
         page.get_mut(..data.len())?.copy_from_slice(data);
-        // Decoded code is dropped at the next block boundary (cheap when many pages are restored at once).
-        self.plat.code_modified = true;
+        // Code decoded from this page is dropped before anything runs again; other pages keep theirs, so going
+        // back to a checkpoint does not throw away every translation.
+        self.plat.forget_code_on_page(index as u64);
         Some(())
     }
 

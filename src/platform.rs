@@ -25,9 +25,6 @@ pub struct Platform {
     pub vclock: u64,
     /// One bit per RAM page holding decoded code: a store there invalidates the block cache.
     code_pages: Vec<u64>,
-    /// Set when all decoded code may be stale (`fence.i`, a checkpoint restored); the interpreter flushes its
-    /// block cache at the next block boundary.
-    pub code_modified: bool,
     /// Physical page numbers of code pages stores went to since the interpreter last looked: their decoded
     /// blocks and translations are dropped at the next block boundary.
     pub stale_code_pages: Vec<u64>,
@@ -62,7 +59,6 @@ impl Platform {
             power: None,
             vclock: 0,
             code_pages: vec![0; pages.div_ceil(64)],
-            code_modified: false,
             stale_code_pages: Vec::new(),
             end_block: false,
             instr: crate::hooks::Instrumentation::default(),
@@ -94,19 +90,22 @@ impl Platform {
 
     pub fn clear_code_pages(&mut self) {
         self.code_pages.iter_mut().for_each(|w| *w = 0);
-        self.code_modified = false;
         self.stale_code_pages.clear();
+    }
+
+    /// RAM page `page` (an index) changed behind the CPU's back: code decoded from it is stale.
+    pub fn forget_code_on_page(&mut self, page: u64) {
+        let bit = 1 << (page % 64);
+        if let Some(w) = self.code_pages.get_mut((page / 64) as usize).filter(|w| **w & bit != 0) {
+            *w &= !bit;
+            self.stale_code_pages.push(self.ram.base() / PAGE_SIZE + page);
+        }
     }
 
     /// Devices wrote RAM (DMA): code on the pages they wrote is stale like code the CPU stored to.
     fn note_external_writes(&mut self) {
-        let pages = self.ram.take_external_writes();
-        for page in pages {
-            let bit = 1 << (page % 64);
-            if let Some(w) = self.code_pages.get_mut((page / 64) as usize).filter(|w| **w & bit != 0) {
-                *w &= !bit;
-                self.stale_code_pages.push(self.ram.base() / PAGE_SIZE + page);
-            }
+        for page in self.ram.take_external_writes() {
+            self.forget_code_on_page(page);
         }
     }
 
@@ -115,10 +114,8 @@ impl Platform {
     #[inline(always)]
     fn note_ram_store_page(&mut self, page: u64) {
         self.ram.mark_dirty_page(page);
-        let bit = 1 << (page % 64);
-        if let Some(w) = self.code_pages.get_mut((page / 64) as usize).filter(|w| **w & bit != 0) {
-            *w &= !bit;
-            self.stale_code_pages.push(self.ram.base() / PAGE_SIZE + page);
+        if self.code_pages.get((page / 64) as usize).is_some_and(|w| w & (1 << (page % 64)) != 0) {
+            self.forget_code_on_page(page);
             self.end_block = true;
         }
     }

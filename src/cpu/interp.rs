@@ -87,12 +87,16 @@ impl BlockCache {
 
     /// Drops the blocks and translations of the given physical pages (page numbers).
     fn invalidate_pages(&mut self, pages: &[u64]) {
+        let mut pages = pages.to_vec();
+        pages.sort_unstable();
+        pages.dedup();
+        let stale = |pa: u64| pages.binary_search(&(pa >> 12)).is_ok();
         for b in &mut self.slots {
-            if b.pa != u64::MAX && pages.contains(&(b.pa >> 12)) {
+            if b.pa != u64::MAX && stale(b.pa) {
                 *b = Block { insns: std::mem::take(&mut b.insns), ..Block::empty() };
             }
         }
-        self.translations.retain(|pa, _| !pages.contains(&(pa >> 12)));
+        self.translations.retain(|pa, _| !stale(*pa));
     }
 
     pub fn jit(&self) -> Option<&Jit> {
@@ -216,10 +220,7 @@ pub fn run_slice(
     let end = core.hart.icount + budget;
     let check_bps = !bps.addrs.is_empty();
     loop {
-        if plat.code_modified {
-            cache.flush();
-            plat.clear_code_pages();
-        } else if !plat.stale_code_pages.is_empty() {
+        if !plat.stale_code_pages.is_empty() {
             cache.invalidate_pages(&plat.stale_code_pages);
             plat.stale_code_pages.clear();
         }
