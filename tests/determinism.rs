@@ -58,15 +58,19 @@ fn split_budgets_give_the_same_state_as_one_run() {
 
 #[test]
 fn restoring_a_checkpoint_replays_to_the_identical_state() {
-    let mut m = linux(1);
-    run_exactly(&mut m, 20_000_000);
-    let checkpoint = m.save_state();
-    run_exactly(&mut m, 25_000_000);
-    let expected = m.state_hash();
-    m.restore_state(&checkpoint).unwrap();
-    assert_eq!(m.icount(), 20_000_000);
-    run_exactly(&mut m, 25_000_000);
-    assert_eq!(m.state_hash(), expected);
+    // With the JIT too: translations made after the checkpoint must not survive into the restored past.
+    for jit in [None, Some(20)] {
+        let mut m = linux(1);
+        m.set_jit(jit);
+        run_exactly(&mut m, 20_000_000);
+        let checkpoint = m.save_state();
+        run_exactly(&mut m, 25_000_000);
+        let expected = m.state_hash();
+        m.restore_state(&checkpoint).unwrap();
+        assert_eq!(m.icount(), 20_000_000);
+        run_exactly(&mut m, 25_000_000);
+        assert_eq!(m.state_hash(), expected, "JIT {jit:?}");
+    }
 }
 
 /// The JIT is an exact stand-in for the interpreter: the two reach bit-identical states at every instruction
@@ -110,4 +114,30 @@ fn differences(a: &Machine, b: &Machine) -> String {
     let pages = (0..).map_while(|i| a.ram_page_hash(i).map(|h| (i, h)));
     out.extend(pages.filter(|(i, h)| b.ram_page_hash(*i) != Some(*h)).take(8).map(|(i, _)| format!("RAM page {i}")));
     out.join(", ")
+}
+
+/// Breakpoints keep translated code out of their page only: the stops come at the same instruction counts as
+/// under the interpreter, while the rest of the machine runs translated.
+#[test]
+fn breakpoints_stop_at_the_same_instructions_with_the_jit() {
+    let mut probe = linux(1);
+    run_exactly(&mut probe, 20_000_000);
+    let pc = probe.hart(0).expect("hart 0").pc;
+    let stops = |jit: Option<u32>| {
+        let mut m = linux(1);
+        m.set_jit(jit);
+        m.add_breakpoint(pc);
+        let mut stops = Vec::new();
+        while stops.len() < 20 {
+            match m.run(200_000_000) {
+                StopReason::Breakpoint { pc: at, .. } => stops.push((m.icount(), at)),
+                StopReason::Idle { .. } => {}
+                other => panic!("unexpected stop {other:?} at {}", m.icount()),
+            }
+        }
+        (stops, m.state_hash())
+    };
+    let interpreted = stops(None);
+    assert_eq!(interpreted.0.len(), 20);
+    assert_eq!(stops(Some(1)), interpreted);
 }

@@ -209,6 +209,14 @@ pub struct Breakpoints {
     pub skip_once: Option<u64>,
 }
 
+impl Breakpoints {
+    /// Whether a breakpoint lies in the 4 KiB page of virtual address `pc`.
+    fn in_page_of(&self, pc: u64) -> bool {
+        let page = pc & !0xfff;
+        self.addrs.range(page..=page | 0xfff).next().is_some()
+    }
+}
+
 /// Runs `core` for at most `budget` instructions.
 pub fn run_slice(
     core: &mut Core,
@@ -251,8 +259,10 @@ pub fn run_slice(
                 continue;
             }
         };
-        // Translated code runs unless a debugger or tracer watches every instruction (it has no hooks).
-        if !(check_bps || plat.instrumented) {
+        // Translated code has no hooks: it runs unless a tracer or watchpoint observes every instruction or access,
+        // or a breakpoint lies in the page it would run in (a region never leaves its page).
+        let observed = plat.instrumented || (check_bps && bps.in_page_of(core.hart.pc));
+        if !observed {
             if cache.slots[slot].translation.is_none() {
                 cache.note_entry(slot, plat);
             }
