@@ -111,7 +111,11 @@ pub struct MachineArgs {
     #[arg(long = "jit", default_value = "on", value_parser = ["on", "off"])]
     pub jit: String,
     /// Times a block is executed before the JIT translates it.
-    #[arg(long = "jit-threshold", default_value = "20000", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(
+        long = "jit-threshold",
+        default_value_t = rewind::jit::DEFAULT_THRESHOLD,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
     pub jit_threshold: u32,
     /// Wait for gdb on 127.0.0.1:1234 (shorthand for `-gdb tcp::1234`).
     #[arg(short = 's')]

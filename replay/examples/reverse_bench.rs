@@ -21,7 +21,11 @@ fn linux(dir: &str) -> Machine {
     c.initrd = ImageFile::read(format!("{dir}/initramfs.cpio.gz")).ok();
     c.append = "console=ttyS0 bench=1".into();
     match build(c) {
-        Ok((m, _)) => m,
+        Ok((mut m, _)) => {
+            // As `rewind` runs it.
+            m.set_jit(Some(rewind::jit::DEFAULT_THRESHOLD));
+            m
+        }
         Err(e) => {
             eprintln!("{e}");
             std::process::exit(1);

@@ -19,6 +19,10 @@ use crate::cpu::interp::{load_exact, store_exact, Core};
 use crate::cpu::mmu::{Access, TlbEntry, TLB_ENTRIES};
 use crate::platform::Platform;
 
+/// Block executions before translation, by default: a translation costs about a millisecond of Cranelift, so
+/// only code that runs that often repays it (measured on the Linux boot: lower thresholds boot slower).
+pub const DEFAULT_THRESHOLD: u32 = 20_000;
+
 /// Entry point of a translation: `(env, entry pc, budget) -> instructions retired`.
 type EntryFn = unsafe extern "C" fn(*mut JitEnv, u64, u64) -> u64;
 
