@@ -3,7 +3,8 @@
 
     python3 bench/boot.py [--runs N] [--cases boot,bench-1m,bench,smp2]
 
-Each case runs N times per emulator, interleaved; the table shows median wall time (min-max) and rewind/QEMU.
+Each case runs N times per emulator, interleaved; the table shows median wall time (min-max) of rewind (JIT on, the
+default), of rewind's interpreter alone (--jit off) and of QEMU, and both rewind/QEMU ratios.
 """
 import argparse, os, statistics, subprocess, sys, time
 
@@ -42,14 +43,16 @@ def main():
     subprocess.check_call(["cargo", "build", "--release", "-q", "-p", "rewind-debugger"], cwd=TOP)
     rewind = os.path.join(TOP, "target/release/rewind")
     common = ["-M", "virt", "-m", "256M", "-nographic", "-kernel", f"{g}/Image", "-initrd", f"{g}/initramfs.cpio.gz"]
-    print(f"{'case':10} {'rewind s':>20} {'qemu s':>20} {'rewind/qemu':>12}  checksum")
+    print(f"{'case':10} {'rewind s':>18} {'interp s':>18} {'qemu s':>18} {'rewind/qemu':>12} {'interp/qemu':>12}  checksum")
     for case in args.cases.split(","):
         append, extra = CASES[case]
+        guest = common + ["-append", f"console=ttyS0 {append}"] + extra
         cmds = {
-            "rewind": [rewind] + common + ["-append", f"console=ttyS0 {append}"] + extra,
-            "qemu": ["qemu-system-riscv64", "-bios", FW] + common + ["-append", f"console=ttyS0 {append}"] + extra,
+            "rewind": [rewind] + guest,
+            "interp": [rewind, "--jit", "off"] + guest,
+            "qemu": ["qemu-system-riscv64", "-bios", FW] + guest,
         }
-        times = {"rewind": [], "qemu": []}
+        times = {name: [] for name in cmds}
         sums = set()
         for _ in range(args.runs):
             for name, cmd in cmds.items():
@@ -59,7 +62,10 @@ def main():
         med = {k: statistics.median(v) for k, v in times.items()}
         fmt = lambda k: f"{med[k]:.2f} ({min(times[k]):.2f}-{max(times[k]):.2f})"
         checks = ", ".join(sorted({f"{n}={c}" for n, c in sums if c}))
-        print(f"{case:10} {fmt('rewind'):>20} {fmt('qemu'):>20} {med['rewind'] / med['qemu']:>11.2f}x  {checks}")
+        print(
+            f"{case:10} {fmt('rewind'):>18} {fmt('interp'):>18} {fmt('qemu'):>18} "
+            f"{med['rewind'] / med['qemu']:>11.2f}x {med['interp'] / med['qemu']:>11.2f}x  {checks}"
+        )
         sys.stdout.flush()
 
 
