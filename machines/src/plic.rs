@@ -57,10 +57,6 @@ impl PlicState {
     }
 }
 
-fn bit(words: &[u32; WORDS], src: usize) -> bool {
-    words[src / 32] & (1 << (src % 32)) != 0
-}
-
 fn set_bit(words: &mut [u32; WORDS], src: usize, value: bool) {
     if value {
         words[src / 32] |= 1 << (src % 32);
@@ -105,13 +101,16 @@ impl Plic {
         let enable = self.state.enable.get(ctx)?;
         let threshold = self.state.threshold[ctx];
         let mut best: Option<(usize, u32)> = None;
-        for src in 1..NUM_SOURCES {
-            if !bit(&self.state.pending, src) || !bit(enable, src) {
-                continue;
-            }
-            let prio = self.state.priority[src];
-            if prio > threshold && !matches!(best, Some((_, p)) if p >= prio) {
-                best = Some((src, prio));
+        // Word by word: this runs at every device tick, and almost always nothing is pending.
+        for (word, (&pending, &enabled)) in self.state.pending.iter().zip(enable).enumerate() {
+            let mut candidates = pending & enabled;
+            while candidates != 0 {
+                let src = word * 32 + candidates.trailing_zeros() as usize;
+                candidates &= candidates - 1;
+                let prio = self.state.priority.get(src).copied().unwrap_or(0);
+                if src != 0 && prio > threshold && !matches!(best, Some((_, p)) if p >= prio) {
+                    best = Some((src, prio));
+                }
             }
         }
         best.map(|(src, _)| src)
