@@ -497,6 +497,7 @@ impl Machine {
         }
         self.restore_cpu_state(&state.cpu)?;
         self.plat.ram = state.ram.clone();
+        self.plat.fast_path_epoch += 1;
         self.cache.flush();
         self.plat.clear_code_pages();
         Ok(())
@@ -535,7 +536,9 @@ impl Machine {
         self.plat.vclock = state.vclock;
         self.plat.power = state.power;
         self.sched = state.sched;
-        // Decoded and translated code stays: it depends on RAM alone, and RAM changes drop it page by page.
+        // Decoded and translated code stays: it depends on RAM alone, and RAM changes drop it page by page. Cached
+        // translations go (the MMU's generation may repeat).
+        self.plat.fast_path_epoch += 1;
         Ok(())
     }
 

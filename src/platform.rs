@@ -31,19 +31,12 @@ pub struct Platform {
     /// Set by a device access or a store to code: the current block ends after this instruction, so interrupt
     /// checks and code refetches happen at points that do not depend on how a run was split into budgets.
     pub end_block: bool,
+    /// Bumped when a page becomes a code page or RAM is replaced: the JIT's fast TLB, which lets stores skip
+    /// the code-page check, drops its entries (see `jit::fast_tlb`).
+    pub(crate) fast_path_epoch: u64,
     /// Tracer and watchpoints; `instrumented` caches whether any is attached.
     pub instr: crate::hooks::Instrumentation,
     pub instrumented: bool,
-}
-
-/// RAM as translated code sees it: a store marks its page dirty with [`crate::memory::ALL_CONSUMERS`] and
-/// leaves stores to pages with a bit set in `code_pages` (one bit per page) to the slow path.
-pub(crate) struct RamView {
-    pub base: u64,
-    pub size: u64,
-    pub bytes: *mut u8,
-    pub dirty: *mut u8,
-    pub code_pages: *const u64,
 }
 
 impl Platform {
@@ -61,6 +54,7 @@ impl Platform {
             code_pages: vec![0; pages.div_ceil(64)],
             stale_code_pages: Vec::new(),
             end_block: false,
+            fast_path_epoch: 0,
             instr: crate::hooks::Instrumentation::default(),
             instrumented: false,
         }
@@ -72,18 +66,20 @@ impl Platform {
         self.vclock / INSNS_PER_TICK
     }
 
-    /// Raw pointers into RAM for translated code; valid while nothing else borrows the platform.
-    pub(crate) fn ram_view(&mut self) -> RamView {
-        let (bytes, dirty) = self.ram.raw_parts();
-        RamView { base: self.ram.base(), size: self.ram.size(), bytes, dirty, code_pages: self.code_pages.as_ptr() }
+    /// Whether a store to RAM page `page` (an index) may skip the platform: the page holds no decoded code and
+    /// is dirty for every consumer already.
+    pub(crate) fn fast_store_ok(&self, page: u64) -> bool {
+        let is_code = self.code_pages.get((page / 64) as usize).is_some_and(|w| w & (1 << (page % 64)) != 0);
+        !is_code && self.ram.is_dirty_for_all(page)
     }
 
     /// Records that the RAM page holding `pa` has code in the block cache.
     pub fn mark_code_page(&mut self, pa: u64) {
         if let Some(off) = self.ram.offset_of(pa, 1) {
             let page = off as u64 / PAGE_SIZE;
-            if let Some(w) = self.code_pages.get_mut((page / 64) as usize) {
+            if let Some(w) = self.code_pages.get_mut((page / 64) as usize).filter(|w| **w & (1 << (page % 64)) == 0) {
                 *w |= 1 << (page % 64);
+                self.fast_path_epoch += 1;
             }
         }
     }

@@ -141,3 +141,55 @@ fn breakpoints_stop_at_the_same_instructions_with_the_jit() {
     assert_eq!(interpreted.0.len(), 20);
     assert_eq!(stops(Some(1)), interpreted);
 }
+
+/// Self-modifying code (examples/isa/smc.c) rewrites instructions, partly through the JIT's fast-path stores:
+/// the states match the interpreter's throughout, and the program passes.
+#[test]
+fn self_modifying_code_gives_the_same_states_with_the_jit() {
+    let smc = || {
+        let elf = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/isa/build/smc.elf");
+        let mut c = VirtConfig::new(Box::new(std::io::sink()));
+        c.ram_size = 128 << 20;
+        c.bios = Firmware::None;
+        c.kernel = Some(ImageFile::read(elf).unwrap());
+        build(c).unwrap().0
+    };
+    let (mut interpreted, mut translated) = (smc(), smc());
+    assert!(translated.set_jit(Some(1)), "this host cannot run the JIT");
+    loop {
+        let a = interpreted.run(10_000);
+        let b = translated.run(10_000);
+        assert_eq!(a, b, "stop reasons differ at {}", interpreted.icount());
+        assert!(
+            interpreted.state_hash() == translated.state_hash(),
+            "states differ at instruction {}: {}",
+            interpreted.icount(),
+            differences(&interpreted, &translated)
+        );
+        if let StopReason::Poweroff { code } = a {
+            assert_eq!(code, 0, "smc.elf failed");
+            break;
+        }
+    }
+}
+
+/// Checkpoints and state hashes learn which RAM pages changed from dirty flags: translated code must report the
+/// same written pages as the interpreter, also for pages it had already written before the flags were taken.
+#[test]
+fn the_jit_reports_the_same_written_pages_as_the_interpreter() {
+    let written = |jit: Option<u32>| {
+        let mut m = linux(1);
+        m.set_jit(jit);
+        let mut rounds = Vec::new();
+        for _ in 0..12 {
+            run_exactly(&mut m, 5_000_000);
+            rounds.push((m.take_dirty_pages(), m.take_pages_written_since_hash()));
+        }
+        rounds
+    };
+    let interpreted = written(None);
+    let translated = written(Some(20));
+    for (i, (a, b)) in interpreted.iter().zip(&translated).enumerate() {
+        assert_eq!(a, b, "round {i}: the pages written differ");
+    }
+}

@@ -266,10 +266,10 @@ pub fn run_slice(
             if cache.slots[slot].translation.is_none() {
                 cache.note_entry(slot, plat);
             }
-            if let Some(t) = cache.slots[slot].translation {
+            if let (Some(t), Some(jit)) = (cache.slots[slot].translation, cache.jit.as_mut()) {
                 let left = end - core.hart.icount;
                 if u64::from(t.first_block_len) <= left {
-                    if let RegionExit::Exception(e) = jit::enter(t, core, plat, left) {
+                    if let RegionExit::Exception(e) = jit::enter(t, core, plat, &mut jit.fast_tlbs, left) {
                         core.hart.trap(e.cause, false, e.tval);
                     }
                     continue;

@@ -30,15 +30,13 @@ impl Access {
     }
 }
 
-pub(crate) const TLB_ENTRIES: usize = 256;
+const TLB_ENTRIES: usize = 256;
 
-/// `repr(C)`: translated code reads entries directly (see [`Mmu::data_tlb`]).
 #[derive(Clone, Copy, Default)]
-#[repr(C)]
-pub(crate) struct TlbEntry {
-    pub(crate) vpn: u64,
-    pub(crate) generation: u64,
-    pub(crate) pa_page: u64,
+struct TlbEntry {
+    vpn: u64,
+    generation: u64,
+    pa_page: u64,
 }
 
 /// Per-hart translation cache (not architectural state: never saved).
@@ -98,16 +96,20 @@ impl Mmu {
         None
     }
 
-    /// For translated code: the TLB that [`Mmu::translate_fast`] consults for data `access` in the hart's current
-    /// mode, or `None` when that translation is the identity (bare mode or effective M-mode), with the generation
-    /// valid entries carry.
-    pub(crate) fn data_tlb(&self, hart: &Hart, access: Access) -> (Option<&[TlbEntry]>, u64) {
-        let eff = Self::effective_priv(hart, access);
+    /// How loads and stores are translated in the hart's current mode: 0 and 1 through the user and supervisor
+    /// page tables, 2 as the identity (bare mode or effective M-mode). Caches of translations are kept per mode.
+    pub(crate) fn data_mode(hart: &Hart) -> usize {
+        let eff = Self::effective_priv(hart, Access::Load);
         if hart.csr.satp >> 60 == 0 || eff == Priv::Machine {
-            return (None, self.generation);
+            2
+        } else {
+            eff as usize
         }
-        let first = ((eff as usize) * 3 + access as usize) * TLB_ENTRIES;
-        (self.tlb.get(first..first + TLB_ENTRIES), self.generation)
+    }
+
+    /// Changes whenever cached translations become invalid.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Translates virtual `va` for `access`.

@@ -4,20 +4,26 @@
 //! guest page, so a loop runs in host code without returning to the dispatcher. Translated code is an exact
 //! stand-in for the interpreter: it retires whole blocks only while the slice budget allows, leaves anything
 //! but integer computation, branches and loads/stores to the interpreter (it exits before such an instruction),
-//! and reaches memory through the same TLB and RAM the interpreter uses, falling back to the interpreter's own
-//! access functions for everything beyond the fast path (TLB misses, devices, stores to code, misalignment).
-//! The two tiers therefore produce bit-identical machine states at every instruction count; tests check it.
+//! and reaches RAM directly only through its own cache of pages where that is right ([`fast_tlb`]), falling back
+//! to the interpreter's access functions for everything else (TLB misses, devices, stores to code or to pages
+//! not yet dirty, misalignment). The two tiers therefore produce bit-identical machine states at every
+//! instruction count; tests check it.
 //!
 //! Code is position independent (the entry pc is a parameter), so one translation serves every virtual alias
 //! of a physical page, as the interpreter's block cache does.
+//!
+//! For JIT work, `REWIND_JIT_DUMP=DIR` writes each translation's host code to `DIR/<physical entry>.bin`
+//! (`objdump -D -b binary -m i386:x86-64 FILE` disassembles it).
 
 mod arena;
+mod fast_tlb;
 mod translate;
 
 use crate::cpu::hart::Exception;
 use crate::cpu::interp::{load_exact, store_exact, Core};
-use crate::cpu::mmu::{Access, TlbEntry, TLB_ENTRIES};
+use crate::cpu::mmu::Mmu;
 use crate::platform::Platform;
+use fast_tlb::{FastEntry, FastTlbs, FAST_ENTRIES};
 
 /// Block executions before translation, by default: a translation costs about a millisecond of Cranelift, so
 /// only code that runs that often repays it (measured on the Linux boot: lower thresholds boot slower).
@@ -38,17 +44,9 @@ pub struct Translation {
 #[repr(C)]
 struct JitEnv {
     x: *mut u64,
-    ram: *mut u8,
-    ram_base: u64,
-    ram_size: u64,
-    dirty: *mut u8,
-    code_pages: *const u64,
-    /// The data TLBs for the current mode ([`NO_TLB`] when translation is the identity, which the flags say).
-    load_tlb: *const TlbEntry,
-    store_tlb: *const TlbEntry,
-    load_identity: u64,
-    store_identity: u64,
-    tlb_generation: u64,
+    /// The hart's fast TLB for the current mode, for loads and for stores.
+    fast_load: *mut [FastEntry; FAST_ENTRIES],
+    fast_store: *mut [FastEntry; FAST_ENTRIES],
     /// Out: where execution continues.
     pc: u64,
     /// Out, from the access helper: [`STATUS_OK`], [`STATUS_END_BLOCK`] or [`STATUS_EXCEPTION`].
@@ -58,10 +56,6 @@ struct JitEnv {
     core: *mut Core,
     plat: *mut Platform,
 }
-
-/// A TLB that never hits (generation 0 is never current), for modes where translation is the identity: the
-/// translated code looks it up anyway, which keeps its fast path free of branches.
-static NO_TLB: [TlbEntry; TLB_ENTRIES] = [TlbEntry { vpn: 0, generation: 0, pa_page: 0 }; TLB_ENTRIES];
 
 /// The access completed; go on.
 const STATUS_OK: u64 = 0;
@@ -110,6 +104,11 @@ unsafe extern "C" fn access_helper(env: *mut JitEnv, va: u64, value: u64, kind: 
             if std::mem::take(&mut plat.end_block) {
                 env.status = STATUS_END_BLOCK;
                 env.pc = pc.wrapping_add(kind >> HELPER_LEN_SHIFT);
+            } else if va & (u64::from(size) - 1) == 0 {
+                let store = kind & HELPER_STORE != 0;
+                // SAFETY: the tables belong to the running hart's fast TLB, which outlives the call (see `enter`).
+                let table = unsafe { &mut *if store { env.fast_store } else { env.fast_load } };
+                fast_tlb::fill(table, core, plat, va, store);
             }
             v
         }
@@ -133,28 +132,23 @@ pub enum RegionExit {
 
 /// Runs a translation for at most `budget` instructions (at least its first block's worth); advances the
 /// counters by what it retired and leaves the pc where execution continues.
-pub fn enter(t: Translation, core: &mut Core, plat: &mut Platform, budget: u64) -> RegionExit {
-    let ram = plat.ram_view();
-    let tlb_ptr = |t: Option<&[TlbEntry]>| t.map_or((NO_TLB.as_ptr(), 1), |t| (t.as_ptr(), 0));
-    let (load_tlb, tlb_generation) = core.mmu.data_tlb(&core.hart, Access::Load);
-    let (load_tlb, load_identity) = tlb_ptr(load_tlb);
-    let (store_tlb, store_identity) = tlb_ptr(core.mmu.data_tlb(&core.hart, Access::Store).0);
+pub(crate) fn enter(
+    t: Translation,
+    core: &mut Core,
+    plat: &mut Platform,
+    fast: &mut FastTlbs,
+    budget: u64,
+) -> RegionExit {
+    let fast = fast.get(core.hart.id, Mmu::data_mode(&core.hart));
+    fast.validate(core, plat);
     let pc = core.hart.pc;
     let core_ptr: *mut Core = core;
     let mut env = JitEnv {
         // SAFETY (of the raw pointers below): derived from `core_ptr` and `plat`, which nothing else uses until
         // the translated code returns.
         x: unsafe { (*core_ptr).hart.x.as_mut_ptr() },
-        ram: ram.bytes,
-        ram_base: ram.base,
-        ram_size: ram.size,
-        dirty: ram.dirty,
-        code_pages: ram.code_pages,
-        load_tlb,
-        store_tlb,
-        load_identity,
-        store_identity,
-        tlb_generation,
+        fast_load: &mut fast.load,
+        fast_store: &mut fast.store,
         pc,
         status: STATUS_OK,
         cause: 0,
@@ -163,7 +157,8 @@ pub fn enter(t: Translation, core: &mut Core, plat: &mut Platform, budget: u64) 
         plat,
     };
     // SAFETY: the code was generated by `translate` for exactly this environment layout and calling convention;
-    // every memory access it makes is bounds-checked against the RAM size and TLB size held in `env`.
+    // the only host memory it reaches directly is through fast TLB entries, which `fast_tlb::fill` made for
+    // pages of the RAM that `validate` just confirmed is still in place.
     let retired = unsafe { (t.entry)(&mut env, pc, budget) };
     let status = env.status;
     let (next_pc, cause, tval) = (env.pc, env.cause, env.tval);
@@ -202,6 +197,8 @@ pub struct Jit {
     pub threshold: u32,
     pub measure_compile_time: bool,
     pub stats: JitStats,
+    /// Per hart and mode: kept across translations and flushes (they cache translations, not code).
+    pub(crate) fast_tlbs: FastTlbs,
 }
 
 impl Jit {
@@ -213,6 +210,7 @@ impl Jit {
             threshold: threshold.max(1),
             measure_compile_time: false,
             stats: JitStats::default(),
+            fast_tlbs: FastTlbs::default(),
         })
     }
 
@@ -237,6 +235,9 @@ impl Jit {
             self.stats.failed += 1;
             TranslateError::Untranslatable
         })?;
+        if let Ok(dir) = std::env::var("REWIND_JIT_DUMP") {
+            let _ = std::fs::write(format!("{dir}/{pa:x}.bin"), code);
+        }
         let entry = self.arena.install(code).ok_or(TranslateError::ArenaFull)?;
         self.stats.regions += 1;
         self.stats.guest_insns += region.insn_count() as u64;

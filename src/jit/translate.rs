@@ -11,9 +11,9 @@ use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::Context;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 
+use super::fast_tlb::{FastEntry, FAST_ENTRIES};
 use super::{access_helper, JitEnv, HELPER_LEN_SHIFT, HELPER_SIGNED, HELPER_STORE};
 use crate::cpu::decode::{decode, insn_len, Insn, Op};
-use crate::cpu::mmu::{TlbEntry, TLB_ENTRIES};
 use crate::platform::Platform;
 
 const PAGE: i64 = 4096;
@@ -195,16 +195,8 @@ impl Compiler {
 struct EnvValues {
     env: Value,
     x: Value,
-    ram: Value,
-    ram_base: Value,
-    ram_size: Value,
-    dirty: Value,
-    code_pages: Value,
-    load_tlb: Value,
-    store_tlb: Value,
-    load_identity: Value,
-    store_identity: Value,
-    tlb_generation: Value,
+    fast_load: Value,
+    fast_store: Value,
 }
 
 struct Emitter<'a> {
@@ -239,16 +231,8 @@ impl<'a> Emitter<'a> {
         let e = EnvValues {
             env,
             x: field(&mut b, offset_of!(JitEnv, x)),
-            ram: field(&mut b, offset_of!(JitEnv, ram)),
-            ram_base: field(&mut b, offset_of!(JitEnv, ram_base)),
-            ram_size: field(&mut b, offset_of!(JitEnv, ram_size)),
-            dirty: field(&mut b, offset_of!(JitEnv, dirty)),
-            code_pages: field(&mut b, offset_of!(JitEnv, code_pages)),
-            load_tlb: field(&mut b, offset_of!(JitEnv, load_tlb)),
-            store_tlb: field(&mut b, offset_of!(JitEnv, store_tlb)),
-            load_identity: field(&mut b, offset_of!(JitEnv, load_identity)),
-            store_identity: field(&mut b, offset_of!(JitEnv, store_identity)),
-            tlb_generation: field(&mut b, offset_of!(JitEnv, tlb_generation)),
+            fast_load: field(&mut b, offset_of!(JitEnv, fast_load)),
+            fast_store: field(&mut b, offset_of!(JitEnv, fast_store)),
         };
         // Guest registers live in variables for the whole region: loaded once here, stored once at the exit.
         let mut regs = [None; 32];
@@ -549,38 +533,22 @@ impl<'a> Emitter<'a> {
         self.b.ins().brif(status, self.exit, &[BlockArg::Value(retired)], cont, NO_ARGS);
     }
 
-    /// Translates `va` through the data TLB (`tlb`; `identity` set when translation is the identity) and checks
-    /// that the access is aligned and its `size` bytes lie in RAM, without branches; jumps to `slow` unless all
-    /// holds, else continues in a new current block with the RAM offset returned.
-    fn fast_translate(&mut self, va: Value, size: i64, tlb: Value, identity: Value, slow: Block) -> Value {
+    /// Looks `va` up in a fast TLB `table` (see `jit::fast_tlb`): one compare checks that the page is mapped
+    /// to RAM the fast path may use and that the access of `size` bytes is aligned. Jumps to `slow` on a miss,
+    /// else continues in a new current block with the host address returned.
+    fn fast_translate(&mut self, va: Value, size: i64, table: Value, slow: Block) -> Value {
         let fast = self.new_block();
         let vpn = self.b.ins().ushr_imm_s(va, 12);
-        let index = self.b.ins().band_imm_s(vpn, TLB_ENTRIES as i64 - 1);
-        let byte_offset = self.b.ins().imul_imm_s(index, std::mem::size_of::<TlbEntry>() as i64);
-        let entry = self.b.ins().iadd(tlb, byte_offset);
-        let entry_vpn = self.b.ins().load(types::I64, trusted(), entry, offset_of!(TlbEntry, vpn) as i32);
-        let entry_gen = self.b.ins().load(types::I64, trusted(), entry, offset_of!(TlbEntry, generation) as i32);
-        let page = self.b.ins().load(types::I64, trusted(), entry, offset_of!(TlbEntry, pa_page) as i32);
-        let vpn_ok = self.b.ins().icmp(IntCC::Equal, entry_vpn, vpn);
-        let gen_ok = self.b.ins().icmp(IntCC::Equal, entry_gen, self.e.tlb_generation);
-        let hit = self.b.ins().band(vpn_ok, gen_ok);
-        let in_page = self.b.ins().band_imm_s(va, 0xfff);
-        let translated = self.b.ins().bor(page, in_page);
-        let pa = self.b.ins().select(identity, va, translated);
-        let identity_flag = self.b.ins().ireduce(types::I8, identity);
-        let mapped = self.b.ins().bor(hit, identity_flag);
-        let offset = self.b.ins().isub(pa, self.e.ram_base);
-        let last = self.b.ins().iadd_imm_s(self.e.ram_size, -size);
-        let in_ram = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, offset, last);
-        let mut ok = self.b.ins().band(mapped, in_ram);
-        if size > 1 {
-            let low_bits = self.b.ins().band_imm_s(va, size - 1);
-            let aligned = self.b.ins().icmp_imm_s(IntCC::Equal, low_bits, 0);
-            ok = self.b.ins().band(ok, aligned);
-        }
-        self.b.ins().brif(ok, fast, NO_ARGS, slow, NO_ARGS);
+        let index = self.b.ins().band_imm_s(vpn, FAST_ENTRIES as i64 - 1);
+        let byte_offset = self.b.ins().ishl_imm_s(index, std::mem::size_of::<FastEntry>().trailing_zeros() as i64);
+        let entry = self.b.ins().iadd(table, byte_offset);
+        let tag = self.b.ins().load(types::I64, trusted(), entry, offset_of!(FastEntry, tag) as i32);
+        let wanted = self.b.ins().band_imm_s(va, !(PAGE - 1) | (size - 1));
+        let hit = self.b.ins().icmp(IntCC::Equal, tag, wanted);
+        self.b.ins().brif(hit, fast, NO_ARGS, slow, NO_ARGS);
         self.b.switch_to_block(fast);
-        offset
+        let addend = self.b.ins().load(types::I64, trusted(), entry, offset_of!(FastEntry, addend) as i32);
+        self.b.ins().iadd(va, addend)
     }
 
     fn load(&mut self, site: Site) {
@@ -590,9 +558,7 @@ impl<'a> Emitter<'a> {
         let old_rd = self.x(insn.rd);
         let va = self.b.ins().iadd_imm_s(rs1, insn.imm);
         let (slow, cont) = (self.new_block(), self.new_block());
-        let (tlb, identity) = (self.e.load_tlb, self.e.load_identity);
-        let offset = self.fast_translate(va, size, tlb, identity, slow);
-        let host = self.b.ins().iadd(self.e.ram, offset);
+        let host = self.fast_translate(va, size, self.e.fast_load, slow);
         let flags = trusted();
         let v = match (size, signed) {
             (1, true) => self.b.ins().sload8(types::I64, flags, host, 0),
@@ -622,20 +588,9 @@ impl<'a> Emitter<'a> {
         let rs1 = self.x(insn.rs1);
         let value = self.x(insn.rs2);
         let va = self.b.ins().iadd_imm_s(rs1, insn.imm);
-        let (slow, cont, write) = (self.new_block(), self.new_block(), self.new_block());
-        let (tlb, identity) = (self.e.store_tlb, self.e.store_identity);
-        let offset = self.fast_translate(va, size, tlb, identity, slow);
-        // A page holding decoded or translated code: the slow path stores and ends the block.
-        let page = self.b.ins().ushr_imm_s(offset, 12);
-        let word_index = self.b.ins().ushr_imm_s(page, 6);
-        let word_offset = self.b.ins().ishl_imm_s(word_index, 3);
-        let word_addr = self.b.ins().iadd(self.e.code_pages, word_offset);
-        let word = self.b.ins().load(types::I64, trusted(), word_addr, 0);
-        let bit = self.b.ins().ushr(word, page);
-        let is_code = self.b.ins().band_imm_s(bit, 1);
-        self.b.ins().brif(is_code, slow, NO_ARGS, write, NO_ARGS);
-        self.b.switch_to_block(write);
-        let host = self.b.ins().iadd(self.e.ram, offset);
+        let (slow, cont) = (self.new_block(), self.new_block());
+        // Pages holding code, or not yet dirty, have no fast entry for stores.
+        let host = self.fast_translate(va, size, self.e.fast_store, slow);
         let flags = trusted();
         match size {
             1 => self.b.ins().istore8(flags, value, host, 0),
@@ -643,9 +598,6 @@ impl<'a> Emitter<'a> {
             4 => self.b.ins().istore32(flags, value, host, 0),
             _ => self.b.ins().store(flags, value, host, 0),
         };
-        let dirty_addr = self.b.ins().iadd(self.e.dirty, page);
-        let all = self.b.ins().iconst(types::I8, crate::memory::ALL_CONSUMERS as i64);
-        self.b.ins().store(trusted(), all, dirty_addr, 0);
         self.b.ins().jump(cont, NO_ARGS);
         self.b.switch_to_block(slow);
         self.slow_access(site, va, value, size as u64 | HELPER_STORE, cont);

@@ -6,7 +6,6 @@ mod ram;
 mod tree;
 
 pub use flat::{FlatRange, FlatTarget, FlatView};
-pub(crate) use ram::ALL_CONSUMERS;
 pub use ram::{DirtyFor, Ram, PAGE_SIZE};
 pub use tree::{MemoryRegion, RegionKind, Subregion};
 

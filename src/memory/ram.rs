@@ -15,6 +15,9 @@ pub struct Ram {
     /// platform checks them against decoded code, as it does for the CPU's own stores.
     #[serde(skip)]
     external_writes: Vec<u64>,
+    /// Counts the calls to [`Ram::take_dirty`]: caches that rely on a page being dirty compare it.
+    #[serde(skip)]
+    dirty_clears: u64,
 }
 
 /// Who asks which pages were written: checkpoints and the recorder's state hashes keep separate records.
@@ -25,12 +28,12 @@ pub enum DirtyFor {
 }
 
 /// The dirty flags of a page every consumer has yet to see.
-pub(crate) const ALL_CONSUMERS: u8 = DirtyFor::Checkpoints as u8 | DirtyFor::StateHashes as u8;
+const ALL_CONSUMERS: u8 = DirtyFor::Checkpoints as u8 | DirtyFor::StateHashes as u8;
 
 impl Ram {
     pub fn new(base: u64, size: u64) -> Ram {
         let pages = size.div_ceil(PAGE_SIZE) as usize;
-        Ram { base, bytes: vec![0; size as usize], dirty: vec![0; pages], external_writes: Vec::new() }
+        Ram { base, bytes: vec![0; size as usize], dirty: vec![0; pages], external_writes: Vec::new(), dirty_clears: 0 }
     }
 
     pub fn base(&self) -> u64 {
@@ -41,10 +44,14 @@ impl Ram {
         self.bytes.len() as u64
     }
 
-    /// The bytes and the per-page dirty flags (one byte per page, [`ALL_CONSUMERS`] when written), for translated
-    /// code that accesses RAM directly.
-    pub(crate) fn raw_parts(&mut self) -> (*mut u8, *mut u8) {
-        (self.bytes.as_mut_ptr(), self.dirty.as_mut_ptr())
+    /// How many times dirty flags were cleared.
+    pub(crate) fn dirty_clears(&self) -> u64 {
+        self.dirty_clears
+    }
+
+    /// Whether page `page` (an index) is dirty for every consumer, so that another write changes nothing.
+    pub(crate) fn is_dirty_for_all(&self, page: u64) -> bool {
+        self.dirty.get(page as usize) == Some(&ALL_CONSUMERS)
     }
 
     /// Offset of `[addr, addr+len)` inside RAM, if it lies wholly inside.
@@ -156,6 +163,7 @@ impl Ram {
 
     /// Page indexes written since `who` last asked, and clears `who`'s record.
     pub fn take_dirty(&mut self, who: DirtyFor) -> Vec<usize> {
+        self.dirty_clears += 1;
         let bit = who as u8;
         let mut pages = Vec::new();
         for (i, flags) in self.dirty.iter_mut().enumerate() {
