@@ -13,7 +13,7 @@
 //! of a physical page, as the interpreter's block cache does.
 //!
 //! For JIT work, `REWIND_JIT_DUMP=DIR` writes each translation's host code to `DIR/<physical entry>.bin`
-//! (`objdump -D -b binary -m i386:x86-64 FILE` disassembles it).
+//! (`objdump -D -b binary -m i386:x86-64 FILE` disassembles it) and its guest instructions to `.txt`.
 
 mod arena;
 mod fast_tlb;
@@ -237,6 +237,7 @@ impl Jit {
         })?;
         if let Ok(dir) = std::env::var("REWIND_JIT_DUMP") {
             let _ = std::fs::write(format!("{dir}/{pa:x}.bin"), code);
+            let _ = std::fs::write(format!("{dir}/{pa:x}.txt"), region.listing());
         }
         let entry = self.arena.install(code).ok_or(TranslateError::ArenaFull)?;
         self.stats.regions += 1;

@@ -144,6 +144,20 @@ impl Region {
         block
     }
 
+    /// The region's blocks, one instruction per line, for `REWIND_JIT_DUMP`.
+    pub fn listing(&self) -> String {
+        let mut out = String::new();
+        for block in &self.blocks {
+            out += &format!("block {:#x}\n", self.page_pa + block.off as u64);
+            for (off, insn) in &block.insns {
+                let pc = self.page_pa + *off as u64;
+                let Insn { op, rd, rs1, rs2, imm, .. } = insn;
+                out += &format!("  {pc:#x}: {op:?} rd={rd} rs1={rs1} rs2={rs2} imm={imm}\n");
+            }
+        }
+        out
+    }
+
     pub fn insn_count(&self) -> usize {
         self.blocks.iter().map(|b| b.insns.len()).sum()
     }
