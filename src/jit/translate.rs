@@ -220,6 +220,8 @@ struct Emitter<'a> {
     budget: Value,
     entry_off: i64,
     regs: [Option<Variable>; 32],
+    /// Registers some instruction of the region writes.
+    written: [bool; 32],
     /// Instructions the region retired before the current block.
     done: Variable,
     exit: Block,
@@ -276,6 +278,7 @@ impl<'a> Emitter<'a> {
             budget,
             entry_off: region.entry_off,
             regs,
+            written: [false; 32],
             done,
             exit,
             blocks,
@@ -288,8 +291,14 @@ impl<'a> Emitter<'a> {
         for rb in &region.blocks {
             em.block(rb);
         }
-        // The exit: registers are already written back.
+        // The exit: the registers the region writes go back to the register file.
         em.b.switch_to_block(em.exit);
+        for r in 1..32 {
+            if let Some(var) = em.regs[r].filter(|_| em.written[r]) {
+                let v = em.b.use_var(var);
+                em.b.ins().store(trusted(), v, em.e.x, r as i32 * 8);
+            }
+        }
         let ret = em.b.block_params(em.exit)[0];
         em.b.ins().return_(&[ret]);
         em.b.seal_all_blocks();
@@ -315,12 +324,12 @@ impl<'a> Emitter<'a> {
         }
     }
 
-    /// Writes guest register `r`: the variable, for later reads, and the register file at once (write-through),
-    /// so that no exit has registers to write back.
+    /// Writes guest register `r`: only the variable; the exit writes registers back to the register file (the
+    /// access helper reads none of them).
     fn set_x(&mut self, r: u8, v: Value) {
         if let Some(var) = self.regs[r as usize & 31].filter(|_| r != 0) {
             self.b.def_var(var, v);
-            self.b.ins().store(trusted(), v, self.e.x, r as i32 * 8);
+            self.written[r as usize & 31] = true;
         }
     }
 
