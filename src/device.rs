@@ -73,6 +73,35 @@ impl DeviceBus<'_> {
     }
 }
 
+/// How a device appears in a flattened device tree. A board's generator walks the memory-region tree and writes one
+/// node per device that describes itself, at the address and size the tree maps it at, so the tree the guest
+/// reads and the tree `info mtree` shows cannot disagree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FdtNode {
+    /// Node name; the generator appends `@<address>` (e.g. `serial`).
+    pub name: &'static str,
+    /// The `compatible` strings, most specific first.
+    pub compatible: &'static [&'static str],
+    pub wiring: FdtWiring,
+    /// Further one-cell properties (e.g. the UART's `clock-frequency`).
+    pub cells: Vec<(&'static str, u32)>,
+}
+
+/// How a described device connects to interrupts and to other nodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FdtWiring {
+    /// An ordinary device raising platform interrupt line `irq` of the board's interrupt controller, or none.
+    Line(Option<u32>),
+    /// Drives every hart's local interrupts with these cause numbers (the CLINT: software 3, timer 7).
+    HartLocal(&'static [u32]),
+    /// The platform interrupt controller: `sources` lines in, these causes out to every hart (the PLIC: machine
+    /// and supervisor external, 11 and 9).
+    Controller { sources: u32, causes: &'static [u32] },
+    /// A system controller that command nodes at the root point at: `(node name, compatible, value written at
+    /// offset 0)` each (sifive,test: `poweroff` and `reboot`).
+    Syscon(&'static [(&'static str, &'static str, u32)]),
+}
+
 /// Error restoring a device from a saved state.
 #[derive(Debug, thiserror::Error)]
 #[error("{device}: cannot restore state: {reason}")]
@@ -119,6 +148,11 @@ pub trait Device: Send {
 
     /// Human-readable registers and state for `info devices` and the TUI.
     fn inspect(&self) -> Vec<(String, String)>;
+
+    /// The device's device-tree node; `None` for a device the tree does not list.
+    fn fdt_node(&self) -> Option<FdtNode> {
+        None
+    }
 }
 
 /// Encodes a device state struct for [`Device::save`].

@@ -13,7 +13,7 @@ pub mod memory;
 mod platform;
 
 pub use cpu::{Hart, Priv};
-pub use device::{Device, DeviceBus, DeviceInput, PowerRequest};
+pub use device::{Device, DeviceBus, DeviceInput, FdtNode, FdtWiring, PowerRequest};
 pub use hooks::{AccessKind, MemAccess, Tracer, WatchKind, Watchpoint};
 pub use machine::{CpuState, DebugStops, Machine, MachineBuilder, MachineState, StopReason, TIMEBASE_HZ};
 pub use memory::{DeviceId, MemoryRegion, Ram};

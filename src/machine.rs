@@ -83,6 +83,16 @@ impl MachineBuilder {
         &mut self.root
     }
 
+    /// The memory-region tree built so far (the board's device-tree generator walks it).
+    pub fn memory_tree(&self) -> &MemoryRegion {
+        &self.root
+    }
+
+    /// The device mapped as `id`.
+    pub fn device(&self, id: DeviceId) -> Option<&dyn Device> {
+        self.devices.get(id).map(|d| d.device.as_ref())
+    }
+
     /// RAM, for loaders.
     pub fn ram_mut(&mut self) -> &mut Ram {
         &mut self.ram

@@ -12,7 +12,7 @@
 //! execution, which record/replay and reverse debugging rely on.
 
 use rewind::device::{decode_state, encode_state, mip, RestoreError};
-use rewind::{Device, DeviceBus};
+use rewind::{Device, DeviceBus, FdtNode, FdtWiring};
 use serde::{Deserialize, Serialize};
 
 use crate::regs::{extract, merge};
@@ -75,6 +75,17 @@ impl Clint {
 impl Device for Clint {
     fn kind(&self) -> &'static str {
         "sifive_clint"
+    }
+
+    fn fdt_node(&self) -> Option<FdtNode> {
+        const SOFTWARE: u32 = 3;
+        const TIMER: u32 = 7;
+        Some(FdtNode {
+            name: "clint",
+            compatible: &["sifive,clint0", "riscv,clint0"],
+            wiring: FdtWiring::HartLocal(&[SOFTWARE, TIMER]),
+            cells: Vec::new(),
+        })
     }
 
     fn read(&mut self, offset: u64, size: u8, bus: &mut DeviceBus) -> u64 {

@@ -15,7 +15,7 @@
 //! + virtual time (`bus.now` ticks of 100 ns) + an offset the guest sets by writing `TIME_LOW`/`TIME_HIGH`.
 
 use rewind::device::{decode_state, encode_state, RestoreError};
-use rewind::{Device, DeviceBus};
+use rewind::{Device, DeviceBus, FdtNode, FdtWiring};
 use serde::{Deserialize, Serialize};
 
 use crate::regs::extract;
@@ -78,6 +78,15 @@ impl GoldfishRtc {
 impl Device for GoldfishRtc {
     fn kind(&self) -> &'static str {
         "goldfish_rtc"
+    }
+
+    fn fdt_node(&self) -> Option<FdtNode> {
+        Some(FdtNode {
+            name: "rtc",
+            compatible: &["google,goldfish-rtc"],
+            wiring: FdtWiring::Line(Some(self.irq)),
+            cells: Vec::new(),
+        })
     }
 
     fn read(&mut self, offset: u64, size: u8, bus: &mut DeviceBus) -> u64 {

@@ -15,7 +15,7 @@
 //! a priority above the context's threshold. Lines are 64 wide on the bus, so sources 64..=95 never fire.
 
 use rewind::device::{decode_state, encode_state, mip, RestoreError};
-use rewind::{Device, DeviceBus};
+use rewind::{Device, DeviceBus, FdtNode, FdtWiring};
 use serde::{Deserialize, Serialize};
 
 use crate::regs::{extract, merge};
@@ -205,6 +205,21 @@ impl Plic {
 impl Device for Plic {
     fn kind(&self) -> &'static str {
         "sifive_plic"
+    }
+
+    fn fdt_node(&self) -> Option<FdtNode> {
+        const MACHINE_EXTERNAL: u32 = 11;
+        const SUPERVISOR_EXTERNAL: u32 = 9;
+        Some(FdtNode {
+            name: "plic",
+            compatible: &["sifive,plic-1.0.0", "riscv,plic0"],
+            // Source 0 means "no interrupt", so the guest may use 1..NUM_SOURCES.
+            wiring: FdtWiring::Controller {
+                sources: NUM_SOURCES as u32 - 1,
+                causes: &[MACHINE_EXTERNAL, SUPERVISOR_EXTERNAL],
+            },
+            cells: Vec::new(),
+        })
     }
 
     fn read(&mut self, offset: u64, size: u8, bus: &mut DeviceBus) -> u64 {

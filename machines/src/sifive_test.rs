@@ -5,7 +5,7 @@
 //! OpenSBI's "sifive,test" driver and Linux's syscon-poweroff/reboot nodes use it. Reads return 0.
 
 use rewind::device::{decode_state, encode_state, RestoreError};
-use rewind::{Device, DeviceBus, PowerRequest};
+use rewind::{Device, DeviceBus, FdtNode, FdtWiring, PowerRequest};
 use serde::{Deserialize, Serialize};
 
 pub const FINISHER_FAIL: u32 = 0x3333;
@@ -32,6 +32,18 @@ impl SifiveTest {
 impl Device for SifiveTest {
     fn kind(&self) -> &'static str {
         "sifive_test"
+    }
+
+    fn fdt_node(&self) -> Option<FdtNode> {
+        Some(FdtNode {
+            name: "test",
+            compatible: &["sifive,test1", "sifive,test0", "syscon"],
+            wiring: FdtWiring::Syscon(&[
+                ("poweroff", "syscon-poweroff", FINISHER_PASS),
+                ("reboot", "syscon-reboot", FINISHER_RESET),
+            ]),
+            cells: Vec::new(),
+        })
     }
 
     fn read(&mut self, _offset: u64, _size: u8, _bus: &mut DeviceBus) -> u64 {

@@ -14,8 +14,11 @@ use std::collections::VecDeque;
 use std::io::Write;
 
 use rewind::device::{decode_state, encode_state, RestoreError};
-use rewind::{Device, DeviceBus, DeviceInput};
+use rewind::{Device, DeviceBus, DeviceInput, FdtNode, FdtWiring};
 use serde::{Deserialize, Serialize};
+
+/// The input clock QEMU's `virt` advertises (3.6864 MHz); the guest derives its divisor latch values from it.
+pub const CLOCK_FREQUENCY: u32 = 0x38_4000;
 
 pub const RBR_THR_DLL: u64 = 0;
 pub const IER_DLM: u64 = 1;
@@ -236,6 +239,15 @@ impl Uart16550 {
 impl Device for Uart16550 {
     fn kind(&self) -> &'static str {
         "ns16550a"
+    }
+
+    fn fdt_node(&self) -> Option<FdtNode> {
+        Some(FdtNode {
+            name: "serial",
+            compatible: &["ns16550a"],
+            wiring: FdtWiring::Line(Some(self.irq)),
+            cells: vec![("clock-frequency", CLOCK_FREQUENCY)],
+        })
     }
 
     fn read(&mut self, offset: u64, size: u8, bus: &mut DeviceBus) -> u64 {

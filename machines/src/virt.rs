@@ -259,13 +259,34 @@ pub fn build(config: VirtConfig) -> Result<(Machine, BootInfo), BoardError> {
     // QEMU ignores an initrd without a kernel; so do we.
     let kernel_entry = kernel_loaded.map_or(0, |l| l.entry);
 
-    let fdt = fdt::generate(&FdtParams {
-        harts,
-        ram_base: dram,
-        ram_size,
-        bootargs: append,
-        initrd: initrd_loaded.map(|l| (l.start, l.end)),
-    })?;
+    let mut console_out = Some(console_out);
+    let mut virtio = virtio;
+    for entry in &VIRT_MEMMAP {
+        let device: Option<Box<dyn Device>> = match entry.slot {
+            // The boot ROM holds the device tree's address: it is mapped once the tree is placed.
+            Slot::Mrom | Slot::Dram => None,
+            Slot::Test => Some(Box::new(SifiveTest::new())),
+            Slot::Rtc => Some(Box::new(GoldfishRtc::new(rtc_start_ns, entry.irq.unwrap_or(RTC_IRQ)))),
+            Slot::Clint => Some(Box::new(Clint::new(harts))),
+            Slot::Plic => Some(Box::new(Plic::new(harts))),
+            Slot::Uart0 => console_out
+                .take()
+                .map(|out| Box::new(Uart16550::new(entry.irq.unwrap_or(UART0_IRQ), out)) as Box<dyn Device>),
+            Slot::VirtioMmio(i) => Some(
+                virtio
+                    .get_mut(i)
+                    .and_then(Option::take)
+                    .unwrap_or_else(|| Box::new(EmptyVirtioSlot { irq: entry.irq.unwrap_or(VIRTIO_IRQ + i as u32) })),
+            ),
+        };
+        if let Some(device) = device {
+            builder.add_device(entry.name, entry.base, entry.size, device);
+        }
+    }
+
+    // The device tree describes what the region tree holds.
+    let params = FdtParams { harts, bootargs: append, initrd: initrd_loaded.map(|l| (l.start, l.end)) };
+    let fdt = fdt::generate(&params, builder.memory_tree(), &|id| builder.device(id).and_then(|d| d.fdt_node()))?;
     let fdt_size = fdt.len() as u64;
     let fdt_addr = loader::fdt_addr(dram, ram_size, fdt_size).ok_or(BoardError::FdtNoRoom(fdt_size))?;
     placed.push(("device tree".into(), Loaded { start: fdt_addr, end: fdt_addr + fdt_size, entry: fdt_addr }));
@@ -276,30 +297,8 @@ pub fn build(config: VirtConfig) -> Result<(Machine, BootInfo), BoardError> {
         (None, Some(k)) => k.entry,
         _ => dram,
     };
-
-    let mut console_out = Some(console_out);
-    let mut virtio = virtio;
-    for entry in &VIRT_MEMMAP {
-        let device: Option<Box<dyn Device>> = match entry.slot {
-            Slot::Mrom => {
-                builder.add_rom(entry.name, entry.base, entry.size, reset_rom(start_addr, fdt_addr, kernel_entry));
-                None
-            }
-            Slot::Dram => None,
-            Slot::Test => Some(Box::new(SifiveTest::new())),
-            Slot::Rtc => Some(Box::new(GoldfishRtc::new(rtc_start_ns, entry.irq.unwrap_or(RTC_IRQ)))),
-            Slot::Clint => Some(Box::new(Clint::new(harts))),
-            Slot::Plic => Some(Box::new(Plic::new(harts))),
-            Slot::Uart0 => console_out
-                .take()
-                .map(|out| Box::new(Uart16550::new(entry.irq.unwrap_or(UART0_IRQ), out)) as Box<dyn Device>),
-            Slot::VirtioMmio(i) => {
-                Some(virtio.get_mut(i).and_then(Option::take).unwrap_or_else(|| Box::new(EmptyVirtioSlot)))
-            }
-        };
-        if let Some(device) = device {
-            builder.add_device(entry.name, entry.base, entry.size, device);
-        }
+    if let Some(rom) = memmap(Slot::Mrom) {
+        builder.add_rom(rom.name, rom.base, rom.size, reset_rom(start_addr, fdt_addr, kernel_entry));
     }
     builder.set_reset_pc(MROM_BASE);
 
@@ -319,6 +318,7 @@ pub fn build(config: VirtConfig) -> Result<(Machine, BootInfo), BoardError> {
 mod tests {
     use super::*;
     use crate::loader::MIB;
+    use crate::virtio::{Rng, VirtioMmio};
     use rewind::device::{decode_state, encode_state, RestoreError};
     use rewind::memory::{FlatTarget, RegionKind};
     use rewind::DeviceBus;
@@ -405,8 +405,10 @@ mod tests {
     fn virtio_slots_map_only_the_devices_given() {
         let mut c = config();
         c.virtio[2] = Some(Box::new(Dummy));
+        c.virtio[5] = Some(Box::new(VirtioMmio::new(Rng::new(1), VIRTIO_IRQ + 5)));
         let (m, info) = build(c).unwrap();
         assert_eq!(device_at(&m, 0x1000_3000), Some(("virtio-mmio".into(), "dummy")));
+        assert_eq!(device_at(&m, 0x1000_6000), Some(("virtio-mmio".into(), "virtio-rng")));
         assert_eq!(device_at(&m, 0x1000_3fff).map(|d| d.1), Some("dummy"));
         for i in [0u64, 1, 3, 7] {
             assert_eq!(
@@ -420,9 +422,12 @@ mod tests {
             virtio_nodes += usize::from(matches!(r.kind, RegionKind::Io(_)) && r.name == "virtio-mmio")
         });
         assert_eq!(virtio_nodes, 8);
-        // The device tree still lists all 8 slots.
+        // The device tree lists every transport that describes itself, empty or not (as QEMU lists all eight);
+        // the dummy describes nothing.
         let needle = b"virtio,mmio\0";
-        assert_eq!(info.fdt.windows(needle.len()).filter(|w| w == needle).count(), 8);
+        assert_eq!(info.fdt.windows(needle.len()).filter(|w| w == needle).count(), 7);
+        let has = |name: &str| info.fdt.windows(name.len()).any(|w| w == name.as_bytes());
+        assert!(has("virtio_mmio@10006000") && !has("virtio_mmio@10003000"));
     }
 
     #[test]

@@ -1,18 +1,25 @@
 //! An empty virtio-mmio slot, as QEMU's `virt` has: the transport answers with its magic, version 2 and device ID
 //! 0 ("no device"), so a guest probing all eight slots listed in the device tree skips it instead of faulting.
 
-use rewind::device::{Device, DeviceBus, RestoreError};
+use rewind::device::{Device, DeviceBus, FdtNode, RestoreError};
 
 const MAGIC: u64 = 0x7472_6976; // "virt"
 const VERSION: u64 = 2;
 const VENDOR_QEMU: u64 = 0x554d_4551;
 
-#[derive(Debug, Default)]
-pub struct EmptyVirtioSlot;
+#[derive(Debug)]
+pub struct EmptyVirtioSlot {
+    /// The platform interrupt line the slot is wired to: the device tree lists it although nothing raises it.
+    pub irq: u32,
+}
 
 impl Device for EmptyVirtioSlot {
     fn kind(&self) -> &'static str {
         "virtio-mmio (empty)"
+    }
+
+    fn fdt_node(&self) -> Option<FdtNode> {
+        Some(crate::virtio::virtio_mmio_fdt_node(self.irq))
     }
 
     fn read(&mut self, offset: u64, _size: u8, _bus: &mut DeviceBus) -> u64 {
@@ -50,7 +57,7 @@ mod tests {
         let (mut lines, mut harts, mut power) = (0, vec![0], None);
         let mut bus =
             DeviceBus { now: 0, ram: &mut ram, irq_lines: &mut lines, hart_irqs: &mut harts, power: &mut power };
-        let mut slot = EmptyVirtioSlot;
+        let mut slot = EmptyVirtioSlot { irq: 1 };
         assert_eq!(slot.read(0, 4, &mut bus), MAGIC);
         assert_eq!(slot.read(4, 4, &mut bus), 2);
         assert_eq!(slot.read(8, 4, &mut bus), 0, "device id 0: no device");

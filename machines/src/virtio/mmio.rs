@@ -1,8 +1,8 @@
 //! The virtio-mmio transport, version 2 (VIRTIO 1.1 section 4.2.2), generic over the device type.
 
 use super::queue::{Queue, QueueError, QUEUE_SIZE_MAX, VIRTQ_AVAIL_F_NO_INTERRUPT};
-use super::{VirtioBackend, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_VERSION_1};
-use rewind::device::{decode_state, encode_state, Device, DeviceBus, RestoreError};
+use super::{virtio_mmio_fdt_node, VirtioBackend, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_VERSION_1};
+use rewind::device::{decode_state, encode_state, Device, DeviceBus, FdtNode, RestoreError};
 use serde::{Deserialize, Serialize};
 
 /// "virt" in little-endian ASCII.
@@ -279,6 +279,10 @@ impl<B: VirtioBackend> VirtioMmio<B> {
 impl<B: VirtioBackend> Device for VirtioMmio<B> {
     fn kind(&self) -> &'static str {
         self.backend.kind()
+    }
+
+    fn fdt_node(&self) -> Option<FdtNode> {
+        Some(virtio_mmio_fdt_node(self.irq))
     }
 
     fn read(&mut self, offset: u64, size: u8, _bus: &mut DeviceBus) -> u64 {

@@ -17,7 +17,13 @@ pub use mmio::VirtioMmio;
 pub use queue::{Buf, DescChain, Queue, QueueError};
 pub use rng::Rng;
 
-use rewind::Ram;
+use rewind::{FdtNode, FdtWiring, Ram};
+
+/// The device-tree node of a virtio-mmio transport on platform line `irq` (the same whether a device sits behind
+/// it or not: the guest probes the transport to find out).
+pub fn virtio_mmio_fdt_node(irq: u32) -> FdtNode {
+    FdtNode { name: "virtio_mmio", compatible: &["virtio,mmio"], wiring: FdtWiring::Line(Some(irq)), cells: Vec::new() }
+}
 
 /// Size of the register window each virtio-mmio device occupies on QEMU's `virt` board.
 pub const VIRTIO_MMIO_SIZE: u64 = 0x1000;
