@@ -54,4 +54,6 @@ fn unknown_option_and_bad_values_are_errors() {
     assert_clean_error(&rewind(&["-m", "12Q"]), "12Q");
     assert_clean_error(&rewind(&["-smp", "99"]), "-smp");
     assert_clean_error(&rewind(&["-M", "sifive_u"]), "sifive_u");
+    assert_clean_error(&rewind(&["-M", "virt,aclint=on"]), "aclint");
+    assert_clean_error(&rewind(&["-bios", "none", "-M", "virt,dumpdtb=/nonexistent/dir/x.dtb"]), "/nonexistent/dir");
 }

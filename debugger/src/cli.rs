@@ -58,7 +58,8 @@ pub enum Command {
 
 #[derive(Args, Debug, Clone, Default)]
 pub struct MachineArgs {
-    /// Machine type (only `virt`).
+    /// Machine type (only `virt`), with QEMU's `dumpdtb=FILE` property: write the device tree the guest would get
+    /// and exit.
     #[arg(short = 'M', long = "machine", default_value = "virt")]
     pub machine: String,
     /// RAM size, e.g. 256M or 1G (plain numbers are MiB, as in QEMU).
@@ -205,6 +206,30 @@ pub fn parse_size(s: &str) -> Result<u64> {
     n.checked_mul(mult).with_context(|| format!("size '{s}' is too large"))
 }
 
+/// `-M type[,property=value...]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MachineSpec {
+    pub kind: String,
+    /// QEMU's `dumpdtb=FILE`.
+    pub dump_dtb: Option<PathBuf>,
+}
+
+pub fn parse_machine(s: &str) -> Result<MachineSpec> {
+    let mut spec = MachineSpec { kind: "virt".into(), dump_dtb: None };
+    for (i, part) in s.split(',').enumerate() {
+        match part.split_once('=') {
+            None if i == 0 => spec.kind = part.to_string(),
+            Some(("type", kind)) => spec.kind = kind.to_string(),
+            Some(("dumpdtb", file)) if !file.is_empty() => spec.dump_dtb = Some(PathBuf::from(file)),
+            _ => bail!("-M {s}: unknown machine property '{part}' (rewind knows dumpdtb=FILE)"),
+        }
+    }
+    if spec.kind != "virt" {
+        bail!("unknown machine '{}' (rewind supports: virt)", spec.kind);
+    }
+    Ok(spec)
+}
+
 /// Parses `-smp N` (also `cpus=N`).
 pub fn parse_smp(s: &str) -> Result<usize> {
     let v = s.strip_prefix("cpus=").unwrap_or(s);
@@ -303,5 +328,16 @@ mod tests {
         assert!(!d.snapshot);
         assert!(parse_drive("file=x,format=qcow2").is_err());
         assert!(parse_drive("format=raw").is_err());
+    }
+
+    #[test]
+    fn machine_spec_takes_qemus_dumpdtb() {
+        assert_eq!(parse_machine("virt").unwrap(), MachineSpec { kind: "virt".into(), dump_dtb: None });
+        let spec = parse_machine("virt,dumpdtb=/tmp/x.dtb").unwrap();
+        assert_eq!(spec.dump_dtb, Some(PathBuf::from("/tmp/x.dtb")));
+        assert_eq!(parse_machine("type=virt").unwrap().kind, "virt");
+        for bad in ["sifive_u", "virt,aclint=on", "virt,dumpdtb="] {
+            assert!(parse_machine(bad).is_err(), "{bad}");
+        }
     }
 }

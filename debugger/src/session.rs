@@ -42,9 +42,7 @@ impl SharedOutput {
 
 /// Builds a `virt` machine from the command line.
 pub fn build_machine(args: &MachineArgs, out: SharedOutput) -> Result<(Machine, virt::BootInfo)> {
-    if args.machine != "virt" {
-        bail!("unknown machine '{}' (rewind supports: virt)", args.machine);
-    }
+    cli::parse_machine(&args.machine)?;
     if args.serial != "stdio" && args.serial != "mon:stdio" {
         bail!("-serial {}: only stdio is supported", args.serial);
     }
@@ -90,7 +88,12 @@ pub fn run(args: &MachineArgs) -> Result<i32> {
 pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
     let out = SharedOutput::default();
     let endpoint = args.gdb_endpoint()?;
-    let (machine, _boot) = build_machine(args, out.clone())?;
+    let (machine, boot) = build_machine(args, out.clone())?;
+    if let Some(path) = cli::parse_machine(&args.machine)?.dump_dtb {
+        // As QEMU: write the tree the guest would get and stop before running it.
+        std::fs::write(&path, &boot.fdt).with_context(|| format!("dumpdtb: cannot write {}", path.display()))?;
+        return Ok(0);
+    }
     let uart = machine.device_id("serial").context("the board has no serial port")?;
     let mut dbg = Debuggee::new(machine);
     // A recording keeps its own history (below); a plain run keeps one when asked.
