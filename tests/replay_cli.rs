@@ -59,6 +59,7 @@ fn damaged_recordings_get_clear_messages() {
     std::fs::write(&cut, &bytes[..bytes.len() - 5]).unwrap();
     let rep = replay(&cut);
     assert!(rep.stderr.contains("recording ends early"), "{}", rep.stderr);
+    assert_eq!(rep.code, Some(3), "a replay cut short says so in its exit code: {}", rep.stderr);
     assert!(rec.stdout.starts_with(&rep.stdout[..rep.stdout.len().min(200)]));
 
     // Flipped bytes in the last frame.

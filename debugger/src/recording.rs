@@ -3,13 +3,11 @@
 //! the log.
 
 use crate::cli::{Cli, MachineArgs};
-use crate::session::{build_machine, SharedOutput};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use rewind::{DeviceId, DeviceInput, Machine, StopReason, TIMEBASE_HZ};
 use rewind_machines::virt::DEFAULT_FIRMWARE;
 use rewind_replay::{load_events, Header, ImageHash, LogReader, LogWriter, Recorder, Timeline, TimelineStop};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The same fault taken this many times in a row at one instruction is a trap loop.
@@ -17,6 +15,9 @@ const TRAP_LOOP: u32 = 10_000;
 
 /// Exit code of `rewind record` when it stopped at a detected guest failure.
 pub const FAILURE_EXIT: i32 = 70;
+
+/// Exit code of `rewind replay` when the recording ends before its recorded end (cut off or damaged).
+pub const REPLAY_CUT_OFF_EXIT: i32 = 3;
 
 /// Instructions between two state hashes in a recording.
 const HASH_EVERY: u64 = 10_000_000;
@@ -31,8 +32,12 @@ pub enum InputPath {
     /// Live, with the inputs kept in memory and checkpoints taken, so execution can go backwards
     /// (`rewind run --reverse`), or a recording being replayed under gdb.
     History(Box<Timeline>),
-    /// A recording's events, waiting for the machine to be built (becomes `History`).
-    Replay(Vec<rewind_replay::Event>),
+    /// A recording's events, waiting for the machine to be built (becomes `History`), and what damage cut the
+    /// recording short, if any.
+    Replay {
+        events: Vec<rewind_replay::Event>,
+        damage: Option<String>,
+    },
 }
 
 /// Detects a failing guest during a recording: console text such as `Kernel panic`, or a console silent for too
@@ -112,7 +117,7 @@ impl InputPath {
             }
             InputPath::Record(r, _) => r.deliver(m, device, input)?,
             InputPath::History(t) => t.deliver(m, device, input),
-            InputPath::Replay(_) => {}
+            InputPath::Replay { .. } => {}
         }
         Ok(())
     }
@@ -122,7 +127,7 @@ impl InputPath {
         match self {
             InputPath::History(t) => !t.at_frontier(),
             InputPath::Record(r, _) => r.history().is_some_and(|t| !t.at_frontier()),
-            InputPath::Replay(_) => true,
+            InputPath::Replay { .. } => true,
             _ => false,
         }
     }
@@ -130,19 +135,9 @@ impl InputPath {
     /// Runs the machine forward at most `budget` instructions.
     pub fn run(&mut self, m: &mut Machine, budget: u64) -> Result<Step> {
         match self {
-            InputPath::Live | InputPath::Replay(_) => Ok(Step::Stop(m.run(budget))),
-            InputPath::Record(r, _) => match r.run(m, budget) {
-                TimelineStop::Machine(stop) => Ok(Step::Stop(stop)),
-                TimelineStop::Diverged(why) => bail!("execution left its recorded history: {why}"),
-                TimelineStop::HistoryEnd { reason } => Ok(Step::HistoryEnd(reason)),
-                TimelineStop::HistoryStart => Ok(Step::HistoryEnd(None)),
-            },
-            InputPath::History(t) => match t.run(m, budget) {
-                TimelineStop::Machine(stop) => Ok(Step::Stop(stop)),
-                TimelineStop::Diverged(why) => bail!("execution left its recorded history: {why}"),
-                TimelineStop::HistoryEnd { reason } => Ok(Step::HistoryEnd(reason)),
-                TimelineStop::HistoryStart => Ok(Step::HistoryEnd(None)),
-            },
+            InputPath::Live | InputPath::Replay { .. } => Ok(Step::Stop(m.run(budget))),
+            InputPath::Record(r, _) => step(r.run(m, budget), m),
+            InputPath::History(t) => step(t.run(m, budget), m),
         }
     }
 
@@ -168,7 +163,7 @@ impl InputPath {
             InputPath::Live => m.skip_idle(),
             InputPath::Record(r, _) => r.skip_idle(m),
             InputPath::History(t) => t.skip_idle(m),
-            InputPath::Replay(_) => false,
+            InputPath::Replay { .. } => false,
         }
     }
 
@@ -185,6 +180,17 @@ impl InputPath {
             r.finish(m, reason)?;
         }
         Ok(())
+    }
+}
+
+fn step(stop: TimelineStop, m: &Machine) -> Result<Step> {
+    match stop {
+        TimelineStop::Machine(stop) => Ok(Step::Stop(stop)),
+        TimelineStop::Diverged(why) => {
+            bail!("execution diverged from the recording at instruction {}: {why}", m.icount())
+        }
+        TimelineStop::HistoryEnd { reason } => Ok(Step::HistoryEnd(reason)),
+        TimelineStop::HistoryStart => Ok(Step::HistoryEnd(None)),
     }
 }
 
@@ -278,47 +284,15 @@ pub fn replay(file: &Path, debug: ReplayDebug) -> Result<i32> {
         if let Some(d) = &damage {
             eprintln!("rewind: {d}; replaying what is there");
         }
-        let mut args = args;
-        args.gdb_default = debug.gdb_default;
-        args.gdb = debug.gdb;
-        args.freeze = debug.freeze;
-        args.max_insns = None;
-        return crate::session::run_with(&args, InputPath::Replay(events));
     }
-    let out = SharedOutput::default();
-    let (mut machine, _) = build_machine(&args, out.clone())?;
-    let mut timeline = Timeline::new(&mut machine, events, true, CHECKPOINT_EVERY, CHECKPOINT_BUDGET);
-    let mut stdout = std::io::stdout();
-    let code = loop {
-        let stop = timeline.run(&mut machine, 5_000_000);
-        let _ = stdout.write_all(&out.take());
-        let _ = stdout.flush();
-        let at = machine.icount();
-        match stop {
-            TimelineStop::Machine(StopReason::BudgetExhausted | StopReason::Poweroff { .. }) => {}
-            TimelineStop::Machine(other) => {
-                eprintln!("rewind: replay stopped: {other:?} at instruction {at}");
-                break 1;
-            }
-            TimelineStop::HistoryEnd { reason: Some(reason) } => {
-                eprintln!("rewind: replay complete at instruction {at} ({reason}); state matches the recording");
-                break exit_code_of(&reason);
-            }
-            TimelineStop::HistoryEnd { reason: None } | TimelineStop::HistoryStart => {
-                let why = damage.clone().unwrap_or_else(|| "the recording was cut off".into());
-                eprintln!("rewind: recording ends early at instruction {at} ({why}); replayed up to there");
-                break 3;
-            }
-            TimelineStop::Diverged(detail) => {
-                bail!("replay diverged from the recording at instruction {at}: {detail}");
-            }
-        }
-    };
-    Ok(code)
+    // The replay's own gdb options count, not the recorded run's; the recording decides where the run ends.
+    let args =
+        MachineArgs { gdb_default: debug.gdb_default, gdb: debug.gdb, freeze: debug.freeze, max_insns: None, ..args };
+    crate::session::run_with(&args, InputPath::Replay { events, damage })
 }
 
 /// The guest's exit code from an `End` reason (`poweroff N`).
-fn exit_code_of(reason: &str) -> i32 {
+pub fn exit_code_of(reason: &str) -> i32 {
     if reason == "guest failure" {
         return FAILURE_EXIT;
     }

@@ -4,7 +4,7 @@ use crate::cli::{self, MachineArgs};
 use crate::console::{Console, ConsoleEvent};
 use crate::gdb::target::Debuggee;
 use crate::gdb::{Gate, GdbServer};
-use crate::recording::{InputPath, Step, CHECKPOINT_BUDGET, CHECKPOINT_EVERY, FAILURE_EXIT};
+use crate::recording::{InputPath, Step, CHECKPOINT_BUDGET, CHECKPOINT_EVERY, FAILURE_EXIT, REPLAY_CUT_OFF_EXIT};
 use anyhow::{bail, Context, Result};
 use rewind::{DeviceInput, Machine, StopReason, TIMEBASE_HZ};
 use rewind_machines::loader::ImageFile;
@@ -106,7 +106,10 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
         let recorder = Box::new(recorder.with_history(&mut dbg.machine, CHECKPOINT_EVERY, CHECKPOINT_BUDGET));
         inputs = InputPath::Record(recorder, watch);
     }
-    if let InputPath::Replay(events) = inputs {
+    // While replaying a recording: why it may end before its recorded end.
+    let mut replay_damage = None;
+    if let InputPath::Replay { events, damage } = inputs {
+        replay_damage = Some(damage.unwrap_or_else(|| "the recording was cut off".into()));
         let history = Timeline::new(&mut dbg.machine, events, true, CHECKPOINT_EVERY, CHECKPOINT_BUDGET);
         inputs = InputPath::History(Box::new(history));
     }
@@ -158,11 +161,7 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
                         }
                         continue;
                     }
-                    _ => {
-                        let why = reason.unwrap_or_else(|| "the recording was cut off".into());
-                        eprintln!("\r\nrewind: end of the recording at instruction {} ({why})", dbg.machine.icount());
-                        break 0;
-                    }
+                    _ => break end_of_history(dbg.machine.icount(), reason, replay_damage.as_deref()),
                 }
             }
         };
@@ -230,6 +229,13 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
                     None => {}
                 }
             }
+            // A replay runs on to the recording's end event, which says how the recorded run ended; a recording
+            // cut off before it ends here.
+            StopReason::Poweroff { .. } if replay_damage.is_some() && gdb.is_none() => {
+                if dbg.inputs.history().is_none_or(|t| t.events_exhausted()) {
+                    break end_of_history(machine.icount(), None, replay_damage.as_deref());
+                }
+            }
             StopReason::Poweroff { code } => break code as i32,
             StopReason::Reset if !matches!(dbg.inputs, InputPath::Live) => {
                 eprintln!("\r\nrewind: the guest reset; the recording ends here");
@@ -289,6 +295,26 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
         }
     }
     Ok(code)
+}
+
+/// Says where a run through recorded history ended; returns the exit code. `replay_damage` is set when replaying
+/// a recording: why it may end early.
+fn end_of_history(at: u64, reason: Option<String>, replay_damage: Option<&str>) -> i32 {
+    match (reason, replay_damage) {
+        (Some(reason), Some(_)) => {
+            eprintln!("\r\nrewind: replay complete at instruction {at} ({reason}); state matches the recording");
+            crate::recording::exit_code_of(&reason)
+        }
+        (None, Some(why)) => {
+            eprintln!("\r\nrewind: recording ends early at instruction {at} ({why}); replayed up to there");
+            REPLAY_CUT_OFF_EXIT
+        }
+        (reason, None) => {
+            let why = reason.unwrap_or_else(|| "the recording was cut off".into());
+            eprintln!("\r\nrewind: end of the recording at instruction {at} ({why})");
+            0
+        }
+    }
 }
 
 /// Delivers console input; returns an exit code if the user asked to quit.

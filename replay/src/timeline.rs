@@ -55,6 +55,11 @@ impl Timeline {
         &self.checkpoints
     }
 
+    /// True when no recorded event lies ahead.
+    pub fn events_exhausted(&self) -> bool {
+        self.cursor == self.events.len()
+    }
+
     /// True when execution is at the newest point of its history (new input may be given).
     pub fn at_frontier(&self) -> bool {
         self.cursor == self.events.len() && !self.closed
