@@ -276,7 +276,9 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
         );
         if let Some(j) = machine.jit_stats() {
             eprintln!(
-                "rewind: jit: {} regions ({} guest instructions, {} KiB of code) in {:.3} s, {} flushes, {} refused",
+                "rewind: jit: {:.1}% of instructions in translated code; {} regions ({} guest instructions, {} KiB \
+                 of code) in {:.3} s, {} flushes, {} refused",
+                j.retired as f64 * 100.0 / icount.max(1) as f64,
                 j.regions,
                 j.guest_insns,
                 j.code_bytes / 1024,

@@ -269,9 +269,11 @@ pub fn run_slice(
             if let (Some(t), Some(jit)) = (cache.slots[slot].translation, cache.jit.as_mut()) {
                 let left = end - core.hart.icount;
                 if u64::from(t.first_block_len) <= left {
+                    let before = core.hart.icount;
                     if let RegionExit::Exception(e) = jit::enter(t, core, plat, &mut jit.fast_tlbs, left) {
                         core.hart.trap(e.cause, false, e.tval);
                     }
+                    jit.stats.retired += core.hart.icount - before;
                     continue;
                 }
             }

@@ -181,6 +181,8 @@ pub(crate) fn enter(
 #[derive(Clone, Copy, Debug, Default)]
 pub struct JitStats {
     pub regions: u64,
+    /// Instructions retired by translated code.
+    pub retired: u64,
     pub guest_insns: u64,
     pub code_bytes: u64,
     pub failed: u64,
