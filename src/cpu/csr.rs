@@ -2,6 +2,7 @@
 //! legalisation, and the views (`sstatus`, `sie`, `sip`) of machine-level registers.
 
 use super::hart::{mstatus, Exception, Hart, Priv, ALL_INTERRUPTS, MIP_SW_WRITABLE, S_INTERRUPTS};
+use super::pmp;
 
 pub const FFLAGS: u16 = 0x001;
 pub const FRM: u16 = 0x002;
@@ -60,6 +61,8 @@ pub const MISA_VALUE: u64 = (2 << 62)
 pub struct CsrEffect {
     /// Address translation may have changed (satp, mstatus MPRV/SUM/MXR/MPP).
     pub flush_tlb: bool,
+    /// The PMP entries changed (the TLB must be flushed too).
+    pub pmp_changed: bool,
 }
 
 /// Values the hart does not hold itself.
@@ -210,16 +213,14 @@ pub fn write(hart: &mut Hart, csr: u16, value: u64) -> Result<CsrEffect, Excepti
         MCAUSE => c.mcause = value,
         MTVAL => c.mtval = value,
         MIP => c.mip = (c.mip & !MIP_SW_WRITABLE) | (value & MIP_SW_WRITABLE),
+        // Cached translations were checked against the old protection.
         0x3a0..=0x3af if csr & 1 == 0 => {
-            if let Some(cfg) = c.pmpcfg.get_mut(((csr - PMPCFG0) / 2) as usize) {
-                // Bits 5 and 6 of each entry are reserved (WARL 0).
-                *cfg = value & 0x9f9f_9f9f_9f9f_9f9f;
-            }
+            pmp::write_cfg(c, ((csr - PMPCFG0) / 2) as usize, value);
+            effect.pmp_changed = true;
         }
         0x3b0..=0x3ef => {
-            if let Some(addr) = c.pmpaddr.get_mut((csr - PMPADDR0) as usize) {
-                *addr = value & ((1 << 54) - 1);
-            }
+            pmp::write_addr(c, (csr - PMPADDR0) as usize, value);
+            effect.pmp_changed = true;
         }
         // Counters are read-only views of the instruction count here: writes are ignored so that the count
         // stays the one clock every part of rewind agrees on.

@@ -141,8 +141,17 @@ impl BlockCache {
     /// Finds or decodes the block at the hart's pc; returns its slot.
     fn lookup(&mut self, core: &mut Core, plat: &mut Platform) -> Result<usize, Exception> {
         let pc = core.hart.pc;
-        let pa = core.mmu.translate(&core.hart, plat, pc, Access::Fetch)?;
+        let (pa, whole_page) = core.mmu.translate_page(&core.hart, plat, pc, 2, Access::Fetch)?;
         let slot = Self::slot_of(pa);
+        if !whole_page {
+            // PMP allows execution from part of the page only: one instruction at a time, each fetch checked.
+            let insn = fetch_slow(core, plat)?;
+            let mut insns = std::mem::take(&mut self.slots[slot].insns);
+            insns.clear();
+            insns.push(insn);
+            self.slots[slot] = Block { insns, ..Block::empty() };
+            return Ok(slot);
+        }
         if self.slots[slot].pa == pa {
             return Ok(slot);
         }
@@ -190,7 +199,7 @@ impl BlockCache {
 fn fetch_slow(core: &mut Core, plat: &mut Platform) -> Result<Insn, Exception> {
     let pc = core.hart.pc;
     let fetch16 = |core: &mut Core, plat: &mut Platform, va: u64| -> Result<u16, Exception> {
-        let pa = core.mmu.translate(&core.hart, plat, va, Access::Fetch)?;
+        let pa = core.mmu.translate(&core.hart, plat, va, 2, Access::Fetch)?;
         plat.load(pa, 2).map(|v| v as u16).ok_or(Exception::new(cause::INSN_ACCESS, va))
     };
     let low = fetch16(core, plat, pc)?;
@@ -437,7 +446,7 @@ pub(crate) fn load_exact(core: &mut Core, plat: &mut Platform, va: u64, size: u8
     if va & (size as u64 - 1) != 0 {
         return load_misaligned(core, plat, va, size);
     }
-    let pa = core.mmu.translate(&core.hart, plat, va, Access::Load)?;
+    let pa = core.mmu.translate(&core.hart, plat, va, size as u64, Access::Load)?;
     let value = plat.load(pa, size).ok_or(Exception::new(cause::LOAD_ACCESS, va))?;
     if plat.instrumented {
         observe(core, plat, AccessKind::Read, va, pa, size, value);
@@ -494,7 +503,7 @@ pub(crate) fn store_exact(
     if va & (size as u64 - 1) != 0 {
         return store_misaligned(core, plat, va, size, value);
     }
-    let pa = core.mmu.translate(&core.hart, plat, va, Access::Store)?;
+    let pa = core.mmu.translate(&core.hart, plat, va, size as u64, Access::Store)?;
     plat.store(pa, size, value).ok_or(Exception::new(cause::STORE_ACCESS, va))?;
     if plat.instrumented {
         observe(core, plat, AccessKind::Write, va, pa, size, value);
@@ -508,7 +517,7 @@ fn load_misaligned(core: &mut Core, plat: &mut Platform, va: u64, size: u8) -> R
     let mut value = 0u64;
     for i in 0..size as u64 {
         let a = va.wrapping_add(i);
-        let pa = core.mmu.translate(&core.hart, plat, a, Access::Load).map_err(|e| Exception::new(e.cause, va))?;
+        let pa = core.mmu.translate(&core.hart, plat, a, 1, Access::Load).map_err(|e| Exception::new(e.cause, va))?;
         let b = plat.load(pa, 1).ok_or(Exception::new(cause::LOAD_ACCESS, va))?;
         value |= b << (8 * i);
     }
@@ -522,7 +531,7 @@ fn store_misaligned(core: &mut Core, plat: &mut Platform, va: u64, size: u8, val
     let mut pas = [0u64; 8];
     for (i, pa) in pas.iter_mut().enumerate().take(size as usize) {
         let a = va.wrapping_add(i as u64);
-        *pa = core.mmu.translate(&core.hart, plat, a, Access::Store).map_err(|e| Exception::new(e.cause, va))?;
+        *pa = core.mmu.translate(&core.hart, plat, a, 1, Access::Store).map_err(|e| Exception::new(e.cause, va))?;
     }
     for (i, pa) in pas.iter().enumerate().take(size as usize) {
         plat.store(*pa, 1, value >> (8 * i)).ok_or(Exception::new(cause::STORE_ACCESS, va))?;
@@ -874,7 +883,9 @@ fn execute_exact(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64) -> 
                 if matches!(csr_no, csr::FFLAGS | csr::FRM | csr::FCSR) {
                     h.set_fs_dirty();
                 }
-                if effect.flush_tlb {
+                if effect.pmp_changed {
+                    core.mmu.pmp_changed();
+                } else if effect.flush_tlb {
                     core.mmu.flush();
                 }
             }
@@ -887,7 +898,7 @@ fn execute_exact(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64) -> 
             if rs1 & (size - 1) != 0 {
                 return Err(Exception::new(cause::LOAD_MISALIGNED, rs1));
             }
-            let pa = core.mmu.translate(&core.hart, plat, rs1, Access::Load)?;
+            let pa = core.mmu.translate(&core.hart, plat, rs1, size, Access::Load)?;
             let v = plat.load(pa, size as u8).ok_or(Exception::new(cause::LOAD_ACCESS, rs1))?;
             core.hart.reservation = Some(pa);
             if plat.instrumented {
@@ -900,7 +911,7 @@ fn execute_exact(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64) -> 
             if rs1 & (size - 1) != 0 {
                 return Err(Exception::new(cause::STORE_MISALIGNED, rs1));
             }
-            let pa = core.mmu.translate(&core.hart, plat, rs1, Access::Store)?;
+            let pa = core.mmu.translate(&core.hart, plat, rs1, size, Access::Store)?;
             let ok = core.hart.reservation.take() == Some(pa);
             if ok {
                 plat.store(pa, size as u8, rs2).ok_or(Exception::new(cause::STORE_ACCESS, rs1))?;
@@ -916,7 +927,7 @@ fn execute_exact(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64) -> 
             if rs1 & (size as u64 - 1) != 0 {
                 return Err(Exception::new(cause::STORE_MISALIGNED, rs1));
             }
-            let pa = core.mmu.translate(&core.hart, plat, rs1, Access::Store)?;
+            let pa = core.mmu.translate(&core.hart, plat, rs1, size as u64, Access::Store)?;
             let old = plat.load(pa, size).ok_or(Exception::new(cause::STORE_ACCESS, rs1))?;
             let new = amo_value(AmoOp::from_index(imm), old, rs2, word);
             plat.store(pa, size, new).ok_or(Exception::new(cause::STORE_ACCESS, rs1))?;

@@ -1,8 +1,9 @@
-//! Address translation (priv spec 4.3-4.5: Sv39 and Sv48) with hardware A/D updates and a TLB per privilege
-//! level and access type. The TLB is flushed by `sfence.vma`, `satp` writes and `mstatus` writes that change
-//! MPRV/SUM/MXR; a generation counter makes a flush O(1).
+//! Address translation (priv spec 4.3-4.5: Sv39 and Sv48) with hardware A/D updates, physical memory protection
+//! (see [`super::pmp`]) and a TLB per privilege level and access type. The TLB is flushed by `sfence.vma`, `satp`,
+//! `mstatus` and PMP writes; a generation counter makes a flush O(1).
 
 use super::hart::{cause, mstatus, Exception, Hart, Priv};
+use super::pmp;
 use crate::platform::Platform;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,14 +42,16 @@ struct TlbEntry {
 
 /// Per-hart translation cache (not architectural state: never saved).
 pub struct Mmu {
-    /// Indexed by [effective privilege U/S][access type].
+    /// Indexed by [effective privilege U/S/M][access type].
     tlb: Vec<TlbEntry>,
     generation: u64,
+    /// The hart's PMP entries, decoded at the first check after they changed ([`Mmu::pmp_changed`]).
+    pmp: Option<pmp::Rules>,
 }
 
 impl Default for Mmu {
     fn default() -> Self {
-        Mmu { tlb: vec![TlbEntry::default(); 2 * 3 * TLB_ENTRIES], generation: 1 }
+        Mmu { tlb: vec![TlbEntry::default(); 3 * 3 * TLB_ENTRIES], generation: 1, pmp: None }
     }
 }
 
@@ -65,6 +68,12 @@ impl Mmu {
         self.generation += 1;
     }
 
+    /// The hart's PMP CSRs changed (or may have): cached translations and decoded entries go.
+    pub fn pmp_changed(&mut self) {
+        self.flush();
+        self.pmp = None;
+    }
+
     /// The privilege a memory access of type `access` is checked against (MPRV applies to loads and stores).
     #[inline]
     fn effective_priv(hart: &Hart, access: Access) -> Priv {
@@ -75,35 +84,39 @@ impl Mmu {
         }
     }
 
-    /// Translates virtual `va` for `access` if that needs no page-table walk (bare mode, M-mode or a TLB hit);
-    /// `None` otherwise. No side effects.
+    /// Translates virtual `va` for `access` if that needs no page-table walk and no PMP check (M-mode without
+    /// locked PMP entries, or a TLB hit); `None` otherwise. No side effects.
     #[inline(always)]
     pub fn translate_fast(&self, hart: &Hart, va: u64, access: Access) -> Option<u64> {
-        let mode = hart.csr.satp >> 60;
-        if mode == 0 {
-            return Some(va);
-        }
         let eff = Self::effective_priv(hart, access);
-        if eff == Priv::Machine {
+        if eff == Priv::Machine && !pmp::any_locked(&hart.csr) {
             return Some(va);
         }
         let vpn = va >> 12;
-        let idx = ((eff as usize) * 3 + access as usize) * TLB_ENTRIES + (vpn as usize & (TLB_ENTRIES - 1));
-        let e = self.tlb.get(idx)?;
+        let e = self.tlb.get(Self::tlb_index(eff, access, vpn))?;
         if e.vpn == vpn && e.generation == self.generation {
             return Some(e.pa_page | (va & 0xfff));
         }
         None
     }
 
-    /// How loads and stores are translated in the hart's current mode: 0 and 1 through the user and supervisor
-    /// page tables, 2 as the identity (bare mode or effective M-mode). Caches of translations are kept per mode.
+    #[inline(always)]
+    fn tlb_index(eff: Priv, access: Access, vpn: u64) -> usize {
+        let row = match eff {
+            Priv::User => 0,
+            Priv::Supervisor => 1,
+            Priv::Machine => 2,
+        };
+        (row * 3 + access as usize) * TLB_ENTRIES + (vpn as usize & (TLB_ENTRIES - 1))
+    }
+
+    /// How loads and stores are translated in the hart's current mode: 0 and 1 with user and supervisor
+    /// privilege (through the page tables, or bare), 2 with machine privilege. Caches of translations are kept
+    /// per mode, since PMP treats the three differently.
     pub(crate) fn data_mode(hart: &Hart) -> usize {
-        let eff = Self::effective_priv(hart, Access::Load);
-        if hart.csr.satp >> 60 == 0 || eff == Priv::Machine {
-            2
-        } else {
-            eff as usize
+        match Self::effective_priv(hart, Access::Load) {
+            Priv::Machine => 2,
+            eff => eff as usize,
         }
     }
 
@@ -112,19 +125,66 @@ impl Mmu {
         self.generation
     }
 
-    /// Translates virtual `va` for `access`.
-    #[inline]
-    pub fn translate(&mut self, hart: &Hart, plat: &mut Platform, va: u64, access: Access) -> Result<u64, Exception> {
+    /// Translates virtual `va` for an access of `size` bytes, with the page-table walk and the PMP check.
+    #[inline(always)]
+    pub fn translate(
+        &mut self,
+        hart: &Hart,
+        plat: &mut Platform,
+        va: u64,
+        size: u64,
+        access: Access,
+    ) -> Result<u64, Exception> {
+        self.translate_page(hart, plat, va, size, access).map(|(pa, _)| pa)
+    }
+
+    /// [`Mmu::translate`], also telling whether every access of this type to the rest of the page is allowed
+    /// too (the page is cached), or whether PMP allows only part of it.
+    #[inline(always)]
+    pub fn translate_page(
+        &mut self,
+        hart: &Hart,
+        plat: &mut Platform,
+        va: u64,
+        size: u64,
+        access: Access,
+    ) -> Result<(u64, bool), Exception> {
         if let Some(pa) = self.translate_fast(hart, va, access) {
-            return Ok(pa);
+            return Ok((pa, true));
         }
+        self.translate_slow(hart, plat, va, size, access)
+    }
+
+    #[inline(never)]
+    fn translate_slow(
+        &mut self,
+        hart: &Hart,
+        plat: &mut Platform,
+        va: u64,
+        size: u64,
+        access: Access,
+    ) -> Result<(u64, bool), Exception> {
         let mode = hart.csr.satp >> 60;
         let eff = Self::effective_priv(hart, access);
-        let vpn = va >> 12;
-        let idx = ((eff as usize) * 3 + access as usize) * TLB_ENTRIES + (vpn as usize & (TLB_ENTRIES - 1));
-        let pa = self.walk(hart, plat, va, access, eff, mode)?;
-        self.tlb[idx] = TlbEntry { vpn, generation: self.generation, pa_page: pa & !0xfff };
-        Ok(pa)
+        let rules = self.pmp.take().unwrap_or_else(|| pmp::Rules::new(&hart.csr));
+        let result = if mode == 0 || eff == Priv::Machine {
+            Ok(va)
+        } else {
+            self.walk(hart, plat, &rules, va, access, eff, mode)
+        };
+        let allowed = result.as_ref().is_ok_and(|&pa| rules.allowed(pa, size, access, eff));
+        let whole_page = result.as_ref().is_ok_and(|&pa| rules.page_allowed(pa, access, eff));
+        self.pmp = Some(rules);
+        let pa = result?;
+        if !allowed {
+            return Err(Exception::new(access.access_fault(), va));
+        }
+        if whole_page {
+            let vpn = va >> 12;
+            self.tlb[Self::tlb_index(eff, access, vpn)] =
+                TlbEntry { vpn, generation: self.generation, pa_page: pa & !0xfff };
+        }
+        Ok((pa, whole_page))
     }
 
     /// Translation without side effects (no A/D updates, no TLB fill), for the debugger.
@@ -153,10 +213,12 @@ impl Mmu {
         None
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn walk(
         &mut self,
         hart: &Hart,
         plat: &mut Platform,
+        rules: &pmp::Rules,
         va: u64,
         access: Access,
         eff: Priv,
@@ -175,6 +237,10 @@ impl Mmu {
         for level in (0..levels).rev() {
             let vpn_i = (va >> (12 + 9 * level)) & 0x1ff;
             let pte_addr = table + vpn_i * 8;
+            // Page-table reads are checked by PMP as supervisor loads.
+            if !rules.allowed(pte_addr, 8, Access::Load, Priv::Supervisor) {
+                return Err(Exception::new(access.access_fault(), va));
+            }
             let pte = plat.load(pte_addr, 8).ok_or(Exception::new(access.access_fault(), va))?;
             // N, PBMT and reserved bits must be zero (Svnapot/Svpbmt are not implemented).
             if pte & PTE_V == 0 || (pte & PTE_R == 0 && pte & PTE_W != 0) || pte >> 54 != 0 {

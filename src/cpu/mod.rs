@@ -5,5 +5,6 @@ pub mod decode;
 pub mod hart;
 pub mod interp;
 pub mod mmu;
+pub mod pmp;
 
 pub use hart::{Hart, Priv};
