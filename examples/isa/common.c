@@ -119,6 +119,17 @@ static void unexpected(struct trapframe *tf, const char *lvl) {
     fail(first_fail ? first_fail : case_count + 1);
 }
 
+int fetch_fault_returns(struct trapframe *tf) {
+    if (tf->cause != CAUSE_FETCH_ACCESS)
+        return 0;
+    trap_count++;
+    trap_cause = tf->cause;
+    trap_epc = tf->epc;
+    trap_tval = tf->tval;
+    tf->epc = tf->x[1];
+    return 1;
+}
+
 void m_trap_dispatch(struct trapframe *tf) {
     if (m_trap_hook && m_trap_hook(tf))
         return;

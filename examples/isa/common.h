@@ -126,6 +126,11 @@ static inline void trap_disarm(void) {
     expect_trap = 0;
 }
 
+/* A hook for a fetch access fault after a call into a bad address: records
+ * it like an expected trap and resumes at ra (the instruction itself cannot
+ * be skipped). */
+int fetch_fault_returns(struct trapframe *tf);
+
 extern void mtrap_entry(void);
 extern void strap_entry(void);
 void enter_mode(int mode);

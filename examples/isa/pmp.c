@@ -22,18 +22,6 @@ static u64 load64(u64 a) { return *(volatile u64 *)a; }
 static u32 load32(u64 a) { return *(volatile u32 *)a; }
 static void store64(u64 a, u64 v) { *(volatile u64 *)a = v; }
 
-/* instruction fetch access fault: resume at ra */
-static int fetch_hook(struct trapframe *tf) {
-    if (tf->cause != CAUSE_FETCH_ACCESS)
-        return 0;
-    trap_count++;
-    trap_cause = tf->cause;
-    trap_epc = tf->epc;
-    trap_tval = tf->tval;
-    tf->epc = tf->x[1];
-    return 1;
-}
-
 #define EXPECT_FAULT(cause, addr, stmt) do { \
     trap_arm(); stmt; trap_disarm(); \
     CHECK_EQ(trap_count, 1); CHECK_EQ(trap_cause, cause); CHECK_EQ(trap_tval, addr); \
@@ -70,7 +58,7 @@ int main(void) {
     CHECK_EQ(load32(p2 + 0x104), 0x11111111);
     CHECK_EQ(load64(p2 + 0x108), 0x3333333344444444UL);
     /* no X on p0 */
-    m_trap_hook = fetch_hook;
+    m_trap_hook = fetch_fault_returns;
     trap_arm();
     asm volatile("jalr ra, 0(%0)" :: "r"(p0) : "ra", "memory");
     trap_disarm();

@@ -97,20 +97,8 @@ static void sync_cases(void) {
     CHECK_EQ(trap_tval, 0x90000000UL);
 }
 
-/* instruction fetch access fault: resume at ra */
-static int fetch_hook(struct trapframe *tf) {
-    if (tf->cause != CAUSE_FETCH_ACCESS)
-        return 0;
-    trap_count++;
-    trap_cause = tf->cause;
-    trap_epc = tf->epc;
-    trap_tval = tf->tval;
-    tf->epc = tf->x[1];
-    return 1;
-}
-
 static void fetch_cases(void) {
-    m_trap_hook = fetch_hook;
+    m_trap_hook = fetch_fault_returns;
     trap_arm();
     asm volatile("li t0, 0\njalr ra, 0(t0)" ::: "t0", "ra", "memory");
     trap_disarm();
