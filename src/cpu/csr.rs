@@ -167,8 +167,7 @@ pub fn write(hart: &mut Hart, csr: u16, value: u64) -> Result<CsrEffect, Excepti
         }
         SSTATUS => {
             let mask = mstatus::SSTATUS_MASK & mstatus::WRITABLE;
-            write_mstatus(c, (c.mstatus & !mask) | (value & mask));
-            effect.flush_tlb = true;
+            effect.flush_tlb = write_mstatus(c, (c.mstatus & !mask) | (value & mask));
         }
         SIE => c.mie = (c.mie & !c.mideleg) | (value & c.mideleg),
         STVEC => c.stvec = legal_tvec(value),
@@ -195,10 +194,7 @@ pub fn write(hart: &mut Hart, csr: u16, value: u64) -> Result<CsrEffect, Excepti
                 effect.flush_tlb = true;
             }
         }
-        MSTATUS => {
-            write_mstatus(c, value);
-            effect.flush_tlb = true;
-        }
+        MSTATUS => effect.flush_tlb = write_mstatus(c, value),
         MISA => {}
         MEDELEG => c.medeleg = value & 0xb3ff, // every exception except ecall-from-M and reserved causes
         MIDELEG => c.mideleg = value & S_INTERRUPTS,
@@ -239,7 +235,10 @@ fn legal_tvec(value: u64) -> u64 {
     }
 }
 
-fn write_mstatus(c: &mut super::hart::Csrs, value: u64) {
+/// Writes mstatus; returns whether cached translations must go. Only SUM and MXR change what a translation
+/// allows: MPRV and MPP change which privilege's entries are used, and the TLB keeps those apart already.
+fn write_mstatus(c: &mut super::hart::Csrs, value: u64) -> bool {
+    let old = c.mstatus;
     let mut new = (c.mstatus & !mstatus::WRITABLE) | (value & mstatus::WRITABLE);
     // MPP is WARL: the reserved encoding 2 becomes U.
     if (new & mstatus::MPP) >> mstatus::MPP_SHIFT == 2 {
@@ -251,6 +250,7 @@ fn write_mstatus(c: &mut super::hart::Csrs, value: u64) {
         new &= !mstatus::SD;
     }
     c.mstatus = new;
+    (old ^ new) & (mstatus::SUM | mstatus::MXR) != 0
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Address translation (priv spec 4.3-4.5: Sv39 and Sv48) with hardware A/D updates, physical memory protection
-//! (see [`super::pmp`]) and a TLB per privilege level and access type. The TLB is flushed by `sfence.vma`, `satp`,
-//! `mstatus` and PMP writes; a generation counter makes a flush O(1).
+//! (see [`super::pmp`]) and a TLB per privilege level and access type. The TLB is flushed by `sfence.vma`, `satp`
+//! and PMP writes and by `mstatus` writes that change SUM or MXR; a generation counter makes a flush O(1).
 
 use super::hart::{cause, mstatus, Exception, Hart, Priv};
 use super::pmp;
@@ -47,11 +47,19 @@ pub struct Mmu {
     generation: u64,
     /// The hart's PMP entries, decoded at the first check after they changed ([`Mmu::pmp_changed`]).
     pmp: Option<pmp::Rules>,
+    /// Per page-table level, the last page-table page PMP was found to let supervisor loads read whole (walks
+    /// revisit the same few pages).
+    readable_table: [u64; 4],
 }
 
 impl Default for Mmu {
     fn default() -> Self {
-        Mmu { tlb: vec![TlbEntry::default(); 3 * 3 * TLB_ENTRIES], generation: 1, pmp: None }
+        Mmu {
+            tlb: vec![TlbEntry::default(); 3 * 3 * TLB_ENTRIES],
+            generation: 1,
+            pmp: None,
+            readable_table: [u64::MAX; 4],
+        }
     }
 }
 
@@ -72,6 +80,7 @@ impl Mmu {
     pub fn pmp_changed(&mut self) {
         self.flush();
         self.pmp = None;
+        self.readable_table = [u64::MAX; 4];
     }
 
     /// The privilege a memory access of type `access` is checked against (MPRV applies to loads and stores).
@@ -172,8 +181,9 @@ impl Mmu {
         } else {
             self.walk(hart, plat, &rules, va, access, eff, mode)
         };
-        let allowed = result.as_ref().is_ok_and(|&pa| rules.allowed(pa, size, access, eff));
+        // An access never crosses its page here (misaligned ones come byte by byte): the page's verdict holds.
         let whole_page = result.as_ref().is_ok_and(|&pa| rules.page_allowed(pa, access, eff));
+        let allowed = whole_page || result.as_ref().is_ok_and(|&pa| rules.allowed(pa, size, access, eff));
         self.pmp = Some(rules);
         let pa = result?;
         if !allowed {
@@ -238,8 +248,14 @@ impl Mmu {
             let vpn_i = (va >> (12 + 9 * level)) & 0x1ff;
             let pte_addr = table + vpn_i * 8;
             // Page-table reads are checked by PMP as supervisor loads.
-            if !rules.allowed(pte_addr, 8, Access::Load, Priv::Supervisor) {
-                return Err(Exception::new(access.access_fault(), va));
+            let table_page = pte_addr >> 12;
+            if self.readable_table[level as usize] != table_page {
+                if !rules.allowed(pte_addr, 8, Access::Load, Priv::Supervisor) {
+                    return Err(Exception::new(access.access_fault(), va));
+                }
+                if rules.page_allowed(pte_addr, Access::Load, Priv::Supervisor) {
+                    self.readable_table[level as usize] = table_page;
+                }
             }
             let pte = plat.load(pte_addr, 8).ok_or(Exception::new(access.access_fault(), va))?;
             // N, PBMT and reserved bits must be zero (Svnapot/Svpbmt are not implemented).

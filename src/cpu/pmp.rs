@@ -53,11 +53,11 @@ fn range(c: &Csrs, i: usize) -> Option<(u128, u128)> {
     }
 }
 
-/// One active entry: the bytes `[start, end)` it matches and its configuration.
+/// One active entry: the bytes `start..=last` it matches and its configuration.
 #[derive(Clone, Copy, Debug)]
 struct Rule {
-    start: u128,
-    end: u128,
+    start: u64,
+    last: u64,
     cfg: u8,
 }
 
@@ -69,18 +69,22 @@ pub struct Rules {
 
 impl Rules {
     pub fn new(c: &Csrs) -> Rules {
-        let rules = (0..ENTRIES).filter_map(|i| range(c, i).map(|(start, end)| Rule { start, end, cfg: cfg(c, i) }));
+        let clamp = |v: u128| u64::try_from(v).unwrap_or(u64::MAX);
+        let rules = (0..ENTRIES).filter_map(|i| {
+            let (start, end) = range(c, i).filter(|(start, end)| start < end)?;
+            Some(Rule { start: clamp(start), last: clamp(end - 1), cfg: cfg(c, i) })
+        });
         Rules { rules: rules.collect() }
     }
 
     /// Whether an access of `size` bytes at physical `pa` is allowed at effective privilege `privilege`.
     pub fn allowed(&self, pa: u64, size: u64, access: Access, privilege: Priv) -> bool {
-        let (start, end) = (u128::from(pa), u128::from(pa) + u128::from(size.max(1)));
+        let (first, last) = (pa, pa.saturating_add(size.max(1) - 1));
         for r in &self.rules {
-            if end <= r.start || start >= r.end {
+            if last < r.start || first > r.last {
                 continue;
             }
-            if start < r.start || end > r.end {
+            if first < r.start || last > r.last {
                 return false; // only some bytes match
             }
             if privilege == Priv::Machine && r.cfg & LOCK == 0 {
