@@ -338,7 +338,7 @@ impl Machine {
     /// change.
     pub fn hart_mut(&mut self, i: usize) -> Option<&mut Hart> {
         let core = self.cores.get_mut(i)?;
-        core.mmu.pmp_changed();
+        core.mmu.csrs_changed();
         Some(&mut core.hart)
     }
 
@@ -380,7 +380,7 @@ impl Machine {
         if fp {
             h.csr.mstatus = mstatus;
         }
-        core.mmu.pmp_changed();
+        core.mmu.csrs_changed();
         ok
     }
 
@@ -539,7 +539,7 @@ impl Machine {
         }
         for (core, hart) in self.cores.iter_mut().zip(&state.harts) {
             core.hart = hart.clone();
-            core.mmu.pmp_changed();
+            core.mmu.csrs_changed();
         }
         self.plat.irq_lines = state.irq_lines;
         self.plat.hart_irqs = state.hart_irqs.clone();

@@ -59,7 +59,7 @@ pub const MISA_VALUE: u64 = (2 << 62)
 /// What a CSR write changed, so the interpreter can flush what depends on it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CsrEffect {
-    /// Address translation may have changed (satp, mstatus MPRV/SUM/MXR/MPP).
+    /// Address translation may have changed (satp, mstatus SUM/MXR).
     pub flush_tlb: bool,
     /// The PMP entries changed (the TLB must be flushed too).
     pub pmp_changed: bool,

@@ -143,23 +143,15 @@ impl BlockCache {
         let pc = core.hart.pc;
         let (pa, whole_page) = core.mmu.translate_page(&core.hart, plat, pc, 2, Access::Fetch)?;
         let slot = Self::slot_of(pa);
-        if !whole_page {
-            // PMP allows execution from part of the page only: one instruction at a time, each fetch checked.
-            let insn = fetch_slow(core, plat)?;
-            let mut insns = std::mem::take(&mut self.slots[slot].insns);
-            insns.clear();
-            insns.push(insn);
-            self.slots[slot] = Block { insns, ..Block::empty() };
-            return Ok(slot);
-        }
-        if self.slots[slot].pa == pa {
+        if whole_page && self.slots[slot].pa == pa {
             return Ok(slot);
         }
         let mut insns = std::mem::take(&mut self.slots[slot].insns);
         insns.clear();
         let page_end = (pa | 0xfff) + 1;
         let mut at = pa;
-        while insns.len() < MAX_BLOCK_INSNS {
+        // Where PMP allows execution from part of the page only, nothing is decoded ahead.
+        while whole_page && insns.len() < MAX_BLOCK_INSNS {
             let Some(low) = plat.load(at, 2) else { break };
             let len = insn_len(low as u16) as u64;
             let raw = if len == 4 {
@@ -181,7 +173,9 @@ impl BlockCache {
             }
         }
         if insns.is_empty() {
-            // The first instruction straddles a page boundary or its bytes are not fetchable as one access.
+            // PMP allows only part of the page, or the first instruction straddles a page boundary or its bytes are
+            // not fetchable as one access: it is fetched on its own (each half translated and checked) and not
+            // cached.
             let insn = fetch_slow(core, plat)?;
             insns.push(insn);
             self.slots[slot] = Block { insns, ..Block::empty() };
@@ -884,7 +878,7 @@ fn execute_exact(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64) -> 
                     h.set_fs_dirty();
                 }
                 if effect.pmp_changed {
-                    core.mmu.pmp_changed();
+                    core.mmu.csrs_changed();
                 } else if effect.flush_tlb {
                     core.mmu.flush();
                 }

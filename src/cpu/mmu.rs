@@ -45,7 +45,7 @@ pub struct Mmu {
     /// Indexed by [effective privilege U/S/M][access type].
     tlb: Vec<TlbEntry>,
     generation: u64,
-    /// The hart's PMP entries, decoded at the first check after they changed ([`Mmu::pmp_changed`]).
+    /// The hart's PMP entries, decoded at the first check after they changed ([`Mmu::csrs_changed`]).
     pmp: Option<pmp::Rules>,
     /// Per page-table level, the last page-table page PMP was found to let supervisor loads read whole (walks
     /// revisit the same few pages).
@@ -76,8 +76,9 @@ impl Mmu {
         self.generation += 1;
     }
 
-    /// The hart's PMP CSRs changed (or may have): cached translations and decoded entries go.
-    pub fn pmp_changed(&mut self) {
+    /// The hart's CSRs changed in a way the TLB cannot tell (a PMP write, a debugger's write, a restore): cached
+    /// translations and the decoded PMP entries go.
+    pub fn csrs_changed(&mut self) {
         self.flush();
         self.pmp = None;
         self.readable_table = [u64::MAX; 4];
@@ -247,11 +248,10 @@ impl Mmu {
             // Page-table reads are checked by PMP as supervisor loads.
             let table_page = pte_addr >> 12;
             if self.readable_table[level as usize] != table_page {
-                if !rules.allowed(pte_addr, 8, Access::Load, Priv::Supervisor) {
-                    return Err(Exception::new(access.access_fault(), va));
-                }
                 if rules.page_allowed(pte_addr, Access::Load, Priv::Supervisor) {
                     self.readable_table[level as usize] = table_page;
+                } else if !rules.allowed(pte_addr, 8, Access::Load, Priv::Supervisor) {
+                    return Err(Exception::new(access.access_fault(), va));
                 }
             }
             let pte = plat.load(pte_addr, 8).ok_or(Exception::new(access.access_fault(), va))?;

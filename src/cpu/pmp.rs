@@ -5,12 +5,12 @@
 //!
 //! Checks cost nothing on the fast paths: the MMU's TLB caches a page only when one verdict covers all of it
 //! ([`Rules::page_allowed`]), and every PMP write flushes the TLB. The slow path checks against [`Rules`], the
-//! active entries decoded once per flush.
+//! active entries decoded once per change.
 
 use super::hart::{Csrs, Priv};
 use super::mmu::Access;
 
-pub const ENTRIES: usize = 16;
+const ENTRIES: usize = 16;
 const R: u8 = 1;
 const W: u8 = 2;
 const X: u8 = 4;
@@ -18,13 +18,13 @@ const MODE_SHIFT: u32 = 3;
 const OFF: u8 = 0;
 const TOR: u8 = 1;
 const NA4: u8 = 2;
-pub const LOCK: u8 = 0x80;
+const LOCK: u8 = 0x80;
 /// The lock bits of the eight entries one pmpcfg register holds.
 const LOCK_BITS: u64 = 0x8080_8080_8080_8080;
 const PAGE: u64 = 4096;
 
 /// Configuration byte of entry `i`.
-pub fn cfg(c: &Csrs, i: usize) -> u8 {
+fn cfg(c: &Csrs, i: usize) -> u8 {
     (c.pmpcfg.get(i / 8).copied().unwrap_or(0) >> (8 * (i % 8))) as u8
 }
 
