@@ -4,7 +4,7 @@
 use rewind::{DeviceInput, Machine, StopReason};
 use rewind_machines::loader::ImageFile;
 use rewind_machines::virt::{build, Firmware, VirtConfig};
-use rewind_replay::{load_events, Event, Header, LogReader, LogWriter, Recorder, Timeline, TimelineStop};
+use rewind_replay::{load, Event, Header, LogReader, LogWriter, Recorder, Timeline, TimelineStop};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -59,7 +59,7 @@ fn record(harts: usize, path: &std::path::Path) -> (String, u64, u64) {
     let console = Console::default();
     let mut m = linux(harts, console.clone());
     let uart = m.device_id("serial").unwrap();
-    let header = Header { machine_args: vec![], images: vec![], writer: "test".into() };
+    let header = Header { machine_args: vec![], images: vec![], writer: "test".into(), bundled: false };
     let mut rec = Recorder::new(LogWriter::create(path, &header).unwrap(), 5_000_000);
     let mut commands = vec!["echo typed-$((3*14))\n", "cat /proc/uptime\n", "poweroff -f\n"].into_iter();
     let mut prompts_seen = 0;
@@ -92,8 +92,9 @@ fn record(harts: usize, path: &std::path::Path) -> (String, u64, u64) {
 fn replay(harts: usize, path: &std::path::Path) -> (String, u64, u64) {
     let console = Console::default();
     let mut m = linux(harts, console.clone());
-    let (events, damage) = load_events(LogReader::open(path).unwrap().1);
-    assert_eq!(damage, None);
+    let loaded = load(LogReader::open(path).unwrap().1);
+    assert_eq!(loaded.damage, None);
+    let events = loaded.events;
     let mut t = Timeline::new(&mut m, events, true, 20_000_000, 256 << 20);
     loop {
         match t.run(&mut m, u64::MAX) {
@@ -133,7 +134,7 @@ fn a_diverging_replay_says_where_and_what_differs() {
     record(1, &path);
     // Replay on a machine whose RTC starts at another time: the guest reads it while booting.
     let mut m = linux_at(1, Console::default(), 1_000_000_000);
-    let (events, _) = load_events(LogReader::open(&path).unwrap().1);
+    let events = load(LogReader::open(&path).unwrap().1).events;
     let mut t = Timeline::new(&mut m, events, true, 20_000_000, 256 << 20);
     let stop = loop {
         match t.run(&mut m, u64::MAX) {
@@ -155,7 +156,7 @@ fn a_diverging_replay_says_where_and_what_differs() {
 fn a_ram_divergence_names_the_page() {
     let path = std::env::temp_dir().join(format!("rewind-rr-{}-ram.rwd", std::process::id()));
     record(1, &path);
-    let (events, _) = load_events(LogReader::open(&path).unwrap().1);
+    let events = load(LogReader::open(&path).unwrap().1).events;
     let first_hash = events
         .iter()
         .find_map(|e| match e {

@@ -35,6 +35,9 @@ pub enum Command {
         /// Stop if the console stays silent for this many seconds of virtual time (0: never).
         #[arg(long = "fail-silent", default_value = "0")]
         fail_silent: u64,
+        /// Embed the images (compressed) in the recording, so it replays on any machine: for bug reports.
+        #[arg(long = "bundle")]
+        bundle: bool,
         #[command(flatten)]
         machine: MachineArgs,
     },
@@ -51,6 +54,9 @@ pub enum Command {
         /// Do not start the replay until gdb continues it.
         #[arg(short = 'S')]
         freeze: bool,
+        /// Look for the images the recording needs in this directory too (found by content hash).
+        #[arg(long = "image-dir", value_name = "DIR")]
+        image_dir: Option<PathBuf>,
     },
     /// Print the machine's memory-region tree (QEMU's `info mtree`) and exit.
     Mtree(MachineArgs),
@@ -127,6 +133,27 @@ pub struct MachineArgs {
     /// Do not start the CPUs until gdb continues or steps them.
     #[arg(short = 'S')]
     pub freeze: bool,
+    /// Virtual time (QEMU's `-icount`): always the instruction count here; `sleep=on` (the default) lets an idle
+    /// guest's clock advance with the wall clock at no CPU cost, `sleep=off` jumps idle time at once.
+    #[arg(long = "icount", value_name = "sleep=on|off", default_value = "sleep=on")]
+    pub icount: String,
+}
+
+/// Parses `-icount`: whether an idle guest sleeps in real time (`sleep=on`).
+pub fn parse_icount(spec: &str) -> Result<bool> {
+    let mut sleep = true;
+    for part in spec.split(',') {
+        match part.split_once('=').unwrap_or((part, "")) {
+            ("sleep", "on") => sleep = true,
+            ("sleep", "off") => sleep = false,
+            ("shift", _) | ("align", _) | ("rr", _) | ("rrfile", _) | ("rrsnapshot", _) => bail!(
+                "-icount {spec}: rewind supports only sleep=on|off (virtual time always follows the instruction \
+                 count; record and replay are `rewind record` and `rewind replay`)"
+            ),
+            _ => bail!("-icount {spec}: expected sleep=on or sleep=off"),
+        }
+    }
+    Ok(sleep)
 }
 
 impl MachineArgs {
@@ -156,6 +183,7 @@ const QEMU_LONG_OPTIONS: &[&str] = &[
     "nographic",
     "serial",
     "gdb",
+    "icount",
 ];
 
 /// Single-dash QEMU options that take no value.
@@ -250,6 +278,13 @@ pub struct DriveSpec {
     pub snapshot: bool,
 }
 
+/// `spec` (a `-drive` value) with its image file replaced by `file`.
+pub fn with_drive_file(spec: &str, file: &std::path::Path) -> String {
+    let mut parts: Vec<String> = spec.split(',').filter(|p| !p.starts_with("file=")).map(String::from).collect();
+    parts.insert(0, format!("file={}", file.display()));
+    parts.join(",")
+}
+
 pub fn parse_drive(s: &str) -> Result<DriveSpec> {
     let mut file = None;
     let (mut read_only, mut snapshot) = (false, true);
@@ -273,6 +308,14 @@ pub fn parse_drive(s: &str) -> Result<DriveSpec> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_drive_file_is_replaced_and_its_options_kept() {
+        let spec = with_drive_file("if=virtio,file=old.img,snapshot=off", std::path::Path::new("/tmp/new.img"));
+        assert_eq!(spec, "file=/tmp/new.img,if=virtio,snapshot=off");
+        let parsed = parse_drive(&spec).unwrap();
+        assert_eq!((parsed.file, parsed.snapshot), (PathBuf::from("/tmp/new.img"), false));
+    }
 
     #[test]
     fn qemu_spellings_parse() {

@@ -5,13 +5,16 @@ use crate::cli::{self, MachineArgs};
 use anyhow::{bail, Context, Result};
 use rewind::Device;
 use rewind_machines::virt::{VirtConfig, VIRTIO_IRQ, VIRTIO_SLOTS};
-use rewind_machines::virtio::{Blk, BlockBackend, FileDisk, OverlayDisk, Rng, VirtioMmio};
+use rewind_machines::virtio::{Blk, BlockBackend, FileDisk, JournaledDisk, OverlayDisk, Rng, SaveOriginal, VirtioMmio};
 
 /// Builds a device for the interrupt line of its slot.
 type MakeDevice = Box<dyn FnOnce(u32) -> Box<dyn Device>>;
 
+/// For a recorded run: where writable drive `i` keeps the original contents of what it overwrites.
+pub type OriginalsFor<'a> = &'a dyn Fn(usize) -> SaveOriginal;
+
 /// Attaches the drives and devices given on the command line.
-pub fn attach(args: &MachineArgs, config: &mut VirtConfig) -> Result<()> {
+pub fn attach(args: &MachineArgs, config: &mut VirtConfig, originals: Option<OriginalsFor>) -> Result<()> {
     // Each device is made once its slot (and so its interrupt line) is known.
     let mut devices: Vec<MakeDevice> = Vec::new();
     for (i, d) in args.drives.iter().enumerate() {
@@ -23,7 +26,11 @@ pub fn attach(args: &MachineArgs, config: &mut VirtConfig) -> Result<()> {
         } else if spec.snapshot {
             Box::new(OverlayDisk::open(path).with_context(open_error)?)
         } else {
-            Box::new(FileDisk::open_writable(path).with_context(open_error)?)
+            let file = Box::new(FileDisk::open_writable(path).with_context(open_error)?);
+            match originals {
+                Some(saver) => Box::new(JournaledDisk::new(file, saver(i))),
+                None => file,
+            }
         };
         let blk = Blk::new(disk).with_serial(&format!("rewind-disk{i}"));
         devices.push(Box::new(move |irq| Box::new(VirtioMmio::new(blk, irq)) as Box<dyn Device>));

@@ -30,12 +30,12 @@ fn main() {
     let result = match cli.command {
         Some(cli::Command::Run(args)) => session::run(&args),
         Some(cli::Command::Mtree(args)) => session::print_mtree(&args),
-        Some(cli::Command::Record { output, machine, fail_on, fail_silent }) => {
+        Some(cli::Command::Record { output, machine, fail_on, fail_silent, bundle }) => {
             let watch = recording::FailureWatch::new(fail_on, fail_silent);
-            recording::record(&output, &machine, &argv, watch)
+            recording::record(&machine, &argv, recording::RecordOptions { output, watch, bundle })
         }
-        Some(cli::Command::Replay { file, gdb_default, gdb, freeze }) => {
-            recording::replay(&file, recording::ReplayDebug { gdb_default, gdb, freeze })
+        Some(cli::Command::Replay { file, gdb_default, gdb, freeze, image_dir }) => {
+            recording::replay(&file, recording::ReplayOptions { gdb_default, gdb, freeze, image_dir })
         }
         None => session::run(&cli.machine),
     };

@@ -11,19 +11,63 @@ use rewind_machines::loader::ImageFile;
 use rewind_machines::virt::{self, Firmware, VirtConfig};
 use rewind_replay::Timeline;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Instructions between two looks at the console.
 const CHUNK: u64 = 2_000_000;
 
-/// Console output collected by the UART, drained by the run loop.
+/// The longest an idle machine waits before the run loop looks around again (gdb, the recorder's flush).
+const IDLE_WAIT: Duration = Duration::from_millis(50);
+
+/// When an idle guest's next timer event is due in real time (QEMU's `-icount sleep=on`): virtual time may not run
+/// ahead of the wall clock while every hart sleeps, so an idle guest costs no CPU and its clock keeps pace with the
+/// host's. A busy guest runs behind the wall clock, so its idle moments are skipped at once and a batch run is
+/// never slowed. Only live runs pace: in a replay, idle skips come from the recording.
+struct IdlePacing {
+    sleep: bool,
+    /// The wall clock and virtual time at the last rebase.
+    wall: Instant,
+    vclock: u64,
+}
+
+impl IdlePacing {
+    fn new(sleep: bool, vclock: u64) -> IdlePacing {
+        IdlePacing { sleep, wall: Instant::now(), vclock }
+    }
+
+    /// Starts pacing afresh from now (after the machine stood still for gdb, or moved in time).
+    fn rebase(&mut self, vclock: u64) {
+        self.wall = Instant::now();
+        self.vclock = vclock;
+    }
+
+    /// How long to wait before the timer event at virtual time `deadline` is due.
+    fn wait_for(&self, deadline: u64) -> Duration {
+        if !self.sleep {
+            return Duration::ZERO;
+        }
+        let ticks = deadline.saturating_sub(self.vclock);
+        let due = Duration::from_nanos(ticks.saturating_mul(1_000_000_000 / TIMEBASE_HZ));
+        due.saturating_sub(self.wall.elapsed())
+    }
+}
+
+/// Console output collected by the UART, drained by the run loop. Output produced while execution re-runs its
+/// past (reverse execution, seeks: `past` is raised) was shown the first time and is dropped.
 #[derive(Clone, Default)]
-pub struct SharedOutput(Arc<Mutex<Vec<u8>>>);
+pub struct SharedOutput {
+    bytes: Arc<Mutex<Vec<u8>>>,
+    past: Arc<AtomicBool>,
+}
 
 impl Write for SharedOutput {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut out) = self.0.lock() {
+        if self.past.load(Ordering::Relaxed) {
+            return Ok(buf.len());
+        }
+        if let Ok(mut out) = self.bytes.lock() {
             out.extend_from_slice(buf);
         }
         Ok(buf.len())
@@ -36,12 +80,21 @@ impl Write for SharedOutput {
 
 impl SharedOutput {
     pub fn take(&self) -> Vec<u8> {
-        self.0.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default()
+        self.bytes.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default()
+    }
+
+    /// The flag a [`Timeline`] raises while it re-runs the past.
+    pub fn past_flag(&self) -> Arc<AtomicBool> {
+        self.past.clone()
     }
 }
 
-/// Builds a `virt` machine from the command line.
-pub fn build_machine(args: &MachineArgs, out: SharedOutput) -> Result<(Machine, virt::BootInfo)> {
+/// Builds a `virt` machine from the command line. `originals`: see [`crate::drives::attach`].
+pub fn build_machine(
+    args: &MachineArgs,
+    out: SharedOutput,
+    originals: Option<crate::drives::OriginalsFor>,
+) -> Result<(Machine, virt::BootInfo)> {
     cli::parse_machine(&args.machine)?;
     if args.serial != "stdio" && args.serial != "mon:stdio" {
         bail!("-serial {}: only stdio is supported", args.serial);
@@ -62,7 +115,7 @@ pub fn build_machine(args: &MachineArgs, out: SharedOutput) -> Result<(Machine, 
     if let Some(i) = &args.initrd {
         config.initrd = Some(ImageFile::read(i)?);
     }
-    crate::drives::attach(args, &mut config)?;
+    crate::drives::attach(args, &mut config, originals)?;
     let (mut machine, boot) = virt::build(config)?;
     if args.jit == "on" && !machine.set_jit(Some(args.jit_threshold)) {
         eprintln!("rewind: no JIT on this host; interpreting");
@@ -73,7 +126,7 @@ pub fn build_machine(args: &MachineArgs, out: SharedOutput) -> Result<(Machine, 
 
 /// `rewind mtree`: prints the machine's memory-region tree as QEMU's `info mtree` does.
 pub fn print_mtree(args: &MachineArgs) -> Result<i32> {
-    let (machine, _) = build_machine(args, SharedOutput::default())?;
+    let (machine, _) = build_machine(args, SharedOutput::default(), None)?;
     print!("{}", machine.memory_tree().render_mtree());
     Ok(0)
 }
@@ -81,14 +134,19 @@ pub fn print_mtree(args: &MachineArgs) -> Result<i32> {
 /// Runs the machine with the console on stdin/stdout (and the gdb server, if asked for). Returns the process
 /// exit code.
 pub fn run(args: &MachineArgs) -> Result<i32> {
-    run_with(args, InputPath::Live)
+    run_with(args, InputPath::Live, None)
 }
 
-/// Runs the machine with the console, sending console input and idle skips through `inputs`.
-pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
+/// Runs the machine with the console, sending console input and idle skips through `inputs`; `originals`: see
+/// [`crate::drives::attach`].
+pub fn run_with(
+    args: &MachineArgs,
+    mut inputs: InputPath,
+    originals: Option<crate::drives::OriginalsFor>,
+) -> Result<i32> {
     let out = SharedOutput::default();
     let endpoint = args.gdb_endpoint()?;
-    let (machine, boot) = build_machine(args, out.clone())?;
+    let (machine, boot) = build_machine(args, out.clone(), originals)?;
     if let Some(path) = cli::parse_machine(&args.machine)?.dump_dtb {
         // As QEMU: write the tree the guest would get and stop before running it.
         std::fs::write(&path, &boot.fdt).with_context(|| format!("dumpdtb: cannot write {}", path.display()))?;
@@ -114,6 +172,9 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
         inputs = InputPath::History(Box::new(history));
     }
     dbg.inputs = inputs;
+    if let Some(history) = dbg.inputs.history() {
+        history.set_past_flag(out.past_flag());
+    }
     let mut gdb = match &endpoint {
         Some(e) => Some(GdbServer::start(e, args.freeze)?),
         None => None,
@@ -123,6 +184,7 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
     let started = Instant::now();
     let mut stdout = std::io::stdout();
     let mut budget_left = args.max_insns;
+    let mut pacing = IdlePacing::new(cli::parse_icount(&args.icount)?, dbg.machine.now());
     let code = loop {
         let mut chunk = budget_left.map_or(CHUNK, |b| b.min(CHUNK));
         if chunk == 0 {
@@ -133,6 +195,8 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
                 Gate::Run(n) => chunk = chunk.min(n),
                 Gate::Wait => {
                     // Halted for gdb: console input is still taken (the UART buffers it), Ctrl-A x still quits.
+                    // Virtual time stands still meanwhile, as the guest's clock does under QEMU's gdb stub.
+                    pacing.rebase(dbg.machine.now());
                     if let Some(ev) = console.poll() {
                         if let Some(code) = handle_console(&mut dbg.machine, &mut dbg.inputs, uart, ev)? {
                             break code;
@@ -143,6 +207,7 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
                 Gate::Exit(code) => break code,
             }
             if let Some(gate) = server.run_reverse(&mut dbg) {
+                pacing.rebase(dbg.machine.now());
                 match gate {
                     Gate::Exit(code) => break code,
                     _ => continue,
@@ -176,7 +241,10 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
             eprintln!("\r\nrewind: guest failure at instruction {}: {failure}", dbg.machine.icount());
             break FAILURE_EXIT;
         }
-        if let Some(server) = gdb.as_mut() {
+        // A replay's poweroff is not the end of the session: the recording's end follows at the same point and
+        // is reported as the end of the history, from which gdb can go back.
+        let replay_poweroff = replay_damage.is_some() && matches!(stop, StopReason::Poweroff { .. });
+        if let Some(server) = gdb.as_mut().filter(|_| !replay_poweroff) {
             match server.report(&mut dbg, &stop) {
                 (_, Some(Gate::Exit(code))) => break code,
                 (true, _) => continue,
@@ -193,24 +261,28 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
                 }
             }
             StopReason::Idle { next_deadline } => {
-                // Wait for input in real time for at most as long as the guest wants to sleep (capped), so an
-                // idle shell does not spin; without input, jump virtual time to the timer event.
+                // Wait for input until the next timer event is due in real time (see `IdlePacing`), a little at
+                // a time so gdb and the recorder are looked after; without input, jump virtual time to the event.
                 let wait = match next_deadline {
-                    // Piped input that is still open is waited for too, so virtual time does not race ahead
-                    // of a user or script typing at the console.
-                    _ if console.is_closed() => Duration::ZERO,
-                    Some(d) => Duration::from_nanos(
-                        (d.saturating_sub(machine.now()) * (1_000_000_000 / TIMEBASE_HZ)).min(20_000_000),
-                    ),
-                    None => Duration::from_millis(100),
+                    Some(d) => pacing.wait_for(d),
+                    None if console.is_closed() => Duration::ZERO,
+                    None => IDLE_WAIT,
                 };
-                let ev = if wait.is_zero() { console.poll() } else { console.wait(wait) };
+                let ev = if wait.is_zero() {
+                    console.poll()
+                } else if console.is_closed() {
+                    std::thread::sleep(wait.min(IDLE_WAIT));
+                    None
+                } else {
+                    console.wait(wait.min(IDLE_WAIT))
+                };
                 match ev {
                     Some(ev) => {
                         if let Some(code) = handle_console(machine, &mut dbg.inputs, uart, ev)? {
                             break code;
                         }
                     }
+                    None if next_deadline.is_some_and(|d| !pacing.wait_for(d).is_zero()) => {}
                     None if next_deadline.is_some() => {
                         dbg.inputs.skip_idle(machine);
                     }
@@ -229,13 +301,9 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
                     None => {}
                 }
             }
-            // A replay runs on to the recording's end event, which says how the recorded run ended; a recording
-            // cut off before it ends here.
-            StopReason::Poweroff { .. } if replay_damage.is_some() && gdb.is_none() => {
-                if dbg.inputs.history().is_none_or(|t| t.events_exhausted()) {
-                    break end_of_history(machine.icount(), None, replay_damage.as_deref());
-                }
-            }
+            // A replay runs on to the recording's end event, which says how the recorded run ended (the timeline
+            // stops there, or at the last recorded event of a recording cut off).
+            StopReason::Poweroff { .. } if replay_damage.is_some() => {}
             StopReason::Poweroff { code } => break code as i32,
             StopReason::Reset if !matches!(dbg.inputs, InputPath::Live) => {
                 eprintln!("\r\nrewind: the guest reset; the recording ends here");
@@ -243,7 +311,7 @@ pub fn run_with(args: &MachineArgs, mut inputs: InputPath) -> Result<i32> {
             }
             StopReason::Reset => {
                 // A reset is a fresh boot of the same configuration: images are reloaded, devices start over.
-                let (fresh, _) = build_machine(args, out.clone())?;
+                let (fresh, _) = build_machine(args, out.clone(), None)?;
                 dbg.machine = fresh;
                 dbg.machine.set_stop_on_idle(true);
                 dbg.reapply_debug_state();

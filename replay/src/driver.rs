@@ -2,9 +2,14 @@
 //! [`Machine::skip_idle`]); the recorder writes down where each happened, the replayer makes them happen at the
 //! same points again.
 
-use crate::log::{Event, LogError, LogReader, LogWriter, Stamp};
+use crate::log::{Event, LogError, LogReader, LogWriter, Record, Stamp};
 use crate::timeline::{Timeline, TimelineStop};
 use rewind::{DeviceId, DeviceInput, Machine};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// The most host time a crash of the recorder may lose: the log gets a frame at least this often.
+pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
 /// Where a machine is in its execution.
 pub fn stamp(m: &Machine) -> Stamp {
@@ -18,12 +23,14 @@ pub struct Recorder {
     hash_every: u64,
     next_hash: u64,
     history: Option<Timeline>,
+    /// When the log last got a frame.
+    flushed: Instant,
 }
 
 impl Recorder {
     /// `hash_every`: instructions between state hashes in the log (0: none).
     pub fn new(log: LogWriter, hash_every: u64) -> Recorder {
-        Recorder { log, hash_every, next_hash: hash_every, history: None }
+        Recorder { log, hash_every, next_hash: hash_every, history: None, flushed: Instant::now() }
     }
 
     /// Keeps checkpoints every `interval` instructions (within `budget` bytes) while recording.
@@ -62,7 +69,7 @@ impl Recorder {
             }
         }
         // Input is what a crash must not lose: it goes to disk at once.
-        self.log.flush()
+        self.flush()
     }
 
     /// Skips idle time now and logs it.
@@ -81,14 +88,26 @@ impl Recorder {
         skipped
     }
 
-    /// Called between runs: adds a state hash when one is due and flushes the log.
+    /// Called between runs: adds a state hash when one is due, or when the log has not had a frame for
+    /// [`FLUSH_EVERY`] of host time, and flushes the log. A replay stops at the last event of the last complete
+    /// frame, so this bounds what a crash of the recorder can lose, whatever the guest does (an idle guest
+    /// executes few instructions and would otherwise go long without a hash).
     pub fn checkpoint(&mut self, m: &mut Machine) -> Result<(), LogError> {
-        if self.hash_every > 0 && m.icount() >= self.next_hash && !self.in_the_past() {
+        if self.in_the_past() {
+            return Ok(());
+        }
+        let hash_due = self.hash_every > 0 && m.icount() >= self.next_hash;
+        if hash_due || self.flushed.elapsed() >= FLUSH_EVERY {
             self.log.push(state_hash(m));
             self.next_hash = m.icount() + self.hash_every;
-            self.log.flush()?;
+            self.flush()?;
         }
         Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), LogError> {
+        self.flushed = Instant::now();
+        self.log.flush()
     }
 
     /// Ends the recording: a final full state hash and the reason it stopped.
@@ -113,11 +132,38 @@ fn state_hash(m: &mut Machine) -> Event {
     Event::StateHash { at: stamp(m), hash: m.cpu_hash(), parts: m.state_parts(), ram_pages }
 }
 
-/// Reads a whole recording into memory: its events, and why it ended early if it did.
-pub fn load_events(mut log: LogReader) -> (Vec<Event>, Option<String>) {
-    let mut events = Vec::new();
-    while let Some(e) = log.next_event() {
-        events.push(e);
+/// A recording read whole.
+#[derive(Default)]
+pub struct Loaded {
+    /// The events, in execution order.
+    pub events: Vec<Event>,
+    /// The embedded images (a bundled recording), by their index in the header.
+    pub images: BTreeMap<u32, Vec<u8>>,
+    /// For writable disks, what ranges held before the recorded run first overwrote them, by image index.
+    pub disk_originals: BTreeMap<u32, Vec<(u64, Vec<u8>)>>,
+    /// Why the recording ends early, if it does.
+    pub damage: Option<String>,
+}
+
+/// Reads a whole recording into memory.
+pub fn load(mut log: LogReader) -> Loaded {
+    let mut loaded = Loaded::default();
+    while let Some(record) = log.next_record() {
+        match record {
+            Record::Event(e) => loaded.events.push(e),
+            Record::ImageChunk { image, offset, data } => {
+                let image = loaded.images.entry(image).or_default();
+                let end = offset.saturating_add(data.len() as u64) as usize;
+                if end > image.len() {
+                    image.resize(end, 0);
+                }
+                image[offset as usize..end].copy_from_slice(&data);
+            }
+            Record::DiskOriginal { image, offset, data } => {
+                loaded.disk_originals.entry(image).or_default().push((offset, data));
+            }
+        }
     }
-    (events, log.damage().map(String::from))
+    loaded.damage = log.damage().map(String::from);
+    loaded
 }

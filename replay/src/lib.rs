@@ -8,6 +8,6 @@ pub mod driver;
 pub mod log;
 pub mod timeline;
 
-pub use driver::{load_events, stamp, Recorder};
-pub use log::{Event, Header, ImageHash, LogError, LogReader, LogWriter, Stamp, FORMAT_VERSION};
+pub use driver::{load, stamp, Loaded, Recorder};
+pub use log::{Event, FrameSink, Header, ImageHash, LogError, LogReader, LogWriter, Record, Stamp, FORMAT_VERSION};
 pub use timeline::{Timeline, TimelineStop};

@@ -1,20 +1,25 @@
 //! The recording file: a header (format version, machine configuration, content hashes of every image) followed by
-//! events in zstd-compressed frames. Each frame carries its length and a CRC, and is flushed as it is written, so a
-//! recording cut off by a crash, `kill -9` or a full disk still replays up to its last complete frame.
+//! records in zstd-compressed frames. Each frame carries its length and a CRC, and is written whole and flushed, so
+//! a recording cut off by a crash, `kill -9` or a full disk still replays up to its last complete frame.
 //!
-//! Layout: `b"RWND"`, u32 format version, u32 header length, bincode header, then frames of
-//! `[u32 compressed length][u32 crc32 of the compressed bytes][zstd(bincode Vec<Event>)]`.
+//! Layout (`docs/rwd-format.md` has the details): `b"RWND"`, u32 format version, u32 header length, the postcard
+//! header, then frames of `[u32 compressed length][u32 crc32 of the compressed bytes][zstd(postcard Vec<Record>)]`.
+//! Integers in the framing are little-endian.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 pub const MAGIC: &[u8; 4] = b"RWND";
-pub const FORMAT_VERSION: u32 = 1;
-/// A frame larger than this is corrupt (a real frame holds at most a few thousand events).
+/// Version 1 was bincode-encoded (rewind before the `--bundle` option); version 2 is postcard.
+pub const FORMAT_VERSION: u32 = 2;
+/// A frame larger than this is corrupt (a real frame holds at most a few thousand events, or one image chunk).
 const MAX_FRAME: u32 = 64 << 20;
+/// Bytes of an image per frame when a recording embeds its images.
+pub const IMAGE_CHUNK: usize = 4 << 20;
 
 /// A point of execution: the instruction count and the virtual clock (they differ once idle time was skipped).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -28,14 +33,25 @@ pub struct Stamp {
 pub struct ImageHash {
     /// What the image is (`kernel`, `initrd`, `bios`, `drive0`).
     pub role: String,
+    /// The path as the command line gave it.
     pub path: PathBuf,
+    /// The absolute path at recording time (found again from any directory).
+    pub absolute: PathBuf,
+    pub size: u64,
     pub sha256: String,
 }
 
 impl ImageHash {
     pub fn of_file(role: &str, path: &Path) -> Result<ImageHash, LogError> {
         let data = std::fs::read(path).map_err(|e| LogError::Io(format!("{}: {e}", path.display())))?;
-        Ok(ImageHash { role: role.into(), path: path.into(), sha256: sha256_hex(&data) })
+        let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.into());
+        Ok(ImageHash {
+            role: role.into(),
+            path: path.into(),
+            absolute,
+            size: data.len() as u64,
+            sha256: sha256_hex(&data),
+        })
     }
 }
 
@@ -50,6 +66,8 @@ pub struct Header {
     pub images: Vec<ImageHash>,
     /// rewind's version that wrote the recording (informational).
     pub writer: String,
+    /// The images' contents follow the header ([`Record::ImageChunk`]): the recording replays anywhere.
+    pub bundled: bool,
 }
 
 /// One entry of the event log.
@@ -77,21 +95,66 @@ impl Event {
     }
 }
 
+/// What a frame holds: events in execution order, and data about the images that has no place in time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Record {
+    Event(Event),
+    /// Bytes `offset..` of image `image` (an index into [`Header::images`]), in a bundled recording.
+    ImageChunk {
+        image: u32,
+        offset: u64,
+        data: Vec<u8>,
+    },
+    /// What bytes `offset..` of writable disk image `image` held before the recorded run first overwrote them:
+    /// with these, replay rebuilds the disk the run started from although the run itself changed the file.
+    DiskOriginal {
+        image: u32,
+        offset: u64,
+        data: Vec<u8>,
+    },
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LogError {
     #[error("{0}")]
     Io(String),
     #[error("{path}: not a rewind recording")]
     NotRecording { path: String },
-    #[error("{path}: recording format version {found}, this rewind reads version {FORMAT_VERSION}")]
+    #[error(
+        "{path}: recording format version {found}; this rewind reads version {FORMAT_VERSION}{}",
+        if *found < FORMAT_VERSION { " (replay it with the rewind that wrote it)" } else { " (a newer rewind wrote it)" }
+    )]
     Version { path: String, found: u32 },
-    #[error("{path}: corrupt header: {reason}")]
+    #[error("{path}: corrupt header ({reason})")]
     Header { path: String, reason: String },
+}
+
+/// Writes whole frames to a recording; clones share the file, so a disk backend can save what it is about to
+/// overwrite while the recorder writes events.
+#[derive(Clone)]
+pub struct FrameSink {
+    file: Arc<Mutex<File>>,
+}
+
+impl FrameSink {
+    /// Writes `records` as one frame and flushes it.
+    pub fn write_frame(&self, records: &[Record]) -> Result<(), LogError> {
+        let raw = postcard::to_allocvec(records).map_err(|e| LogError::Io(format!("encoding a frame: {e}")))?;
+        let packed = zstd::bulk::compress(&raw, 3).map_err(|e| LogError::Io(format!("compressing a frame: {e}")))?;
+        let mut frame = Vec::with_capacity(packed.len() + 8);
+        frame.extend_from_slice(&(packed.len() as u32).to_le_bytes());
+        frame.extend_from_slice(&crc32fast::hash(&packed).to_le_bytes());
+        frame.extend_from_slice(&packed);
+        let io = |e: std::io::Error| LogError::Io(format!("writing the recording: {e}"));
+        let mut file = self.file.lock().map_err(|_| LogError::Io("writing the recording: lock poisoned".into()))?;
+        file.write_all(&frame).map_err(io)?;
+        file.flush().map_err(io)
+    }
 }
 
 /// Appends events to a recording, one flushed frame at a time.
 pub struct LogWriter {
-    file: File,
+    sink: FrameSink,
     pending: Vec<Event>,
 }
 
@@ -99,13 +162,27 @@ impl LogWriter {
     pub fn create(path: &Path, header: &Header) -> Result<LogWriter, LogError> {
         let io = |e: std::io::Error| LogError::Io(format!("{}: {e}", path.display()));
         let mut file = File::create(path).map_err(io)?;
-        let head = bincode::serialize(header).map_err(|e| LogError::Io(e.to_string()))?;
+        let head = postcard::to_allocvec(header).map_err(|e| LogError::Io(format!("encoding the header: {e}")))?;
         file.write_all(MAGIC).map_err(io)?;
         file.write_all(&FORMAT_VERSION.to_le_bytes()).map_err(io)?;
         file.write_all(&(head.len() as u32).to_le_bytes()).map_err(io)?;
         file.write_all(&head).map_err(io)?;
         file.flush().map_err(io)?;
-        Ok(LogWriter { file, pending: Vec::new() })
+        Ok(LogWriter { sink: FrameSink { file: Arc::new(Mutex::new(file)) }, pending: Vec::new() })
+    }
+
+    /// Embeds the contents of image `image` (an index into the header's images), in frames of [`IMAGE_CHUNK`].
+    pub fn embed_image(&self, image: u32, data: &[u8]) -> Result<(), LogError> {
+        for (i, chunk) in data.chunks(IMAGE_CHUNK).enumerate() {
+            let offset = (i * IMAGE_CHUNK) as u64;
+            self.sink.write_frame(&[Record::ImageChunk { image, offset, data: chunk.to_vec() }])?;
+        }
+        Ok(())
+    }
+
+    /// A handle that writes frames of its own to this recording.
+    pub fn sink(&self) -> FrameSink {
+        self.sink.clone()
     }
 
     pub fn push(&mut self, event: Event) {
@@ -117,25 +194,17 @@ impl LogWriter {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let raw = bincode::serialize(&self.pending).map_err(|e| LogError::Io(e.to_string()))?;
-        let packed = zstd::bulk::compress(&raw, 3).map_err(|e| LogError::Io(e.to_string()))?;
-        let mut frame = Vec::with_capacity(packed.len() + 8);
-        frame.extend_from_slice(&(packed.len() as u32).to_le_bytes());
-        frame.extend_from_slice(&crc32fast::hash(&packed).to_le_bytes());
-        frame.extend_from_slice(&packed);
-        self.file.write_all(&frame).map_err(|e| LogError::Io(format!("writing the recording: {e}")))?;
-        self.file.flush().map_err(|e| LogError::Io(format!("writing the recording: {e}")))?;
-        self.pending.clear();
-        Ok(())
+        let records: Vec<Record> = self.pending.drain(..).map(Record::Event).collect();
+        self.sink.write_frame(&records)
     }
 }
 
-/// Reads a recording. Events come frame by frame; a truncated or corrupt frame ends the log, and
+/// Reads a recording. Records come frame by frame; a truncated or corrupt frame ends the log, and
 /// [`LogReader::damage`] says why.
 pub struct LogReader {
     path: String,
     input: BufReader<File>,
-    buffered: std::collections::VecDeque<Event>,
+    buffered: std::collections::VecDeque<Record>,
     damage: Option<String>,
     done: bool,
     frames: u64,
@@ -145,6 +214,9 @@ impl LogReader {
     pub fn open(path: &Path) -> Result<(Header, LogReader), LogError> {
         let name = path.display().to_string();
         let io = |e: std::io::Error| LogError::Io(format!("{name}: {e}"));
+        if std::fs::metadata(path).map_err(io)?.is_dir() {
+            return Err(LogError::Io(format!("{name}: is a directory, not a recording")));
+        }
         let mut input = BufReader::new(File::open(path).map_err(io)?);
         let mut magic = [0u8; 4];
         if input.read_exact(&mut magic).is_err() || &magic != MAGIC {
@@ -157,14 +229,14 @@ impl LogReader {
             return Err(LogError::Version { path: name, found: version });
         }
         let bad = |reason: &str| LogError::Header { path: name.clone(), reason: reason.into() };
-        input.read_exact(&mut word).map_err(|_| bad("truncated"))?;
+        input.read_exact(&mut word).map_err(|_| bad("the file ends inside it"))?;
         let len = u32::from_le_bytes(word);
         if len > MAX_FRAME {
             return Err(bad("impossible length"));
         }
         let mut head = vec![0u8; len as usize];
-        input.read_exact(&mut head).map_err(|_| bad("truncated"))?;
-        let header: Header = bincode::deserialize(&head).map_err(|e| bad(&e.to_string()))?;
+        input.read_exact(&mut head).map_err(|_| bad("the file ends inside it"))?;
+        let header: Header = postcard::from_bytes(&head).map_err(|e| bad(&format!("undecodable: {e}")))?;
         let reader =
             LogReader { path: name, input, buffered: Default::default(), damage: None, done: false, frames: 0 };
         Ok((header, reader))
@@ -175,25 +247,31 @@ impl LogReader {
         self.damage.as_deref()
     }
 
-    /// The next event without consuming it.
-    pub fn peek(&mut self) -> Option<&Event> {
-        if self.buffered.is_empty() {
-            self.read_frame();
-        }
-        self.buffered.front()
-    }
-
-    pub fn next_event(&mut self) -> Option<Event> {
+    /// The next record.
+    pub fn next_record(&mut self) -> Option<Record> {
         if self.buffered.is_empty() {
             self.read_frame();
         }
         self.buffered.pop_front()
     }
 
-    fn read_frame(&mut self) {
-        if self.done {
-            return;
+    /// The next event, skipping the records about images.
+    pub fn next_event(&mut self) -> Option<Event> {
+        loop {
+            if let Record::Event(e) = self.next_record()? {
+                return Some(e);
+            }
         }
+    }
+
+    fn read_frame(&mut self) {
+        // Frames that hold no record (none are written, but a file may say so) are skipped.
+        while self.buffered.is_empty() && !self.done {
+            self.read_one_frame();
+        }
+    }
+
+    fn read_one_frame(&mut self) {
         let mut head = [0u8; 8];
         match read_full(&mut self.input, &mut head) {
             Ok(0) => {
@@ -219,12 +297,12 @@ impl LogReader {
             Ok(raw) => raw,
             Err(_) => return self.stop("undecodable frame"),
         };
-        match bincode::deserialize::<Vec<Event>>(&raw) {
-            Ok(events) => {
+        match postcard::from_bytes::<Vec<Record>>(&raw) {
+            Ok(records) => {
                 self.frames += 1;
-                self.buffered.extend(events);
+                self.buffered.extend(records);
             }
-            Err(_) => self.stop("undecodable events"),
+            Err(_) => self.stop("undecodable records"),
         }
     }
 
@@ -257,7 +335,12 @@ mod tests {
     }
 
     fn sample(path: &Path, frames: u64) -> Vec<Event> {
-        let header = Header { machine_args: vec!["-m".into(), "64M".into()], images: vec![], writer: "test".into() };
+        let header = Header {
+            machine_args: vec!["-m".into(), "64M".into()],
+            images: vec![],
+            writer: "test".into(),
+            bundled: false,
+        };
         let mut w = LogWriter::create(path, &header).unwrap();
         let mut all = Vec::new();
         for f in 0..frames {

@@ -7,6 +7,8 @@ use crate::checkpoint::CheckpointStore;
 use crate::driver::stamp;
 use crate::log::Event;
 use rewind::{DeviceId, DeviceInput, Machine, StopReason};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use TimelineStop as Stop;
 
@@ -25,6 +27,9 @@ pub enum TimelineStop {
     Diverged(String),
 }
 
+/// Instructions a seek runs between two progress reports (a few hundredths of a second).
+pub const SEEK_STEP: u64 = 20_000_000;
+
 /// Distance before a seek target at which a seek leaves a checkpoint (when it ran further than this).
 const NEAR_CHECKPOINT: u64 = 200_000;
 
@@ -38,6 +43,12 @@ pub struct Timeline {
     checkpoints: CheckpointStore,
     interval: u64,
     next_checkpoint: u64,
+    /// The furthest instruction count execution has reached. Running below it re-executes a past the user has
+    /// already seen: runs never straddle it, and `past` is raised for their duration.
+    high_water: u64,
+    /// Raised while execution re-runs the past (see `high_water`), for whoever must not repeat its effects, such
+    /// as console output already shown.
+    past: Option<Arc<AtomicBool>>,
 }
 
 impl Timeline {
@@ -48,16 +59,40 @@ impl Timeline {
         let mut checkpoints = CheckpointStore::new(budget);
         checkpoints.take(machine, 0);
         let next_checkpoint = machine.icount() + interval;
-        Timeline { events, cursor: 0, closed, checkpoints, interval: interval.max(1), next_checkpoint }
+        let high_water = machine.icount();
+        Timeline {
+            events,
+            cursor: 0,
+            closed,
+            checkpoints,
+            interval: interval.max(1),
+            next_checkpoint,
+            high_water,
+            past: None,
+        }
+    }
+
+    /// A flag raised while execution re-runs instructions it has run before (reverse execution, seeks), so
+    /// their side effects on the host, such as console output, are not repeated.
+    pub fn set_past_flag(&mut self, flag: Arc<AtomicBool>) {
+        self.past = Some(flag);
+    }
+
+    /// The furthest instruction count reached so far.
+    pub fn high_water(&self) -> u64 {
+        self.high_water
+    }
+
+    /// Where a closed history's evidence ends: the stamp of its last event (`None` while it can still grow).
+    pub fn recorded_end(&self) -> Option<u64> {
+        if !self.closed {
+            return None;
+        }
+        Some(self.events.last().map_or(0, |e| e.stamp().icount))
     }
 
     pub fn checkpoints(&self) -> &CheckpointStore {
         &self.checkpoints
-    }
-
-    /// True when no recorded event lies ahead.
-    pub fn events_exhausted(&self) -> bool {
-        self.cursor == self.events.len()
     }
 
     /// True when execution is at the newest point of its history (new input may be given).
@@ -153,6 +188,11 @@ impl Timeline {
             if let Err(stop) = self.apply_due(m, idle) {
                 return stop;
             }
+            // A finished recording ends where its evidence ends: its last event. Running further would invent a
+            // future that was never recorded (a recording cut off by a crash has no `End` event).
+            if self.closed && self.cursor == self.events.len() {
+                return TimelineStop::HistoryEnd { reason: None };
+            }
             if m.icount() >= self.next_checkpoint {
                 if self.checkpoints.last_icount().is_none_or(|last| m.icount() > last) {
                     self.checkpoints.take(m, self.cursor);
@@ -163,9 +203,21 @@ impl Timeline {
                 return TimelineStop::Machine(StopReason::BudgetExhausted);
             }
             let next_event = self.events.get(self.cursor).map(|e| e.stamp().icount).unwrap_or(u64::MAX);
-            let run_to = target.min(next_event.max(m.icount() + 1)).min(self.next_checkpoint.max(m.icount() + 1));
+            let mut run_to = target.min(next_event.max(m.icount() + 1)).min(self.next_checkpoint.max(m.icount() + 1));
+            let in_past = m.icount() < self.high_water;
+            if in_past {
+                run_to = run_to.min(self.high_water);
+            }
+            if let Some(flag) = &self.past {
+                flag.store(in_past, Ordering::Relaxed);
+            }
             idle = false;
-            match m.run(run_to - m.icount()) {
+            let stop = m.run(run_to - m.icount());
+            if let Some(flag) = &self.past {
+                flag.store(false, Ordering::Relaxed);
+            }
+            self.high_water = self.high_water.max(m.icount());
+            match stop {
                 StopReason::BudgetExhausted => {}
                 StopReason::Idle { next_deadline } => {
                     let due_here = self.events.get(self.cursor).is_some_and(|e| e.stamp() == stamp(m));
@@ -190,6 +242,17 @@ impl Timeline {
 
     /// Moves execution to instruction count `icount` (earlier or later), without stopping at breakpoints.
     pub fn seek(&mut self, m: &mut Machine, icount: u64) -> TimelineStop {
+        self.seek_with_progress(m, icount, &mut |_, _| {})
+    }
+
+    /// [`Timeline::seek`], calling `progress(now, target)` every [`SEEK_STEP`] instructions of the way, so a long
+    /// seek can show progress and keep a debugger connection alive.
+    pub fn seek_with_progress(
+        &mut self,
+        m: &mut Machine,
+        icount: u64,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> TimelineStop {
         if icount < m.icount() {
             let Some((index, _, _)) = self.checkpoints.at_or_before(icount) else {
                 return TimelineStop::HistoryStart;
@@ -207,7 +270,8 @@ impl Timeline {
         let mut left_near = m.icount() + NEAR_CHECKPOINT > icount;
         while m.icount() < icount {
             let goal = if left_near { icount } else { near };
-            match self.run(m, goal - m.icount()) {
+            progress(m.icount(), icount);
+            match self.run(m, (goal - m.icount()).min(SEEK_STEP)) {
                 TimelineStop::Machine(StopReason::BudgetExhausted) => {
                     if !left_near && m.icount() == near {
                         self.checkpoints.take(m, self.cursor);

@@ -152,6 +152,86 @@ impl BlockBackend for FileDisk {
     }
 }
 
+/// Receives the original contents of a disk range just before a [`JournaledDisk`] first overwrites it. An error
+/// refuses the write (the guest sees an I/O error): a write whose original could not be kept is never made.
+pub type SaveOriginal = Box<dyn FnMut(u64, &[u8]) -> io::Result<()> + Send>;
+
+/// A writable disk that hands the original contents of every sector to [`SaveOriginal`] before overwriting it
+/// for the first time. A recorded run with a writable drive uses it, so its replay can rebuild the disk the run
+/// started from although the run changed the file.
+pub struct JournaledDisk {
+    inner: Box<dyn BlockBackend>,
+    /// Sectors whose original contents were saved.
+    saved: std::collections::BTreeSet<u64>,
+    save: SaveOriginal,
+}
+
+impl JournaledDisk {
+    pub fn new(inner: Box<dyn BlockBackend>, save: SaveOriginal) -> JournaledDisk {
+        JournaledDisk { inner, saved: Default::default(), save }
+    }
+
+    /// Saves the original contents of the sectors of `offset..offset + len` not saved yet, run by run.
+    fn save_originals(&mut self, offset: u64, len: usize) -> io::Result<()> {
+        let first = offset / SECTOR_SIZE;
+        let end = (offset + len as u64).div_ceil(SECTOR_SIZE);
+        let mut index = first;
+        while index < end {
+            if self.saved.contains(&index) {
+                index += 1;
+                continue;
+            }
+            let run_end = (index..end).find(|i| self.saved.contains(i)).unwrap_or(end);
+            let start = index * SECTOR_SIZE;
+            let stop = (run_end * SECTOR_SIZE).min(self.inner.len());
+            let mut original = vec![0u8; (stop - start) as usize];
+            self.inner.read_at(start, &mut original)?;
+            (self.save)(start, &original)?;
+            self.saved.extend(index..run_end);
+            index = run_end;
+        }
+        Ok(())
+    }
+}
+
+impl BlockBackend for JournaledDisk {
+    fn len(&self) -> u64 {
+        self.inner.len()
+    }
+
+    fn read_only(&self) -> bool {
+        self.inner.read_only()
+    }
+
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        self.inner.read_at(offset, buf)
+    }
+
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
+        check_range(offset, data.len(), self.inner.len())?;
+        self.save_originals(offset, data.len())?;
+        self.inner.write_at(offset, data)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+
+    fn save(&self) -> Vec<u8> {
+        self.inner.save()
+    }
+
+    fn restore(&mut self, state: &[u8]) -> Result<(), String> {
+        self.inner.restore(state)
+    }
+
+    fn inspect(&self) -> Vec<(String, String)> {
+        let mut lines = self.inner.inspect();
+        lines.push(("originals kept for replay".into(), format!("{} sectors", self.saved.len())));
+        lines
+    }
+}
+
 /// Copy-on-write over a read-only base: the guest's writes live in memory, sector by sector, and the base is
 /// only ever read.
 pub struct OverlayDisk {

@@ -12,7 +12,7 @@ pub mod mmio;
 pub mod queue;
 pub mod rng;
 
-pub use blk::{Blk, BlockBackend, FileDisk, OverlayDisk};
+pub use blk::{Blk, BlockBackend, FileDisk, JournaledDisk, OverlayDisk, SaveOriginal};
 pub use mmio::VirtioMmio;
 pub use queue::{Buf, DescChain, Queue, QueueError};
 pub use rng::Rng;
