@@ -15,7 +15,17 @@ pub struct Monitor<'a> {
     pub history: Option<&'a mut rewind_replay::Timeline>,
     /// Named snapshots (`savevm` / `loadvm`).
     pub snapshots: &'a mut std::collections::BTreeMap<String, Snapshot>,
+    /// Where a long command (a seek) reports how far it got, while it runs.
+    pub progress: &'a mut dyn FnMut(&str),
 }
+
+/// What gdb must be told after a command moved execution: it keeps the registers and frames of the last stop
+/// until told to read them again.
+pub const GDB_REFRESH_HINT: &str = "(gdb: `maintenance flush register-cache` shows the new point; the rewind-goto and \
+     rewind-loadvm commands of debugger/gdb/rewind.gdb do both)";
+
+/// Seconds between two progress lines of a long command.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// A named snapshot: a point in the history (cheap, with `--reverse` or a replay), or the whole machine state.
 pub enum Snapshot {
@@ -90,14 +100,31 @@ fn replay_where(m: &mut Monitor<'_>, _: &[&str]) -> Result<String, String> {
 fn replay_goto(m: &mut Monitor<'_>, args: &[&str]) -> Result<String, String> {
     let target: u64 =
         args.first().and_then(|a| a.replace('_', "").parse().ok()).ok_or("usage: replay goto INSTRUCTION-COUNT")?;
-    let history = m.history.as_deref_mut().ok_or("no history: run rewind with --reverse")?;
-    let stop = history.seek(m.machine, target);
+    let stop = seek(m, target)?;
     let now = m.machine.icount();
     match stop {
         rewind_replay::TimelineStop::Diverged(why) => Err(format!("cannot go there: {why}")),
-        _ if now == target => Ok(format!("at instruction {now}\n")),
-        _ => Ok(format!("history ends at instruction {now}\n")),
+        _ if now == target => Ok(format!("at instruction {now}\n{GDB_REFRESH_HINT}\n")),
+        _ => Ok(format!("history ends at instruction {now}\n{GDB_REFRESH_HINT}\n")),
     }
+}
+
+/// Seeks the history to `target`, reporting progress every [`PROGRESS_EVERY`] (which also keeps a gdb client
+/// from timing out while it waits).
+fn seek(m: &mut Monitor<'_>, target: u64) -> Result<rewind_replay::TimelineStop, String> {
+    let history = m.history.as_deref_mut().ok_or("no history: run rewind with --reverse")?;
+    let progress = &mut *m.progress;
+    let mut last = std::time::Instant::now();
+    let mut report = |now: u64, target: u64| {
+        if last.elapsed() >= PROGRESS_EVERY {
+            last = std::time::Instant::now();
+            progress(&format!("seeking: instruction {now} of {target}\n"));
+        }
+    };
+    let stop = history.seek_with_progress(m.machine, target, &mut report);
+    // As after a breakpoint stop: resuming from the new point does not stop at a breakpoint on its pc first.
+    m.machine.step_over_breakpoint_here(m.hart);
+    Ok(stop)
 }
 
 fn savevm(m: &mut Monitor<'_>, args: &[&str]) -> Result<String, String> {
@@ -116,12 +143,16 @@ fn loadvm(m: &mut Monitor<'_>, args: &[&str]) -> Result<String, String> {
     match m.snapshots.get(*name).ok_or_else(|| format!("no snapshot '{name}' (see info snapshots)"))? {
         Snapshot::At(icount) => {
             let target = *icount;
-            let history = m.history.as_deref_mut().ok_or("the history is gone")?;
-            history.seek(m.machine, target);
+            if let rewind_replay::TimelineStop::Diverged(why) = seek(m, target)? {
+                return Err(format!("cannot go back to '{name}': {why}"));
+            }
         }
-        Snapshot::State(state) => m.machine.restore_state(state).map_err(|e| e.to_string())?,
+        Snapshot::State(state) => {
+            m.machine.restore_state(state).map_err(|e| e.to_string())?;
+            m.machine.step_over_breakpoint_here(m.hart);
+        }
     }
-    Ok(format!("loaded '{name}': at instruction {}\n", m.machine.icount()))
+    Ok(format!("loaded '{name}': at instruction {}\n{GDB_REFRESH_HINT}\n", m.machine.icount()))
 }
 
 fn info_snapshots(m: &mut Monitor<'_>, _: &[&str]) -> Result<String, String> {
@@ -237,8 +268,14 @@ mod tests {
         let mut machine = machine();
         let mut phys = false;
         let mut snapshots = std::collections::BTreeMap::new();
-        let mut m =
-            Monitor { machine: &mut machine, hart: 0, phys: &mut phys, history: None, snapshots: &mut snapshots };
+        let mut m = Monitor {
+            machine: &mut machine,
+            hart: 0,
+            phys: &mut phys,
+            history: None,
+            snapshots: &mut snapshots,
+            progress: &mut |_| {},
+        };
         assert!(execute(&mut m, "savevm start").unwrap().contains("instruction 0"));
         m.machine.run(1000);
         m.machine.hart_mut(0).unwrap().x[5] = 77;
@@ -254,8 +291,14 @@ mod tests {
         let mut machine = machine();
         let mut phys = false;
         let mut snapshots = std::collections::BTreeMap::new();
-        let mut m =
-            Monitor { machine: &mut machine, hart: 1, phys: &mut phys, history: None, snapshots: &mut snapshots };
+        let mut m = Monitor {
+            machine: &mut machine,
+            hart: 1,
+            phys: &mut phys,
+            history: None,
+            snapshots: &mut snapshots,
+            progress: &mut |_| {},
+        };
         assert!(execute(&mut m, "help").unwrap().contains("info mtree"));
         assert!(execute(&mut m, "").unwrap().contains("phys on|off"));
         assert!(execute(&mut m, "info mtree").unwrap().contains("ram"));

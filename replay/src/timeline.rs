@@ -27,8 +27,8 @@ pub enum TimelineStop {
     Diverged(String),
 }
 
-/// Instructions a seek runs between two progress reports (a few hundredths of a second).
-pub const SEEK_STEP: u64 = 20_000_000;
+/// Instructions a seek runs between two progress reports (about a hundredth of a second).
+pub const SEEK_STEP: u64 = 5_000_000;
 
 /// Distance before a seek target at which a seek leaves a checkpoint (when it ran further than this).
 const NEAR_CHECKPOINT: u64 = 200_000;

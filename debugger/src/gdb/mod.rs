@@ -131,9 +131,66 @@ impl Connection for Conn {
 
 type Machine = GdbStubStateMachine<'static, Debuggee, Conn>;
 
+/// Checks each packet's checksum before gdbstub sees it. A packet damaged on the way is answered with `-`, so
+/// the client sends it again (as QEMU's stub does), instead of ending the session.
+#[derive(Default)]
+struct PacketCheck {
+    /// The packet being received, from its `$`; `hash` is the position of its `#` once seen.
+    packet: Vec<u8>,
+    hash: Option<usize>,
+}
+
+/// What a byte from the client amounts to.
+enum Checked {
+    /// Bytes for gdbstub (a byte outside packets, or a whole packet with a good checksum).
+    Pass(Vec<u8>),
+    /// A packet with a bad checksum: ask for it again.
+    Resend,
+    /// Inside a packet.
+    Pending,
+}
+
+impl PacketCheck {
+    fn push(&mut self, byte: u8) -> Checked {
+        if self.packet.is_empty() {
+            if byte == b'$' {
+                self.packet.push(byte);
+                return Checked::Pending;
+            }
+            return Checked::Pass(vec![byte]);
+        }
+        self.packet.push(byte);
+        match self.hash {
+            None if byte == b'#' => self.hash = Some(self.packet.len() - 1),
+            // An overlong packet goes to gdbstub, which refuses it.
+            None if self.packet.len() > PACKET_BUFFER => return self.release(),
+            Some(at) if self.packet.len() == at + 3 => {
+                let body = &self.packet[1..at];
+                let sum = body.iter().fold(0u8, |s, b| s.wrapping_add(*b));
+                let given =
+                    std::str::from_utf8(&self.packet[at + 1..]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                if given == Some(sum) {
+                    return self.release();
+                }
+                self.packet.clear();
+                self.hash = None;
+                return Checked::Resend;
+            }
+            _ => {}
+        }
+        Checked::Pending
+    }
+
+    fn release(&mut self) -> Checked {
+        self.hash = None;
+        Checked::Pass(std::mem::take(&mut self.packet))
+    }
+}
+
 struct Session {
     /// `None` only while a byte is being handed over.
     sm: Option<Machine>,
+    check: PacketCheck,
     /// Bytes from the client, read on a thread of their own; closed when the client goes.
     rx: Receiver<Vec<u8>>,
     /// For shutting the socket down, which also ends the reader thread.
@@ -249,7 +306,7 @@ impl GdbServer {
             Ok(sm) => {
                 eprintln!("rewind: gdb: client {peer} attached\r");
                 dbg.resume = Resume::Halted;
-                self.session = Some(Session { sm: Some(sm), rx, control, peer });
+                self.session = Some(Session { sm: Some(sm), check: PacketCheck::default(), rx, control, peer });
             }
             Err(e) => {
                 eprintln!("rewind: gdb: session with {peer} failed to start: {e}\r");
@@ -265,8 +322,8 @@ impl GdbServer {
             s.control.shutdown();
         }
         dbg.clear_debug_state();
+        // A machine still frozen by `-S` stays frozen until a client resumes it.
         dbg.resume = Resume::Continue;
-        self.frozen = false;
     }
 
     /// Services the client (accepts one if none is attached) and says whether the machine may run.
@@ -313,8 +370,19 @@ impl GdbServer {
             }
         }
         for byte in input {
-            if let Some(gate) = self.feed(dbg, byte) {
-                return gate;
+            let Some(session) = self.session.as_mut() else { break };
+            let bytes = match session.check.push(byte) {
+                Checked::Pass(bytes) => bytes,
+                Checked::Pending => continue,
+                Checked::Resend => {
+                    let _ = session.control.write_all(b"-");
+                    continue;
+                }
+            };
+            for byte in bytes {
+                if let Some(gate) = self.feed(dbg, byte) {
+                    return gate;
+                }
             }
         }
         if closed {
@@ -480,8 +548,13 @@ impl GdbServer {
             _ => return None,
         };
         let Some(history) = dbg.inputs.history() else {
-            dbg.resume = Resume::Halted;
-            return None;
+            // gdb would only say "Target remote does not support this command": say how to get a history.
+            self.console_message(
+                "rewind: no execution history to go back through: run with --reverse, or record the run \
+                 (rewind record) and debug its replay (rewind replay FILE -s)\n",
+            );
+            let reason = MultiThreadStopReason::ReplayLog { tid: Some(tid(hart)), pos: ReplayLogPosition::Begin };
+            return Some(self.report_reason(dbg, reason).1.unwrap_or(Gate::Wait));
         };
         let result = match dbg.resume {
             Resume::ReverseStep { .. } => history.reverse_step(&mut dbg.machine),
@@ -520,6 +593,14 @@ impl GdbServer {
             (_, Some(gate)) => Some(gate),
             _ => Some(Gate::Wait),
         }
+    }
+
+    /// Shows `text` in gdb's console while the client waits for a stop (an `O` packet).
+    fn console_message(&mut self, text: &str) {
+        let Some(session) = self.session.as_mut() else { return };
+        let body: String = std::iter::once("O".to_string()).chain(text.bytes().map(|b| format!("{b:02x}"))).collect();
+        let sum = body.bytes().fold(0u8, |s, b| s.wrapping_add(b));
+        let _ = session.control.write_all(format!("${body}#{sum:02x}").as_bytes());
     }
 
     /// Tells a running client that a replay reached the end of its recording.

@@ -351,21 +351,14 @@ impl MultiThreadResume for Debuggee {
         Some(self)
     }
 
+    // Offered even without a history (`--reverse`, or a replay), so the user is told how to get one rather than
+    // gdb's "Target remote does not support this command".
     fn support_reverse_step(&mut self) -> Option<ReverseStepOps<'_, Tid, Self>> {
-        // Offered only with a history to go back through (`--reverse`).
-        if self.inputs.history().is_some() {
-            Some(self)
-        } else {
-            None
-        }
+        Some(self)
     }
 
     fn support_reverse_cont(&mut self) -> Option<ReverseContOps<'_, Tid, Self>> {
-        if self.inputs.history().is_some() {
-            Some(self)
-        } else {
-            None
-        }
+        Some(self)
     }
 }
 
@@ -480,14 +473,28 @@ impl HwWatchpoint for Debuggee {
 impl MonitorCmd for Debuggee {
     fn handle_monitor_cmd(&mut self, cmd: &[u8], mut out: ConsoleOutput<'_>) -> Result<(), String> {
         let line = String::from_utf8_lossy(cmd);
+        let before = self.machine.icount();
+        // Progress goes out at once as console-output packets: gdb waits for the command's end with its remote
+        // timeout (2 s by default), which each packet restarts.
+        let mut progress = |text: &str| {
+            out.write_raw(text.as_bytes());
+            out.flush();
+        };
         let mut m = Monitor {
             machine: &mut self.machine,
             hart: self.current,
             phys: &mut self.phys,
             history: self.inputs.history(),
             snapshots: &mut self.snapshots,
+            progress: &mut progress,
         };
-        let text = match monitor::execute(&mut m, &line) {
+        let result = monitor::execute(&mut m, &line);
+        if self.machine.icount() != before || line.trim_start().starts_with("loadvm") {
+            // Execution moved: a watchpoint stop's bookkeeping belongs to the point left behind.
+            self.shadow_pc = None;
+            self.watch_stepped = None;
+        }
+        let text = match result {
             Ok(text) => text,
             Err(e) => format!("{e}\n"),
         };
