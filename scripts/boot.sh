@@ -6,6 +6,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/deps.sh"
 guest=$("$top/scripts/guest-dir.sh")
 cd "$top"
-cargo build --release -q -p rewind-debugger
+echo "scripts/boot.sh: building rewind (the first build takes a few minutes)" >&2
+cargo build --release -p rewind-debugger
 exec "$top/target/release/rewind" -M virt -m 256M -nographic \
   -kernel "$guest/Image" -initrd "$guest/initramfs.cpio.gz" -append "console=ttyS0 ${APPEND:-}" "$@"

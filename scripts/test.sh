@@ -4,7 +4,12 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 "$top/scripts/deps.sh"
+step() { echo "scripts/test.sh: $*" >&2; }
+step "building the ISA test programs"
 make -s -C examples/isa
+step "checking formatting"
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets -q -- -D warnings
+step "clippy (the first build takes a few minutes)"
+cargo clippy --workspace --all-targets -- -D warnings
+step "building and running every test (the Linux boots take a few minutes more)"
 cargo test --workspace --release

@@ -3,6 +3,17 @@
 //! `Ctrl-A x` quits, as in QEMU.
 
 use std::io::{IsTerminal, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Whether the terminal is in raw mode now (a [`Console`] is running on it).
+static RAW: AtomicBool = AtomicBool::new(false);
+
+/// Prints a message of rewind's on a line of its own on stderr, after whatever the guest printed. In raw mode a
+/// bare `\n` would leave the next line (the shell prompt after rewind exits) starting mid-line.
+pub fn say(message: &str) {
+    let end = if RAW.load(Ordering::Relaxed) { "\r\n" } else { "\n" };
+    eprint!("\r\n{message}{end}");
+}
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::time::Duration;
 
@@ -26,6 +37,7 @@ impl Console {
     pub fn start() -> Console {
         let interactive = std::io::stdin().is_terminal();
         let raw_mode = interactive && crossterm::terminal::enable_raw_mode().is_ok();
+        RAW.store(raw_mode, Ordering::Relaxed);
         let (tx, rx) = channel();
         std::thread::spawn(move || {
             let mut stdin = std::io::stdin().lock();
@@ -101,6 +113,7 @@ impl Drop for Console {
     fn drop(&mut self) {
         if self.raw_mode {
             let _ = crossterm::terminal::disable_raw_mode();
+            RAW.store(false, Ordering::Relaxed);
         }
     }
 }

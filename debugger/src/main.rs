@@ -5,6 +5,7 @@ mod console;
 mod drives;
 mod gdb;
 mod monitor;
+mod progress;
 mod recording;
 mod session;
 

@@ -15,17 +15,14 @@ pub struct Monitor<'a> {
     pub history: Option<&'a mut rewind_replay::Timeline>,
     /// Named snapshots (`savevm` / `loadvm`).
     pub snapshots: &'a mut std::collections::BTreeMap<String, Snapshot>,
-    /// Where a long command (a seek) reports how far it got, while it runs.
-    pub progress: &'a mut dyn FnMut(&str),
+    /// Where a long command (a seek) reports how far it got while it runs: (instruction count now, target).
+    pub progress: &'a mut dyn FnMut(u64, u64),
 }
 
 /// What gdb must be told after a command moved execution: it keeps the registers and frames of the last stop
 /// until told to read them again.
 pub const GDB_REFRESH_HINT: &str = "(gdb: `maintenance flush register-cache` shows the new point; the rewind-goto and \
      rewind-loadvm commands of debugger/gdb/rewind.gdb do both)";
-
-/// Seconds between two progress lines of a long command.
-const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// A named snapshot: a point in the history (cheap, with `--reverse` or a replay), or the whole machine state.
 pub enum Snapshot {
@@ -109,19 +106,10 @@ fn replay_goto(m: &mut Monitor<'_>, args: &[&str]) -> Result<String, String> {
     }
 }
 
-/// Seeks the history to `target`, reporting progress every [`PROGRESS_EVERY`] (which also keeps a gdb client
-/// from timing out while it waits).
+/// Seeks the history to `target`, reporting progress on the way.
 fn seek(m: &mut Monitor<'_>, target: u64) -> Result<rewind_replay::TimelineStop, String> {
     let history = m.history.as_deref_mut().ok_or("no history: run rewind with --reverse")?;
-    let progress = &mut *m.progress;
-    let mut last = std::time::Instant::now();
-    let mut report = |now: u64, target: u64| {
-        if last.elapsed() >= PROGRESS_EVERY {
-            last = std::time::Instant::now();
-            progress(&format!("seeking: instruction {now} of {target}\n"));
-        }
-    };
-    let stop = history.seek_with_progress(m.machine, target, &mut report);
+    let stop = history.seek_with_progress(m.machine, target, &mut *m.progress);
     // As after a breakpoint stop: resuming from the new point does not stop at a breakpoint on its pc first.
     m.machine.step_over_breakpoint_here(m.hart);
     Ok(stop)
@@ -274,7 +262,7 @@ mod tests {
             phys: &mut phys,
             history: None,
             snapshots: &mut snapshots,
-            progress: &mut |_| {},
+            progress: &mut |_, _| {},
         };
         assert!(execute(&mut m, "savevm start").unwrap().contains("instruction 0"));
         m.machine.run(1000);
@@ -297,7 +285,7 @@ mod tests {
             phys: &mut phys,
             history: None,
             snapshots: &mut snapshots,
-            progress: &mut |_| {},
+            progress: &mut |_, _| {},
         };
         assert!(execute(&mut m, "help").unwrap().contains("info mtree"));
         assert!(execute(&mut m, "").unwrap().contains("phys on|off"));

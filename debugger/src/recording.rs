@@ -131,8 +131,8 @@ impl InputPath {
     pub fn run(&mut self, m: &mut Machine, budget: u64) -> Result<Step> {
         match self {
             InputPath::Live | InputPath::Replay { .. } => Ok(Step::Stop(m.run(budget))),
-            InputPath::Record(r, _) => step(r.run(m, budget), m),
-            InputPath::History(t) => step(t.run(m, budget), m),
+            InputPath::Record(r, _) => step(r.run(m, budget)),
+            InputPath::History(t) => step(t.run(m, budget)),
         }
     }
 
@@ -178,11 +178,11 @@ impl InputPath {
     }
 }
 
-fn step(stop: TimelineStop, m: &Machine) -> Result<Step> {
+fn step(stop: TimelineStop) -> Result<Step> {
     match stop {
         TimelineStop::Machine(stop) => Ok(Step::Stop(stop)),
         TimelineStop::Diverged(why) => {
-            bail!("execution diverged from the recording at instruction {}: {why}", m.icount())
+            bail!("execution diverged from the recording: {why}")
         }
         TimelineStop::HistoryEnd { reason } => Ok(Step::HistoryEnd(reason)),
         TimelineStop::HistoryStart => Ok(Step::HistoryEnd(None)),

@@ -179,6 +179,9 @@ pub fn run_with(
         Some(e) => Some(GdbServer::start(e, args.freeze)?),
         None => None,
     };
+    // A replay without gdb shows how far it got (on a terminal).
+    let replay_end = dbg.inputs.history().and_then(|t| t.recorded_end()).filter(|_| gdb.is_none());
+    let bar = crate::progress::Progress::new("replaying", replay_end.unwrap_or(0));
     let mut console = Console::start();
     dbg.machine.set_stop_on_idle(true);
     let started = Instant::now();
@@ -226,7 +229,10 @@ pub fn run_with(
                         }
                         continue;
                     }
-                    _ => break end_of_history(dbg.machine.icount(), reason, replay_damage.as_deref()),
+                    _ => {
+                        bar.finish();
+                        break end_of_history(dbg.machine.icount(), reason, replay_damage.as_deref());
+                    }
                 }
             }
         };
@@ -234,11 +240,14 @@ pub fn run_with(
             *b -= dbg.machine.icount().saturating_sub(before);
         }
         let output = out.take();
-        let _ = stdout.write_all(&output);
-        let _ = stdout.flush();
+        bar.set(dbg.machine.icount());
+        bar.suspend(|| {
+            let _ = stdout.write_all(&output);
+            let _ = stdout.flush();
+        });
         dbg.inputs.checkpoint(&mut dbg.machine)?;
         if let Some(failure) = dbg.inputs.check_failure(&output, &dbg.machine) {
-            eprintln!("\r\nrewind: guest failure at instruction {}: {failure}", dbg.machine.icount());
+            crate::console::say(&format!("rewind: guest failure at instruction {}: {failure}", dbg.machine.icount()));
             break FAILURE_EXIT;
         }
         // A replay's poweroff is not the end of the session: the recording's end follows at the same point and
@@ -292,9 +301,9 @@ pub fn run_with(
                     }
                     None if console.is_closed() => {
                         let _ = stdout.write_all(&out.take());
-                        eprintln!(
-                            "\r\nrewind: every hart waits for an interrupt that can never come (no timer armed, \
-                             console input closed); stopping"
+                        crate::console::say(
+                            "rewind: every hart waits for an interrupt that can never come (no timer armed, \
+                             console input closed); stopping",
                         );
                         break 1;
                     }
@@ -306,7 +315,7 @@ pub fn run_with(
             StopReason::Poweroff { .. } if replay_damage.is_some() => {}
             StopReason::Poweroff { code } => break code as i32,
             StopReason::Reset if !matches!(dbg.inputs, InputPath::Live) => {
-                eprintln!("\r\nrewind: the guest reset; the recording ends here");
+                crate::console::say("rewind: the guest reset; the recording ends here");
                 break 0;
             }
             StopReason::Reset => {
@@ -319,11 +328,11 @@ pub fn run_with(
             // Only gdb sets breakpoints and watchpoints; one that fires while no client is attached is stale.
             StopReason::Breakpoint { .. } | StopReason::Watchpoint { .. } if gdb.is_some() => {}
             StopReason::Breakpoint { hart, pc } => {
-                eprintln!("\r\nrewind: hart {hart} stopped at breakpoint {pc:#x}");
+                crate::console::say(&format!("rewind: hart {hart} stopped at breakpoint {pc:#x}"));
                 break 0;
             }
             StopReason::Watchpoint { hart, addr, kind, .. } => {
-                eprintln!("\r\nrewind: hart {hart} stopped at watchpoint ({kind:?} of {addr:#x})");
+                crate::console::say(&format!("rewind: hart {hart} stopped at watchpoint ({kind:?} of {addr:#x})"));
                 break 0;
             }
         }
@@ -372,16 +381,20 @@ pub fn run_with(
 fn end_of_history(at: u64, reason: Option<String>, replay_damage: Option<&str>) -> i32 {
     match (reason, replay_damage) {
         (Some(reason), Some(_)) => {
-            eprintln!("\r\nrewind: replay complete at instruction {at} ({reason}); state matches the recording");
+            crate::console::say(&format!(
+                "rewind: replay complete at instruction {at} ({reason}); state matches the recording"
+            ));
             crate::recording::exit_code_of(&reason)
         }
         (None, Some(why)) => {
-            eprintln!("\r\nrewind: recording ends early at instruction {at} ({why}); replayed up to there");
+            crate::console::say(&format!(
+                "rewind: recording ends early at instruction {at} ({why}); replayed up to there"
+            ));
             REPLAY_CUT_OFF_EXIT
         }
         (reason, None) => {
             let why = reason.unwrap_or_else(|| "the recording was cut off".into());
-            eprintln!("\r\nrewind: end of the recording at instruction {at} ({why})");
+            crate::console::say(&format!("rewind: end of the recording at instruction {at} ({why})"));
             0
         }
     }
@@ -402,7 +415,7 @@ fn handle_console(
             None
         }
         ConsoleEvent::Quit => {
-            eprintln!("\r\nrewind: terminated by Ctrl-A x");
+            crate::console::say("rewind: terminated by Ctrl-A x");
             Some(0)
         }
         ConsoleEvent::Closed => None,

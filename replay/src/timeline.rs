@@ -166,7 +166,7 @@ impl Timeline {
                     );
                     if !differing.is_empty() {
                         return Err(Stop::Diverged(format!(
-                            "the state differs from the recording at instruction {}: {}",
+                            "the state differs at instruction {}: {}",
                             at.icount,
                             differing.join(", ")
                         )));

@@ -21,6 +21,9 @@ use gdbstub::target::{Target, TargetError, TargetResult};
 use rewind::{Machine, Priv, Watchpoint};
 use std::collections::BTreeMap;
 
+/// How often a long monitor command tells gdb how far it got (well within gdb's 2 s default remote timeout).
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// EFAULT, the reply to an access of unmapped or non-RAM memory.
 const EFAULT: u8 = 14;
 
@@ -475,10 +478,16 @@ impl MonitorCmd for Debuggee {
         let line = String::from_utf8_lossy(cmd);
         let before = self.machine.icount();
         // Progress goes out at once as console-output packets: gdb waits for the command's end with its remote
-        // timeout (2 s by default), which each packet restarts.
-        let mut progress = |text: &str| {
-            out.write_raw(text.as_bytes());
-            out.flush();
+        // timeout (2 s by default), which each packet restarts. A bar shows it on rewind's terminal too.
+        let mut bar: Option<crate::progress::Progress> = None;
+        let mut last = std::time::Instant::now();
+        let mut progress = |now: u64, target: u64| {
+            bar.get_or_insert_with(|| crate::progress::Progress::new("seeking", target)).set(now);
+            if last.elapsed() >= PROGRESS_EVERY {
+                last = std::time::Instant::now();
+                out.write_raw(format!("seeking: instruction {now} of {target}\n").as_bytes());
+                out.flush();
+            }
         };
         let mut m = Monitor {
             machine: &mut self.machine,
