@@ -201,3 +201,19 @@ fn reverse_execution_without_a_history_says_how_to_get_one() {
     assert_eq!(out.matches("run with --reverse").count(), 2, "{out}");
     assert!(out.contains("total 1"), "{out}");
 }
+
+#[test]
+fn continuing_a_damaged_replay_stops_where_its_evidence_ends() {
+    let vmlinux = vmlinux(&guest_dir());
+    let file = record("cut.rwd", "rdinit=/nope root=/dev/nope", 70);
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+    let r = replay_under_gdb(&file);
+    let out = r.gdb(&vmlinux, &["continue", "monitor replay where", "reverse-stepi", "monitor replay where"]);
+    assert!(r.stderr().contains("replaying what is there"), "the damage is named: {}", r.stderr());
+    assert!(out.contains("No more reverse-execution history"), "{out}");
+    let wheres = instruction_counts(&out);
+    assert_eq!(wheres.len(), 2, "{out}");
+    assert_eq!(wheres[1], wheres[0] - 1, "{out}");
+    let _ = std::fs::remove_file(file);
+}
