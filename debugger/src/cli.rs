@@ -200,8 +200,9 @@ pub fn parse_size(s: &str) -> Result<u64> {
         "" | "M" | "MB" | "MIB" => 1 << 20,
         "K" | "KB" | "KIB" => 1 << 10,
         "G" | "GB" | "GIB" => 1 << 30,
+        "T" | "TB" | "TIB" => 1 << 40,
         "B" => 1,
-        _ => bail!("invalid size unit in '{s}' (use K, M or G)"),
+        _ => bail!("invalid size unit in '{s}' (use K, M, G or T)"),
     };
     n.checked_mul(mult).with_context(|| format!("size '{s}' is too large"))
 }
@@ -315,6 +316,7 @@ mod tests {
     fn sizes_follow_qemu_units() {
         assert_eq!(parse_size("256M").unwrap(), 256 << 20);
         assert_eq!(parse_size("1G").unwrap(), 1 << 30);
+        assert_eq!(parse_size("1T").unwrap(), 1 << 40);
         assert_eq!(parse_size("128").unwrap(), 128 << 20);
         assert!(parse_size("12Q").is_err());
         assert!(parse_size("99999999999999G").is_err());

@@ -238,7 +238,7 @@ pub(crate) mod tests {
 
     #[test]
     fn elf_segments_land_at_their_physical_address_with_bss_zeroed() {
-        let mut ram = Ram::new(BASE, 0x10000);
+        let mut ram = Ram::new(BASE, 0x10000).unwrap();
         ram.write(0x8000_2004, &[0xaa; 4]).unwrap();
         let elf = ImageFile::new("k.elf", tiny_elf(0x8000_2000, 0x8000_2000, &[1, 2, 3, 4], 8));
         let l = load_kernel(&mut ram, &elf, 0).unwrap();
@@ -249,7 +249,7 @@ pub(crate) mod tests {
 
     #[test]
     fn truncated_or_foreign_elves_are_errors_naming_the_file() {
-        let mut ram = Ram::new(BASE, 0x10000);
+        let mut ram = Ram::new(BASE, 0x10000).unwrap();
         let good = tiny_elf(BASE, BASE, &[0; 16], 0);
         for len in [4, 20, 63, 100, 130] {
             let f = ImageFile::new("cut.elf", good[..len].to_vec());
@@ -265,7 +265,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_segment_outside_ram_is_an_error() {
-        let mut ram = Ram::new(BASE, 0x10000);
+        let mut ram = Ram::new(BASE, 0x10000).unwrap();
         let f = ImageFile::new("far.elf", tiny_elf(BASE + 0xfff0, BASE, &[0; 32], 0));
         let err = load_elf(&mut ram, &f).unwrap_err();
         assert!(matches!(err, LoadError::OutsideRam { start: 0x8000_fff0, end: 0x8001_0010, .. }), "{err}");
@@ -274,7 +274,7 @@ pub(crate) mod tests {
 
     #[test]
     fn raw_kernel_too_big_for_ram_is_an_error_naming_the_file() {
-        let mut ram = Ram::new(BASE, 4 * MIB);
+        let mut ram = Ram::new(BASE, 4 * MIB).unwrap();
         let f = ImageFile::new("Image", vec![0; 3 * MIB as usize]);
         let err = load_kernel(&mut ram, &f, BASE + 2 * MIB).unwrap_err();
         assert!(matches!(err, LoadError::TooBig { addr: 0x8020_0000, .. }), "{err}");
@@ -283,7 +283,7 @@ pub(crate) mod tests {
 
     #[test]
     fn image_header_size_reserves_room_for_bss() {
-        let mut ram = Ram::new(BASE, 4 * MIB);
+        let mut ram = Ram::new(BASE, 4 * MIB).unwrap();
         let mut img = vec![0u8; 64];
         img[IMAGE_SIZE_OFFSET..IMAGE_SIZE_OFFSET + 8].copy_from_slice(&(3 * MIB).to_le_bytes());
         img[IMAGE_MAGIC_OFFSET..IMAGE_MAGIC_OFFSET + 8].copy_from_slice(IMAGE_MAGIC);
