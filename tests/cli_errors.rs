@@ -182,3 +182,14 @@ fn ram_the_host_cannot_reserve_is_one_line() {
     assert_clean_error(&run, "cannot set up 32 GiB of guest RAM");
     assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
 }
+
+#[test]
+fn an_os_error_is_said_once() {
+    let kernel = rewind(&["-bios", "none", "-kernel", "/nonexistent/Image"]);
+    let firmware = rewind(&["-bios", "/nonexistent/fw.bin"]);
+    let drive = rewind(&["-bios", "none", "-drive", "file=/nonexistent/disk.img,format=raw,if=virtio"]);
+    for run in [kernel, firmware, drive] {
+        assert_clean_error(&run, "No such file or directory");
+        assert_eq!(run.stderr.matches("No such file or directory").count(), 1, "{}", run.stderr);
+    }
+}

@@ -40,7 +40,7 @@ impl ImageFile {
         let name = path.display().to_string();
         match std::fs::read(path) {
             Ok(data) => Ok(ImageFile { name, data }),
-            Err(source) => Err(LoadError::Read { file: name, source }),
+            Err(error) => Err(LoadError::Read { file: name, error }),
         }
     }
 }
@@ -53,10 +53,12 @@ pub struct Loaded {
     pub entry: u64,
 }
 
+/// Each message is complete on its own: a cause is part of the text, not also an error `source()` (which
+/// `anyhow`'s `{:#}` would print a second time).
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("cannot read {file}: {source}")]
-    Read { file: String, source: std::io::Error },
+    #[error("cannot read {file}: {error}")]
+    Read { file: String, error: std::io::Error },
     #[error("{file}: malformed ELF: {reason}")]
     MalformedElf { file: String, reason: String },
     #[error("{file}: not a RISC-V ELF (e_machine {machine})")]
@@ -305,9 +307,22 @@ pub(crate) mod tests {
         assert_eq!(fdt_addr(BASE, 0x1000, 0x2000), None);
     }
 
+    /// The message and its causes as `anyhow`'s `{:#}` prints them.
+    fn chain(err: &dyn std::error::Error) -> String {
+        let mut text = err.to_string();
+        let mut cause = err.source();
+        while let Some(c) = cause {
+            text += &format!(": {c}");
+            cause = c.source();
+        }
+        text
+    }
+
     #[test]
-    fn missing_file_error_names_it() {
+    fn missing_file_error_names_it_and_says_the_cause_once() {
         let err = ImageFile::read("/nonexistent/rewind-test-file").unwrap_err();
         assert!(err.to_string().starts_with("cannot read /nonexistent/rewind-test-file: "), "{err}");
+        let text = chain(&err);
+        assert_eq!(text.matches("No such file").count(), 1, "{text}");
     }
 }
