@@ -184,6 +184,40 @@ fn ram_the_host_cannot_reserve_is_one_line() {
 }
 
 #[test]
+fn an_empty_kernel_or_firmware_is_refused_as_qemu_does() {
+    let p = temp_file("empty.bin", b"");
+    let path = p.to_str().unwrap();
+    let kernel = rewind(&["-bios", "none", "-kernel", path]);
+    let firmware = rewind(&["-bios", path]);
+    let _ = std::fs::remove_file(&p);
+    assert_clean_error(&kernel, &format!("could not load kernel '{path}': the file is empty"));
+    assert_clean_error(&firmware, &format!("could not load firmware '{path}': the file is empty"));
+}
+
+#[test]
+fn a_directory_is_refused_as_kernel_initrd_firmware_or_drive() {
+    let dir = std::env::temp_dir();
+    let dir = dir.to_str().unwrap();
+    let elf = temp_file("dir-test.elf", &top_of_ram_elf(1));
+    let elf = elf.to_str().unwrap();
+    let drive = format!("file={dir},format=raw,if=virtio");
+    let runs = [
+        (rewind(&["-bios", "none", "-kernel", dir]), format!("cannot read {dir}: it is a directory")),
+        (rewind(&["-bios", dir]), format!("cannot read {dir}: it is a directory")),
+        (rewind(&["-bios", "none", "-kernel", elf, "-initrd", dir]), format!("cannot read {dir}: it is a directory")),
+        (
+            rewind(&["-m", "1G", "-bios", "none", "-kernel", elf, "-drive", &drive]),
+            format!("-drive {drive}: cannot open '{dir}': it is a directory, not a regular file"),
+        ),
+    ];
+    let _ = std::fs::remove_file(elf);
+    for (run, message) in runs {
+        assert_clean_error(&run, &message);
+        assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+    }
+}
+
+#[test]
 fn an_os_error_is_said_once() {
     let kernel = rewind(&["-bios", "none", "-kernel", "/nonexistent/Image"]);
     let firmware = rewind(&["-bios", "/nonexistent/fw.bin"]);

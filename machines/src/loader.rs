@@ -34,10 +34,14 @@ impl ImageFile {
         ImageFile { name: name.into(), data }
     }
 
-    /// Reads `path` from the host.
+    /// Reads `path` from the host. A directory is refused by name (reading one fails with a less telling
+    /// EISDIR); pipes and devices are read like files.
     pub fn read(path: impl AsRef<Path>) -> Result<ImageFile, LoadError> {
         let path = path.as_ref();
         let name = path.display().to_string();
+        if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+            return Err(LoadError::Directory { file: name });
+        }
         match std::fs::read(path) {
             Ok(data) => Ok(ImageFile { name, data }),
             Err(error) => Err(LoadError::Read { file: name, error }),
@@ -59,6 +63,11 @@ pub struct Loaded {
 pub enum LoadError {
     #[error("cannot read {file}: {error}")]
     Read { file: String, error: std::io::Error },
+    #[error("cannot read {file}: it is a directory")]
+    Directory { file: String },
+    /// QEMU: "could not load kernel 'FILE'". An empty image would leave the hart running zeroed RAM.
+    #[error("could not load {role} '{file}': the file is empty")]
+    EmptyFile { role: &'static str, file: String },
     #[error("{file}: malformed ELF: {reason}")]
     MalformedElf { file: String, reason: String },
     #[error("{file}: not a RISC-V ELF (e_machine {machine})")]
@@ -140,8 +149,17 @@ pub fn load_raw(ram: &mut Ram, file: &ImageFile, addr: u64, reserve: u64) -> Res
     Ok(Loaded { start: addr, end: addr + size, entry: addr })
 }
 
+/// Refuses an empty `file` loaded as `role` (QEMU refuses an empty kernel or firmware too).
+fn check_not_empty(file: &ImageFile, role: &'static str) -> Result<(), LoadError> {
+    match file.data.is_empty() {
+        true => Err(LoadError::EmptyFile { role, file: file.name.clone() }),
+        false => Ok(()),
+    }
+}
+
 /// Loads firmware: ELF at its addresses, else raw at `base`.
 pub fn load_firmware(ram: &mut Ram, file: &ImageFile, base: u64) -> Result<Loaded, LoadError> {
+    check_not_empty(file, "firmware")?;
     if is_elf(&file.data) {
         load_elf(ram, file)
     } else {
@@ -166,6 +184,7 @@ pub fn linux_image_size(data: &[u8]) -> Option<u64> {
 
 /// Loads a kernel: ELF at its addresses, else raw at `start` (reserving the `Image` header's `image_size`).
 pub fn load_kernel(ram: &mut Ram, file: &ImageFile, start: u64) -> Result<Loaded, LoadError> {
+    check_not_empty(file, "kernel")?;
     if is_elf(&file.data) {
         load_elf(ram, file)
     } else {
@@ -324,5 +343,25 @@ pub(crate) mod tests {
         assert!(err.to_string().starts_with("cannot read /nonexistent/rewind-test-file: "), "{err}");
         let text = chain(&err);
         assert_eq!(text.matches("No such file").count(), 1, "{text}");
+    }
+
+    #[test]
+    fn a_directory_is_not_an_image() {
+        let dir = std::env::temp_dir();
+        let err = ImageFile::read(&dir).unwrap_err();
+        assert!(matches!(err, LoadError::Directory { .. }), "{err}");
+        assert_eq!(chain(&err), format!("cannot read {}: it is a directory", dir.display()));
+    }
+
+    #[test]
+    fn an_empty_kernel_or_firmware_is_refused_as_qemu_does() {
+        let mut ram = Ram::new(BASE, 4 * MIB).unwrap();
+        let empty = ImageFile::new("empty.bin", Vec::new());
+        let err = load_kernel(&mut ram, &empty, BASE).unwrap_err();
+        assert_eq!(err.to_string(), "could not load kernel 'empty.bin': the file is empty");
+        let err = load_firmware(&mut ram, &empty, BASE).unwrap_err();
+        assert_eq!(err.to_string(), "could not load firmware 'empty.bin': the file is empty");
+        // QEMU takes an empty initrd; so do we.
+        assert!(load_initrd(&mut ram, &empty, BASE).is_ok());
     }
 }

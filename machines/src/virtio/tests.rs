@@ -655,3 +655,14 @@ fn inspect_shows_transport_and_device_state() {
     assert_eq!(get("read_only"), "false");
     assert!(get("overlay").contains("0 dirty sectors"));
 }
+
+#[test]
+fn a_directory_is_no_disk_image() {
+    let dir = std::env::temp_dir();
+    let errors =
+        [FileDisk::open_read_only(&dir).err(), FileDisk::open_writable(&dir).err(), OverlayDisk::open(&dir).err()];
+    for e in errors {
+        let e = e.expect("a directory opened as a disk");
+        assert_eq!(e.to_string(), "it is a directory, not a regular file");
+    }
+}
