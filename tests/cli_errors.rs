@@ -227,3 +227,17 @@ fn an_os_error_is_said_once() {
         assert_eq!(run.stderr.matches("No such file or directory").count(), 1, "{}", run.stderr);
     }
 }
+
+#[test]
+fn mtree_help_lists_only_the_options_that_shape_the_machine() {
+    let mtree = rewind(&["mtree", "--help"]);
+    assert_eq!(mtree.code, Some(0), "{}", mtree.stderr);
+    for shown in ["--memory", "--smp", "--kernel", "--bios", "--drive", "--device"] {
+        assert!(mtree.stdout.contains(shown), "mtree --help lacks {shown}:\n{}", mtree.stdout);
+    }
+    for hidden in ["--gdb", "-S ", "-s ", "--reverse", "--max-insns", "--stats", "--jit", "--rtc-start"] {
+        assert!(!mtree.stdout.contains(hidden), "mtree --help lists {hidden}:\n{}", mtree.stdout);
+    }
+    let run = rewind(&["run", "--help"]);
+    assert!(run.stdout.contains("--max-insns") && run.stdout.contains("--gdb"), "{}", run.stdout);
+}

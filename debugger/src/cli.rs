@@ -53,7 +53,31 @@ pub enum Command {
         freeze: bool,
     },
     /// Print the machine's memory-region tree (QEMU's `info mtree`) and exit.
+    #[command(mut_args(hide_run_only))]
     Mtree(MachineArgs),
+}
+
+/// Machine options that do not change a machine's shape, so `rewind mtree` ignores them: they stay accepted
+/// (a run's command line can be reused) but its help does not list them.
+const RUN_ONLY: &[&str] = &[
+    "append",
+    "nographic",
+    "serial",
+    "rng_seed",
+    "rtc_start",
+    "reverse",
+    "max_insns",
+    "stats",
+    "jit",
+    "jit_threshold",
+    "gdb_default",
+    "gdb",
+    "freeze",
+];
+
+fn hide_run_only(arg: clap::Arg) -> clap::Arg {
+    let hide = RUN_ONLY.contains(&arg.get_id().as_str());
+    arg.hide(hide)
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -330,6 +354,23 @@ mod tests {
         assert!(!d.snapshot);
         assert!(parse_drive("file=x,format=qcow2").is_err());
         assert!(parse_drive("format=raw").is_err());
+    }
+
+    #[test]
+    fn mtree_hides_the_options_it_ignores_and_still_accepts_them() {
+        let mut cli = <Cli as clap::CommandFactory>::command();
+        let mtree = cli.find_subcommand_mut("mtree").unwrap();
+        let listed: Vec<String> =
+            mtree.get_arguments().filter(|a| !a.is_hide_set()).map(|a| a.get_id().to_string()).collect();
+        for id in RUN_ONLY {
+            assert!(mtree.get_arguments().any(|a| a.get_id() == id), "mtree has no argument {id}");
+            assert!(!listed.contains(&id.to_string()), "mtree --help lists {id}");
+        }
+        for id in ["machine", "memory", "smp", "bios", "kernel", "initrd", "drives", "devices"] {
+            assert!(listed.contains(&id.to_string()), "mtree --help lacks {id}");
+        }
+        let args = normalize_args(["rewind", "mtree", "--stats", "-S", "-m", "64M"].map(String::from)).unwrap();
+        assert!(Cli::try_parse_from(args).is_ok());
     }
 
     #[test]
