@@ -241,3 +241,17 @@ fn mtree_help_lists_only_the_options_that_shape_the_machine() {
     let run = rewind(&["run", "--help"]);
     assert!(run.stdout.contains("--max-insns") && run.stdout.contains("--gdb"), "{}", run.stdout);
 }
+
+#[test]
+fn version_names_the_commit_it_was_built_from() {
+    let out = Command::new("git").arg("-C").arg(workspace()).args(["rev-parse", "--short", "HEAD"]).output();
+    let out = out.expect("git is needed to know which commit this is");
+    assert!(out.status.success(), "not a git checkout: {}", String::from_utf8_lossy(&out.stderr));
+    let commit = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let run = rewind(&["--version"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let line = run.stdout.trim();
+    let expected = format!("rewind {} ({commit}", env!("CARGO_PKG_VERSION"));
+    assert!(line.starts_with(&expected), "{line:?} does not start with {expected:?}");
+    assert!(line == format!("{expected})") || line == format!("{expected}-dirty)"), "{line:?}");
+}

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 #[derive(Parser, Debug)]
 #[command(
     name = "rewind",
-    version,
+    // The package version and, when built from a git checkout, the commit (see build.rs).
+    version = env!("REWIND_VERSION"),
     about = "A debugger-centric, deterministic RISC-V full-system emulator",
     args_conflicts_with_subcommands = true,
     after_help = "QEMU-style single-dash options work too: rewind -M virt -m 256M -kernel Image -append 'console=ttyS0'"
