@@ -255,3 +255,19 @@ fn version_names_the_commit_it_was_built_from() {
     assert!(line.starts_with(&expected), "{line:?} does not start with {expected:?}");
     assert!(line == format!("{expected})") || line == format!("{expected}-dirty)"), "{line:?}");
 }
+
+#[test]
+fn completions_and_the_man_page_print_to_stdout() {
+    let bash = rewind(&["completions", "bash"]);
+    assert_eq!(bash.code, Some(0), "{}", bash.stderr);
+    assert!(bash.stdout.contains("complete -F _rewind") && bash.stdout.contains("--max-insns"), "{}", bash.stdout);
+    for shell in ["zsh", "fish"] {
+        let run = rewind(&["completions", shell]);
+        assert_eq!(run.code, Some(0), "{shell}: {}", run.stderr);
+        assert!(run.stdout.contains("mtree"), "{shell}: {}", run.stdout);
+    }
+    assert_clean_error(&rewind(&["completions", "tcsh"]), "tcsh");
+    let man = rewind(&["manpage"]);
+    assert_eq!(man.code, Some(0), "{}", man.stderr);
+    assert!(man.stdout.contains(".TH rewind 1") && man.stdout.contains("mtree"), "{}", man.stdout);
+}

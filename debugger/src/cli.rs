@@ -56,6 +56,13 @@ pub enum Command {
     /// Print the machine's memory-region tree (QEMU's `info mtree`) and exit.
     #[command(mut_args(hide_run_only))]
     Mtree(MachineArgs),
+    /// Print a shell completion script, e.g. `rewind completions bash > /etc/bash_completion.d/rewind`.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `rewind manpage > rewind.1; man ./rewind.1`.
+    Manpage,
 }
 
 /// Machine options that do not change a machine's shape, so `rewind mtree` ignores them: they stay accepted
@@ -79,6 +86,21 @@ const RUN_ONLY: &[&str] = &[
 fn hide_run_only(arg: clap::Arg) -> clap::Arg {
     let hide = RUN_ONLY.contains(&arg.get_id().as_str());
     arg.hide(hide)
+}
+
+/// The completion script for `shell`. (Made in memory: clap_complete panics on a failed write, such as to a closed
+/// pipe.)
+pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "rewind", &mut script);
+    script
+}
+
+/// The man page (roff).
+pub fn manpage() -> std::io::Result<Vec<u8>> {
+    let mut page = Vec::new();
+    clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut page)?;
+    Ok(page)
 }
 
 #[derive(Args, Debug, Clone, Default)]
