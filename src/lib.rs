@@ -16,5 +16,5 @@ pub use cpu::{Hart, Priv};
 pub use device::{Device, DeviceBus, DeviceInput, FdtNode, FdtWiring, PowerRequest};
 pub use hooks::{AccessKind, MemAccess, Tracer, WatchKind, Watchpoint};
 pub use machine::{CpuState, DebugStops, Machine, MachineBuilder, MachineState, StopReason, TIMEBASE_HZ};
-pub use memory::{DeviceId, MemoryRegion, Ram};
+pub use memory::{DeviceId, MemoryRegion, Ram, RamError};
 pub use platform::INSNS_PER_TICK;

@@ -6,7 +6,7 @@ use crate::cpu::mmu::Mmu;
 use crate::cpu::Hart;
 use crate::device::{Device, DeviceInput, PowerRequest};
 use crate::hooks::{AccessKind, Tracer, Watchpoint};
-use crate::memory::{DeviceId, FlatView, MemoryRegion, Ram, RomId, PAGE_SIZE};
+use crate::memory::{DeviceId, FlatView, MemoryRegion, Ram, RamError, RamImage, RomId, PAGE_SIZE};
 use crate::platform::{NamedDevice, Platform, INSNS_PER_TICK};
 use serde::{Deserialize, Serialize};
 
@@ -47,18 +47,19 @@ pub struct MachineBuilder {
 }
 
 impl MachineBuilder {
-    /// A machine with `harts` harts and `ram_size` bytes of RAM at `ram_base` (named `ram_name` in the tree).
-    pub fn new(harts: usize, ram_name: &str, ram_base: u64, ram_size: u64) -> MachineBuilder {
+    /// A machine with `harts` harts and `ram_size` bytes of RAM at `ram_base` (named `ram_name` in the tree);
+    /// `Err` if the host cannot reserve the RAM.
+    pub fn new(harts: usize, ram_name: &str, ram_base: u64, ram_size: u64) -> Result<MachineBuilder, RamError> {
         let mut root = MemoryRegion::container("system", u64::MAX);
         root.add_subregion(ram_base, MemoryRegion::ram(ram_name, ram_size), 0);
-        MachineBuilder {
+        Ok(MachineBuilder {
             harts: harts.max(1),
             root,
-            ram: Ram::new(ram_base, ram_size),
+            ram: Ram::new(ram_base, ram_size)?,
             roms: Vec::new(),
             devices: Vec::new(),
             reset_pc: ram_base,
-        }
+        })
     }
 
     /// Maps a ROM holding `data` (zero-padded or cut to `size`) at `base`.
@@ -148,7 +149,7 @@ struct Schedule {
 #[derive(Clone, Serialize, Deserialize)]
 pub struct MachineState {
     pub cpu: CpuState,
-    pub ram: Ram,
+    pub ram: RamImage,
 }
 
 /// Everything guest-visible except RAM (checkpoints store RAM page by page).
@@ -497,16 +498,17 @@ impl Machine {
 
     /// The complete guest-visible state.
     pub fn save_state(&self) -> MachineState {
-        MachineState { cpu: self.save_cpu_state(), ram: self.plat.ram.clone() }
+        MachineState { cpu: self.save_cpu_state(), ram: self.plat.ram.image() }
     }
 
     /// Restores what [`Machine::save_state`] produced for a machine of the same shape.
     pub fn restore_state(&mut self, state: &MachineState) -> Result<(), crate::device::RestoreError> {
-        if state.ram.base() != self.plat.ram.base() || state.ram.size() != self.plat.ram.size() {
-            return Err(crate::device::RestoreError { device: "machine".into(), reason: "RAM layout differs".into() });
-        }
+        // The image is checked before anything changes.
+        self.plat
+            .ram
+            .load_image(&state.ram)
+            .map_err(|reason| crate::device::RestoreError { device: "machine".into(), reason })?;
         self.restore_cpu_state(&state.cpu)?;
-        self.plat.ram = state.ram.clone();
         self.plat.fast_path_epoch += 1;
         self.cache.flush();
         self.plat.clear_code_pages();
@@ -580,20 +582,25 @@ impl Machine {
 
     /// Overwrites RAM page `index` (restoring a checkpoint); decoded code is invalidated.
     pub fn set_ram_page(&mut self, index: usize, data: &[u8]) -> Option<()> {
-        let start = index.checked_mul(PAGE_SIZE as usize)?;
-        let page = self.plat.ram.bytes_mut().get_mut(start..start + PAGE_SIZE as usize)?;
-        page.get_mut(..data.len())?.copy_from_slice(data);
+        self.plat.ram.restore_page(index, data)?;
         // Code decoded from this page is dropped before anything runs again; other pages keep theirs, so going
         // back to a checkpoint does not throw away every translation.
         self.plat.forget_code_on_page(index as u64);
         Some(())
     }
 
-    /// A hash of the complete guest-visible state, RAM included, for determinism checks.
+    /// A hash of the complete guest-visible state, RAM included, for determinism checks. RAM counts by its
+    /// non-zero pages (index and contents), so only pages ever written are read.
     pub fn state_hash(&self) -> u64 {
         let mut h = Fnv::new(self.cpu_hash());
-        for chunk in self.plat.ram.bytes().chunks_exact(8) {
-            h.word(u64::from_le_bytes(chunk.try_into().unwrap_or_default()));
+        for page in self.plat.ram.written_pages() {
+            let Some(bytes) = self.ram_page(page) else { continue };
+            if bytes.iter().any(|b| *b != 0) {
+                h.word(page as u64);
+                for chunk in bytes.chunks_exact(8) {
+                    h.word(u64::from_le_bytes(chunk.try_into().unwrap_or_default()));
+                }
+            }
         }
         h.finish()
     }
@@ -675,7 +682,7 @@ mod tests {
 
     /// auipc a0,1; li a1,42; sd a1,0(a0); ld a2,0(a0); j .
     fn machine() -> Machine {
-        let mut b = MachineBuilder::new(1, "ram", BASE, 0x10000);
+        let mut b = MachineBuilder::new(1, "ram", BASE, 0x10000).unwrap();
         let code: [u32; 5] = [0x0000_1517, 0x02a0_0593, 0x00b5_3023, 0x0005_3603, 0x0000_006f];
         let bytes: Vec<u8> = code.iter().flat_map(|w| w.to_le_bytes()).collect();
         b.ram_mut().write(BASE, &bytes).unwrap();
@@ -776,7 +783,7 @@ mod tests {
 
     #[test]
     fn access_to_unmapped_space_is_a_guest_fault_not_a_host_panic() {
-        let mut b = MachineBuilder::new(1, "ram", BASE, 0x10000);
+        let mut b = MachineBuilder::new(1, "ram", BASE, 0x10000).unwrap();
         // ld a0, 0(x0); then the trap vector (mtvec = 0) is unmapped too: the hart keeps faulting, the host lives.
         b.ram_mut().write(BASE, &0x0000_3503u32.to_le_bytes()).unwrap();
         b.set_reset_pc(BASE);

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 #[derive(Parser, Debug)]
 #[command(
     name = "rewind",
-    version,
+    // The package version and, when built from a git checkout, the commit (see build.rs).
+    version = env!("REWIND_VERSION"),
     about = "A debugger-centric, deterministic RISC-V full-system emulator",
     args_conflicts_with_subcommands = true,
     after_help = "QEMU-style single-dash options work too: rewind -M virt -m 256M -kernel Image -append 'console=ttyS0'"
@@ -59,7 +60,53 @@ pub enum Command {
         image_dir: Option<PathBuf>,
     },
     /// Print the machine's memory-region tree (QEMU's `info mtree`) and exit.
+    #[command(mut_args(hide_run_only))]
     Mtree(MachineArgs),
+    /// Print a shell completion script, e.g. `rewind completions bash > /etc/bash_completion.d/rewind`.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `rewind manpage > rewind.1; man ./rewind.1`.
+    Manpage,
+}
+
+/// Machine options that do not change a machine's shape, so `rewind mtree` ignores them: they stay accepted
+/// (a run's command line can be reused) but its help does not list them.
+const RUN_ONLY: &[&str] = &[
+    "append",
+    "nographic",
+    "serial",
+    "rng_seed",
+    "rtc_start",
+    "reverse",
+    "max_insns",
+    "stats",
+    "jit",
+    "jit_threshold",
+    "gdb_default",
+    "gdb",
+    "freeze",
+];
+
+fn hide_run_only(arg: clap::Arg) -> clap::Arg {
+    let hide = RUN_ONLY.contains(&arg.get_id().as_str());
+    arg.hide(hide)
+}
+
+/// The completion script for `shell`. (Made in memory: clap_complete panics on a failed write, such as to a closed
+/// pipe.)
+pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "rewind", &mut script);
+    script
+}
+
+/// The man page (roff).
+pub fn manpage() -> std::io::Result<Vec<u8>> {
+    let mut page = Vec::new();
+    clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut page)?;
+    Ok(page)
 }
 
 #[derive(Args, Debug, Clone, Default)]
@@ -228,8 +275,9 @@ pub fn parse_size(s: &str) -> Result<u64> {
         "" | "M" | "MB" | "MIB" => 1 << 20,
         "K" | "KB" | "KIB" => 1 << 10,
         "G" | "GB" | "GIB" => 1 << 30,
+        "T" | "TB" | "TIB" => 1 << 40,
         "B" => 1,
-        _ => bail!("invalid size unit in '{s}' (use K, M or G)"),
+        _ => bail!("invalid size unit in '{s}' (use K, M, G or T)"),
     };
     n.checked_mul(mult).with_context(|| format!("size '{s}' is too large"))
 }
@@ -358,6 +406,7 @@ mod tests {
     fn sizes_follow_qemu_units() {
         assert_eq!(parse_size("256M").unwrap(), 256 << 20);
         assert_eq!(parse_size("1G").unwrap(), 1 << 30);
+        assert_eq!(parse_size("1T").unwrap(), 1 << 40);
         assert_eq!(parse_size("128").unwrap(), 128 << 20);
         assert!(parse_size("12Q").is_err());
         assert!(parse_size("99999999999999G").is_err());
@@ -371,6 +420,23 @@ mod tests {
         assert!(!d.snapshot);
         assert!(parse_drive("file=x,format=qcow2").is_err());
         assert!(parse_drive("format=raw").is_err());
+    }
+
+    #[test]
+    fn mtree_hides_the_options_it_ignores_and_still_accepts_them() {
+        let mut cli = <Cli as clap::CommandFactory>::command();
+        let mtree = cli.find_subcommand_mut("mtree").unwrap();
+        let listed: Vec<String> =
+            mtree.get_arguments().filter(|a| !a.is_hide_set()).map(|a| a.get_id().to_string()).collect();
+        for id in RUN_ONLY {
+            assert!(mtree.get_arguments().any(|a| a.get_id() == id), "mtree has no argument {id}");
+            assert!(!listed.contains(&id.to_string()), "mtree --help lists {id}");
+        }
+        for id in ["machine", "memory", "smp", "bios", "kernel", "initrd", "drives", "devices"] {
+            assert!(listed.contains(&id.to_string()), "mtree --help lacks {id}");
+        }
+        let args = normalize_args(["rewind", "mtree", "--stats", "-S", "-m", "64M"].map(String::from)).unwrap();
+        assert!(Cli::try_parse_from(args).is_ok());
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub fn attach(args: &MachineArgs, config: &mut VirtConfig, originals: Option<Ori
     for (i, d) in args.drives.iter().enumerate() {
         let spec = cli::parse_drive(d)?;
         let path = &spec.file;
-        let open_error = || format!("cannot open {}", path.display());
+        let open_error = || format!("-drive {d}: cannot open '{}'", path.display());
         let disk: Box<dyn BlockBackend> = if spec.read_only {
             Box::new(FileDisk::open_read_only(path).with_context(open_error)?)
         } else if spec.snapshot {

@@ -9,7 +9,9 @@ mod progress;
 mod recording;
 mod session;
 
+use anyhow::Context;
 use clap::Parser;
+use std::io::Write;
 
 fn main() {
     let args = match cli::normalize_args(std::env::args()) {
@@ -38,6 +40,8 @@ fn main() {
         Some(cli::Command::Replay { file, gdb_default, gdb, freeze, image_dir }) => {
             recording::replay(&file, recording::ReplayOptions { gdb_default, gdb, freeze, image_dir })
         }
+        Some(cli::Command::Completions { shell }) => print(&cli::completions(shell)),
+        Some(cli::Command::Manpage) => cli::manpage().map_err(Into::into).and_then(|page| print(&page)),
         None => session::run(&cli.machine),
     };
     match result {
@@ -47,4 +51,11 @@ fn main() {
             std::process::exit(1);
         }
     }
+}
+
+/// Writes `text` to stdout; exit code 0.
+fn print(text: &[u8]) -> anyhow::Result<i32> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text).and_then(|()| out.flush()).context("cannot write to stdout")?;
+    Ok(0)
 }

@@ -246,7 +246,7 @@ mod tests {
     use super::*;
 
     fn machine() -> Machine {
-        let mut b = rewind::MachineBuilder::new(2, "ram", 0x8000_0000, 0x10000);
+        let mut b = rewind::MachineBuilder::new(2, "ram", 0x8000_0000, 0x10000).unwrap();
         b.set_reset_pc(0x8000_0000);
         b.build()
     }

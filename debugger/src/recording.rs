@@ -248,7 +248,7 @@ pub fn record(args: &MachineArgs, argv: &[String], options: RecordOptions) -> Re
     let header = Header {
         machine_args: machine_argv(argv),
         images: hashes,
-        writer: format!("rewind {}", env!("CARGO_PKG_VERSION")),
+        writer: format!("rewind {}", env!("REWIND_VERSION")),
         bundled: options.bundle,
     };
     let output = &options.output;

@@ -23,9 +23,17 @@ pub struct FdtParams {
     pub initrd: Option<(u64, u64)>,
 }
 
+/// The cause is part of the message, not also a `source()` (`#[from]` would make it one, and `anyhow`'s `{:#}`
+/// would print it twice).
 #[derive(Debug, thiserror::Error)]
 #[error("device tree: {0}")]
-pub struct FdtError(#[from] vm_fdt::Error);
+pub struct FdtError(vm_fdt::Error);
+
+impl From<vm_fdt::Error> for FdtError {
+    fn from(e: vm_fdt::Error) -> FdtError {
+        FdtError(e)
+    }
+}
 
 /// QEMU's phandle numbering: cpus from the last down, each followed by its interrupt controller; the nodes that
 /// others point at (the interrupt controller, then system controllers) come after.
@@ -240,6 +248,13 @@ mod tests {
     use crate::loader::{ImageFile, MIB};
     use crate::virt::{self, Firmware, VirtConfig};
     use std::process::Command;
+
+    #[test]
+    fn an_error_says_its_cause_once() {
+        let e = FdtError::from(vm_fdt::Error::InvalidString);
+        assert!(std::error::Error::source(&e).is_none(), "the cause is in the message: {e}");
+        assert_eq!(e.to_string(), format!("device tree: {}", vm_fdt::Error::InvalidString));
+    }
 
     /// The tree the `virt` board gives its guest: 256 MiB, and with `guest` a kernel, the shared guest's initrd
     /// size (QEMU put it at 0x88200000..0x88342f54) and its command line.

@@ -34,13 +34,17 @@ impl ImageFile {
         ImageFile { name: name.into(), data }
     }
 
-    /// Reads `path` from the host.
+    /// Reads `path` from the host. A directory is refused by name (reading one fails with a less telling
+    /// EISDIR); pipes and devices are read like files.
     pub fn read(path: impl AsRef<Path>) -> Result<ImageFile, LoadError> {
         let path = path.as_ref();
         let name = path.display().to_string();
+        if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+            return Err(LoadError::Directory { file: name });
+        }
         match std::fs::read(path) {
             Ok(data) => Ok(ImageFile { name, data }),
-            Err(source) => Err(LoadError::Read { file: name, source }),
+            Err(error) => Err(LoadError::Read { file: name, error }),
         }
     }
 }
@@ -53,10 +57,17 @@ pub struct Loaded {
     pub entry: u64,
 }
 
+/// Each message is complete on its own: a cause is part of the text, not also an error `source()` (which
+/// `anyhow`'s `{:#}` would print a second time).
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("cannot read {file}: {source}")]
-    Read { file: String, source: std::io::Error },
+    #[error("cannot read {file}: {error}")]
+    Read { file: String, error: std::io::Error },
+    #[error("cannot read {file}: it is a directory")]
+    Directory { file: String },
+    /// QEMU: "could not load kernel 'FILE'". An empty image would leave the hart running zeroed RAM.
+    #[error("could not load {role} '{file}': the file is empty")]
+    EmptyFile { role: &'static str, file: String },
     #[error("{file}: malformed ELF: {reason}")]
     MalformedElf { file: String, reason: String },
     #[error("{file}: not a RISC-V ELF (e_machine {machine})")]
@@ -138,8 +149,17 @@ pub fn load_raw(ram: &mut Ram, file: &ImageFile, addr: u64, reserve: u64) -> Res
     Ok(Loaded { start: addr, end: addr + size, entry: addr })
 }
 
+/// Refuses an empty `file` loaded as `role` (QEMU refuses an empty kernel or firmware too).
+fn check_not_empty(file: &ImageFile, role: &'static str) -> Result<(), LoadError> {
+    match file.data.is_empty() {
+        true => Err(LoadError::EmptyFile { role, file: file.name.clone() }),
+        false => Ok(()),
+    }
+}
+
 /// Loads firmware: ELF at its addresses, else raw at `base`.
 pub fn load_firmware(ram: &mut Ram, file: &ImageFile, base: u64) -> Result<Loaded, LoadError> {
+    check_not_empty(file, "firmware")?;
     if is_elf(&file.data) {
         load_elf(ram, file)
     } else {
@@ -164,6 +184,7 @@ pub fn linux_image_size(data: &[u8]) -> Option<u64> {
 
 /// Loads a kernel: ELF at its addresses, else raw at `start` (reserving the `Image` header's `image_size`).
 pub fn load_kernel(ram: &mut Ram, file: &ImageFile, start: u64) -> Result<Loaded, LoadError> {
+    check_not_empty(file, "kernel")?;
     if is_elf(&file.data) {
         load_elf(ram, file)
     } else {
@@ -238,7 +259,7 @@ pub(crate) mod tests {
 
     #[test]
     fn elf_segments_land_at_their_physical_address_with_bss_zeroed() {
-        let mut ram = Ram::new(BASE, 0x10000);
+        let mut ram = Ram::new(BASE, 0x10000).unwrap();
         ram.write(0x8000_2004, &[0xaa; 4]).unwrap();
         let elf = ImageFile::new("k.elf", tiny_elf(0x8000_2000, 0x8000_2000, &[1, 2, 3, 4], 8));
         let l = load_kernel(&mut ram, &elf, 0).unwrap();
@@ -249,7 +270,7 @@ pub(crate) mod tests {
 
     #[test]
     fn truncated_or_foreign_elves_are_errors_naming_the_file() {
-        let mut ram = Ram::new(BASE, 0x10000);
+        let mut ram = Ram::new(BASE, 0x10000).unwrap();
         let good = tiny_elf(BASE, BASE, &[0; 16], 0);
         for len in [4, 20, 63, 100, 130] {
             let f = ImageFile::new("cut.elf", good[..len].to_vec());
@@ -265,7 +286,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_segment_outside_ram_is_an_error() {
-        let mut ram = Ram::new(BASE, 0x10000);
+        let mut ram = Ram::new(BASE, 0x10000).unwrap();
         let f = ImageFile::new("far.elf", tiny_elf(BASE + 0xfff0, BASE, &[0; 32], 0));
         let err = load_elf(&mut ram, &f).unwrap_err();
         assert!(matches!(err, LoadError::OutsideRam { start: 0x8000_fff0, end: 0x8001_0010, .. }), "{err}");
@@ -274,7 +295,7 @@ pub(crate) mod tests {
 
     #[test]
     fn raw_kernel_too_big_for_ram_is_an_error_naming_the_file() {
-        let mut ram = Ram::new(BASE, 4 * MIB);
+        let mut ram = Ram::new(BASE, 4 * MIB).unwrap();
         let f = ImageFile::new("Image", vec![0; 3 * MIB as usize]);
         let err = load_kernel(&mut ram, &f, BASE + 2 * MIB).unwrap_err();
         assert!(matches!(err, LoadError::TooBig { addr: 0x8020_0000, .. }), "{err}");
@@ -283,7 +304,7 @@ pub(crate) mod tests {
 
     #[test]
     fn image_header_size_reserves_room_for_bss() {
-        let mut ram = Ram::new(BASE, 4 * MIB);
+        let mut ram = Ram::new(BASE, 4 * MIB).unwrap();
         let mut img = vec![0u8; 64];
         img[IMAGE_SIZE_OFFSET..IMAGE_SIZE_OFFSET + 8].copy_from_slice(&(3 * MIB).to_le_bytes());
         img[IMAGE_MAGIC_OFFSET..IMAGE_MAGIC_OFFSET + 8].copy_from_slice(IMAGE_MAGIC);
@@ -305,9 +326,42 @@ pub(crate) mod tests {
         assert_eq!(fdt_addr(BASE, 0x1000, 0x2000), None);
     }
 
+    /// The message and its causes as `anyhow`'s `{:#}` prints them.
+    fn chain(err: &dyn std::error::Error) -> String {
+        let mut text = err.to_string();
+        let mut cause = err.source();
+        while let Some(c) = cause {
+            text += &format!(": {c}");
+            cause = c.source();
+        }
+        text
+    }
+
     #[test]
-    fn missing_file_error_names_it() {
+    fn missing_file_error_names_it_and_says_the_cause_once() {
         let err = ImageFile::read("/nonexistent/rewind-test-file").unwrap_err();
         assert!(err.to_string().starts_with("cannot read /nonexistent/rewind-test-file: "), "{err}");
+        let text = chain(&err);
+        assert_eq!(text.matches("No such file").count(), 1, "{text}");
+    }
+
+    #[test]
+    fn a_directory_is_not_an_image() {
+        let dir = std::env::temp_dir();
+        let err = ImageFile::read(&dir).unwrap_err();
+        assert!(matches!(err, LoadError::Directory { .. }), "{err}");
+        assert_eq!(chain(&err), format!("cannot read {}: it is a directory", dir.display()));
+    }
+
+    #[test]
+    fn an_empty_kernel_or_firmware_is_refused_as_qemu_does() {
+        let mut ram = Ram::new(BASE, 4 * MIB).unwrap();
+        let empty = ImageFile::new("empty.bin", Vec::new());
+        let err = load_kernel(&mut ram, &empty, BASE).unwrap_err();
+        assert_eq!(err.to_string(), "could not load kernel 'empty.bin': the file is empty");
+        let err = load_firmware(&mut ram, &empty, BASE).unwrap_err();
+        assert_eq!(err.to_string(), "could not load firmware 'empty.bin': the file is empty");
+        // QEMU takes an empty initrd; so do we.
+        assert!(load_initrd(&mut ram, &empty, BASE).is_ok());
     }
 }

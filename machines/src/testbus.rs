@@ -13,7 +13,13 @@ pub struct TestBus {
 
 impl TestBus {
     pub fn new(harts: usize) -> TestBus {
-        TestBus { now: 0, ram: Ram::new(0x8000_0000, 0x1000), irq_lines: 0, hart_irqs: vec![0; harts], power: None }
+        TestBus {
+            now: 0,
+            ram: Ram::new(0x8000_0000, 0x1000).unwrap(),
+            irq_lines: 0,
+            hart_irqs: vec![0; harts],
+            power: None,
+        }
     }
 
     pub fn bus(&mut self) -> DeviceBus<'_> {

@@ -8,7 +8,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use rewind::{Device, Machine, MachineBuilder};
+use rewind::memory::human_size;
+use rewind::{Device, Machine, MachineBuilder, RamError};
 
 use crate::clint::Clint;
 use crate::fdt::{self, FdtError, FdtParams};
@@ -155,8 +156,10 @@ pub struct BootInfo {
 pub enum BoardError {
     #[error("virt: {0} harts requested, the board supports 1 to {MAX_HARTS}")]
     Harts(usize),
-    #[error("virt: RAM size {0:#x} is not a non-zero multiple of 4 KiB up to {MAX_RAM:#x}")]
+    #[error("virt: RAM size {} is not a non-zero multiple of 4 KiB up to {}", human_size(*.0), human_size(MAX_RAM))]
     RamSize(u64),
+    #[error(transparent)]
+    Ram(#[from] RamError),
     #[error(transparent)]
     Load(#[from] LoadError),
     #[error(transparent)]
@@ -225,7 +228,7 @@ pub fn build(config: VirtConfig) -> Result<(Machine, BootInfo), BoardError> {
     }
     let dram = memmap(Slot::Dram).map_or(DRAM_BASE, |e| e.base);
     let ram_name = memmap(Slot::Dram).map_or("ram", |e| e.name);
-    let mut builder = MachineBuilder::new(harts, ram_name, dram, ram_size);
+    let mut builder = MachineBuilder::new(harts, ram_name, dram, ram_size)?;
     let mut placed: Vec<(String, Loaded)> = Vec::new();
 
     let firmware_file = match bios {

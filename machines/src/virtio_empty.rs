@@ -53,7 +53,7 @@ mod tests {
 
     #[test]
     fn empty_slot_reads_as_a_transport_without_device() {
-        let mut ram = Ram::new(0x8000_0000, 0x1000);
+        let mut ram = Ram::new(0x8000_0000, 0x1000).unwrap();
         let (mut lines, mut harts, mut power) = (0, vec![0], None);
         let mut bus =
             DeviceBus { now: 0, ram: &mut ram, irq_lines: &mut lines, hart_irqs: &mut harts, power: &mut power };

@@ -441,7 +441,7 @@ mod tests {
                 let at = rand(bytes.len());
                 match rand(4) {
                     0 => bytes.truncate(at),
-                    1 => bytes[at.min(bytes.len().saturating_sub(1))] ^= 1 << rand(8),
+                    1 => bytes[at] ^= 1 << rand(8),
                     2 => {
                         let len = rand(16).min(bytes.len() - at.min(bytes.len()));
                         for b in &mut bytes[at..at + len] {

@@ -6,7 +6,7 @@ mod ram;
 mod tree;
 
 pub use flat::{FlatRange, FlatTarget, FlatView};
-pub use ram::{DirtyFor, Ram, PAGE_SIZE};
+pub use ram::{human_size, DirtyFor, Ram, RamError, RamImage, PAGE_SIZE};
 pub use tree::{MemoryRegion, RegionKind, Subregion};
 
 /// Index of a device in the machine's device table.

@@ -100,7 +100,7 @@ impl FileDisk {
     pub fn open_read_only(path: impl AsRef<Path>) -> io::Result<FileDisk> {
         let path = path.as_ref();
         let file = File::open(path)?;
-        let len = file.metadata()?.len();
+        let len = regular_file_len(&file.metadata()?)?;
         Ok(FileDisk { file, path: path.to_path_buf(), len, writable: false })
     }
 
@@ -108,9 +108,21 @@ impl FileDisk {
     /// explicitly asked to be writable. The file's contents are not part of snapshots.
     pub fn open_writable(path: impl AsRef<Path>) -> io::Result<FileDisk> {
         let path = path.as_ref();
+        // Opening a directory for writing fails with a plainer EISDIR: say the same as for a read-only drive.
+        regular_file_len(&std::fs::metadata(path)?)?;
         let file = OpenOptions::new().read(true).write(true).open(path)?;
-        let len = file.metadata()?.len();
+        let len = regular_file_len(&file.metadata()?)?;
         Ok(FileDisk { file, path: path.to_path_buf(), len, writable: true })
+    }
+}
+
+/// The size of a file with metadata `meta`, which must be a regular file: a directory opens read-only and has a size, but is no
+/// disk (QEMU's `file` driver refuses anything but a regular file too).
+fn regular_file_len(meta: &std::fs::Metadata) -> io::Result<u64> {
+    match meta.file_type() {
+        t if t.is_file() => Ok(meta.len()),
+        t if t.is_dir() => Err(io::Error::new(io::ErrorKind::InvalidInput, "it is a directory, not a regular file")),
+        _ => Err(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file")),
     }
 }
 

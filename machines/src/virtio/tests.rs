@@ -28,7 +28,7 @@ struct Env {
 
 impl Env {
     fn new() -> Env {
-        Env { ram: Ram::new(RAM_BASE, 1 << 20), irq_lines: 0, harts: [0], power: None }
+        Env { ram: Ram::new(RAM_BASE, 1 << 20).unwrap(), irq_lines: 0, harts: [0], power: None }
     }
 
     fn bus(&mut self) -> DeviceBus<'_> {
@@ -594,7 +594,7 @@ fn save_restore_gives_identical_subsequent_behaviour() {
     env.init(&mut dev);
     rng_bytes(&mut env, &mut dev);
     let snap = dev.save();
-    let ram = env.ram.clone();
+    let ram = env.ram.try_clone().unwrap();
     let after = rng_bytes(&mut env, &mut dev);
     // Same configuration (seed), fresh state: everything it does next comes from the snapshot.
     let mut other = rng(5);
@@ -613,7 +613,7 @@ fn save_restore_gives_identical_subsequent_behaviour() {
     env.ram.write(DATA, &[1; 512]).unwrap();
     env.blk_request(&mut blk, VIRTIO_BLK_T_OUT, 0, 512, false);
     let snap = blk.save();
-    let ram = env.ram.clone();
+    let ram = env.ram.try_clone().unwrap();
     env.ram.write(DATA, &[2; 512]).unwrap();
     env.blk_request(&mut blk, VIRTIO_BLK_T_OUT, 0, 512, false);
     env.blk_request(&mut blk, VIRTIO_BLK_T_OUT, 1, 512, false);
@@ -654,4 +654,15 @@ fn inspect_shows_transport_and_device_state() {
     assert!(get("capacity").starts_with("8 sectors"));
     assert_eq!(get("read_only"), "false");
     assert!(get("overlay").contains("0 dirty sectors"));
+}
+
+#[test]
+fn a_directory_is_no_disk_image() {
+    let dir = std::env::temp_dir();
+    let errors =
+        [FileDisk::open_read_only(&dir).err(), FileDisk::open_writable(&dir).err(), OverlayDisk::open(&dir).err()];
+    for e in errors {
+        let e = e.expect("a directory opened as a disk");
+        assert_eq!(e.to_string(), "it is a directory, not a regular file");
+    }
 }
