@@ -1,8 +1,14 @@
 //! The shared Linux guest boots under rewind: OpenSBI, the kernel, busybox userspace, the bench checksum QEMU
-//! also prints, the shell, and `-smp 2`.
+//! also prints, the shell, `-smp 2`, and console input reaching the shell with every device attached.
 
 mod common;
 use common::*;
+use rewind::{DeviceInput, Machine, Priv, StopReason};
+use rewind_machines::loader::ImageFile;
+use rewind_machines::virt::{build, Firmware, VirtConfig, VIRTIO_IRQ, VIRTIO_SLOTS};
+use rewind_machines::virtio::{Blk, OverlayDisk, Rng, VirtioMmio};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(240);
@@ -90,4 +96,95 @@ fn virtio_disk_and_rng_work_and_the_image_is_never_written() {
     let overlaps = |x: &[String], y: &[String]| x.windows(8).any(|w| w == &y[..8]);
     assert!(overlaps(&a, &b) || overlaps(&b, &a), "virtio-rng is seeded, not random:\n{a:?}\n{b:?}");
     let _ = std::fs::remove_file(img);
+}
+
+#[test]
+fn console_input_piped_at_full_speed_with_every_device_attached_runs_to_the_poweroff() {
+    let disk = TempDisk::new("piped-console");
+    let drive = format!("file={},format=raw,if=virtio", disk.0.display());
+    let cmd = linux_command("", &["-drive", drive.as_str(), "-device", "virtio-rng-device"]);
+    let run = run_with_input(cmd, disk_write_session().as_bytes(), Duration::from_secs(60));
+    assert!(run.stdout.contains("dd of=/dev/vda bs=512 seek=4 conv=fsync"), "{}", run.stdout);
+    assert!(run.stdout.contains(" records out"), "dd did not run:\n{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    disk.assert_unchanged();
+}
+
+/// The UART's output, shared with the test.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// Runs until the machine stops for something other than its budget, or `limit` instructions have run.
+fn run_to_stop(m: &mut Machine, limit: u64) -> StopReason {
+    let end = m.icount() + limit;
+    loop {
+        match m.run(10_000_000.min(end - m.icount())) {
+            StopReason::BudgetExhausted if m.icount() < end => {}
+            stop => return stop,
+        }
+    }
+}
+
+/// Console input that arrives while Linux handles a timer interrupt reaches the shell. The handler runs with
+/// interrupts off and ends by reprogramming the timer through OpenSBI, whose `csrc mip, STIP` once copied the
+/// UART's pending interrupt into the software-writable mip.SEIP: from then on Linux took an external interrupt
+/// that no device raised, again and again, and the shell never saw another byte. Run through the machine API
+/// so that the input lands at that point in every run (on the command line it is a matter of host timing).
+#[test]
+fn console_input_arriving_in_a_timer_interrupt_handler_reaches_the_shell() {
+    let g = guest_dir();
+    let disk = TempDisk::new("timer-irq-console");
+    let out = Captured::default();
+    let mut c = VirtConfig::new(Box::new(out.clone()));
+    c.ram_size = 256 << 20;
+    c.bios = Firmware::Default;
+    c.kernel = Some(ImageFile::read(g.join("Image")).unwrap());
+    c.initrd = Some(ImageFile::read(g.join("initramfs.cpio.gz")).unwrap());
+    c.append = "console=ttyS0".into();
+    // The slots `-drive` and `-device virtio-rng-device` take.
+    let blk = Blk::new(Box::new(OverlayDisk::open(&disk.0).unwrap()));
+    c.virtio[VIRTIO_SLOTS - 1] = Some(Box::new(VirtioMmio::new(blk, VIRTIO_IRQ + VIRTIO_SLOTS as u32 - 1)));
+    c.virtio[VIRTIO_SLOTS - 2] = Some(Box::new(VirtioMmio::new(Rng::new(0), VIRTIO_IRQ + VIRTIO_SLOTS as u32 - 2)));
+    let (mut m, _) = build(c).unwrap();
+    m.set_jit(Some(rewind::jit::DEFAULT_THRESHOLD));
+    let uart = m.device_id("serial").unwrap();
+
+    while !out.text().contains("rewind-guest:/# ") {
+        assert!(m.icount() < 1_000_000_000, "no shell prompt:\n{}", out.text());
+        assert_eq!(run_to_stop(&mut m, 1_000_000), StopReason::BudgetExhausted, "{}", out.text());
+    }
+    // On to the first instruction of the next supervisor timer interrupt handler.
+    const SUPERVISOR_TIMER: u64 = 1 << 63 | 5;
+    let in_timer_handler = |m: &Machine| {
+        let h = m.hart(0).unwrap();
+        h.privilege == Priv::Supervisor && h.csr.scause == SUPERVISOR_TIMER && h.pc == h.csr.stvec & !3
+    };
+    let start = m.icount();
+    while !in_timer_handler(&m) {
+        assert!(m.icount() - start < 50_000_000, "no timer interrupt while the shell waits");
+        m.run(1);
+    }
+    assert!(m.deliver_input(uart, &DeviceInput::ConsoleBytes(disk_write_session().into_bytes())));
+
+    let stop = run_to_stop(&mut m, 300_000_000);
+    let text = out.text();
+    assert!(text.contains(" records out"), "dd did not run:\n{text}");
+    assert_eq!(stop, StopReason::Poweroff { code: 0 }, "{text}");
+    disk.assert_unchanged();
 }

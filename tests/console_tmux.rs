@@ -54,11 +54,53 @@ fn shell_in_a_terminal_and_ctrl_a_x_quits() {
     let pane = wait_for(&session, "typed-42\n", Duration::from_secs(30));
     assert!(pane.contains("typed-42\n"), "the shell did not answer:\n{pane}");
     tmux(&["send-keys", "-t", &session, "C-a", "x"]);
+    assert_eq!(exit_status(&done, Duration::from_secs(20)), "exit=0", "Ctrl-A x did not end rewind");
+}
+
+/// Waits up to `timeout` for the shell command line running rewind to write its exit status to `done`.
+fn exit_status(done: &std::path::Path, timeout: Duration) -> String {
     let start = Instant::now();
-    while !done.exists() && start.elapsed() < Duration::from_secs(20) {
+    while !done.exists() && start.elapsed() < timeout {
         std::thread::sleep(Duration::from_millis(100));
     }
-    let status = std::fs::read_to_string(&done).unwrap_or_default();
-    let _ = std::fs::remove_file(&done);
-    assert_eq!(status.trim(), "exit=0", "Ctrl-A x did not end rewind");
+    let status = std::fs::read_to_string(done).unwrap_or_default();
+    let _ = std::fs::remove_file(done);
+    status.trim().to_string()
+}
+
+#[test]
+fn typed_input_reaches_the_shell_with_every_device_attached() {
+    let g = guest_dir();
+    let disk = TempDisk::new("typed-console");
+    let session = format!("rewind-typed-{}", std::process::id());
+    let done = std::env::temp_dir().join(format!("{session}.exit"));
+    let cmd = format!(
+        "{} -M virt -m 256M -nographic -kernel {} -initrd {} -append console=ttyS0 \
+         -drive file={},format=raw,if=virtio -device virtio-rng-device; echo exit=$? > {}",
+        rewind_bin().display(),
+        g.join("Image").display(),
+        g.join("initramfs.cpio.gz").display(),
+        disk.0.display(),
+        done.display()
+    );
+    tmux(&["new-session", "-d", "-s", &session, "-x", "160", "-y", "50", &cmd]);
+    let _guard = Session(session.clone());
+    // The pane stays to be read after the guest's poweroff ends rewind.
+    tmux(&["set-option", "-w", "-t", &session, "remain-on-exit", "on"]);
+    let pane = wait_for(&session, "rewind-guest:/#", Duration::from_secs(60));
+    assert!(pane.contains("rewind-guest:/#"), "no prompt:\n{pane}");
+    // A few keys at a time, as from a person or a slow terminal; Enter is a carriage return there.
+    let typed = disk_write_session().replace('\n', "\r");
+    for keys in typed.as_bytes().chunks(8) {
+        let hex: Vec<String> = keys.iter().map(|b| format!("{b:02x}")).collect();
+        let mut args = vec!["send-keys", "-t", &session, "-H"];
+        args.extend(hex.iter().map(String::as_str));
+        tmux(&args);
+        std::thread::sleep(Duration::from_millis(15));
+    }
+    let status = exit_status(&done, Duration::from_secs(60));
+    let pane = tmux(&["capture-pane", "-p", "-S", "-200", "-t", &session]);
+    assert!(pane.contains(" records out"), "dd did not run:\n{pane}");
+    assert_eq!(status, "exit=0", "rewind did not end with the guest's poweroff:\n{pane}");
+    disk.assert_unchanged();
 }

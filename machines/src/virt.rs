@@ -522,6 +522,44 @@ mod tests {
         assert!(err.to_string().contains("initrd.gz"), "{err}");
     }
 
+    /// The UART's request reaches the hart through the PLIC as SEIP, which is also a software-writable bit of mip.
+    /// OpenSBI clears and sets mip.STIP with csrc/csrs on every SBI set_timer call and machine timer interrupt;
+    /// done while the request was pending, that once copied the PLIC's SEIP into the software bit, so S-mode saw
+    /// an external interrupt for ever after the UART was served, took it again and again and never ran the tasks
+    /// that read the console (priv spec 3.1.9: only the software-writable SEIP bit takes part in the
+    /// read-modify-write).
+    #[test]
+    fn a_uart_interrupt_pending_while_m_mode_sets_stip_ends_when_the_uart_is_served() {
+        use rewind::device::mip::{SEIP, STIP};
+        let program: [u32; 15] = [
+            0x1000_03b7, // lui   t2, 0x10000       UART
+            0x0c00_0e37, // lui   t3, 0xc000        PLIC
+            0x0c00_2eb7, // lui   t4, 0xc002        PLIC enables
+            0x0010_0293, // li    t0, 1
+            0x025e_2423, // sw    t0, 40(t3)        priority of source 10 (the UART) = 1
+            0x4000_0293, // li    t0, 1 << 10
+            0x085e_a023, // sw    t0, 0x80(t4)      context 1 (hart 0, S mode) enables source 10
+            0x0010_0293, // li    t0, 1
+            0x0053_80a3, // sb    t0, 1(t2)         IER = ERBFI: the byte waiting raises the line
+            0x0200_0293, // li    t0, STIP
+            0x3442_b073, // csrc  mip, t0           as OpenSBI's set_timer
+            0x3442_a573, // csrrs a0, mip, t0       as OpenSBI's timer interrupt
+            0x0003_c583, // lbu   a1, 0(t2)         the byte is read: the UART drops its request
+            0x3440_2673, // csrr  a2, mip
+            0x0000_006f, // j     .
+        ];
+        let mut c = config();
+        c.bios = Firmware::Image(ImageFile::new("seip.bin", program.iter().flat_map(|w| w.to_le_bytes()).collect()));
+        let (mut m, _) = build(c).unwrap();
+        let uart = m.device_id("serial").unwrap();
+        assert!(m.deliver_input(uart, &rewind::DeviceInput::ConsoleBytes(b"x".to_vec())));
+        m.run(100);
+        let h = m.hart(0).unwrap();
+        assert_eq!(h.x[10], SEIP, "csrrs returns the PLIC's request in SEIP");
+        assert_eq!(h.x[11], u64::from(b'x'));
+        assert_eq!(h.x[12], STIP, "SEIP ended with the UART's request");
+    }
+
     #[test]
     fn smp_board_has_one_clint_and_plic_for_all_harts() {
         let mut c = config();

@@ -66,6 +66,7 @@ pub struct CsrEffect {
 }
 
 /// Values the hart does not hold itself.
+#[derive(Clone, Copy)]
 pub struct CsrEnv {
     /// Virtual time in timer ticks.
     pub time: u64,
@@ -149,6 +150,15 @@ pub fn read(hart: &Hart, csr: u16, env: &CsrEnv) -> Result<u64, Exception> {
         _ => return Err(illegal()),
     };
     Ok(value)
+}
+
+/// The value CSRRS/CSRRC set or clear bits of before writing it back: what [`read`] returns, except that a bit both
+/// software and a device drive (mip.SEIP) counts only its software-writable half. Priv spec 3.1.9: "Only the
+/// software-writable SEIP bit participates in the read-modify-write sequence of a CSRRS or CSRRC instruction."
+/// Otherwise `csrs mip, STIP`, which OpenSBI runs on every machine timer interrupt, would copy an external
+/// interrupt pending at that moment into the software bit, and S-mode would see it pending for ever after.
+pub fn read_for_update(hart: &Hart, csr: u16, env: &CsrEnv) -> Result<u64, Exception> {
+    read(hart, csr, &CsrEnv { external_irqs: env.external_irqs & !MIP_SW_WRITABLE, ..*env })
 }
 
 pub fn write(hart: &mut Hart, csr: u16, value: u64) -> Result<CsrEffect, Exception> {
@@ -301,6 +311,19 @@ mod tests {
         let h = Hart::new(0, 0);
         let env = CsrEnv { time: 0, external_irqs: crate::device::mip::MSIP | crate::device::mip::SEIP };
         assert_eq!(read(&h, MIP, &env).unwrap(), crate::device::mip::MSIP | crate::device::mip::SEIP);
+    }
+
+    #[test]
+    fn set_and_clear_of_mip_leave_a_device_driven_seip_to_the_device() {
+        use crate::device::mip::{MTIP, SEIP, STIP};
+        let mut h = Hart::new(0, 0);
+        let plic_request = CsrEnv { time: 0, external_irqs: SEIP | MTIP };
+        assert_eq!(read(&h, MIP, &plic_request).unwrap(), SEIP | MTIP, "rd shows the interrupt line");
+        assert_eq!(read_for_update(&h, MIP, &plic_request).unwrap(), MTIP, "but SEIP's line is not written back");
+        // A software-set SEIP (M-mode injecting an S external interrupt) takes part as usual.
+        write(&mut h, MIP, SEIP | STIP).unwrap();
+        assert_eq!(read_for_update(&h, MIP, &plic_request).unwrap(), SEIP | STIP | MTIP);
+        assert_eq!(read_for_update(&h, MIP, &ENV).unwrap(), SEIP | STIP);
     }
 
     #[test]

@@ -870,8 +870,14 @@ fn execute_exact(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64) -> 
             if writes {
                 let new = match insn.op {
                     Csrrw | Csrrwi => operand,
-                    Csrrs | Csrrsi => old | operand,
-                    _ => old & !operand,
+                    op => {
+                        let base = csr::read_for_update(h, csr_no, &env).map_err(|_| Exception::illegal(insn.raw))?;
+                        if matches!(op, Csrrs | Csrrsi) {
+                            base | operand
+                        } else {
+                            base & !operand
+                        }
+                    }
                 };
                 let effect = csr::write(h, csr_no, new).map_err(|_| Exception::illegal(insn.raw))?;
                 if matches!(csr_no, csr::FFLAGS | csr::FRM | csr::FCSR) {

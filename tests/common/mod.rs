@@ -138,3 +138,34 @@ pub fn run_conversation(mut cmd: Command, steps: &[(&str, &str)], timeout: Durat
         elapsed: start.elapsed(),
     }
 }
+
+/// Console input that once stopped reaching the shell with a disk attached: two long lines of no-op commands, a
+/// write to the disk, a poweroff.
+pub fn disk_write_session() -> String {
+    let filler = ":;".repeat(100);
+    format!("{filler}\n{filler}\nyes x | head -c 4096 | dd of=/dev/vda bs=512 seek=4 conv=fsync\npoweroff -f\n")
+}
+
+pub const DISK_SIZE: usize = 8 << 20;
+
+/// An empty 8 MiB disk image, removed when dropped.
+pub struct TempDisk(pub PathBuf);
+
+impl TempDisk {
+    pub fn new(tag: &str) -> TempDisk {
+        let path = std::env::temp_dir().join(format!("rewind-{tag}-{}.img", std::process::id()));
+        std::fs::write(&path, vec![0u8; DISK_SIZE]).unwrap();
+        TempDisk(path)
+    }
+
+    pub fn assert_unchanged(&self) {
+        let data = std::fs::read(&self.0).unwrap();
+        assert!(data.len() == DISK_SIZE && data.iter().all(|&b| b == 0), "writes stay in memory without snapshot=off");
+    }
+}
+
+impl Drop for TempDisk {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
