@@ -3,7 +3,6 @@
 
 mod common;
 use common::*;
-use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -25,18 +24,7 @@ fn ticks_per_second() -> u64 {
 fn an_idle_guest_with_stdin_closed_uses_no_cpu() {
     let mut child =
         linux_command("", &[]).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let o = out.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            o.lock().unwrap().extend_from_slice(&buf[..n]);
-        }
-    });
+    let out = collect_output(child.stdout.take().unwrap());
     let start = Instant::now();
     while !String::from_utf8_lossy(&out.lock().unwrap()).contains("rewind-guest:/# ") {
         assert!(start.elapsed() < Duration::from_secs(60), "no prompt");
@@ -59,18 +47,7 @@ fn uptime_after_idling(wait: Duration, extra: &[&str]) -> (f64, f64) {
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null());
     let mut child = cmd.spawn().unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let o = out.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            o.lock().unwrap().extend_from_slice(&buf[..n]);
-        }
-    });
+    let out = collect_output(child.stdout.take().unwrap());
     let text = || String::from_utf8_lossy(&out.lock().unwrap()).into_owned();
     while !text().contains(prompt) {
         assert!(start.elapsed() < Duration::from_secs(60), "no prompt");

@@ -98,24 +98,12 @@ fn a_damaged_recording_stops_at_its_last_complete_frame() {
 
 /// Starts `rewind record` of the shared guest's shell, with stdin kept open and silent.
 fn start_recording(file: &Path) -> (std::process::Child, std::sync::Arc<std::sync::Mutex<Vec<u8>>>) {
-    use std::io::Read;
     let g = guest_dir();
     let mut cmd = Command::new(rewind_bin());
     cmd.args(["record", "-o"]).arg(file).args(["-m", "256M", "-kernel"]).arg(g.join("Image"));
     cmd.arg("-initrd").arg(g.join("initramfs.cpio.gz")).args(["-append", "console=ttyS0"]);
     let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let o = out.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            o.lock().unwrap().extend_from_slice(&buf[..n]);
-        }
-    });
+    let out = collect_output(child.stdout.take().unwrap());
     (child, out)
 }
 

@@ -56,6 +56,22 @@ pub fn run_with_input(mut cmd: Command, stdin: &[u8], timeout: Duration) -> Run 
     }
 }
 
+/// Collects what `r` (a child's stdout) produces, on a thread of its own, for a test to look at while it runs.
+pub fn collect_output(mut r: impl std::io::Read + Send + 'static) -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let o = out.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = r.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            o.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    out
+}
+
 /// `rewind` booting the shared guest with `append` on the kernel command line.
 pub fn linux_command(append: &str, extra: &[&str]) -> Command {
     let g = guest_dir();
