@@ -264,18 +264,33 @@ impl Machine {
     /// With every hart in WFI: jumps virtual time to the next timer event. Returns false, and does nothing, if
     /// some hart can run or no timer event is pending.
     pub fn skip_idle(&mut self) -> bool {
+        self.advance_idle(None)
+    }
+
+    /// With every hart in WFI: moves virtual time on to `ticks`, or to the next timer event if that comes first
+    /// (an idle guest's clock keeping pace with the wall clock until input arrives). Returns false, and does
+    /// nothing, if some hart can run or virtual time is already there.
+    pub fn skip_idle_until(&mut self, ticks: u64) -> bool {
+        self.advance_idle(Some(ticks))
+    }
+
+    fn advance_idle(&mut self, limit: Option<u64>) -> bool {
         if !self.cores.iter().all(|c| c.hart.wfi && !wakes(c, &self.plat)) {
             return false;
         }
-        match self.plat.next_deadline() {
-            Some(deadline) => {
-                let clock = deadline.saturating_mul(INSNS_PER_TICK);
-                self.plat.vclock = self.plat.vclock.max(clock);
-                self.plat.tick_devices();
-                true
-            }
-            None => false,
+        let target = match (self.plat.next_deadline(), limit) {
+            (Some(deadline), Some(limit)) => deadline.min(limit),
+            (Some(deadline), None) => deadline,
+            (None, Some(limit)) => limit,
+            (None, None) => return false,
+        };
+        let clock = target.saturating_mul(INSNS_PER_TICK);
+        if limit.is_some() && clock <= self.plat.vclock {
+            return false;
         }
+        self.plat.vclock = self.plat.vclock.max(clock);
+        self.plat.tick_devices();
+        true
     }
 
     /// Turns the JIT tier on, translating blocks once they have been entered `threshold` times, or off (`None`).

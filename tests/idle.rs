@@ -39,10 +39,23 @@ fn an_idle_guest_with_stdin_closed_uses_no_cpu() {
     assert!(used * 100 < 5 * 3 * ticks_per_second(), "{used} ticks of CPU in 3 s at an idle prompt");
 }
 
-/// The guest's uptime after `wait` of silence at the prompt, and the wall time since rewind started.
-fn uptime_after_idling(wait: Duration, extra: &[&str]) -> (f64, f64) {
+/// The first `seconds.fraction` word pair of a `/proc/uptime` line in `text`.
+fn uptime_in(text: &str) -> Option<f64> {
+    text.lines().filter(|l| l.split_whitespace().count() == 2 && l.contains('.')).find_map(|l| {
+        let (up, idle) = l.split_once(' ')?;
+        idle.parse::<f64>().ok()?;
+        up.parse().ok()
+    })
+}
+
+/// Runs the shared guest with `cmd` (rewind and its arguments before the machine's), waits `wait` in silence at
+/// the prompt, asks for the guest's uptime and powers off. Returns the uptime, the wall time since rewind started
+/// when the question was typed, and everything printed.
+fn uptime_after_idling(sub: &[&str], wait: Duration, extra: &[&str]) -> (f64, f64, String) {
     let prompt = "rewind-guest:/# ";
-    let mut cmd = linux_command("", extra);
+    let linux = linux_command("", extra);
+    let mut cmd = Command::new(rewind_bin());
+    cmd.args(sub).args(linux.get_args());
     let start = Instant::now();
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null());
     let mut child = cmd.spawn().unwrap();
@@ -58,27 +71,45 @@ fn uptime_after_idling(wait: Duration, extra: &[&str]) -> (f64, f64) {
     stdin.write_all(b"cat /proc/uptime\n").unwrap();
     let wall = start.elapsed().as_secs_f64();
     let uptime = loop {
-        let t = text();
-        if let Some(line) = t.lines().rev().find(|l| l.split_whitespace().count() == 2 && l.contains('.')) {
-            if let Ok(v) = line.split_whitespace().next().unwrap_or("").parse::<f64>() {
-                break v;
-            }
+        if let Some(v) = uptime_in(&text()) {
+            break v;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "no uptime: {t}");
+        assert!(start.elapsed() < Duration::from_secs(60), "no uptime: {}", text());
         std::thread::sleep(Duration::from_millis(20));
     };
-    let _ = child.kill();
-    let _ = child.wait();
-    (uptime, wall)
+    stdin.write_all(b"poweroff -f\n").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("no poweroff: {}", text());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (uptime, wall, text())
 }
 
 #[test]
 fn an_idle_guest_clock_keeps_pace_with_the_wall_clock() {
-    let (uptime, wall) = uptime_after_idling(Duration::from_secs(3), &[]);
-    // The guest's clock never runs ahead of the wall clock, and it moves on while the guest idles. (It advances at
-    // the guest's timer events, so it may lag the wall clock by up to one idle period.)
-    assert!(uptime > 1.0 && uptime < wall + 1.0, "guest uptime {uptime} s after {wall:.1} s of wall time");
+    let (uptime, wall, _) = uptime_after_idling(&[], Duration::from_secs(3), &[]);
+    // The guest's clock never runs ahead of the wall clock, and it keeps up while the guest idles: when input
+    // arrives, the guest's clock catches up with the wall clock before the guest sees it.
+    assert!(uptime > wall - 0.75 && uptime < wall + 0.5, "guest uptime {uptime} s after {wall:.2} s of wall time");
     // sleep=off: idle time is skipped, so the guest's clock races ahead of the wall clock.
-    let (uptime, wall) = uptime_after_idling(Duration::from_secs(1), &["-icount", "sleep=off"]);
+    let (uptime, wall, _) = uptime_after_idling(&[], Duration::from_secs(1), &["-icount", "sleep=off"]);
     assert!(uptime > wall + 10.0, "sleep=off: guest uptime {uptime} s after {wall:.1} s of wall time");
+}
+
+#[test]
+fn idle_time_kept_by_the_wall_clock_replays_exactly() {
+    let path = std::env::temp_dir().join(format!("rewind-idle-{}.rwd", std::process::id()));
+    let path_arg = path.to_str().unwrap();
+    let (uptime, wall, live) = uptime_after_idling(&["record", "-o", path_arg], Duration::from_secs(2), &[]);
+    assert!(uptime > wall - 0.75, "recording: guest uptime {uptime} s after {wall:.2} s of wall time");
+    let replay = Command::new(rewind_bin()).args(["replay", path_arg]).stdin(Stdio::null()).output().unwrap();
+    let _ = std::fs::remove_file(&path);
+    let replayed = String::from_utf8_lossy(&replay.stdout);
+    assert_eq!(replay.status.code(), Some(0), "replay: {}", String::from_utf8_lossy(&replay.stderr));
+    assert_eq!(uptime_in(&replayed), Some(uptime), "the replay sees the recorded clock: {replayed}");
+    assert_eq!(replayed, live, "the replay prints what the recorded run printed");
 }

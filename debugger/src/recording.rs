@@ -162,6 +162,16 @@ impl InputPath {
         }
     }
 
+    /// Moves an idle machine's clock on to `ticks` at most (see [`Machine::skip_idle_until`]).
+    pub fn skip_idle_until(&mut self, m: &mut Machine, ticks: u64) -> bool {
+        match self {
+            InputPath::Live => m.skip_idle_until(ticks),
+            InputPath::Record(r, _) => r.skip_idle_until(m, ticks),
+            InputPath::History(t) => t.skip_idle_until(m, ticks),
+            InputPath::Replay { .. } => false,
+        }
+    }
+
     /// Called after every run chunk.
     pub fn checkpoint(&mut self, m: &mut Machine) -> Result<()> {
         if let InputPath::Record(r, _) = self {

@@ -43,14 +43,18 @@ impl IdlePacing {
         self.vclock = vclock;
     }
 
+    /// Virtual time (ticks) that corresponds to the wall clock now, when pacing.
+    fn wall_ticks(&self) -> Option<u64> {
+        let elapsed = u64::try_from(self.wall.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.sleep.then(|| self.vclock.saturating_add(elapsed / (1_000_000_000 / TIMEBASE_HZ)))
+    }
+
     /// How long to wait before the timer event at virtual time `deadline` is due.
     fn wait_for(&self, deadline: u64) -> Duration {
-        if !self.sleep {
-            return Duration::ZERO;
+        match self.wall_ticks() {
+            Some(now) => Duration::from_nanos(deadline.saturating_sub(now).saturating_mul(1_000_000_000 / TIMEBASE_HZ)),
+            None => Duration::ZERO,
         }
-        let ticks = deadline.saturating_sub(self.vclock);
-        let due = Duration::from_nanos(ticks.saturating_mul(1_000_000_000 / TIMEBASE_HZ));
-        due.saturating_sub(self.wall.elapsed())
     }
 }
 
@@ -287,6 +291,11 @@ pub fn run_with(
                 };
                 match ev {
                     Some(ev) => {
+                        // The guest slept while waiting: its clock catches up with the wall clock before the
+                        // input arrives, as if time had passed for it too (recorded, so a replay agrees).
+                        if let Some(now) = pacing.wall_ticks().filter(|_| !wait.is_zero()) {
+                            dbg.inputs.skip_idle_until(machine, now);
+                        }
                         if let Some(code) = handle_console(machine, &mut dbg.inputs, uart, ev)? {
                             break code;
                         }

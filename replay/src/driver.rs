@@ -72,18 +72,27 @@ impl Recorder {
         self.flush()
     }
 
-    /// Skips idle time now and logs it.
+    /// Skips idle time now (to the next timer event) and logs it.
     pub fn skip_idle(&mut self, m: &mut Machine) -> bool {
+        self.idle(m, None)
+    }
+
+    /// Moves idle time on to `ticks` at most (see [`Machine::skip_idle_until`]) and logs it.
+    pub fn skip_idle_until(&mut self, m: &mut Machine, ticks: u64) -> bool {
+        self.idle(m, Some(ticks))
+    }
+
+    fn idle(&mut self, m: &mut Machine, until: Option<u64>) -> bool {
         if self.in_the_past() {
             return false;
         }
         let at = stamp(m);
         let skipped = match self.history.as_mut() {
-            Some(t) => t.skip_idle(m),
-            None => m.skip_idle(),
+            Some(t) => t.idle(m, until),
+            None => crate::timeline::skip_idle(m, until),
         };
         if skipped {
-            self.log.push(Event::IdleSkip { at });
+            self.log.push(Event::idle(at, until));
         }
         skipped
     }

@@ -14,8 +14,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 pub const MAGIC: &[u8; 4] = b"RWND";
-/// Version 1 was bincode-encoded (rewind before the `--bundle` option); version 2 is postcard.
-pub const FORMAT_VERSION: u32 = 2;
+/// Version 1 was bincode-encoded (rewind before the `--bundle` option); version 2 is postcard; version 3 adds
+/// [`Event::IdleUntil`] (a version-2 recording is read as it is: it has none).
+pub const FORMAT_VERSION: u32 = 3;
+/// The oldest version this rewind reads.
+const OLDEST_READABLE: u32 = 2;
 /// A frame larger than this is corrupt (a real frame holds at most a few thousand events, or one image chunk).
 const MAX_FRAME: u32 = 64 << 20;
 /// Bytes of an image per frame when a recording embeds its images.
@@ -83,14 +86,27 @@ pub enum Event {
     StateHash { at: Stamp, hash: u64, parts: Vec<(String, u64)>, ram_pages: Vec<(u32, u32)> },
     /// The recording ended here, normally (the machine stopped for `reason`).
     End { at: Stamp, reason: String },
+    /// Every hart was idle at `at` and virtual time moved on to `ticks` (at most to the next timer event): input
+    /// arrived while the guest's clock kept pace with the wall clock.
+    IdleUntil { at: Stamp, ticks: u64 },
 }
 
 impl Event {
+    /// Idle time skipped at `at`: to the next timer event (`until` is `None`), or at most to `until` ticks.
+    pub(crate) fn idle(at: Stamp, until: Option<u64>) -> Event {
+        match until {
+            None => Event::IdleSkip { at },
+            Some(ticks) => Event::IdleUntil { at, ticks },
+        }
+    }
+
     pub fn stamp(&self) -> Stamp {
         match self {
-            Event::Input { at, .. } | Event::IdleSkip { at } | Event::StateHash { at, .. } | Event::End { at, .. } => {
-                *at
-            }
+            Event::Input { at, .. }
+            | Event::IdleSkip { at }
+            | Event::IdleUntil { at, .. }
+            | Event::StateHash { at, .. }
+            | Event::End { at, .. } => *at,
         }
     }
 }
@@ -121,7 +137,7 @@ pub enum LogError {
     #[error("{path}: not a rewind recording")]
     NotRecording { path: String },
     #[error(
-        "{path}: recording format version {found}; this rewind reads version {FORMAT_VERSION}{}",
+        "{path}: recording format version {found}; this rewind reads versions {OLDEST_READABLE} to {FORMAT_VERSION}{}",
         if *found < FORMAT_VERSION { " (replay it with the rewind that wrote it)" } else { " (a newer rewind wrote it)" }
     )]
     Version { path: String, found: u32 },
@@ -225,7 +241,7 @@ impl LogReader {
         let mut word = [0u8; 4];
         input.read_exact(&mut word).map_err(|_| LogError::NotRecording { path: name.clone() })?;
         let version = u32::from_le_bytes(word);
-        if version != FORMAT_VERSION {
+        if !(OLDEST_READABLE..=FORMAT_VERSION).contains(&version) {
             return Err(LogError::Version { path: name, found: version });
         }
         let bad = |reason: &str| LogError::Header { path: name.clone(), reason: reason.into() };
@@ -477,9 +493,14 @@ mod tests {
         let p = temp("ver");
         sample(&p, 1);
         let mut bytes = std::fs::read(&p).unwrap();
-        bytes[4] = 99;
+        bytes[4] = 2;
         std::fs::write(&p, &bytes).unwrap();
-        assert!(matches!(LogReader::open(&p), Err(LogError::Version { found: 99, .. })));
+        assert!(LogReader::open(&p).is_ok(), "version 2 is a subset of version 3");
+        for version in [1, 99] {
+            bytes[4] = version;
+            std::fs::write(&p, &bytes).unwrap();
+            assert!(matches!(LogReader::open(&p), Err(LogError::Version { found, .. }) if found == version as u32));
+        }
         std::fs::write(&p, b"hello world").unwrap();
         assert!(matches!(LogReader::open(&p), Err(LogError::NotRecording { .. })));
         let _ = std::fs::remove_file(p);

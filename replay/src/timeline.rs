@@ -12,6 +12,14 @@ use std::sync::Arc;
 
 use TimelineStop as Stop;
 
+/// Skips idle time: to the next timer event (`until` is `None`), or at most to `until` ticks.
+pub(crate) fn skip_idle(m: &mut Machine, until: Option<u64>) -> bool {
+    match until {
+        None => m.skip_idle(),
+        Some(ticks) => m.skip_idle_until(ticks),
+    }
+}
+
 /// Why a timeline operation stopped.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TimelineStop {
@@ -108,13 +116,22 @@ impl Timeline {
         m.deliver_input(device, &input);
     }
 
-    /// Skips idle time now (live), and logs it.
+    /// Skips idle time now (live), to the next timer event, and logs it.
     pub fn skip_idle(&mut self, m: &mut Machine) -> bool {
+        self.idle(m, None)
+    }
+
+    /// Moves idle time on to `ticks` at most (live, see [`Machine::skip_idle_until`]), and logs it.
+    pub fn skip_idle_until(&mut self, m: &mut Machine, ticks: u64) -> bool {
+        self.idle(m, Some(ticks))
+    }
+
+    pub(crate) fn idle(&mut self, m: &mut Machine, until: Option<u64>) -> bool {
         self.truncate_future();
         let at = stamp(m);
-        let skipped = m.skip_idle();
+        let skipped = skip_idle(m, until);
         if skipped {
-            self.events.push(Event::IdleSkip { at });
+            self.events.push(Event::idle(at, until));
             self.cursor = self.events.len();
         }
         skipped
@@ -145,7 +162,10 @@ impl Timeline {
                 Event::IdleSkip { .. } if !m.skip_idle() => {
                     return Err(Stop::Diverged(format!("recorded idle skip at {at:?}, but the machine is not idle")));
                 }
-                Event::IdleSkip { .. } => {}
+                Event::IdleUntil { ticks, .. } if !m.skip_idle_until(ticks) => {
+                    return Err(Stop::Diverged(format!("recorded idle time at {at:?}, but the machine is not idle")));
+                }
+                Event::IdleSkip { .. } | Event::IdleUntil { .. } => {}
                 Event::StateHash { hash, parts, ram_pages, .. } => {
                     let now_parts = m.state_parts();
                     let mut differing: Vec<String> = parts
