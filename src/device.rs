@@ -140,7 +140,7 @@ pub trait Device: Send {
         false
     }
 
-    /// The device's complete guest-visible state, serialized (a plain `XxxState` struct encoded with bincode).
+    /// The device's complete guest-visible state, serialized (a plain `XxxState` struct encoded with postcard, whose wire format is specified).
     fn save(&self) -> Vec<u8>;
 
     /// Restores what [`Device::save`] produced. Validates its input; never calls into other devices.
@@ -157,10 +157,24 @@ pub trait Device: Send {
 
 /// Encodes a device state struct for [`Device::save`].
 pub fn encode_state<T: Serialize>(state: &T) -> Vec<u8> {
-    bincode::serialize(state).unwrap_or_default()
+    postcard::to_allocvec(state).unwrap_or_default()
 }
 
-/// Decodes a device state struct for [`Device::restore`].
-pub fn decode_state<T: for<'de> Deserialize<'de>>(device: &str, bytes: &[u8]) -> Result<T, RestoreError> {
-    bincode::deserialize(bytes).map_err(|e| RestoreError { device: device.to_string(), reason: e.to_string() })
+/// Decodes a device state struct for [`Device::restore`] and checks it with `check`, which says what is wrong
+/// with a state this device could never be in (a FIFO longer than it holds, state for another number of harts):
+/// a restore takes its input from a file, so every field a file could corrupt is checked here.
+pub fn decode_state<T: for<'de> Deserialize<'de>>(
+    device: &str,
+    bytes: &[u8],
+    check: impl FnOnce(&T) -> Result<(), String>,
+) -> Result<T, RestoreError> {
+    let error = |reason: String| RestoreError { device: device.to_string(), reason };
+    let state = postcard::from_bytes(bytes).map_err(|e| error(e.to_string()))?;
+    check(&state).map_err(error)?;
+    Ok(state)
+}
+
+/// For [`decode_state`]: a state every value of whose fields the device can be in.
+pub fn any_state<T>(_: &T) -> Result<(), String> {
+    Ok(())
 }

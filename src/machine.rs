@@ -634,7 +634,7 @@ impl Machine {
         let mut parts = Vec::with_capacity(self.cores.len() + self.plat.devices.len() + 1);
         for core in &self.cores {
             let mut h = Fnv::new(0);
-            h.bytes(&bincode::serialize(&core.hart).unwrap_or_default());
+            h.bytes(&postcard::to_allocvec(&core.hart).unwrap_or_default());
             parts.push((format!("hart {} registers", core.hart.id), h.finish()));
         }
         for (i, dev) in self.plat.devices.iter().enumerate() {

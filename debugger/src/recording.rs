@@ -66,11 +66,11 @@ impl FailureWatch {
     pub fn check(&mut self, output: &[u8], m: &Machine) -> Option<String> {
         let now = m.now();
         for i in 0..m.hart_count() {
-            if let Some(h) = m.hart(i).filter(|h| h.fault_repeats >= TRAP_LOOP) {
-                let (cause, pc) = h.last_fault;
+            if let Some(h) = m.hart(i).filter(|h| h.faults.repeats >= TRAP_LOOP) {
+                let (cause, pc) = h.faults.last;
                 return Some(format!(
                     "trap loop: hart {i} took exception {cause} at pc {pc:#x} {} times in a row",
-                    h.fault_repeats
+                    h.faults.repeats
                 ));
             }
         }

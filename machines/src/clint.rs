@@ -136,15 +136,13 @@ impl Device for Clint {
     }
 
     fn restore(&mut self, state: &[u8]) -> Result<(), RestoreError> {
-        let s: ClintState = decode_state(self.kind(), state)?;
         let n = self.harts();
-        if s.msip.len() != n || s.mtimecmp.len() != n || s.mtip.len() != n {
-            return Err(RestoreError {
-                device: self.kind().into(),
-                reason: format!("state is for {} harts, this CLINT has {n}", s.msip.len()),
-            });
-        }
-        self.state = s;
+        self.state = decode_state(self.kind(), state, |s: &ClintState| {
+            if s.msip.len() != n || s.mtimecmp.len() != n || s.mtip.len() != n {
+                return Err(format!("state is for {} harts, this CLINT has {n}", s.msip.len()));
+            }
+            Ok(())
+        })?;
         Ok(())
     }
 

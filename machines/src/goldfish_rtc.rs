@@ -14,7 +14,7 @@
 //! Time in ns = the start time given at construction (from the config or the replay log: never the host clock)
 //! + virtual time (`bus.now` ticks of 100 ns) + an offset the guest sets by writing `TIME_LOW`/`TIME_HIGH`.
 
-use rewind::device::{decode_state, encode_state, RestoreError};
+use rewind::device::{any_state, decode_state, encode_state, RestoreError};
 use rewind::{Device, DeviceBus, FdtNode, FdtWiring};
 use serde::{Deserialize, Serialize};
 
@@ -149,7 +149,8 @@ impl Device for GoldfishRtc {
     }
 
     fn restore(&mut self, state: &[u8]) -> Result<(), RestoreError> {
-        self.state = decode_state(self.kind(), state)?;
+        // Any time, alarm and flag values are states the RTC can be in (an alarm may have fired while disabled).
+        self.state = decode_state(self.kind(), state, any_state)?;
         Ok(())
     }
 

@@ -256,15 +256,13 @@ impl Device for Plic {
     }
 
     fn restore(&mut self, state: &[u8]) -> Result<(), RestoreError> {
-        let s: PlicState = decode_state(self.kind(), state)?;
         let n = self.contexts();
-        if s.priority.len() != NUM_SOURCES || s.enable.len() != n || s.threshold.len() != n {
-            return Err(RestoreError {
-                device: self.kind().into(),
-                reason: format!("state has {} contexts, this PLIC has {n}", s.threshold.len()),
-            });
-        }
-        self.state = s;
+        self.state = decode_state(self.kind(), state, |s: &PlicState| {
+            if s.priority.len() != NUM_SOURCES || s.enable.len() != n || s.threshold.len() != n {
+                return Err(format!("state has {} contexts, this PLIC has {n}", s.threshold.len()));
+            }
+            Ok(())
+        })?;
         Ok(())
     }
 

@@ -4,7 +4,7 @@
 //! `0x5555` = pass (power off with code 0), `0x3333` = fail (power off with the code), `0x7777` = reset.
 //! OpenSBI's "sifive,test" driver and Linux's syscon-poweroff/reboot nodes use it. Reads return 0.
 
-use rewind::device::{decode_state, encode_state, RestoreError};
+use rewind::device::{any_state, decode_state, encode_state, RestoreError};
 use rewind::{Device, DeviceBus, FdtNode, FdtWiring, PowerRequest};
 use serde::{Deserialize, Serialize};
 
@@ -71,7 +71,7 @@ impl Device for SifiveTest {
     }
 
     fn restore(&mut self, state: &[u8]) -> Result<(), RestoreError> {
-        self.state = decode_state(self.kind(), state)?;
+        self.state = decode_state(self.kind(), state, any_state)?;
         Ok(())
     }
 

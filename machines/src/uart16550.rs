@@ -287,7 +287,18 @@ impl Device for Uart16550 {
     }
 
     fn restore(&mut self, state: &[u8]) -> Result<(), RestoreError> {
-        self.state = decode_state(self.kind(), state)?;
+        self.state = decode_state(self.kind(), state, |s: &Uart16550State| {
+            // The receive FIFO holds what its mode allows, and is topped up from the pending queue whenever it
+            // has room: a state that breaks either would lose or reorder input.
+            let capacity = if s.fcr & FCR_FIFOE != 0 { FIFO_SIZE } else { 1 };
+            if s.rx_fifo.len() > capacity {
+                return Err(format!("{} bytes in a {capacity}-byte receive FIFO", s.rx_fifo.len()));
+            }
+            if s.rx_fifo.len() < capacity && !s.rx_pending.is_empty() {
+                return Err("received bytes wait while the receive FIFO has room".into());
+            }
+            Ok(())
+        })?;
         Ok(())
     }
 
@@ -465,5 +476,16 @@ mod tests {
         v.restore(&u.save()).unwrap();
         assert_eq!(v.state(), u.state());
         assert!(v.restore(&[0; 3]).is_err());
+    }
+
+    #[test]
+    fn restore_refuses_states_the_uart_cannot_be_in() {
+        let (_, mut u, _) = uart();
+        let overfull = Uart16550State { rx_fifo: (0..2).collect(), ..Uart16550State::default() };
+        let err = u.restore(&encode_state(&overfull)).unwrap_err();
+        assert!(err.to_string().contains("2 bytes in a 1-byte receive FIFO"), "{err}");
+        let stalled = Uart16550State { rx_pending: (0..2).collect(), ..Uart16550State::default() };
+        assert!(u.restore(&encode_state(&stalled)).is_err(), "input waits while the FIFO has room");
+        assert_eq!(u.state(), &Uart16550State::default(), "a refused state changes nothing");
     }
 }

@@ -322,7 +322,7 @@ mod tests {
     use super::*;
     use crate::loader::MIB;
     use crate::virtio::{Rng, VirtioMmio};
-    use rewind::device::{decode_state, encode_state, RestoreError};
+    use rewind::device::{any_state, decode_state, encode_state, RestoreError};
     use rewind::memory::{FlatTarget, RegionKind};
     use rewind::DeviceBus;
 
@@ -346,7 +346,7 @@ mod tests {
             encode_state(&())
         }
         fn restore(&mut self, s: &[u8]) -> Result<(), RestoreError> {
-            decode_state::<()>("dummy", s)
+            decode_state::<()>("dummy", s, any_state)
         }
         fn inspect(&self) -> Vec<(String, String)> {
             Vec::new()

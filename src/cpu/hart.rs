@@ -138,11 +138,27 @@ pub struct Hart {
     pub wfi: bool,
     /// Instructions this hart has executed (including ones that trapped).
     pub icount: u64,
-    /// The last exception (cause, epc) and how many times in a row it was taken: a fault that keeps coming
-    /// back at the same instruction is a trap loop (a hung guest).
-    pub last_fault: (u64, u64),
-    pub fault_repeats: u32,
+    /// Not architectural: a heuristic for the recorder's failure detection. Neither saved, hashed nor compared.
+    #[serde(skip)]
+    pub faults: FaultStreak,
 }
+
+/// The last exception (cause, epc) and how many times in a row it was taken: a fault that keeps coming back at
+/// the same instruction is a trap loop (a hung guest). An observation about the run, not machine state: two harts
+/// compare equal whatever their streaks, and a restored hart starts a new one.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FaultStreak {
+    pub last: (u64, u64),
+    pub repeats: u32,
+}
+
+impl PartialEq for FaultStreak {
+    fn eq(&self, _: &FaultStreak) -> bool {
+        true
+    }
+}
+
+impl Eq for FaultStreak {}
 
 impl Hart {
     pub fn new(id: usize, reset_pc: u64) -> Hart {
@@ -159,8 +175,7 @@ impl Hart {
             reservation: None,
             wfi: false,
             icount: 0,
-            last_fault: (0, 0),
-            fault_repeats: 0,
+            faults: FaultStreak::default(),
         }
     }
 
@@ -189,11 +204,10 @@ impl Hart {
         if !interrupt
             && !matches!(cause, cause::ECALL_FROM_U | cause::ECALL_FROM_S | cause::ECALL_FROM_M | cause::BREAKPOINT)
         {
-            if self.last_fault == (cause, self.pc) {
-                self.fault_repeats = self.fault_repeats.saturating_add(1);
+            if self.faults.last == (cause, self.pc) {
+                self.faults.repeats = self.faults.repeats.saturating_add(1);
             } else {
-                self.last_fault = (cause, self.pc);
-                self.fault_repeats = 1;
+                self.faults = FaultStreak { last: (cause, self.pc), repeats: 1 };
             }
         }
         let deleg = if interrupt { self.csr.mideleg } else { self.csr.medeleg };

@@ -354,21 +354,20 @@ impl<B: VirtioBackend> Device for VirtioMmio<B> {
 
     fn restore(&mut self, state: &[u8]) -> Result<(), RestoreError> {
         let kind = self.backend.kind();
-        let saved: SavedState = decode_state(kind, state)?;
+        let queues = self.backend.num_queues();
+        let saved = decode_state(kind, state, |saved: &SavedState| {
+            if saved.kind != kind {
+                return Err(format!("snapshot is of a {} device", saved.kind));
+            }
+            if saved.transport.queues.len() != queues {
+                return Err(format!("{} queues saved, device has {queues}", saved.transport.queues.len()));
+            }
+            match saved.transport.queues.iter().find(|q| q.ready && q.size > QUEUE_SIZE_MAX) {
+                Some(q) => Err(format!("queue size {} out of range", q.size)),
+                None => Ok(()),
+            }
+        })?;
         let err = |reason: String| RestoreError { device: kind.to_string(), reason };
-        if saved.kind != kind {
-            return Err(err(format!("snapshot is of a {} device", saved.kind)));
-        }
-        if saved.transport.queues.len() != self.backend.num_queues() {
-            return Err(err(format!(
-                "{} queues saved, device has {}",
-                saved.transport.queues.len(),
-                self.backend.num_queues()
-            )));
-        }
-        if let Some(q) = saved.transport.queues.iter().find(|q| q.ready && q.size > QUEUE_SIZE_MAX) {
-            return Err(err(format!("queue size {} out of range", q.size)));
-        }
         self.backend.restore(&saved.backend).map_err(err)?;
         self.s = saved.transport;
         Ok(())
