@@ -8,16 +8,6 @@
 use crate::memory::Ram;
 use serde::{Deserialize, Serialize};
 
-/// Interrupt-pending bits a device may drive on a hart (they are ORed into `mip` by the engine).
-pub mod mip {
-    pub const SSIP: u64 = 1 << 1;
-    pub const MSIP: u64 = 1 << 3;
-    pub const STIP: u64 = 1 << 5;
-    pub const MTIP: u64 = 1 << 7;
-    pub const SEIP: u64 = 1 << 9;
-    pub const MEIP: u64 = 1 << 11;
-}
-
 /// Why a device asks the machine to stop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PowerRequest {
@@ -42,7 +32,9 @@ pub struct DeviceBus<'a> {
     pub ram: &'a mut Ram,
     /// Level of every platform interrupt line (bit n = line n), read by the interrupt controller.
     pub irq_lines: &'a mut u64,
-    /// Per-hart `mip` bits driven by devices (CLINT: MSIP/MTIP, PLIC: MEIP/SEIP).
+    /// Per-hart interrupt lines driven by devices, bit n = local line n. The architecture gives the lines their
+    /// meaning (on RISC-V they are `mip` bits, see `arch::riscv::mip`: the CLINT drives MSIP/MTIP, the PLIC
+    /// MEIP/SEIP); the engine only carries them.
     pub hart_irqs: &'a mut [u64],
     /// Set by a device that wants the machine to power off or reset.
     pub power: &'a mut Option<PowerRequest>,
@@ -61,7 +53,7 @@ impl DeviceBus<'_> {
         }
     }
 
-    /// Sets or clears `bits` (see [`mip`]) in hart `hart`'s device-driven interrupt-pending word.
+    /// Sets or clears the local interrupt lines `bits` of hart `hart` (see [`DeviceBus::hart_irqs`]).
     pub fn set_hart_irq(&mut self, hart: usize, bits: u64, level: bool) {
         if let Some(word) = self.hart_irqs.get_mut(hart) {
             if level {
@@ -92,7 +84,8 @@ pub struct FdtNode {
 pub enum FdtWiring {
     /// An ordinary device raising platform interrupt line `irq` of the board's interrupt controller, or none.
     Line(Option<u32>),
-    /// Drives every hart's local interrupts with these cause numbers (the CLINT: software 3, timer 7).
+    /// Drives every hart's local interrupts with these numbers, as the hart's interrupt-controller node numbers
+    /// them (the CLINT on RISC-V: cause 3, software, and 7, timer).
     HartLocal(&'static [u32]),
     /// The platform interrupt controller: `sources` lines in, these causes out to every hart (the PLIC: machine
     /// and supervisor external, 11 and 9).

@@ -3,17 +3,17 @@
 //! [`Machine`] from regions and [`Device`]s with [`MachineBuilder`], and the debugger and the recorder drive it
 //! through [`Machine::run`].
 
-pub mod cpu;
+pub mod arch;
 pub mod device;
-pub mod fpu;
+pub mod exec;
 pub mod hooks;
-pub mod jit;
 pub mod machine;
 pub mod memory;
 mod platform;
 
-pub use cpu::{Hart, Priv};
+pub use arch::riscv::{Hart, Priv};
 pub use device::{Device, DeviceBus, DeviceInput, FdtNode, FdtWiring, PowerRequest};
+pub use exec::jit::{JitStats, DEFAULT_THRESHOLD as DEFAULT_JIT_THRESHOLD};
 pub use hooks::{AccessKind, MemAccess, Tracer, WatchKind, Watchpoint};
 pub use machine::{CpuState, DebugStops, Machine, MachineBuilder, MachineState, StopReason, TIMEBASE_HZ};
 pub use memory::{DeviceId, MemoryRegion, Ram, RamError};

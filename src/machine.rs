@@ -1,10 +1,10 @@
 //! The whole machine: harts, RAM, ROMs, devices and the memory-region tree, and the run loop that schedules the
 //! harts deterministically (round-robin quanta on one host thread, virtual time from the instruction count).
 
-use crate::cpu::interp::{run_slice, BlockCache, Breakpoints, Core, SliceExit};
-use crate::cpu::mmu::Mmu;
-use crate::cpu::Hart;
+use crate::arch::riscv::mmu::Mmu;
+use crate::arch::riscv::Hart;
 use crate::device::{Device, DeviceInput, PowerRequest};
+use crate::exec::interp::{run_slice, BlockCache, Breakpoints, Core, SliceExit};
 use crate::hooks::{AccessKind, Tracer, Watchpoint};
 use crate::memory::{DeviceId, FlatView, MemoryRegion, Ram, RamError, RamImage, RomId, PAGE_SIZE};
 use crate::platform::{NamedDevice, Platform, INSNS_PER_TICK};
@@ -311,7 +311,7 @@ impl Machine {
         }
     }
 
-    pub fn jit_stats(&self) -> Option<crate::jit::JitStats> {
+    pub fn jit_stats(&self) -> Option<crate::exec::jit::JitStats> {
         self.cache.jit().map(|j| j.stats)
     }
 
@@ -363,18 +363,18 @@ impl Machine {
     /// such hart or CSR.
     pub fn debug_read_csr(&self, hart: usize, csr: u16) -> Option<u64> {
         let core = self.cores.get(hart)?;
-        let env = crate::cpu::csr::CsrEnv {
+        let env = crate::arch::riscv::csr::CsrEnv {
             time: self.plat.now(),
             external_irqs: self.plat.hart_irqs.get(hart).copied().unwrap_or(0),
         };
         let mut h = core.hart.clone();
-        h.privilege = crate::cpu::Priv::Machine;
-        h.csr.mstatus |= crate::cpu::hart::mstatus::FS;
-        let value = crate::cpu::csr::read(&h, csr, &env).ok()?;
+        h.privilege = crate::arch::riscv::Priv::Machine;
+        h.csr.mstatus |= crate::arch::riscv::hart::mstatus::FS;
+        let value = crate::arch::riscv::csr::read(&h, csr, &env).ok()?;
         // The FS bits forced above must not show in mstatus/sstatus.
         Some(match csr {
-            crate::cpu::csr::MSTATUS => core.hart.csr.mstatus,
-            crate::cpu::csr::SSTATUS => core.hart.csr.mstatus & crate::cpu::hart::mstatus::SSTATUS_MASK,
+            crate::arch::riscv::csr::MSTATUS => core.hart.csr.mstatus,
+            crate::arch::riscv::csr::SSTATUS => core.hart.csr.mstatus & crate::arch::riscv::hart::mstatus::SSTATUS_MASK,
             _ => value,
         })
     }
@@ -386,12 +386,15 @@ impl Machine {
         let Some(core) = self.cores.get_mut(hart) else { return false };
         let h = &mut core.hart;
         let (privilege, mstatus) = (h.privilege, h.csr.mstatus);
-        h.privilege = crate::cpu::Priv::Machine;
-        let fp = matches!(csr, crate::cpu::csr::FFLAGS | crate::cpu::csr::FRM | crate::cpu::csr::FCSR);
+        h.privilege = crate::arch::riscv::Priv::Machine;
+        let fp = matches!(
+            csr,
+            crate::arch::riscv::csr::FFLAGS | crate::arch::riscv::csr::FRM | crate::arch::riscv::csr::FCSR
+        );
         if fp {
-            h.csr.mstatus |= crate::cpu::hart::mstatus::FS;
+            h.csr.mstatus |= crate::arch::riscv::hart::mstatus::FS;
         }
-        let ok = crate::cpu::csr::write(h, csr, value).is_ok();
+        let ok = crate::arch::riscv::csr::write(h, csr, value).is_ok();
         h.privilege = privilege;
         if fp {
             h.csr.mstatus = mstatus;
@@ -782,18 +785,18 @@ mod tests {
 
     #[test]
     fn debugger_reads_and_writes_csrs_whatever_the_privilege() {
-        use crate::cpu::csr;
+        use crate::arch::riscv::csr;
         let mut m = machine();
-        m.hart_mut(0).unwrap().privilege = crate::cpu::Priv::User;
+        m.hart_mut(0).unwrap().privilege = crate::arch::riscv::Priv::User;
         assert!(m.debug_write_csr(0, csr::SATP, 8 << 60 | 0x1234));
         assert_eq!(m.debug_read_csr(0, csr::SATP), Some(8 << 60 | 0x1234));
         assert!(m.debug_write_csr(0, csr::FFLAGS, 0x1f));
         assert_eq!(m.debug_read_csr(0, csr::FCSR), Some(0x1f));
-        assert_eq!(m.debug_read_csr(0, csr::MSTATUS).unwrap() & crate::cpu::hart::mstatus::FS, 0);
+        assert_eq!(m.debug_read_csr(0, csr::MSTATUS).unwrap() & crate::arch::riscv::hart::mstatus::FS, 0);
         assert_eq!(m.debug_read_csr(0, csr::MHARTID), Some(0));
         assert!(!m.debug_write_csr(0, csr::MHARTID, 5), "read-only CSR");
         assert_eq!(m.debug_read_csr(0, 0x7ff), None);
-        assert_eq!(m.hart(0).unwrap().privilege, crate::cpu::Priv::User);
+        assert_eq!(m.hart(0).unwrap().privilege, crate::arch::riscv::Priv::User);
     }
 
     #[test]
@@ -805,6 +808,6 @@ mod tests {
         let mut m = b.build();
         assert_eq!(m.run(10), StopReason::BudgetExhausted);
         let h = m.hart(0).unwrap();
-        assert_eq!(h.csr.mcause, crate::cpu::hart::cause::INSN_ACCESS);
+        assert_eq!(h.csr.mcause, crate::arch::riscv::hart::cause::INSN_ACCESS);
     }
 }

@@ -162,7 +162,7 @@ fn console_input_arriving_in_a_timer_interrupt_handler_reaches_the_shell() {
     c.virtio[VIRTIO_SLOTS - 1] = Some(Box::new(VirtioMmio::new(blk, VIRTIO_IRQ + VIRTIO_SLOTS as u32 - 1)));
     c.virtio[VIRTIO_SLOTS - 2] = Some(Box::new(VirtioMmio::new(Rng::new(0), VIRTIO_IRQ + VIRTIO_SLOTS as u32 - 2)));
     let (mut m, _) = build(c).unwrap();
-    m.set_jit(Some(rewind::jit::DEFAULT_THRESHOLD));
+    m.set_jit(Some(rewind::DEFAULT_JIT_THRESHOLD));
     let uart = m.device_id("serial").unwrap();
 
     while !out.text().contains("rewind-guest:/# ") {

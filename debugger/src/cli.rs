@@ -167,7 +167,7 @@ pub struct MachineArgs {
     /// Times a block is executed before the JIT translates it.
     #[arg(
         long = "jit-threshold",
-        default_value_t = rewind::jit::DEFAULT_THRESHOLD,
+        default_value_t = rewind::DEFAULT_JIT_THRESHOLD,
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub jit_threshold: u32,

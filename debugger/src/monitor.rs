@@ -175,37 +175,18 @@ fn info_mtree(m: &mut Monitor<'_>, _: &[&str]) -> Result<String, String> {
 }
 
 fn info_registers(m: &mut Monitor<'_>, _: &[&str]) -> Result<String, String> {
-    use rewind::cpu::csr;
+    use rewind::arch::riscv::regs::{csr_name, SUMMARY_CSRS, X_NAMES};
     let h = m.machine.hart(m.hart).ok_or_else(|| format!("no hart {}", m.hart))?;
     let mut s = String::new();
     let _ = writeln!(s, "hart {}  pc {:016x}  priv {:?}  icount {}", m.hart, h.pc, h.privilege, h.icount);
-    for (i, name) in crate::gdb::arch::X_NAMES.iter().enumerate() {
+    for (i, name) in X_NAMES.iter().enumerate() {
         let _ = write!(s, "x{i:<2} {name:<4} {:016x}", h.x[i]);
         s.push_str(if i % 4 == 3 { "\n" } else { "  " });
     }
-    let list: &[(&str, u16)] = &[
-        ("mstatus", csr::MSTATUS),
-        ("mepc", csr::MEPC),
-        ("mcause", csr::MCAUSE),
-        ("mtval", csr::MTVAL),
-        ("mtvec", csr::MTVEC),
-        ("mie", csr::MIE),
-        ("mip", csr::MIP),
-        ("sstatus", csr::SSTATUS),
-        ("sepc", csr::SEPC),
-        ("scause", csr::SCAUSE),
-        ("stval", csr::STVAL),
-        ("stvec", csr::STVEC),
-        ("satp", csr::SATP),
-        ("sie", csr::SIE),
-        ("sip", csr::SIP),
-        ("medeleg", csr::MEDELEG),
-        ("mideleg", csr::MIDELEG),
-    ];
-    for (i, (name, n)) in list.iter().enumerate() {
+    for (i, n) in SUMMARY_CSRS.iter().enumerate() {
         let v = m.machine.debug_read_csr(m.hart, *n).unwrap_or(0);
-        let _ = write!(s, "{name:<8} {v:016x}");
-        s.push_str(if i % 4 == 3 || i + 1 == list.len() { "\n" } else { "  " });
+        let _ = write!(s, "{:<8} {v:016x}", csr_name(*n).unwrap_or("?"));
+        s.push_str(if i % 4 == 3 || i + 1 == SUMMARY_CSRS.len() { "\n" } else { "  " });
     }
     Ok(s)
 }

@@ -11,7 +11,8 @@
 //! consumer (RTC, deadlines) and no supported guest (OpenSBI, Linux) writes it, so time stays a pure function of
 //! execution, which record/replay and reverse debugging rely on.
 
-use rewind::device::{decode_state, encode_state, mip, RestoreError};
+use rewind::arch::riscv::mip;
+use rewind::device::{decode_state, encode_state, RestoreError};
 use rewind::{Device, DeviceBus, FdtNode, FdtWiring};
 use serde::{Deserialize, Serialize};
 

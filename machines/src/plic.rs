@@ -14,7 +14,8 @@
 //! still high is pending again at once. A context's interrupt is asserted while some pending, enabled source has
 //! a priority above the context's threshold. Lines are 64 wide on the bus, so sources 64..=95 never fire.
 
-use rewind::device::{decode_state, encode_state, mip, RestoreError};
+use rewind::arch::riscv::mip;
+use rewind::device::{decode_state, encode_state, RestoreError};
 use rewind::{Device, DeviceBus, FdtNode, FdtWiring};
 use serde::{Deserialize, Serialize};
 

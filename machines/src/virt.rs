@@ -530,7 +530,7 @@ mod tests {
     /// read-modify-write).
     #[test]
     fn a_uart_interrupt_pending_while_m_mode_sets_stip_ends_when_the_uart_is_served() {
-        use rewind::device::mip::{SEIP, STIP};
+        use rewind::arch::riscv::mip::{SEIP, STIP};
         let program: [u32; 15] = [
             0x1000_03b7, // lui   t2, 0x10000       UART
             0x0c00_0e37, // lui   t3, 0xc000        PLIC

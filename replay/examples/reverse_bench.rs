@@ -23,7 +23,7 @@ fn linux(dir: &str) -> Machine {
     match build(c) {
         Ok((mut m, _)) => {
             // As `rewind` runs it.
-            m.set_jit(Some(rewind::jit::DEFAULT_THRESHOLD));
+            m.set_jit(Some(rewind::DEFAULT_JIT_THRESHOLD));
             m
         }
         Err(e) => {

@@ -8,50 +8,7 @@ use std::fmt::Write;
 use std::num::NonZeroUsize;
 use std::sync::OnceLock;
 
-/// gdb's register number of CSR 0.
-pub const CSR_BASE: usize = 65;
-/// gdb's register number of the virtual `priv` register.
-pub const PRIV_REGNUM: usize = CSR_BASE + 4096;
-
-/// The CSRs the description lists (name, number), besides fflags/frm/fcsr (in the FPU feature).
-pub const CSRS: &[(&str, u16)] = &[
-    ("sstatus", 0x100),
-    ("sie", 0x104),
-    ("stvec", 0x105),
-    ("scounteren", 0x106),
-    ("sscratch", 0x140),
-    ("sepc", 0x141),
-    ("scause", 0x142),
-    ("stval", 0x143),
-    ("sip", 0x144),
-    ("satp", 0x180),
-    ("mstatus", 0x300),
-    ("misa", 0x301),
-    ("medeleg", 0x302),
-    ("mideleg", 0x303),
-    ("mie", 0x304),
-    ("mtvec", 0x305),
-    ("mcounteren", 0x306),
-    ("mscratch", 0x340),
-    ("mepc", 0x341),
-    ("mcause", 0x342),
-    ("mtval", 0x343),
-    ("mip", 0x344),
-    ("cycle", 0xc00),
-    ("time", 0xc01),
-    ("instret", 0xc02),
-    ("mhartid", 0xf14),
-];
-
-pub const X_NAMES: [&str; 32] = [
-    "zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "fp", "s1", "a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "s2",
-    "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6",
-];
-
-pub const F_NAMES: [&str; 32] = [
-    "ft0", "ft1", "ft2", "ft3", "ft4", "ft5", "ft6", "ft7", "fs0", "fs1", "fa0", "fa1", "fa2", "fa3", "fa4", "fa5",
-    "fa6", "fa7", "fs2", "fs3", "fs4", "fs5", "fs6", "fs7", "fs8", "fs9", "fs10", "fs11", "ft8", "ft9", "ft10", "ft11",
-];
+use rewind::arch::riscv::regs::{CSRS, FP_CSRS, F_NAMES, GDB_CSR_BASE as CSR_BASE, GDB_PRIV as PRIV_REGNUM, X_NAMES};
 
 /// The architecture marker for gdbstub.
 pub enum Rv64gc {}
@@ -180,11 +137,11 @@ pub fn target_xml() -> String {
     for (i, name) in F_NAMES.iter().enumerate() {
         let _ = writeln!(s, "<reg name=\"{name}\" bitsize=\"64\" type=\"riscv_double\" regnum=\"{}\"/>", 33 + i);
     }
-    for (name, csr) in [("fflags", 1), ("frm", 2), ("fcsr", 3)] {
+    for (name, csr) in FP_CSRS {
         let _ = writeln!(
             s,
             "<reg name=\"{name}\" bitsize=\"32\" type=\"int\" regnum=\"{}\" group=\"float\"/>",
-            CSR_BASE + csr
+            CSR_BASE + *csr as usize
         );
     }
     s.push_str("</feature>\n<feature name=\"org.gnu.gdb.riscv.csr\">\n");

@@ -94,7 +94,7 @@ pub enum Op {
     Fld,
     Fsw,
     Fsd,
-    /// Floating-point computation: `imm` holds the [`crate::fpu::FpOp`] (low byte), the format (bit 8) and the
+    /// Floating-point computation: `imm` holds the [`crate::arch::riscv::fpu::FpOp`] (low byte), the format (bit 8) and the
     /// rounding-mode field (bits 16..19).
     Fp,
     /// An operation whose only effect is writing `rd`, with `rd` = x0 (a hint or nop): does nothing. The
@@ -145,7 +145,7 @@ pub struct Insn {
     /// Length in bytes: 2 (compressed) or 4.
     pub len: u8,
     /// The floating-point operation, for `Op::Fp`.
-    pub fp: crate::fpu::FpOp,
+    pub fp: crate::arch::riscv::fpu::FpOp,
     /// Immediate, CSR number, shift amount or packed sub-operation, depending on `op`.
     pub imm: i64,
     /// The raw encoding (for `mtval` on illegal instructions and for disassembly).
@@ -154,7 +154,7 @@ pub struct Insn {
 
 impl Insn {
     fn new(op: Op, raw: u32) -> Insn {
-        Insn { op, rd: 0, rs1: 0, rs2: 0, rs3: 0, len: 4, fp: crate::fpu::FpOp::Add, imm: 0, raw }
+        Insn { op, rd: 0, rs1: 0, rs2: 0, rs3: 0, len: 4, fp: crate::arch::riscv::fpu::FpOp::Add, imm: 0, raw }
     }
 
     fn illegal(raw: u32, len: u8) -> Insn {
@@ -496,16 +496,16 @@ fn decode_atomic(raw: u32) -> Insn {
 }
 
 /// Packs an FP instruction's format (bit 8: D) and rounding-mode field (bits 16..19) into `imm`.
-pub fn pack_fp(fmt: crate::fpu::FpFmt, rm: u32) -> i64 {
-    (((fmt == crate::fpu::FpFmt::D) as i64) << 8) | ((rm as i64) << 16)
+pub fn pack_fp(fmt: crate::arch::riscv::fpu::FpFmt, rm: u32) -> i64 {
+    (((fmt == crate::arch::riscv::fpu::FpFmt::D) as i64) << 8) | ((rm as i64) << 16)
 }
 
-fn fp_insn(raw: u32, op: crate::fpu::FpOp, fmt: crate::fpu::FpFmt, rm: u32) -> Insn {
+fn fp_insn(raw: u32, op: crate::arch::riscv::fpu::FpOp, fmt: crate::arch::riscv::fpu::FpFmt, rm: u32) -> Insn {
     Insn { fp: op, imm: pack_fp(fmt, rm), ..r(Op::Fp, raw) }
 }
 
 fn decode_fma(raw: u32) -> Insn {
-    use crate::fpu::{FpFmt, FpOp};
+    use crate::arch::riscv::fpu::{FpFmt, FpOp};
     let fmt = match bits(raw, 26, 25) {
         0 => FpFmt::S,
         1 => FpFmt::D,
@@ -521,7 +521,7 @@ fn decode_fma(raw: u32) -> Insn {
 }
 
 fn decode_fp(raw: u32) -> Insn {
-    use crate::fpu::{FpFmt, FpOp::*};
+    use crate::arch::riscv::fpu::{FpFmt, FpOp::*};
     let f7 = bits(raw, 31, 25);
     let rm = bits(raw, 14, 12);
     let rs2 = bits(raw, 24, 20);
@@ -596,7 +596,7 @@ fn decode_compressed(c: u16) -> Insn {
         rs2,
         rs3: 0,
         len: 2,
-        fp: crate::fpu::FpOp::Add,
+        fp: crate::arch::riscv::fpu::FpOp::Add,
         imm,
         raw,
     };

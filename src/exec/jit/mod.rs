@@ -19,9 +19,9 @@ mod arena;
 mod fast_tlb;
 mod translate;
 
-use crate::cpu::hart::Exception;
-use crate::cpu::interp::{load_exact, store_exact, Core};
-use crate::cpu::mmu::Mmu;
+use crate::arch::riscv::hart::Exception;
+use crate::arch::riscv::mmu::Mmu;
+use crate::exec::interp::{load_exact, store_exact, Core};
 use crate::platform::Platform;
 use fast_tlb::{FastEntry, FastTlbs, FAST_ENTRIES};
 

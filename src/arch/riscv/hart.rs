@@ -84,12 +84,14 @@ impl Exception {
 }
 
 /// Interrupt bits writable by software in `mip` (the rest are driven by devices).
-pub const MIP_SW_WRITABLE: u64 = crate::device::mip::SSIP | crate::device::mip::STIP | crate::device::mip::SEIP;
+pub const MIP_SW_WRITABLE: u64 =
+    crate::arch::riscv::mip::SSIP | crate::arch::riscv::mip::STIP | crate::arch::riscv::mip::SEIP;
 /// Interrupts that may be delegated to S-mode.
-pub const S_INTERRUPTS: u64 = crate::device::mip::SSIP | crate::device::mip::STIP | crate::device::mip::SEIP;
+pub const S_INTERRUPTS: u64 =
+    crate::arch::riscv::mip::SSIP | crate::arch::riscv::mip::STIP | crate::arch::riscv::mip::SEIP;
 /// All interrupts the hart implements.
 pub const ALL_INTERRUPTS: u64 =
-    S_INTERRUPTS | crate::device::mip::MSIP | crate::device::mip::MTIP | crate::device::mip::MEIP;
+    S_INTERRUPTS | crate::arch::riscv::mip::MSIP | crate::arch::riscv::mip::MTIP | crate::arch::riscv::mip::MEIP;
 
 /// The hart's CSRs that hold state (read-only and computed ones are produced in [`super::csr`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -336,13 +338,13 @@ mod tests {
         let mut h = Hart::new(0, 0);
         h.csr.mie = ALL_INTERRUPTS;
         // In M-mode with MIE clear nothing is taken.
-        assert_eq!(h.pending_interrupt(crate::device::mip::MTIP), None);
+        assert_eq!(h.pending_interrupt(crate::arch::riscv::mip::MTIP), None);
         h.csr.mstatus |= mstatus::MIE;
-        assert_eq!(h.pending_interrupt(crate::device::mip::MTIP | crate::device::mip::MEIP), Some(11));
+        assert_eq!(h.pending_interrupt(crate::arch::riscv::mip::MTIP | crate::arch::riscv::mip::MEIP), Some(11));
         // Delegated S interrupts are not taken in M-mode, but are in U-mode regardless of SIE.
         h.csr.mideleg = S_INTERRUPTS;
-        assert_eq!(h.pending_interrupt(crate::device::mip::STIP), None);
+        assert_eq!(h.pending_interrupt(crate::arch::riscv::mip::STIP), None);
         h.privilege = Priv::User;
-        assert_eq!(h.pending_interrupt(crate::device::mip::STIP), Some(5));
+        assert_eq!(h.pending_interrupt(crate::arch::riscv::mip::STIP), Some(5));
     }
 }

@@ -3,13 +3,13 @@
 
 use std::collections::HashMap;
 
-use super::csr::{self, CsrEnv};
-use super::decode::{decode, insn_len, AmoOp, Insn, Op};
-use super::hart::{cause, Exception, Hart, Priv};
-use super::mmu::{Access, Mmu};
-use crate::fpu::{self, FpFmt, FpOp};
+use crate::arch::riscv::csr::{self, CsrEnv};
+use crate::arch::riscv::decode::{decode, insn_len, AmoOp, Insn, Op};
+use crate::arch::riscv::fpu::{self, FpFmt, FpOp};
+use crate::arch::riscv::hart::{cause, Exception, Hart, Priv};
+use crate::arch::riscv::mmu::{Access, Mmu};
+use crate::exec::jit::{self, Jit, RegionExit, TranslateError, Translation};
 use crate::hooks::{AccessKind, MemAccess};
-use crate::jit::{self, Jit, RegionExit, TranslateError, Translation};
 use crate::platform::Platform;
 
 /// A hart with its (non-architectural) translation cache.
@@ -779,7 +779,7 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64, excess: A
             return Ok(Flow::Jump);
         }
         Sret => {
-            let tsr = h.csr.mstatus & super::hart::mstatus::TSR != 0;
+            let tsr = h.csr.mstatus & crate::arch::riscv::hart::mstatus::TSR != 0;
             if h.privilege < Priv::Supervisor || (h.privilege == Priv::Supervisor && tsr) {
                 return Err(Exception::illegal(insn.raw));
             }
@@ -787,7 +787,7 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64, excess: A
             return Ok(Flow::Jump);
         }
         Wfi => {
-            let tw = h.csr.mstatus & super::hart::mstatus::TW != 0;
+            let tw = h.csr.mstatus & crate::arch::riscv::hart::mstatus::TW != 0;
             if h.privilege == Priv::User || (h.privilege == Priv::Supervisor && tw) {
                 return Err(Exception::illegal(insn.raw));
             }
@@ -799,7 +799,7 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64, excess: A
             return Ok(Flow::Jump);
         }
         SfenceVma => {
-            let tvm = h.csr.mstatus & super::hart::mstatus::TVM != 0;
+            let tvm = h.csr.mstatus & crate::arch::riscv::hart::mstatus::TVM != 0;
             if h.privilege == Priv::User || (h.privilege == Priv::Supervisor && tvm) {
                 return Err(Exception::illegal(insn.raw));
             }

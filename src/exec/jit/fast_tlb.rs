@@ -8,8 +8,8 @@
 //! Entries are filled by the slow path after an access succeeded there, and dropped wholesale whenever one of
 //! those facts may have changed (see [`FastKey`]).
 
-use crate::cpu::interp::Core;
-use crate::cpu::mmu::Access;
+use crate::arch::riscv::mmu::Access;
+use crate::exec::interp::Core;
 use crate::memory::PAGE_SIZE;
 use crate::platform::Platform;
 

@@ -188,7 +188,7 @@ pub fn write(hart: &mut Hart, csr: u16, value: u64) -> Result<CsrEffect, Excepti
         SCAUSE => c.scause = value,
         STVAL => c.stval = value,
         SIP => {
-            let mask = c.mideleg & crate::device::mip::SSIP;
+            let mask = c.mideleg & crate::arch::riscv::mip::SSIP;
             c.mip = (c.mip & !mask) | (value & mask);
         }
         SATP => {
@@ -309,13 +309,13 @@ mod tests {
     #[test]
     fn mip_shows_device_driven_bits() {
         let h = Hart::new(0, 0);
-        let env = CsrEnv { time: 0, external_irqs: crate::device::mip::MSIP | crate::device::mip::SEIP };
-        assert_eq!(read(&h, MIP, &env).unwrap(), crate::device::mip::MSIP | crate::device::mip::SEIP);
+        let env = CsrEnv { time: 0, external_irqs: crate::arch::riscv::mip::MSIP | crate::arch::riscv::mip::SEIP };
+        assert_eq!(read(&h, MIP, &env).unwrap(), crate::arch::riscv::mip::MSIP | crate::arch::riscv::mip::SEIP);
     }
 
     #[test]
     fn set_and_clear_of_mip_leave_a_device_driven_seip_to_the_device() {
-        use crate::device::mip::{MTIP, SEIP, STIP};
+        use crate::arch::riscv::mip::{MTIP, SEIP, STIP};
         let mut h = Hart::new(0, 0);
         let plic_request = CsrEnv { time: 0, external_irqs: SEIP | MTIP };
         assert_eq!(read(&h, MIP, &plic_request).unwrap(), SEIP | MTIP, "rd shows the interrupt line");

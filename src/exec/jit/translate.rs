@@ -13,7 +13,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 
 use super::fast_tlb::{FastEntry, FAST_ENTRIES};
 use super::{access_helper, JitEnv, HELPER_LEN_SHIFT, HELPER_SIGNED, HELPER_STORE};
-use crate::cpu::decode::{decode, insn_len, Insn, Op};
+use crate::arch::riscv::decode::{decode, insn_len, Insn, Op};
 use crate::platform::Platform;
 
 const PAGE: i64 = 4096;

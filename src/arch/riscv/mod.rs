@@ -1,0 +1,13 @@
+//! RV64GC: decoding, architectural state, CSRs, Sv39/Sv48 translation with PMP, IEEE floating point with RISC-V's
+//! NaN boxing, interrupt causes, and the register table debuggers read.
+
+pub mod csr;
+pub mod decode;
+pub mod fpu;
+pub mod hart;
+pub mod mip;
+pub mod mmu;
+pub mod pmp;
+pub mod regs;
+
+pub use hart::{Hart, Priv};
