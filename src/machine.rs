@@ -4,7 +4,7 @@
 use crate::arch::riscv::mmu::Mmu;
 use crate::arch::riscv::Hart;
 use crate::device::{Device, DeviceInput, PowerRequest};
-use crate::exec::interp::{run_slice, BlockCache, Breakpoints, Core, SliceExit};
+use crate::exec::{Breakpoints, Core, Exec, SliceExit};
 use crate::hooks::{AccessKind, Tracer, Watchpoint};
 use crate::memory::{DeviceId, FlatView, MemoryRegion, Ram, RamError, RamImage, RomId, PAGE_SIZE};
 use crate::platform::{NamedDevice, Platform, INSNS_PER_TICK};
@@ -112,7 +112,7 @@ impl MachineBuilder {
             root: self.root,
             cores,
             plat: Platform::new(self.ram, self.roms, flat, self.devices, self.harts),
-            cache: BlockCache::default(),
+            exec: Exec::default(),
             breakpoints: Breakpoints::default(),
             sched: Schedule { hart: 0, quantum_left: QUANTUM },
             stop_on_idle: false,
@@ -168,7 +168,7 @@ pub struct Machine {
     root: MemoryRegion,
     cores: Vec<Core>,
     plat: Platform,
-    cache: BlockCache,
+    exec: Exec,
     breakpoints: Breakpoints,
     sched: Schedule,
     stop_on_idle: bool,
@@ -217,7 +217,7 @@ impl Machine {
                 }
             }
             let before = self.cores[idx].hart.icount;
-            let exit = run_slice(&mut self.cores[idx], &mut self.plat, &mut self.cache, slice, &mut self.breakpoints);
+            let exit = self.exec.run_slice(&mut self.cores[idx], &mut self.plat, slice, &mut self.breakpoints);
             let ran = self.cores[idx].hart.icount - before;
             if ran > 0 {
                 // The hart left the pc it stopped at: a pass granted there is used up, even if no breakpoint
@@ -296,23 +296,23 @@ impl Machine {
     /// Turns the JIT tier on, translating blocks once they have been entered `threshold` times, or off (`None`).
     /// Guest-visible behaviour is the same either way. Returns false if this host cannot run the JIT.
     pub fn set_jit(&mut self, threshold: Option<u32>) -> bool {
-        self.cache = match threshold {
-            Some(t) => BlockCache::with_jit(t),
-            None => BlockCache::default(),
+        self.exec = match threshold {
+            Some(t) => Exec::with_jit(t),
+            None => Exec::default(),
         };
         self.plat.clear_code_pages();
-        threshold.is_none() || self.cache.jit().is_some()
+        threshold.is_none() || self.exec.jit().is_some()
     }
 
     /// Also measure the host time spent translating (for `--stats`).
     pub fn set_jit_timing(&mut self, on: bool) {
-        if let Some(jit) = self.cache.jit_mut() {
+        if let Some(jit) = self.exec.jit_mut() {
             jit.measure_compile_time = on;
         }
     }
 
     pub fn jit_stats(&self) -> Option<crate::exec::jit::JitStats> {
-        self.cache.jit().map(|j| j.stats)
+        self.exec.jit().map(|j| j.stats)
     }
 
     /// Makes [`Machine::run`] return [`StopReason::Idle`] instead of skipping idle time itself (interactive
@@ -423,7 +423,7 @@ impl Machine {
     /// Writes RAM (debugger, loaders). Decoded code is invalidated.
     pub fn write_phys(&mut self, pa: u64, data: &[u8]) -> Option<()> {
         self.plat.ram.write(pa, data)?;
-        self.cache.flush();
+        self.exec.flush();
         Some(())
     }
 
@@ -528,7 +528,7 @@ impl Machine {
             .map_err(|reason| crate::device::RestoreError { device: "machine".into(), reason })?;
         self.restore_cpu_state(&state.cpu)?;
         self.plat.fast_path_epoch += 1;
-        self.cache.flush();
+        self.exec.flush();
         self.plat.clear_code_pages();
         Ok(())
     }

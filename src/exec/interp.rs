@@ -1,316 +1,20 @@
-//! The reference interpreter: decoded basic blocks are cached by physical address and executed instruction by
-//! instruction, with exact instruction counting (a slice stops precisely when its budget is used up).
-
-use std::collections::HashMap;
+//! The reference interpreter: runs a decoded basic block instruction by instruction, with exact instruction
+//! counting (a block stops precisely where its budget ends). Every other tier is checked against it.
 
 use crate::arch::riscv::csr::{self, CsrEnv};
-use crate::arch::riscv::decode::{decode, insn_len, AmoOp, Insn, Op};
+use crate::arch::riscv::decode::{AmoOp, Insn, Op};
 use crate::arch::riscv::fpu::{self, FpFmt, FpOp};
 use crate::arch::riscv::hart::{cause, Exception, Hart, Priv};
-use crate::arch::riscv::mmu::{Access, Mmu};
-use crate::exec::jit::{self, Jit, RegionExit, TranslateError, Translation};
-use crate::hooks::{AccessKind, MemAccess};
+use crate::arch::riscv::mmu::Access;
+use crate::exec::access::{load_exact, observe, store_exact, Core};
+use crate::exec::{Breakpoints, SliceExit};
+use crate::hooks::AccessKind;
 use crate::platform::Platform;
-
-/// A hart with its (non-architectural) translation cache.
-pub struct Core {
-    pub hart: Hart,
-    pub mmu: Mmu,
-}
-
-/// Why a slice ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SliceExit {
-    /// The instruction budget is used up.
-    Budget,
-    /// The hart waits in WFI with nothing pending.
-    Idle,
-    /// A device asked to power off or reset.
-    Power,
-    /// The next instruction is at a breakpoint.
-    Breakpoint,
-    /// The instruction just executed hit a watchpoint (details in the platform's instrumentation).
-    Watchpoint,
-}
-
-const CACHE_SLOTS: usize = 1 << 14;
-const MAX_BLOCK_INSNS: usize = 64;
-
-struct Block {
-    pa: u64,
-    insns: Vec<Insn>,
-    /// Times the block was entered, until it is translated.
-    hits: u32,
-    translation: Option<Translation>,
-}
-
-impl Block {
-    fn empty() -> Block {
-        Block { pa: u64::MAX, insns: Vec::new(), hits: 0, translation: None }
-    }
-}
-
-/// Decoded basic blocks, direct-mapped by physical address, and their translations if the JIT is on.
-pub struct BlockCache {
-    slots: Vec<Block>,
-    jit: Option<Jit>,
-    /// Every live translation by entry address (translating is costly, decoding is not).
-    translations: HashMap<u64, Translation>,
-}
-
-impl Default for BlockCache {
-    fn default() -> Self {
-        BlockCache {
-            slots: (0..CACHE_SLOTS).map(|_| Block::empty()).collect(),
-            jit: None,
-            translations: HashMap::new(),
-        }
-    }
-}
-
-impl BlockCache {
-    /// A cache that translates blocks entered `threshold` times (if this host supports the JIT).
-    pub fn with_jit(threshold: u32) -> Self {
-        BlockCache { jit: Jit::new(threshold), ..Self::default() }
-    }
-
-    pub fn flush(&mut self) {
-        for b in &mut self.slots {
-            b.pa = u64::MAX;
-            b.translation = None;
-        }
-        self.translations.clear();
-        if let Some(jit) = &mut self.jit {
-            jit.flush();
-        }
-    }
-
-    /// Drops the blocks and translations of the given physical pages (page numbers).
-    fn invalidate_pages(&mut self, pages: &[u64]) {
-        let mut pages = pages.to_vec();
-        pages.sort_unstable();
-        pages.dedup();
-        let stale = |pa: u64| pages.binary_search(&(pa >> 12)).is_ok();
-        for b in &mut self.slots {
-            if b.pa != u64::MAX && stale(b.pa) {
-                *b = Block { insns: std::mem::take(&mut b.insns), ..Block::empty() };
-            }
-        }
-        self.translations.retain(|pa, _| !stale(*pa));
-    }
-
-    pub fn jit(&self) -> Option<&Jit> {
-        self.jit.as_ref()
-    }
-
-    pub fn jit_mut(&mut self) -> Option<&mut Jit> {
-        self.jit.as_mut()
-    }
-
-    /// Counts an entry into the block in `slot` and translates it when it becomes hot.
-    fn note_entry(&mut self, slot: usize, plat: &Platform) {
-        let Some(jit) = self.jit.as_mut() else { return };
-        let block = &mut self.slots[slot];
-        block.hits = block.hits.saturating_add(1);
-        if block.hits != jit.threshold || block.pa == u64::MAX {
-            return;
-        }
-        let pa = block.pa;
-        // A block joins the region if it ran at least a quarter as often as the region's entry.
-        let (slots, threshold) = (&self.slots, jit.threshold);
-        let is_hot = |pa: u64| {
-            let b = &slots[Self::slot_of(pa)];
-            b.pa == pa && b.hits.saturating_mul(4) >= threshold
-        };
-        match jit.translate(plat, pa, &is_hot) {
-            Ok(t) => {
-                self.slots[slot].translation = Some(t);
-                self.translations.insert(pa, t);
-            }
-            Err(TranslateError::Untranslatable) => {}
-            // Out of code space: start afresh; the block is translated again when it is hot again.
-            Err(TranslateError::ArenaFull) => self.flush(),
-        }
-    }
-
-    #[inline]
-    fn slot_of(pa: u64) -> usize {
-        ((pa >> 1) ^ (pa >> 15)) as usize & (CACHE_SLOTS - 1)
-    }
-
-    /// Finds or decodes the block at the hart's pc; returns its slot.
-    fn lookup(&mut self, core: &mut Core, plat: &mut Platform) -> Result<usize, Exception> {
-        let pc = core.hart.pc;
-        let (pa, whole_page) = core.mmu.translate_page(&core.hart, plat, pc, 2, Access::Fetch)?;
-        let slot = Self::slot_of(pa);
-        if whole_page && self.slots[slot].pa == pa {
-            return Ok(slot);
-        }
-        let mut insns = std::mem::take(&mut self.slots[slot].insns);
-        insns.clear();
-        let page_end = (pa | 0xfff) + 1;
-        let mut at = pa;
-        // Where PMP allows execution from part of the page only, nothing is decoded ahead.
-        while whole_page && insns.len() < MAX_BLOCK_INSNS {
-            let Some(low) = plat.load(at, 2) else { break };
-            let len = insn_len(low as u16) as u64;
-            let raw = if len == 4 {
-                if at + 4 > page_end {
-                    break; // crosses the page: fetched on its own by the slow path
-                }
-                match plat.load(at, 4) {
-                    Some(v) => v as u32,
-                    None => break,
-                }
-            } else {
-                low as u32
-            };
-            let insn = decode(raw);
-            insns.push(insn);
-            at += len;
-            if insn.ends_block() || at >= page_end {
-                break;
-            }
-        }
-        if insns.is_empty() {
-            // PMP allows only part of the page, or the first instruction straddles a page boundary or its bytes are
-            // not fetchable as one access: it is fetched on its own (each half translated and checked) and not
-            // cached.
-            let insn = fetch_slow(core, plat)?;
-            insns.push(insn);
-            self.slots[slot] = Block { insns, ..Block::empty() };
-            return Ok(slot);
-        }
-        plat.mark_code_page(pa);
-        // A translation outlives its block's eviction from this direct-mapped cache.
-        let translation = self.translations.get(&pa).copied();
-        self.slots[slot] = Block { pa, insns, translation, ..Block::empty() };
-        Ok(slot)
-    }
-}
-
-/// Fetches one instruction halfword by halfword (each half translated separately).
-fn fetch_slow(core: &mut Core, plat: &mut Platform) -> Result<Insn, Exception> {
-    let pc = core.hart.pc;
-    let fetch16 = |core: &mut Core, plat: &mut Platform, va: u64| -> Result<u16, Exception> {
-        let pa = core.mmu.translate(&core.hart, plat, va, 2, Access::Fetch)?;
-        plat.load(pa, 2).map(|v| v as u16).ok_or(Exception::new(cause::INSN_ACCESS, va))
-    };
-    let low = fetch16(core, plat, pc)?;
-    if insn_len(low) == 2 {
-        return Ok(decode(low as u32));
-    }
-    let high = fetch16(core, plat, pc.wrapping_add(2))?;
-    Ok(decode(low as u32 | (high as u32) << 16))
-}
-
-/// Breakpoint addresses the interpreter checks before each instruction (empty: no checks, full speed).
-#[derive(Default)]
-pub struct Breakpoints {
-    pub addrs: std::collections::BTreeSet<u64>,
-    /// Do not stop at the breakpoint at the current pc once (resuming from it).
-    pub skip_once: Option<u64>,
-}
-
-impl Breakpoints {
-    /// Whether a breakpoint lies in the 4 KiB page of virtual address `pc`.
-    fn in_page_of(&self, pc: u64) -> bool {
-        let page = pc & !0xfff;
-        self.addrs.range(page..=page | 0xfff).next().is_some()
-    }
-}
-
-/// Runs `core` for at most `budget` instructions.
-pub fn run_slice(
-    core: &mut Core,
-    plat: &mut Platform,
-    cache: &mut BlockCache,
-    budget: u64,
-    bps: &mut Breakpoints,
-) -> SliceExit {
-    let end = core.hart.icount + budget;
-    let check_bps = !bps.addrs.is_empty();
-    loop {
-        if !plat.stale_code_pages.is_empty() {
-            cache.invalidate_pages(&plat.stale_code_pages);
-            plat.stale_code_pages.clear();
-        }
-        if plat.power.is_some() {
-            return SliceExit::Power;
-        }
-        let external = plat.hart_irqs.get(core.hart.id).copied().unwrap_or(0);
-        if core.hart.wfi {
-            if (core.hart.csr.mip | external) & core.hart.csr.mie == 0 {
-                return SliceExit::Idle;
-            }
-            core.hart.wfi = false;
-        }
-        // pending_interrupt finds nothing unless some interrupt is both pending and enabled.
-        if (core.hart.csr.mip | external) & core.hart.csr.mie != 0 {
-            if let Some(irq) = core.hart.pending_interrupt(external) {
-                core.hart.trap(irq, true, 0);
-            }
-        }
-        if core.hart.icount >= end {
-            return SliceExit::Budget;
-        }
-        let slot = match cache.lookup(core, plat) {
-            Ok(slot) => slot,
-            Err(e) => {
-                count(core, plat);
-                core.hart.trap(e.cause, false, e.tval);
-                continue;
-            }
-        };
-        // Translated code has no hooks: it runs unless a tracer or watchpoint observes every instruction or access,
-        // or a breakpoint lies in the page it would run in (a region never leaves its page).
-        let observed = plat.instrumented || (check_bps && bps.in_page_of(core.hart.pc));
-        if !observed {
-            if cache.slots[slot].translation.is_none() {
-                cache.note_entry(slot, plat);
-            }
-            if let (Some(t), Some(jit)) = (cache.slots[slot].translation, cache.jit.as_mut()) {
-                let left = end - core.hart.icount;
-                if u64::from(t.first_block_len) <= left {
-                    let before = core.hart.icount;
-                    if let RegionExit::Exception(e) = jit::enter(t, core, plat, &mut jit.fast_tlbs, left) {
-                        core.hart.trap(e.cause, false, e.tval);
-                    }
-                    jit.stats.retired += core.hart.icount - before;
-                    continue;
-                }
-            }
-        }
-        let block = &cache.slots[slot].insns;
-        // Never run past the budget: a slice ends at an exact instruction count.
-        let avail = (end - core.hart.icount).min(block.len() as u64) as usize;
-        let insns = &block[..avail];
-        // The counters are advanced for the whole block up front and corrected where the block ends early. While
-        // instruction `i` runs they are ahead by `excess = avail - 1 - i`; every path that can observe them
-        // (CSR reads, device accesses, page-table walks) takes the slow path, which makes them exact first.
-        core.hart.icount += avail as u64;
-        plat.vclock += avail as u64;
-        let (done, stop) = if check_bps || plat.instrumented {
-            run_block::<true>(core, plat, insns, bps)
-        } else {
-            run_block::<false>(core, plat, insns, bps)
-        };
-        let unrun = (avail - done) as u64;
-        core.hart.icount -= unrun;
-        plat.vclock -= unrun;
-        if let Some(exit) = stop {
-            return exit;
-        }
-        if check_bps {
-            bps.skip_once = None;
-        }
-    }
-}
 
 /// Runs the instructions of one block (already counted); returns how many ran (completed or trapped) and why
 /// the slice must stop, if it must. `CHECKED`: breakpoints or instrumentation are active.
 #[inline(always)]
-fn run_block<const CHECKED: bool>(
+pub(super) fn run_block<const CHECKED: bool>(
     core: &mut Core,
     plat: &mut Platform,
     insns: &[Insn],
@@ -365,7 +69,7 @@ fn run_block<const CHECKED: bool>(
 }
 
 #[inline]
-fn count(core: &mut Core, plat: &mut Platform) {
+pub(super) fn count(core: &mut Core, plat: &mut Platform) {
     core.hart.icount += 1;
     plat.vclock += 1;
 }
@@ -435,28 +139,6 @@ fn load_slow(core: &mut Core, plat: &mut Platform, va: u64, size: u8, excess: Ah
     with_exact_counters(core, plat, excess, |core, plat| load_exact(core, plat, va, size))
 }
 
-/// Any load, with the counters exact: translation walks, devices, misaligned addresses.
-pub(crate) fn load_exact(core: &mut Core, plat: &mut Platform, va: u64, size: u8) -> Result<u64, Exception> {
-    if va & (size as u64 - 1) != 0 {
-        return load_misaligned(core, plat, va, size);
-    }
-    let pa = core.mmu.translate(&core.hart, plat, va, size as u64, Access::Load)?;
-    let value = plat.load(pa, size).ok_or(Exception::new(cause::LOAD_ACCESS, va))?;
-    if plat.instrumented {
-        observe(core, plat, AccessKind::Read, va, pa, size, value);
-    }
-    Ok(value)
-}
-
-/// Reports a completed access to the tracer and watchpoints; a watchpoint hit ends the block.
-#[cold]
-fn observe(core: &Core, plat: &mut Platform, kind: AccessKind, vaddr: u64, paddr: u64, size: u8, value: u64) {
-    let access = MemAccess { hart: core.hart.id, pc: core.hart.pc, kind, vaddr, paddr, size, value };
-    if plat.instr.observe(access) {
-        plat.end_block = true;
-    }
-}
-
 /// A store: the fast path (aligned, translated without a walk, RAM) inline, everything else out of line.
 #[inline(always)]
 fn store(core: &mut Core, plat: &mut Platform, va: u64, size: u8, value: u64, excess: Ahead) -> Result<(), Exception> {
@@ -484,56 +166,6 @@ fn store_slow(
     excess: Ahead,
 ) -> Result<(), Exception> {
     with_exact_counters(core, plat, excess, |core, plat| store_exact(core, plat, va, size, value))
-}
-
-/// Any store, with the counters exact: translation walks, devices, code pages, misaligned addresses.
-pub(crate) fn store_exact(
-    core: &mut Core,
-    plat: &mut Platform,
-    va: u64,
-    size: u8,
-    value: u64,
-) -> Result<(), Exception> {
-    if va & (size as u64 - 1) != 0 {
-        return store_misaligned(core, plat, va, size, value);
-    }
-    let pa = core.mmu.translate(&core.hart, plat, va, size as u64, Access::Store)?;
-    plat.store(pa, size, value).ok_or(Exception::new(cause::STORE_ACCESS, va))?;
-    if plat.instrumented {
-        observe(core, plat, AccessKind::Write, va, pa, size, value);
-    }
-    Ok(())
-}
-
-/// Misaligned accesses are performed byte by byte (the spec allows an EEI to support them); every byte is
-/// translated first, so a fault leaves memory unchanged.
-fn load_misaligned(core: &mut Core, plat: &mut Platform, va: u64, size: u8) -> Result<u64, Exception> {
-    let mut value = 0u64;
-    for i in 0..size as u64 {
-        let a = va.wrapping_add(i);
-        let pa = core.mmu.translate(&core.hart, plat, a, 1, Access::Load).map_err(|e| Exception::new(e.cause, va))?;
-        let b = plat.load(pa, 1).ok_or(Exception::new(cause::LOAD_ACCESS, va))?;
-        value |= b << (8 * i);
-    }
-    if plat.instrumented {
-        observe(core, plat, AccessKind::Read, va, va, size, value);
-    }
-    Ok(value)
-}
-
-fn store_misaligned(core: &mut Core, plat: &mut Platform, va: u64, size: u8, value: u64) -> Result<(), Exception> {
-    let mut pas = [0u64; 8];
-    for (i, pa) in pas.iter_mut().enumerate().take(size as usize) {
-        let a = va.wrapping_add(i as u64);
-        *pa = core.mmu.translate(&core.hart, plat, a, 1, Access::Store).map_err(|e| Exception::new(e.cause, va))?;
-    }
-    for (i, pa) in pas.iter().enumerate().take(size as usize) {
-        plat.store(*pa, 1, value >> (8 * i)).ok_or(Exception::new(cause::STORE_ACCESS, va))?;
-    }
-    if plat.instrumented {
-        observe(core, plat, AccessKind::Write, va, pas[0], size, value);
-    }
-    Ok(())
 }
 
 fn uses_rounding_mode(op: FpOp) -> bool {

@@ -9,7 +9,7 @@
 //! those facts may have changed (see [`FastKey`]).
 
 use crate::arch::riscv::mmu::Access;
-use crate::exec::interp::Core;
+use crate::exec::access::Core;
 use crate::memory::PAGE_SIZE;
 use crate::platform::Platform;
 

@@ -21,7 +21,7 @@ mod translate;
 
 use crate::arch::riscv::hart::Exception;
 use crate::arch::riscv::mmu::Mmu;
-use crate::exec::interp::{load_exact, store_exact, Core};
+use crate::exec::access::{load_exact, store_exact, Core};
 use crate::platform::Platform;
 use fast_tlb::{FastEntry, FastTlbs, FAST_ENTRIES};
 
@@ -32,10 +32,13 @@ pub const DEFAULT_THRESHOLD: u32 = 20_000;
 /// Entry point of a translation: `(env, entry pc, budget) -> instructions retired`.
 type EntryFn = unsafe extern "C" fn(*mut JitEnv, u64, u64) -> u64;
 
-/// A translated region's entry.
+/// A translated region's entry. It runs only through [`Jit::run`], which refuses it once the code it points at
+/// was flushed: a translation cannot outlive its code.
 #[derive(Clone, Copy)]
 pub struct Translation {
     entry: EntryFn,
+    /// The [`Jit::flush`] generation the code belongs to.
+    generation: u64,
     /// Instructions of the entry block: the region is entered only if the budget covers them.
     pub first_block_len: u32,
 }
@@ -131,14 +134,9 @@ pub enum RegionExit {
 }
 
 /// Runs a translation for at most `budget` instructions (at least its first block's worth); advances the
-/// counters by what it retired and leaves the pc where execution continues.
-pub(crate) fn enter(
-    t: Translation,
-    core: &mut Core,
-    plat: &mut Platform,
-    fast: &mut FastTlbs,
-    budget: u64,
-) -> RegionExit {
+/// counters by what it retired and leaves the pc where execution continues. The translation's code is live
+/// (checked by [`Jit::run`]).
+fn enter(t: Translation, core: &mut Core, plat: &mut Platform, fast: &mut FastTlbs, budget: u64) -> RegionExit {
     let fast = fast.get(core.hart.id, Mmu::data_mode(&core.hart));
     fast.validate(core, plat);
     let pc = core.hart.pc;
@@ -195,31 +193,50 @@ pub struct JitStats {
 pub struct Jit {
     compiler: translate::Compiler,
     arena: arena::CodeArena,
-    /// Executions of a block before it is translated.
-    pub threshold: u32,
     pub measure_compile_time: bool,
     pub stats: JitStats,
     /// Per hart and mode: kept across translations and flushes (they cache translations, not code).
-    pub(crate) fast_tlbs: FastTlbs,
+    fast_tlbs: FastTlbs,
+    /// Bumped by every flush: translations of an older generation point at freed code.
+    generation: u64,
 }
 
 impl Jit {
     /// The JIT for this host, or `None` if the host has no Cranelift backend or refuses executable memory.
-    pub fn new(threshold: u32) -> Option<Jit> {
+    pub fn new() -> Option<Jit> {
         Some(Jit {
             compiler: translate::Compiler::new()?,
             arena: arena::CodeArena::new()?,
-            threshold: threshold.max(1),
             measure_compile_time: false,
             stats: JitStats::default(),
             fast_tlbs: FastTlbs::default(),
+            generation: 0,
         })
     }
 
-    /// Drops every translation (the caller drops the [`Translation`]s it holds).
+    /// Drops every translation's code; [`Jit::run`] refuses the [`Translation`]s made before.
     pub fn flush(&mut self) {
         self.arena.clear();
+        self.generation += 1;
         self.stats.flushes += 1;
+    }
+
+    /// Runs translation `t` for at most `budget` instructions (see [`enter`]); `None`, running nothing, if `t`'s
+    /// code was flushed.
+    pub(crate) fn run(
+        &mut self,
+        t: Translation,
+        core: &mut Core,
+        plat: &mut Platform,
+        budget: u64,
+    ) -> Option<RegionExit> {
+        if t.generation != self.generation {
+            return None;
+        }
+        let before = core.hart.icount;
+        let exit = enter(t, core, plat, &mut self.fast_tlbs, budget);
+        self.stats.retired += core.hart.icount - before;
+        Some(exit)
     }
 
     /// Translates the region entered at physical `pa`. `None` if its first instruction cannot be translated or
@@ -250,7 +267,7 @@ impl Jit {
         }
         // SAFETY: `entry` points at code compiled for the `EntryFn` signature, now executable.
         let entry = unsafe { std::mem::transmute::<*const u8, EntryFn>(entry) };
-        Ok(Translation { entry, first_block_len: region.first_block_len() })
+        Ok(Translation { entry, generation: self.generation, first_block_len: region.first_block_len() })
     }
 }
 

@@ -13,14 +13,14 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 
 use super::fast_tlb::{FastEntry, FAST_ENTRIES};
 use super::{access_helper, JitEnv, HELPER_LEN_SHIFT, HELPER_SIGNED, HELPER_STORE};
-use crate::arch::riscv::decode::{decode, insn_len, Insn, Op};
+use crate::arch::riscv::decode::{Insn, Op};
+use crate::exec::block::decode_block;
 use crate::platform::Platform;
 
 const PAGE: i64 = 4096;
 const NO_ARGS: &[BlockArg] = &[];
-/// Limits that keep one translation's compile time small.
+/// Blocks in one region at most: keeps one translation's compile time small.
 const MAX_BLOCKS: usize = 32;
-const MAX_BLOCK_INSNS: usize = 64;
 
 /// A straight-line run of translatable instructions; the last may be a control transfer.
 struct RegionBlock {
@@ -84,10 +84,6 @@ fn translatable(op: Op) -> bool {
     )
 }
 
-fn ends_block(op: Op) -> bool {
-    matches!(op, Op::Jal | Op::Jalr | Op::Beq | Op::Bne | Op::Blt | Op::Bge | Op::Bltu | Op::Bgeu)
-}
-
 impl Region {
     /// Finds the region entered at physical `pa` (in RAM); `None` if its first instruction is not translatable.
     /// Other blocks join only if `is_hot` says they ran often (cold paths would only cost compile time).
@@ -116,32 +112,22 @@ impl Region {
         Some(region)
     }
 
+    /// The block at page offset `start` as the interpreter decodes it, up to its first instruction translated
+    /// code leaves to the interpreter.
     fn decode_block(&self, plat: &Platform, start: i64) -> RegionBlock {
-        let mut block = RegionBlock { off: start, insns: Vec::new() };
+        let mut insns = Vec::new();
+        decode_block(self.page_pa + start as u64, &mut insns, |pa, size| plat.load_ram(pa, size));
+        let translatable_len = insns.iter().position(|i| !translatable(i.op)).unwrap_or(insns.len());
         let mut off = start;
-        while block.insns.len() < MAX_BLOCK_INSNS && off < PAGE {
-            let pa = self.page_pa + off as u64;
-            let Some(low) = plat.load_ram(pa, 2) else { break };
-            let len = insn_len(low as u16) as i64;
-            let raw = if len == 4 {
-                match (off + 4 <= PAGE).then(|| plat.load_ram(pa, 4)).flatten() {
-                    Some(v) => v as u32,
-                    None => break,
-                }
-            } else {
-                low as u32
-            };
-            let insn = decode(raw);
-            if !translatable(insn.op) {
-                break;
-            }
-            block.insns.push((off, insn));
-            off += len;
-            if ends_block(insn.op) {
-                break;
-            }
-        }
-        block
+        let insns = insns[..translatable_len]
+            .iter()
+            .map(|insn| {
+                let at = off;
+                off += i64::from(insn.len);
+                (at, *insn)
+            })
+            .collect();
+        RegionBlock { off: start, insns }
     }
 
     /// The region's blocks, one instruction per line, for `REWIND_JIT_DUMP`.
