@@ -211,21 +211,27 @@ impl Insn {
         )
     }
 
-    /// Ends a basic block: control transfers and instructions that change translation, privilege or interrupt
-    /// state (so interrupts are checked right after them).
+    /// Ends a basic block: control transfers and system instructions (so interrupts are checked right after
+    /// them).
     pub fn ends_block(&self) -> bool {
+        self.op.is_control_transfer() || self.op.is_system()
+    }
+}
+
+impl Op {
+    /// Jumps and conditional branches.
+    pub fn is_control_transfer(self) -> bool {
+        use Op::*;
+        matches!(self, Jal | Jalr | Beq | Bne | Blt | Bge | Bltu | Bgeu)
+    }
+
+    /// Instructions that trap, or change translation, privilege, interrupt or counter state: what only the
+    /// interpreter executes, at the end of a block.
+    pub fn is_system(self) -> bool {
         use Op::*;
         matches!(
-            self.op,
+            self,
             Illegal
-                | Jal
-                | Jalr
-                | Beq
-                | Bne
-                | Blt
-                | Bge
-                | Bltu
-                | Bgeu
                 | FenceI
                 | Ecall
                 | Ebreak

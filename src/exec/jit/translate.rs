@@ -51,37 +51,11 @@ pub struct Region {
     blocks: Vec<RegionBlock>,
 }
 
-/// Operations translated code performs itself; before any other the translation exits to the interpreter.
+/// Operations translated code performs itself; before any other the translation exits to the interpreter: system
+/// instructions, atomics and floating point.
 fn translatable(op: Op) -> bool {
     use Op::*;
-    !matches!(
-        op,
-        Illegal
-            | FenceI
-            | Ecall
-            | Ebreak
-            | Mret
-            | Sret
-            | Wfi
-            | SfenceVma
-            | Csrrw
-            | Csrrs
-            | Csrrc
-            | Csrrwi
-            | Csrrsi
-            | Csrrci
-            | LrW
-            | ScW
-            | LrD
-            | ScD
-            | AmoW
-            | AmoD
-            | Flw
-            | Fld
-            | Fsw
-            | Fsd
-            | Fp
-    )
+    !(op.is_system() || matches!(op, LrW | ScW | LrD | ScD | AmoW | AmoD | Flw | Fld | Fsw | Fsd | Fp))
 }
 
 impl Region {
