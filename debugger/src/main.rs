@@ -20,7 +20,7 @@ fn main() {
     let args = match cli::normalize_args(std::env::args()) {
         Ok(args) => args,
         Err(e) => {
-            eprintln!("rewind: {e}");
+            term::line(&format!("rewind: {e}"));
             std::process::exit(2);
         }
     };
@@ -50,7 +50,7 @@ fn main() {
     match result {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            eprintln!("rewind: {e:#}");
+            term::line(&format!("rewind: {e:#}"));
             std::process::exit(1);
         }
     }

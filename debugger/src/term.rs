@@ -1,7 +1,6 @@
-//! The one place rewind prints its own messages (not the guest's console output) to the terminal. While a
-//! [`crate::console::Console`] holds the terminal in raw mode, a bare `\n` only moves down a line: every line
-//! printed here then ends with `\r\n`, so the next one (and the shell prompt after rewind exits) starts at the
-//! left margin.
+//! The one place rewind prints its own messages (not the guest's console output) to the terminal. While the
+//! console holds the terminal in raw mode, a bare `\n` only moves down a line: every line printed here then ends
+//! with `\r\n`, so the next one (and the shell prompt after rewind exits) starts at the left margin.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -12,7 +12,7 @@ mod report;
 mod target;
 
 use crate::cli::Endpoint;
-use crate::session::{Command, Resume, Session, Stop, StopEvent};
+use crate::session::{Command, Direction, Reported, Resume, Session, Stop, StopEvent};
 use crate::term;
 use anyhow::Result;
 use conn::{Checked, Conn, Listener, PacketCheck, Stream};
@@ -198,8 +198,8 @@ impl GdbServer {
         }
         if self.running() && session.step_done() {
             // A step that needs no instruction (see `DebugState::watch_stepped`).
-            let stepped = Stop { event: StopEvent::Ran, direction: crate::session::Direction::Forward };
-            if let crate::session::Reported::Quit(code) = self.report_stop(session, &stepped) {
+            let stepped = Stop { event: StopEvent::Ran, direction: Direction::Forward };
+            if let Reported::Quit(code) = self.report_stop(session, &stepped) {
                 return Command::Quit(code);
             }
             return Command::Halt;
