@@ -267,3 +267,109 @@ fn say(frontends: &mut Frontends, text: &str) {
         frontend.message(text);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Options, SharedOutput};
+    use super::*;
+    use rewind_machines::uart16550::Uart16550;
+
+    const RAM: u64 = 0x8000_0000;
+
+    /// A one-hart machine spinning on `j .` at the start of RAM, with a UART named as the session expects.
+    fn session(max_insns: Option<u64>) -> Session {
+        let mut b = rewind::MachineBuilder::new(1, "ram", RAM, 0x10000).unwrap();
+        b.add_device("serial", 0x1000_0000, 0x100, Box::new(Uart16550::new(10, Box::new(std::io::sink()))));
+        b.set_reset_pc(RAM);
+        let mut machine = b.build();
+        machine.write_phys(RAM, &0x0000_006f_u32.to_le_bytes()).unwrap();
+        let options = Options { reverse: false, sleep: false, max_insns };
+        let rebuild: super::super::Rebuild = Box::new(|| anyhow::bail!("no reset in this test"));
+        Session::new(machine, InputPath::Live, SharedOutput::default(), options, rebuild).unwrap()
+    }
+
+    /// A front end that answers each poll from a script (then lets the machine run), and notes what it is told.
+    #[derive(Default)]
+    struct Scripted {
+        commands: Vec<Command>,
+        /// Sets a reverse step on the session at the first poll.
+        reverse: bool,
+        take: bool,
+        stops: Vec<Stop>,
+        messages: Vec<String>,
+    }
+
+    impl Frontend for Scripted {
+        fn poll(&mut self, session: &mut Session, _wait: Duration) -> Result<Command> {
+            if std::mem::take(&mut self.reverse) {
+                session.debug.resume = Resume::ReverseStep { hart: 0 };
+            }
+            Ok(if self.commands.is_empty() { Command::Run(u64::MAX) } else { self.commands.remove(0) })
+        }
+
+        fn report(&mut self, _session: &mut Session, stop: &Stop) -> Reported {
+            self.stops.push(stop.clone());
+            if self.take {
+                Reported::Taken
+            } else {
+                Reported::Ignored
+            }
+        }
+
+        fn message(&mut self, text: &str) {
+            self.messages.push(text.to_string());
+        }
+
+        fn presence(&self) -> Presence {
+            Presence::Gone
+        }
+    }
+
+    #[test]
+    fn the_run_ends_when_the_instruction_budget_is_spent_and_every_chunk_is_reported() {
+        let mut s = session(Some(5_000_000));
+        let mut f = Scripted::default();
+        assert_eq!(s.run(&mut [&mut f]).unwrap(), 0);
+        assert_eq!(s.machine.icount(), 5_000_000);
+        assert_eq!(f.stops.len(), 3, "two full chunks and the rest");
+        assert!(f.stops.iter().all(|s| s.event == StopEvent::Ran && s.direction == Direction::Forward));
+    }
+
+    #[test]
+    fn front_ends_bound_the_chunk_and_one_that_quits_ends_the_session_with_its_code() {
+        let mut s = session(None);
+        let mut first = Scripted { commands: vec![Command::Run(10), Command::Halt], ..Default::default() };
+        let mut second = Scripted {
+            commands: vec![Command::Run(u64::MAX), Command::Run(3), Command::Quit(7)],
+            ..Default::default()
+        };
+        assert_eq!(s.run(&mut [&mut first, &mut second]).unwrap(), 7);
+        assert_eq!(s.machine.icount(), 10, "a halt runs nothing, the smallest bound wins");
+        assert_eq!(second.stops.len(), 1);
+    }
+
+    #[test]
+    fn a_reverse_step_without_history_is_reported_backwards_and_runs_nothing() {
+        let mut s = session(None);
+        let mut f = Scripted {
+            reverse: true,
+            take: true,
+            commands: vec![Command::Run(1), Command::Quit(0)],
+            ..Default::default()
+        };
+        assert_eq!(s.run(&mut [&mut f]).unwrap(), 0);
+        assert_eq!(f.stops, [Stop { event: StopEvent::NoHistory, direction: Direction::Backward { hart: 0 } }]);
+        assert_eq!((s.machine.icount(), s.debug.resume), (0, Resume::Halted));
+    }
+
+    #[test]
+    fn a_breakpoint_no_front_end_takes_ends_the_run_with_a_message_to_every_front_end() {
+        let mut s = session(None);
+        s.add_breakpoint(RAM);
+        let (mut a, mut b) = (Scripted::default(), Scripted::default());
+        assert_eq!(s.run(&mut [&mut a, &mut b]).unwrap(), 0);
+        for f in [&a, &b] {
+            assert_eq!(f.messages, ["rewind: hart 0 stopped at breakpoint 0x80000000"]);
+        }
+    }
+}
