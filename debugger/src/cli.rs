@@ -205,15 +205,40 @@ pub fn parse_icount(spec: &str) -> Result<bool> {
 
 impl MachineArgs {
     /// Where the gdb server listens, if it is wanted.
-    pub fn gdb_endpoint(&self) -> Result<Option<crate::gdb::Endpoint>> {
+    pub fn gdb_endpoint(&self) -> Result<Option<Endpoint>> {
         match (&self.gdb, self.gdb_default) {
             (Some(spec), _) if spec == "none" => Ok(None),
-            (Some(spec), _) => crate::gdb::parse_endpoint(spec).map(Some),
-            (None, true) => Ok(Some(crate::gdb::Endpoint::Tcp("127.0.0.1:1234".into()))),
+            (Some(spec), _) => parse_endpoint(spec).map(Some),
+            (None, true) => Ok(Some(Endpoint::Tcp("127.0.0.1:1234".into()))),
             (None, false) if self.freeze => bail!("-S needs a gdb server (-s or -gdb tcp::PORT)"),
             (None, false) => Ok(None),
         }
     }
+}
+
+/// Where the gdb server listens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    Tcp(String),
+    Unix(PathBuf),
+}
+
+/// Parses QEMU's `-gdb` device: `tcp::PORT`, `tcp:HOST:PORT`, `unix:PATH` (QEMU's `,server,nowait` suffixes are
+/// accepted and ignored). Without a host, the server listens on loopback only.
+pub fn parse_endpoint(spec: &str) -> Result<Endpoint> {
+    let main = spec.split(',').next().unwrap_or(spec);
+    if let Some(path) = main.strip_prefix("unix:") {
+        if path.is_empty() {
+            bail!("-gdb {spec}: missing socket path");
+        }
+        return Ok(Endpoint::Unix(path.into()));
+    }
+    let addr = main.strip_prefix("tcp:").unwrap_or(main);
+    let (host, port) = addr.rsplit_once(':').unwrap_or(("", addr));
+    let port: u16 = port.parse().with_context(|| format!("-gdb {spec}: invalid port '{port}'"))?;
+    let host = if host.is_empty() { "127.0.0.1" } else { host.trim_start_matches('[').trim_end_matches(']') };
+    let host = if host.contains(':') { format!("[{host}]") } else { host.to_string() };
+    Ok(Endpoint::Tcp(format!("{host}:{port}")))
 }
 
 /// QEMU options rewind accepts with a single dash, rewritten to clap's double dash.
@@ -386,6 +411,17 @@ mod tests {
     }
 
     #[test]
+    fn endpoints_follow_qemu() {
+        assert_eq!(parse_endpoint("tcp::1234").unwrap(), Endpoint::Tcp("127.0.0.1:1234".into()));
+        assert_eq!(parse_endpoint("tcp:0.0.0.0:99").unwrap(), Endpoint::Tcp("0.0.0.0:99".into()));
+        assert_eq!(parse_endpoint("tcp:localhost:5,server,nowait").unwrap(), Endpoint::Tcp("localhost:5".into()));
+        assert_eq!(parse_endpoint("tcp:[::1]:7").unwrap(), Endpoint::Tcp("[::1]:7".into()));
+        assert_eq!(parse_endpoint("unix:/tmp/g.sock,server").unwrap(), Endpoint::Unix("/tmp/g.sock".into()));
+        assert!(parse_endpoint("tcp::http").is_err());
+        assert!(parse_endpoint("unix:").is_err());
+    }
+
+    #[test]
     fn gdb_options_follow_qemu() {
         let parse = |a: &[&str]| {
             let args = normalize_args(a.iter().map(|s| s.to_string())).unwrap();
@@ -393,11 +429,11 @@ mod tests {
         };
         let m = parse(&["rewind", "-s", "-S", "-kernel", "k"]);
         assert!(m.freeze);
-        assert_eq!(m.gdb_endpoint().unwrap(), Some(crate::gdb::Endpoint::Tcp("127.0.0.1:1234".into())));
+        assert_eq!(m.gdb_endpoint().unwrap(), Some(Endpoint::Tcp("127.0.0.1:1234".into())));
         let m = parse(&["rewind", "-gdb", "tcp::4321", "-S"]);
-        assert_eq!(m.gdb_endpoint().unwrap(), Some(crate::gdb::Endpoint::Tcp("127.0.0.1:4321".into())));
+        assert_eq!(m.gdb_endpoint().unwrap(), Some(Endpoint::Tcp("127.0.0.1:4321".into())));
         let m = parse(&["rewind", "-gdb", "unix:/tmp/x.sock"]);
-        assert_eq!(m.gdb_endpoint().unwrap(), Some(crate::gdb::Endpoint::Unix("/tmp/x.sock".into())));
+        assert_eq!(m.gdb_endpoint().unwrap(), Some(Endpoint::Unix("/tmp/x.sock".into())));
         assert!(parse(&["rewind", "-S"]).gdb_endpoint().is_err());
         assert_eq!(parse(&["rewind"]).gdb_endpoint().unwrap(), None);
     }

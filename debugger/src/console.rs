@@ -1,19 +1,11 @@
-//! The host side of the serial console: stdin is read on its own thread and handed to the run loop, which
-//! delivers it to the guest through the machine's one input path. In a terminal, stdin is put in raw mode and
-//! `Ctrl-A x` quits, as in QEMU.
+//! The host side of the serial console, one of the session's front ends: stdin is read on its own thread and
+//! handed to the session when the run loop polls, which delivers it to the guest through the machine's one input
+//! path. In a terminal, stdin is put in raw mode and `Ctrl-A x` quits, as in QEMU.
 
+use crate::session::{Command, Frontend, Presence, Reported, Session, Stop};
+use crate::term;
+use anyhow::Result;
 use std::io::{IsTerminal, Read};
-use std::sync::atomic::{AtomicBool, Ordering};
-
-/// Whether the terminal is in raw mode now (a [`Console`] is running on it).
-static RAW: AtomicBool = AtomicBool::new(false);
-
-/// Prints a message of rewind's on a line of its own on stderr, after whatever the guest printed. In raw mode a
-/// bare `\n` would leave the next line (the shell prompt after rewind exits) starting mid-line.
-pub fn say(message: &str) {
-    let end = if RAW.load(Ordering::Relaxed) { "\r\n" } else { "\n" };
-    eprint!("\r\n{message}{end}");
-}
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::time::Duration;
 
@@ -37,7 +29,7 @@ impl Console {
     pub fn start() -> Console {
         let interactive = std::io::stdin().is_terminal();
         let raw_mode = interactive && crossterm::terminal::enable_raw_mode().is_ok();
-        RAW.store(raw_mode, Ordering::Relaxed);
+        term::set_raw(raw_mode);
         let (tx, rx) = channel();
         std::thread::spawn(move || {
             let mut stdin = std::io::stdin().lock();
@@ -103,17 +95,46 @@ impl Console {
             Err(RecvTimeoutError::Timeout) => None,
         }
     }
-
-    pub fn is_closed(&self) -> bool {
-        self.closed
-    }
 }
 
 impl Drop for Console {
     fn drop(&mut self) {
         if self.raw_mode {
             let _ = crossterm::terminal::disable_raw_mode();
-            RAW.store(false, Ordering::Relaxed);
+            term::set_raw(false);
+        }
+    }
+}
+
+impl Frontend for Console {
+    /// Console input goes to the guest; `Ctrl-A x` ends the session. Input is taken while a debugger holds the
+    /// machine too (the UART buffers it).
+    fn poll(&mut self, session: &mut Session, wait: Duration) -> Result<Command> {
+        let event = if wait.is_zero() { Console::poll(self) } else { self.wait(wait) };
+        match event {
+            Some(ConsoleEvent::Bytes(bytes)) => session.console_input(bytes)?,
+            Some(ConsoleEvent::Quit) => {
+                term::say("rewind: terminated by Ctrl-A x");
+                return Ok(Command::Quit(0));
+            }
+            Some(ConsoleEvent::Closed) | None => {}
+        }
+        Ok(Command::Run(u64::MAX))
+    }
+
+    fn report(&mut self, _session: &mut Session, _stop: &Stop) -> Reported {
+        Reported::Ignored
+    }
+
+    fn message(&mut self, text: &str) {
+        term::say(text);
+    }
+
+    fn presence(&self) -> Presence {
+        if self.closed {
+            Presence::Gone
+        } else {
+            Presence::Input
         }
     }
 }

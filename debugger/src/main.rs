@@ -4,10 +4,13 @@ mod cli;
 mod console;
 mod drives;
 mod gdb;
+mod launch;
+mod machine_setup;
 mod monitor;
 mod progress;
 mod recording;
 mod session;
+mod term;
 
 use anyhow::Context;
 use clap::Parser;
@@ -17,7 +20,7 @@ fn main() {
     let args = match cli::normalize_args(std::env::args()) {
         Ok(args) => args,
         Err(e) => {
-            eprintln!("rewind: {e}");
+            term::line(&format!("rewind: {e}"));
             std::process::exit(2);
         }
     };
@@ -31,10 +34,10 @@ fn main() {
         }
     };
     let result = match cli.command {
-        Some(cli::Command::Run(args)) => session::run(&args),
-        Some(cli::Command::Mtree(args)) => session::print_mtree(&args),
+        Some(cli::Command::Run(args)) => launch::run(&args),
+        Some(cli::Command::Mtree(args)) => machine_setup::print_mtree(&args),
         Some(cli::Command::Record { output, machine, fail_on, fail_silent, bundle }) => {
-            let watch = recording::FailureWatch::new(fail_on, fail_silent);
+            let watch = session::FailureWatch::new(fail_on, fail_silent);
             recording::record(&machine, &argv, recording::RecordOptions { output, watch, bundle })
         }
         Some(cli::Command::Replay { file, gdb_default, gdb, freeze, image_dir }) => {
@@ -42,12 +45,12 @@ fn main() {
         }
         Some(cli::Command::Completions { shell }) => print(&cli::completions(shell)),
         Some(cli::Command::Manpage) => cli::manpage().map_err(Into::into).and_then(|page| print(&page)),
-        None => session::run(&cli.machine),
+        None => launch::run(&cli.machine),
     };
     match result {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            eprintln!("rewind: {e:#}");
+            term::line(&format!("rewind: {e:#}"));
             std::process::exit(1);
         }
     }

@@ -232,51 +232,48 @@ mod tests {
         b.build()
     }
 
-    #[test]
-    fn savevm_and_loadvm_restore_the_whole_machine_without_history() {
+    /// Runs `f` with a monitor on a fresh two-hart machine without history, looking at `hart`.
+    fn with_monitor(hart: usize, f: impl FnOnce(&mut Monitor<'_>)) {
         let mut machine = machine();
         let mut phys = false;
         let mut snapshots = std::collections::BTreeMap::new();
-        let mut m = Monitor {
+        f(&mut Monitor {
             machine: &mut machine,
-            hart: 0,
+            hart,
             phys: &mut phys,
             history: None,
             snapshots: &mut snapshots,
             progress: &mut |_, _| {},
-        };
-        assert!(execute(&mut m, "savevm start").unwrap().contains("instruction 0"));
-        m.machine.run(1000);
-        m.machine.hart_mut(0).unwrap().x[5] = 77;
-        assert!(execute(&mut m, "info snapshots").unwrap().contains("start"));
-        assert!(execute(&mut m, "loadvm start").unwrap().contains("at instruction 0"));
-        assert_eq!((m.machine.icount(), m.machine.hart(0).unwrap().x[5]), (0, 0));
-        assert!(execute(&mut m, "loadvm nope").is_err());
-        assert!(execute(&mut m, "replay goto 5").is_err(), "no history without --reverse");
+        });
+    }
+
+    #[test]
+    fn savevm_and_loadvm_restore_the_whole_machine_without_history() {
+        with_monitor(0, |m| {
+            assert!(execute(m, "savevm start").unwrap().contains("instruction 0"));
+            m.machine.run(1000);
+            m.machine.hart_mut(0).unwrap().x[5] = 77;
+            assert!(execute(m, "info snapshots").unwrap().contains("start"));
+            assert!(execute(m, "loadvm start").unwrap().contains("at instruction 0"));
+            assert_eq!((m.machine.icount(), m.machine.hart(0).unwrap().x[5]), (0, 0));
+            assert!(execute(m, "loadvm nope").is_err());
+            assert!(execute(m, "replay goto 5").is_err(), "no history without --reverse");
+        });
     }
 
     #[test]
     fn commands_are_found_by_their_words() {
-        let mut machine = machine();
-        let mut phys = false;
-        let mut snapshots = std::collections::BTreeMap::new();
-        let mut m = Monitor {
-            machine: &mut machine,
-            hart: 1,
-            phys: &mut phys,
-            history: None,
-            snapshots: &mut snapshots,
-            progress: &mut |_, _| {},
-        };
-        assert!(execute(&mut m, "help").unwrap().contains("info mtree"));
-        assert!(execute(&mut m, "").unwrap().contains("phys on|off"));
-        assert!(execute(&mut m, "info mtree").unwrap().contains("ram"));
-        assert!(execute(&mut m, "info registers").unwrap().starts_with("hart 1  pc 0000000080000000  priv Machine"));
-        assert_eq!(execute(&mut m, "info icount").unwrap(), "total 0\nhart 0 0\nhart 1 0\n");
-        assert!(execute(&mut m, "phys on").unwrap().contains("physical"));
-        assert!(*m.phys);
-        assert!(execute(&mut m, "phys maybe").is_err());
-        assert!(execute(&mut m, "info").is_err());
-        assert!(execute(&mut m, "frobnicate").unwrap_err().contains("unknown command 'frobnicate'"));
+        with_monitor(1, |m| {
+            assert!(execute(m, "help").unwrap().contains("info mtree"));
+            assert!(execute(m, "").unwrap().contains("phys on|off"));
+            assert!(execute(m, "info mtree").unwrap().contains("ram"));
+            assert!(execute(m, "info registers").unwrap().starts_with("hart 1  pc 0000000080000000  priv Machine"));
+            assert_eq!(execute(m, "info icount").unwrap(), "total 0\nhart 0 0\nhart 1 0\n");
+            assert!(execute(m, "phys on").unwrap().contains("physical"));
+            assert!(*m.phys);
+            assert!(execute(m, "phys maybe").is_err());
+            assert!(execute(m, "info").is_err());
+            assert!(execute(m, "frobnicate").unwrap_err().contains("unknown command 'frobnicate'"));
+        });
     }
 }

@@ -1,9 +1,9 @@
-//! The machine as gdbstub's `Target`: each hart is a thread (tid = hart + 1), memory is virtual (translated with
-//! the thread's MMU state) unless `monitor phys on`, breakpoints and watchpoints are the engine's.
+//! The session as gdbstub's `Target`: each hart is a thread (tid = hart + 1), memory is virtual (translated with
+//! the thread's MMU state) unless `monitor phys on`, breakpoints and watchpoints are the engine's (kept by the
+//! session, so a guest reset keeps them).
 
 use super::arch::{Reg, Regs, Rv64gc};
-use crate::monitor::{self, Monitor};
-use crate::recording::InputPath;
+use crate::session::{Resume, Session};
 use gdbstub::common::{Signal, Tid};
 use gdbstub::target::ext::base::multithread::{
     MultiThreadBase, MultiThreadResume, MultiThreadResumeOps, MultiThreadSchedulerLocking,
@@ -18,58 +18,13 @@ use gdbstub::target::ext::breakpoints::{
 };
 use gdbstub::target::ext::monitor_cmd::{ConsoleOutput, MonitorCmd, MonitorCmdOps};
 use gdbstub::target::{Target, TargetError, TargetResult};
-use rewind::{Machine, Priv, Watchpoint};
-use std::collections::BTreeMap;
+use rewind::{Priv, Watchpoint};
 
 /// How often a long monitor command tells gdb how far it got (well within gdb's 2 s default remote timeout).
 const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// EFAULT, the reply to an access of unmapped or non-RAM memory.
 const EFAULT: u8 = 14;
-
-/// What gdb asked the machine to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Resume {
-    /// Stopped: gdb is looking.
-    Halted,
-    Continue,
-    /// Run until `hart` has executed one instruction (the other harts run meanwhile). `from` is its icount then.
-    Step {
-        hart: usize,
-        from: u64,
-    },
-    /// Go back one instruction (`reverse-stepi`), reported as a step of `hart`.
-    ReverseStep {
-        hart: usize,
-    },
-    /// Run backwards to the previous breakpoint or watchpoint hit (`reverse-continue`).
-    ReverseContinue,
-}
-
-pub struct Debuggee {
-    pub machine: Machine,
-    /// Where the run's inputs go; with `--reverse`, the history that reverse execution replays.
-    pub inputs: InputPath,
-    /// `savevm` snapshots.
-    pub snapshots: std::collections::BTreeMap<String, monitor::Snapshot>,
-    /// Debugger memory accesses are physical (`monitor phys on`).
-    pub phys: bool,
-    pub resume: Resume,
-    /// The hart the last stop concerned.
-    pub current: usize,
-    step_request: Option<usize>,
-    /// The hart whose watchpoint stop was just reported. The engine stops *after* the accessing instruction,
-    /// but gdb's riscv support expects a stop before it and single-steps over it: that one step is answered
-    /// without running, so gdb shows the instruction after the access, as on hardware that stops after it.
-    pub watch_stepped: Option<usize>,
-    /// While a watchpoint stop is fresh: the hart and the pc of its accessing instruction, which gdb is shown
-    /// as the pc (gdb then steps over "it" by `vCont;s`, answered without running, or by a breakpoint at the
-    /// next pc, which is where the hart really is, hit at once).
-    pub shadow_pc: Option<(usize, u64)>,
-    /// Engine breakpoints gdb set, with a count (a software and a hardware breakpoint may share an address).
-    breakpoints: BTreeMap<u64, u32>,
-    watchpoints: Vec<Watchpoint>,
-}
 
 pub fn tid(hart: usize) -> Tid {
     Tid::new(hart + 1).unwrap_or(Tid::MIN)
@@ -79,54 +34,8 @@ fn hart_of(tid: Tid) -> usize {
     tid.get() - 1
 }
 
-impl Debuggee {
-    pub fn new(machine: Machine) -> Debuggee {
-        Debuggee {
-            machine,
-            inputs: InputPath::Live,
-            snapshots: Default::default(),
-            phys: false,
-            resume: Resume::Continue,
-            current: 0,
-            step_request: None,
-            watch_stepped: None,
-            shadow_pc: None,
-            breakpoints: BTreeMap::new(),
-            watchpoints: Vec::new(),
-        }
-    }
-
-    /// A single step that is complete (or needs no instruction at all).
-    pub fn step_done(&self) -> bool {
-        match self.resume {
-            Resume::Step { hart, from } => self.machine.hart(hart).is_some_and(|h| h.icount > from),
-            _ => false,
-        }
-    }
-
-    /// Removes every breakpoint and watchpoint gdb set (on detach or a lost connection).
-    pub fn clear_debug_state(&mut self) {
-        for addr in std::mem::take(&mut self.breakpoints).into_keys() {
-            self.machine.remove_breakpoint(addr);
-        }
-        for w in std::mem::take(&mut self.watchpoints) {
-            self.machine.remove_watchpoint(&w);
-        }
-        self.phys = false;
-        self.watch_stepped = None;
-        self.shadow_pc = None;
-    }
-
-    /// Sets gdb's breakpoints and watchpoints again on a fresh machine (after a guest reset).
-    pub fn reapply_debug_state(&mut self) {
-        for addr in self.breakpoints.keys() {
-            self.machine.add_breakpoint(*addr);
-        }
-        for w in &self.watchpoints {
-            self.machine.add_watchpoint(*w);
-        }
-    }
-
+/// gdb-only views of the session.
+impl Session {
     fn hart_ok(&self, tid: Tid) -> Result<usize, TargetError<String>> {
         let h = hart_of(tid);
         if h < self.machine.hart_count() {
@@ -138,7 +47,7 @@ impl Debuggee {
 
     /// Physical address of debugger address `addr` for `hart`.
     fn phys_addr(&self, hart: usize, addr: u64) -> Option<u64> {
-        if self.phys {
+        if self.debug.phys {
             Some(addr)
         } else {
             self.machine.translate(hart, addr)
@@ -147,7 +56,7 @@ impl Debuggee {
 
     /// The pc gdb is shown (see `shadow_pc`).
     fn pc_of(&self, hart: usize) -> Option<u64> {
-        match self.shadow_pc {
+        match self.debug.shadow_pc {
             Some((h, pc)) if h == hart => Some(pc),
             _ => self.machine.hart(hart).map(|h| h.pc),
         }
@@ -174,7 +83,7 @@ impl Debuggee {
             Reg::X(i) if i < 32 => h.x[i] = v,
             Reg::Pc => {
                 h.pc = v;
-                self.shadow_pc = None;
+                self.debug.shadow_pc = None;
             }
             Reg::F(i) if i < 32 => h.f[i] = v,
             Reg::Priv if v & 3 != 2 => h.privilege = Priv::from_bits(v),
@@ -182,29 +91,9 @@ impl Debuggee {
         }
         true
     }
-
-    fn add_bp(&mut self, addr: u64) {
-        *self.breakpoints.entry(addr).or_insert(0) += 1;
-        self.machine.add_breakpoint(addr);
-    }
-
-    fn remove_bp(&mut self, addr: u64) -> bool {
-        match self.breakpoints.get_mut(&addr) {
-            Some(n) if *n > 1 => {
-                *n -= 1;
-                true
-            }
-            Some(_) => {
-                self.breakpoints.remove(&addr);
-                self.machine.remove_breakpoint(addr);
-                true
-            }
-            None => false,
-        }
-    }
 }
 
-impl Target for Debuggee {
+impl Target for Session {
     type Arch = Rv64gc;
     type Error = String;
 
@@ -221,7 +110,7 @@ impl Target for Debuggee {
     }
 }
 
-impl MultiThreadBase for Debuggee {
+impl MultiThreadBase for Session {
     fn read_registers(&mut self, regs: &mut Regs, tid: Tid) -> TargetResult<(), Self> {
         let h = self.machine.hart(self.hart_ok(tid)?).ok_or(TargetError::Errno(EFAULT))?;
         regs.x = h.x;
@@ -235,7 +124,7 @@ impl MultiThreadBase for Debuggee {
         let h = self.machine.hart_mut(hart).ok_or(TargetError::Errno(EFAULT))?;
         h.x = regs.x;
         h.x[0] = 0;
-        if regs.pc != h.pc && !matches!(self.shadow_pc, Some((s, pc)) if s == hart && pc == regs.pc) {
+        if regs.pc != h.pc && !matches!(self.debug.shadow_pc, Some((s, pc)) if s == hart && pc == regs.pc) {
             h.pc = regs.pc;
         }
         h.f = regs.f;
@@ -295,7 +184,7 @@ impl MultiThreadBase for Debuggee {
     }
 }
 
-impl SingleRegisterAccess<Tid> for Debuggee {
+impl SingleRegisterAccess<Tid> for Session {
     fn read_register(&mut self, tid: Tid, reg: Reg, buf: &mut [u8]) -> TargetResult<usize, Self> {
         let hart = self.hart_ok(tid)?;
         let v = self.read_reg(hart, reg).ok_or(TargetError::Errno(EFAULT))?;
@@ -320,11 +209,11 @@ impl SingleRegisterAccess<Tid> for Debuggee {
     }
 }
 
-impl MultiThreadResume for Debuggee {
+impl MultiThreadResume for Session {
     fn resume(&mut self) -> Result<(), String> {
-        let watch_stepped = self.watch_stepped.take();
-        self.shadow_pc = None;
-        self.resume = match self.step_request.take() {
+        let watch_stepped = self.debug.watch_stepped.take();
+        self.debug.shadow_pc = None;
+        self.debug.resume = match self.debug.step_request.take() {
             Some(hart) if watch_stepped == Some(hart) => {
                 Resume::Step { hart, from: self.machine.hart(hart).map_or(0, |h| h.icount.saturating_sub(1)) }
             }
@@ -338,7 +227,7 @@ impl MultiThreadResume for Debuggee {
     }
 
     fn clear_resume_actions(&mut self) -> Result<(), String> {
-        self.step_request = None;
+        self.debug.step_request = None;
         Ok(())
     }
 
@@ -365,44 +254,44 @@ impl MultiThreadResume for Debuggee {
     }
 }
 
-impl ReverseStep<Tid> for Debuggee {
+impl ReverseStep<Tid> for Session {
     fn reverse_step(&mut self, tid: Tid) -> Result<(), String> {
-        self.watch_stepped = None;
-        self.shadow_pc = None;
-        self.resume = Resume::ReverseStep { hart: hart_of(tid).min(self.machine.hart_count().saturating_sub(1)) };
+        self.debug.watch_stepped = None;
+        self.debug.shadow_pc = None;
+        self.debug.resume = Resume::ReverseStep { hart: hart_of(tid).min(self.machine.hart_count().saturating_sub(1)) };
         Ok(())
     }
 }
 
-impl ReverseCont<Tid> for Debuggee {
+impl ReverseCont<Tid> for Session {
     fn reverse_cont(&mut self) -> Result<(), String> {
-        self.watch_stepped = None;
-        self.shadow_pc = None;
-        self.resume = Resume::ReverseContinue;
+        self.debug.watch_stepped = None;
+        self.debug.shadow_pc = None;
+        self.debug.resume = Resume::ReverseContinue;
         Ok(())
     }
 }
 
 /// gdb asks for it when only the stepped thread is named (`vCont;s:1`). The engine schedules all harts
 /// together, so the other harts run on until the stepped one has executed its instruction (at most one quantum).
-impl MultiThreadSchedulerLocking for Debuggee {
+impl MultiThreadSchedulerLocking for Session {
     fn set_resume_action_scheduler_lock(&mut self) -> Result<(), String> {
         Ok(())
     }
 }
 
-impl MultiThreadSingleStep for Debuggee {
+impl MultiThreadSingleStep for Session {
     fn set_resume_action_step(&mut self, tid: Tid, _signal: Option<Signal>) -> Result<(), String> {
         let hart = hart_of(tid);
         if hart >= self.machine.hart_count() {
             return Err(format!("no thread {tid}"));
         }
-        self.step_request = Some(hart);
+        self.debug.step_request = Some(hart);
         Ok(())
     }
 }
 
-impl Breakpoints for Debuggee {
+impl Breakpoints for Session {
     fn support_sw_breakpoint(&mut self) -> Option<SwBreakpointOps<'_, Self>> {
         Some(self)
     }
@@ -416,25 +305,25 @@ impl Breakpoints for Debuggee {
     }
 }
 
-impl SwBreakpoint for Debuggee {
+impl SwBreakpoint for Session {
     fn add_sw_breakpoint(&mut self, addr: u64, _kind: usize) -> TargetResult<bool, Self> {
-        self.add_bp(addr);
+        self.add_breakpoint(addr);
         Ok(true)
     }
 
     fn remove_sw_breakpoint(&mut self, addr: u64, _kind: usize) -> TargetResult<bool, Self> {
-        Ok(self.remove_bp(addr))
+        Ok(self.remove_breakpoint(addr))
     }
 }
 
-impl HwBreakpoint for Debuggee {
+impl HwBreakpoint for Session {
     fn add_hw_breakpoint(&mut self, addr: u64, _kind: usize) -> TargetResult<bool, Self> {
-        self.add_bp(addr);
+        self.add_breakpoint(addr);
         Ok(true)
     }
 
     fn remove_hw_breakpoint(&mut self, addr: u64, _kind: usize) -> TargetResult<bool, Self> {
-        Ok(self.remove_bp(addr))
+        Ok(self.remove_breakpoint(addr))
     }
 }
 
@@ -447,66 +336,33 @@ fn watch(addr: u64, len: u64, kind: WatchKind) -> Watchpoint {
     Watchpoint { addr, len, kind }
 }
 
-impl HwWatchpoint for Debuggee {
+impl HwWatchpoint for Session {
     fn add_hw_watchpoint(&mut self, addr: u64, len: u64, kind: WatchKind) -> TargetResult<bool, Self> {
         if len == 0 || len > 1 << 20 {
             return Ok(false);
         }
-        let w = watch(addr, len, kind);
-        self.watchpoints.push(w);
-        self.machine.add_watchpoint(w);
+        self.add_watchpoint(watch(addr, len, kind));
         Ok(true)
     }
 
     fn remove_hw_watchpoint(&mut self, addr: u64, len: u64, kind: WatchKind) -> TargetResult<bool, Self> {
-        let w = watch(addr, len, kind);
-        match self.watchpoints.iter().position(|x| *x == w) {
-            Some(i) => {
-                self.watchpoints.remove(i);
-                if !self.watchpoints.contains(&w) {
-                    self.machine.remove_watchpoint(&w);
-                }
-                Ok(true)
-            }
-            None => Ok(false),
-        }
+        Ok(self.remove_watchpoint(&watch(addr, len, kind)))
     }
 }
 
-impl MonitorCmd for Debuggee {
+impl MonitorCmd for Session {
     fn handle_monitor_cmd(&mut self, cmd: &[u8], mut out: ConsoleOutput<'_>) -> Result<(), String> {
-        let line = String::from_utf8_lossy(cmd);
-        let before = self.machine.icount();
         // Progress goes out at once as console-output packets: gdb waits for the command's end with its remote
-        // timeout (2 s by default), which each packet restarts. A bar shows it on rewind's terminal too.
-        let mut bar: Option<crate::progress::Progress> = None;
+        // timeout (2 s by default), which each packet restarts.
         let mut last = std::time::Instant::now();
         let mut progress = |now: u64, target: u64| {
-            bar.get_or_insert_with(|| crate::progress::Progress::new("seeking", target)).set(now);
             if last.elapsed() >= PROGRESS_EVERY {
                 last = std::time::Instant::now();
                 out.write_raw(format!("seeking: instruction {now} of {target}\n").as_bytes());
                 out.flush();
             }
         };
-        let mut m = Monitor {
-            machine: &mut self.machine,
-            hart: self.current,
-            phys: &mut self.phys,
-            history: self.inputs.history(),
-            snapshots: &mut self.snapshots,
-            progress: &mut progress,
-        };
-        let result = monitor::execute(&mut m, &line);
-        if self.machine.icount() != before || line.trim_start().starts_with("loadvm") {
-            // Execution moved: a watchpoint stop's bookkeeping belongs to the point left behind.
-            self.shadow_pc = None;
-            self.watch_stepped = None;
-        }
-        let text = match result {
-            Ok(text) => text,
-            Err(e) => format!("{e}\n"),
-        };
+        let text = self.monitor(&String::from_utf8_lossy(cmd), &mut progress);
         out.write_raw(text.as_bytes());
         Ok(())
     }

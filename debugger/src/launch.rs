@@ -1,0 +1,90 @@
+//! `rewind run`, and the runs behind `rewind record` and `rewind replay`: builds the machine, opens a session on
+//! it with the console and (if asked for) the gdb server attached, runs it, and prints `--stats`.
+
+use crate::cli::{self, MachineArgs};
+use crate::console::Console;
+use crate::gdb::GdbServer;
+use crate::machine_setup::build_machine;
+use crate::session::{Frontend, InputPath, Options, Rebuild, Session, SharedOutput};
+use crate::term;
+use anyhow::{Context, Result};
+use rewind::{Machine, TIMEBASE_HZ};
+use std::time::Instant;
+
+/// Runs the machine with the console on stdin/stdout (and the gdb server, if asked for). Returns the process
+/// exit code.
+pub fn run(args: &MachineArgs) -> Result<i32> {
+    run_with(args, InputPath::Live, None)
+}
+
+/// Runs the machine with the console, sending console input and idle skips through `inputs`; `originals`: see
+/// [`crate::drives::attach`].
+pub fn run_with(args: &MachineArgs, inputs: InputPath, originals: Option<crate::drives::OriginalsFor>) -> Result<i32> {
+    let out = SharedOutput::default();
+    let endpoint = args.gdb_endpoint()?;
+    let (machine, boot) = build_machine(args, Box::new(out.clone()), originals)?;
+    if let Some(path) = cli::parse_machine(&args.machine)?.dump_dtb {
+        // As QEMU: write the tree the guest would get and stop before running it.
+        std::fs::write(&path, &boot.fdt).with_context(|| format!("dumpdtb: cannot write {}", path.display()))?;
+        return Ok(0);
+    }
+    let (fresh_args, fresh_out) = (args.clone(), out.clone());
+    let rebuild: Rebuild = Box::new(move || Ok(build_machine(&fresh_args, Box::new(fresh_out.clone()), None)?.0));
+    let options = Options { reverse: args.reverse, sleep: cli::parse_icount(&args.icount)?, max_insns: args.max_insns };
+    let mut session = Session::new(machine, inputs, out, options, rebuild)?;
+    let mut gdb = match &endpoint {
+        Some(e) => Some(GdbServer::start(e, args.freeze)?),
+        None => None,
+    };
+    // A replay without gdb shows how far it got (on a terminal).
+    if gdb.is_none() {
+        session.show_replay_progress();
+    }
+    let mut console = Console::start();
+    let started = Instant::now();
+    let mut frontends: Vec<&mut dyn Frontend> = Vec::new();
+    if let Some(server) = gdb.as_mut() {
+        frontends.push(server);
+    }
+    frontends.push(&mut console);
+    let code = session.run(&mut frontends)?;
+    drop(frontends);
+    drop(console);
+    session.finish(code)?;
+    if args.stats {
+        print_stats(&session.machine, started);
+    }
+    Ok(code)
+}
+
+/// `--stats`: instructions, virtual and wall time, speed, the JIT's figures and where each hart is.
+fn print_stats(machine: &Machine, started: Instant) {
+    let secs = started.elapsed().as_secs_f64();
+    let icount = machine.icount();
+    term::line(&format!(
+        "rewind: {icount} instructions, {:.3} s virtual time, {secs:.3} s wall, {:.1} MIPS",
+        machine.now() as f64 / TIMEBASE_HZ as f64,
+        icount as f64 / secs / 1e6
+    ));
+    if let Some(j) = machine.jit_stats() {
+        term::line(&format!(
+            "rewind: jit: {:.1}% of instructions in translated code; {} regions ({} guest instructions, {} KiB of \
+             code) in {:.3} s, {} flushes, {} refused",
+            j.retired as f64 * 100.0 / icount.max(1) as f64,
+            j.regions,
+            j.guest_insns,
+            j.code_bytes / 1024,
+            j.compile_ns as f64 / 1e9,
+            j.flushes,
+            j.failed
+        ));
+    }
+    for i in 0..machine.hart_count() {
+        if let Some(h) = machine.hart(i) {
+            term::line(&format!(
+                "rewind: hart {i}: pc={:#x} ra={:#x} {:?} icount={} wfi={} mcause={:#x} scause={:#x} stval={:#x}",
+                h.pc, h.x[1], h.privilege, h.icount, h.wfi, h.csr.mcause, h.csr.scause, h.csr.stval
+            ));
+        }
+    }
+}

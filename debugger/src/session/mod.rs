@@ -1,0 +1,187 @@
+//! The session core: the machine, its input path (live, recording, replay, reverse), named snapshots, what
+//! debuggers set on it, and the run loop ([`Session::run`]). Front ends (gdb, the console) attach through the
+//! [`Frontend`] trait; the session never knows which ones are there.
+
+mod debug;
+mod failure;
+mod frontend;
+mod input;
+mod output;
+mod pacing;
+mod run;
+mod stop;
+
+pub use debug::{DebugState, Resume};
+pub use failure::FailureWatch;
+pub use frontend::{Command, Frontend, Presence, Reported};
+pub use input::{InputPath, CHECKPOINT_BUDGET, CHECKPOINT_EVERY};
+pub use output::SharedOutput;
+pub use stop::{Direction, Stop, StopEvent, NO_HISTORY};
+
+use crate::monitor::{self, Monitor, Snapshot};
+use crate::progress::Progress;
+use anyhow::{Context, Result};
+use pacing::IdlePacing;
+use rewind::{DeviceId, DeviceInput, Machine};
+use rewind_replay::Timeline;
+use std::collections::BTreeMap;
+
+/// Exit code of a session that stopped at a detected guest failure.
+pub const FAILURE_EXIT: i32 = 70;
+
+/// Exit code of a replay whose recording ends before its recorded end (cut off or damaged).
+pub const REPLAY_CUT_OFF_EXIT: i32 = 3;
+
+/// Makes a fresh machine of the session's configuration (a guest reset is a fresh boot).
+pub type Rebuild = Box<dyn FnMut() -> Result<Machine>>;
+
+/// How a session runs.
+pub struct Options {
+    /// Keep a history of a live run, so it can go backwards (`--reverse`).
+    pub reverse: bool,
+    /// Let an idle guest's clock keep pace with the wall clock (`-icount sleep=on`, see [`IdlePacing`]).
+    pub sleep: bool,
+    /// Stop after this many instructions (`--max-insns`).
+    pub max_insns: Option<u64>,
+}
+
+pub struct Session {
+    pub machine: Machine,
+    /// Where the run's inputs go; with a history, the one reverse execution replays.
+    pub inputs: InputPath,
+    pub debug: DebugState,
+    /// `savevm` snapshots.
+    pub snapshots: BTreeMap<String, Snapshot>,
+    /// The device console input goes to.
+    console: DeviceId,
+    output: SharedOutput,
+    /// While replaying a recording: why it may end before its recorded end.
+    replay_damage: Option<String>,
+    rebuild: Rebuild,
+    pacing: IdlePacing,
+    /// Instructions left before `--max-insns` stops the run.
+    budget: Option<u64>,
+    /// How far a replay got, on a terminal.
+    bar: Progress,
+    /// Set while the run loop waits for input with every hart asleep: input that arrives then finds a guest whose
+    /// clock must first catch up with the wall clock.
+    idle_waiting: bool,
+    /// Input arrived during that wait.
+    woke: bool,
+}
+
+impl Session {
+    /// A session on `machine`, whose console writes to `output`. `inputs` is `Live`, `Record` or `Replay`; the
+    /// session adds the history that reverse execution needs.
+    pub fn new(
+        mut machine: Machine,
+        mut inputs: InputPath,
+        output: SharedOutput,
+        options: Options,
+        rebuild: Rebuild,
+    ) -> Result<Session> {
+        let console = machine.device_id("serial").context("the board has no serial port")?;
+        // A recording keeps its own history (below); a plain run keeps one when asked.
+        if options.reverse && matches!(inputs, InputPath::Live) {
+            let history = Timeline::new(&mut machine, Vec::new(), false, CHECKPOINT_EVERY, CHECKPOINT_BUDGET);
+            inputs = InputPath::History(Box::new(history));
+        }
+        if let InputPath::Record(recorder, watch) = inputs {
+            // Checkpoints while recording: the run being recorded can be debugged backwards at once.
+            let recorder = Box::new(recorder.with_history(&mut machine, CHECKPOINT_EVERY, CHECKPOINT_BUDGET));
+            inputs = InputPath::Record(recorder, watch);
+        }
+        let mut replay_damage = None;
+        if let InputPath::Replay { events, damage } = inputs {
+            replay_damage = Some(damage.unwrap_or_else(|| "the recording was cut off".into()));
+            let history = Timeline::new(&mut machine, events, true, CHECKPOINT_EVERY, CHECKPOINT_BUDGET);
+            inputs = InputPath::History(Box::new(history));
+        }
+        if let Some(history) = inputs.history() {
+            history.set_past_flag(output.past_flag());
+        }
+        machine.set_stop_on_idle(true);
+        let pacing = IdlePacing::new(options.sleep, machine.now());
+        Ok(Session {
+            machine,
+            inputs,
+            debug: DebugState::default(),
+            snapshots: BTreeMap::new(),
+            console,
+            output,
+            replay_damage,
+            rebuild,
+            pacing,
+            budget: options.max_insns,
+            bar: Progress::new("", 0),
+            idle_waiting: false,
+            woke: false,
+        })
+    }
+
+    /// Shows how far a replay got (on a terminal), for a replay no debugger stops on the way.
+    pub fn show_replay_progress(&mut self) {
+        if let Some(end) = self.inputs.history().and_then(|t| t.recorded_end()) {
+            self.bar = Progress::new("replaying", end);
+        }
+    }
+
+    /// Console input from a front end. A replay's input comes from its recording: then this is dropped.
+    pub fn console_input(&mut self, bytes: Vec<u8>) -> Result<()> {
+        self.woke = true;
+        if self.idle_waiting {
+            // The guest slept while waiting: its clock catches up with the wall clock before the input arrives,
+            // as if time had passed for it too (recorded, so a replay agrees).
+            if let Some(now) = self.pacing.wall_ticks() {
+                self.inputs.skip_idle_until(&mut self.machine, now);
+            }
+        }
+        if self.inputs.replaying() {
+            return Ok(());
+        }
+        self.inputs.deliver(&mut self.machine, self.console, DeviceInput::ConsoleBytes(bytes))
+    }
+
+    /// Runs a monitor command (`info registers`, `replay goto N`, ...) for the current hart; the text to show.
+    /// `progress` hears how far a long command (a seek) got: (instruction count now, target).
+    pub fn monitor(&mut self, line: &str, progress: &mut dyn FnMut(u64, u64)) -> String {
+        let before = self.machine.icount();
+        // A bar shows a seek's progress on rewind's terminal too.
+        let mut bar: Option<Progress> = None;
+        let mut report = |now: u64, target: u64| {
+            bar.get_or_insert_with(|| Progress::new("seeking", target)).set(now);
+            progress(now, target);
+        };
+        let mut m = Monitor {
+            machine: &mut self.machine,
+            hart: self.debug.current,
+            phys: &mut self.debug.phys,
+            history: self.inputs.history(),
+            snapshots: &mut self.snapshots,
+            progress: &mut report,
+        };
+        let result = monitor::execute(&mut m, line);
+        if self.machine.icount() != before || line.trim_start().starts_with("loadvm") {
+            // Execution moved: a watchpoint stop's bookkeeping belongs to the point left behind.
+            self.debug.forget_watch_stop();
+        }
+        match result {
+            Ok(text) => text,
+            Err(e) => format!("{e}\n"),
+        }
+    }
+
+    /// Ends the session's input path (a recording writes how the run ended).
+    pub fn finish(&mut self, code: i32) -> Result<()> {
+        let reason = if code == FAILURE_EXIT { "guest failure".to_string() } else { format!("poweroff {code}") };
+        std::mem::replace(&mut self.inputs, InputPath::Live).finish(&mut self.machine, &reason)
+    }
+}
+
+/// The guest's exit code from a recording's `End` reason (`poweroff N`, `guest failure`).
+pub fn exit_code_of(reason: &str) -> i32 {
+    if reason == "guest failure" {
+        return FAILURE_EXIT;
+    }
+    reason.strip_prefix("poweroff ").and_then(|c| c.parse().ok()).unwrap_or(0)
+}
