@@ -5,8 +5,10 @@ use std::time::{Duration, Instant};
 
 /// When an idle guest's next timer event is due in real time: virtual time may not run ahead of the wall clock
 /// while every hart sleeps, so an idle guest costs no CPU and its clock keeps pace with the host's. A busy guest
-/// runs behind the wall clock, so its idle moments are skipped at once and a batch run is never slowed. Only live
-/// runs pace: in a replay, idle skips come from the recording.
+/// that runs behind the wall clock has its idle moments skipped at once, so a batch run is not slowed; one that
+/// ran ahead of it (JIT-compiled loops retire more than one instruction per nanosecond) keeps its lead, as under
+/// QEMU: only the idle time itself is waited for, never the lead paid back. Only live runs pace: in a replay, idle
+/// skips come from the recording.
 pub struct IdlePacing {
     sleep: bool,
     /// The wall clock and virtual time at the last rebase.
@@ -23,6 +25,14 @@ impl IdlePacing {
     pub fn rebase(&mut self, vclock: u64) {
         self.wall = Instant::now();
         self.vclock = vclock;
+    }
+
+    /// Every hart went idle at virtual time `now`: a guest that ran ahead of the wall clock keeps its lead (the
+    /// wall clock is taken to be where the guest is).
+    pub fn settle(&mut self, now: u64) {
+        if self.wall_ticks().is_some_and(|wall| wall < now) {
+            self.rebase(now);
+        }
     }
 
     /// Virtual time (ticks) that corresponds to the wall clock now, when pacing.

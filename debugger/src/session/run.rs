@@ -188,6 +188,7 @@ impl Session {
     /// to the event. An exit code if the machine can never wake.
     fn idle(&mut self, frontends: &mut Frontends, next_deadline: Option<u64>) -> Result<Option<i32>> {
         let presence = |frontends: &Frontends| frontends.iter().map(|f| f.presence()).max();
+        self.pacing.settle(self.machine.now());
         let wait = match next_deadline {
             Some(d) => self.pacing.wait_for(d),
             None if presence(frontends) == Some(Presence::Input) => IDLE_WAIT,
