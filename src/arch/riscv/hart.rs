@@ -93,7 +93,7 @@ pub const S_INTERRUPTS: u64 =
 pub const ALL_INTERRUPTS: u64 =
     S_INTERRUPTS | crate::arch::riscv::mip::MSIP | crate::arch::riscv::mip::MTIP | crate::arch::riscv::mip::MEIP;
 
-/// The hart's CSRs that hold state (read-only and computed ones are produced in [`super::csr`]).
+/// The hart's CSRs that hold state (read-only and computed ones are produced by the `csr` module).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Csrs {
     pub mstatus: u64,
@@ -291,6 +291,32 @@ fn trap_vector(tvec: u64, cause: u64, interrupt: bool) -> u64 {
         base.wrapping_add(4 * cause)
     } else {
         base
+    }
+}
+
+/// The kind of a memory access, for translation, protection and the fault it raises.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Fetch = 0,
+    Load = 1,
+    Store = 2,
+}
+
+impl Access {
+    pub fn page_fault(self) -> u64 {
+        match self {
+            Access::Fetch => cause::INSN_PAGE_FAULT,
+            Access::Load => cause::LOAD_PAGE_FAULT,
+            Access::Store => cause::STORE_PAGE_FAULT,
+        }
+    }
+
+    pub fn access_fault(self) -> u64 {
+        match self {
+            Access::Fetch => cause::INSN_ACCESS,
+            Access::Load => cause::LOAD_ACCESS,
+            Access::Store => cause::STORE_ACCESS,
+        }
     }
 }
 

@@ -2,34 +2,10 @@
 //! (see [`super::pmp`]) and a TLB per privilege level and access type. The TLB is flushed by `sfence.vma`, `satp`
 //! and PMP writes and by `mstatus` writes that change SUM or MXR; a generation counter makes a flush O(1).
 
-use super::hart::{cause, mstatus, Exception, Hart, Priv};
+pub use super::hart::Access;
+use super::hart::{mstatus, Exception, Hart, Priv};
 use super::pmp;
 use crate::platform::Platform;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
-    Fetch = 0,
-    Load = 1,
-    Store = 2,
-}
-
-impl Access {
-    fn page_fault(self) -> u64 {
-        match self {
-            Access::Fetch => cause::INSN_PAGE_FAULT,
-            Access::Load => cause::LOAD_PAGE_FAULT,
-            Access::Store => cause::STORE_PAGE_FAULT,
-        }
-    }
-
-    pub fn access_fault(self) -> u64 {
-        match self {
-            Access::Fetch => cause::INSN_ACCESS,
-            Access::Load => cause::LOAD_ACCESS,
-            Access::Store => cause::STORE_ACCESS,
-        }
-    }
-}
 
 const TLB_ENTRIES: usize = 256;
 

@@ -7,8 +7,8 @@
 //! ([`Rules::page_allowed`]), and every PMP write flushes the TLB. The slow path checks against [`Rules`], the
 //! active entries decoded once per change.
 
+use super::hart::Access;
 use super::hart::{Csrs, Priv};
-use super::mmu::Access;
 
 const ENTRIES: usize = 16;
 const R: u8 = 1;
