@@ -2,28 +2,16 @@
 //! it runs in one budget or many, interpreted or translated by the JIT, and a restored checkpoint replays to the
 //! identical state.
 
+#[path = "common/guest.rs"]
+mod guest;
+
 use rewind::{Machine, StopReason};
 use rewind_machines::loader::ImageFile;
 use rewind_machines::virt::{build, Firmware, VirtConfig};
 use std::path::PathBuf;
 
-fn guest_dir() -> PathBuf {
-    let top = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = std::process::Command::new("bash").arg(top.join("scripts/guest-dir.sh")).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-}
-
 fn linux(harts: usize) -> Machine {
-    let g = guest_dir();
-    let mut c = VirtConfig::new(Box::new(std::io::sink()));
-    c.harts = harts;
-    c.ram_size = 256 << 20;
-    c.bios = Firmware::Default;
-    c.kernel = Some(ImageFile::read(g.join("Image")).unwrap());
-    c.initrd = Some(ImageFile::read(g.join("initramfs.cpio.gz")).unwrap());
-    c.append = "console=ttyS0 poweroff=1".into();
-    build(c).unwrap().0
+    build(guest::linux_config(harts, Box::new(std::io::sink()), "poweroff=1")).unwrap().0
 }
 
 fn run_exactly(m: &mut Machine, n: u64) {

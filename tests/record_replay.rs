@@ -1,12 +1,13 @@
 //! A boot with typed console input, recorded, then replayed several times: identical console output and
 //! identical final state each time, with one hart and with two.
 
+#[path = "common/guest.rs"]
+mod guest;
+
 use rewind::{DeviceInput, Machine, StopReason};
-use rewind_machines::loader::ImageFile;
-use rewind_machines::virt::{build, Firmware, VirtConfig};
+use rewind_machines::virt::build;
 use rewind_replay::{load, Event, Header, LogReader, LogWriter, Recorder, Timeline, TimelineStop};
 use std::io::Write;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 #[derive(Clone, Default)]
@@ -28,26 +29,12 @@ impl Console {
     }
 }
 
-fn guest_dir() -> PathBuf {
-    let top = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = std::process::Command::new("bash").arg(top.join("scripts/guest-dir.sh")).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-}
-
 fn linux(harts: usize, console: Console) -> Machine {
     linux_at(harts, console, 0)
 }
 
 fn linux_at(harts: usize, console: Console, rtc_start_ns: u64) -> Machine {
-    let g = guest_dir();
-    let mut c = VirtConfig::new(Box::new(console));
-    c.harts = harts;
-    c.ram_size = 256 << 20;
-    c.bios = Firmware::Default;
-    c.kernel = Some(ImageFile::read(g.join("Image")).unwrap());
-    c.initrd = Some(ImageFile::read(g.join("initramfs.cpio.gz")).unwrap());
-    c.append = "console=ttyS0".into();
+    let mut c = guest::linux_config(harts, Box::new(console), "");
     c.rtc_start_ns = rtc_start_ns;
     let mut m = build(c).unwrap().0;
     m.set_stop_on_idle(true);

@@ -2,28 +2,15 @@
 //! reverse-continue stops at the last breakpoint hit and the last watchpoint hit before the present, the same
 //! ones a forward run finds.
 
-use rewind::{Machine, StopReason, WatchKind, Watchpoint};
-use rewind_machines::loader::ImageFile;
-use rewind_machines::virt::{build, Firmware, VirtConfig};
-use rewind_replay::timeline::{Timeline, TimelineStop};
-use std::path::PathBuf;
+#[path = "common/guest.rs"]
+mod guest;
 
-fn guest_dir() -> PathBuf {
-    let top = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = std::process::Command::new("bash").arg(top.join("scripts/guest-dir.sh")).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-}
+use rewind::{Machine, StopReason, WatchKind, Watchpoint};
+use rewind_machines::virt::build;
+use rewind_replay::timeline::{Timeline, TimelineStop};
 
 fn linux() -> Machine {
-    let g = guest_dir();
-    let mut c = VirtConfig::new(Box::new(std::io::sink()));
-    c.ram_size = 256 << 20;
-    c.bios = Firmware::Default;
-    c.kernel = Some(ImageFile::read(g.join("Image")).unwrap());
-    c.initrd = Some(ImageFile::read(g.join("initramfs.cpio.gz")).unwrap());
-    c.append = "console=ttyS0 poweroff=1".into();
-    let mut m = build(c).unwrap().0;
+    let mut m = build(guest::linux_config(1, Box::new(std::io::sink()), "poweroff=1")).unwrap().0;
     m.set_stop_on_idle(true);
     m
 }

@@ -7,20 +7,15 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod guest;
+pub use guest::guest_dir;
+
 pub fn rewind_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_rewind"))
 }
 
 pub fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// The shared Linux guest. Tests that need it fail with a clear message when it is missing: a guest test that
-/// silently passes without a guest would prove nothing.
-pub fn guest_dir() -> PathBuf {
-    let out = Command::new("bash").arg(workspace().join("scripts/guest-dir.sh")).output().expect("run guest-dir.sh");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
 pub struct Run {
