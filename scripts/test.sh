@@ -9,6 +9,8 @@ step "building the ISA test programs"
 make -s -C examples/isa
 step "checking formatting"
 cargo fmt --all -- --check
+step "checking that every crate's imports form a tree"
+python3 scripts/import-graph.py --check src machines/src replay/src debugger/src
 step "clippy (the first build takes a few minutes)"
 cargo clippy --workspace --all-targets -- -D warnings
 step "building and running every test (the Linux boots take a few minutes more)"

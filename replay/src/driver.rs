@@ -2,7 +2,7 @@
 //! [`Machine::skip_idle`]); the recorder writes down where each happened, the replayer makes them happen at the
 //! same points again.
 
-use crate::log::{Event, LogError, LogReader, LogWriter, Record, Stamp};
+use crate::log::{stamp, Event, LogError, LogReader, LogWriter, Record};
 use crate::timeline::{Timeline, TimelineStop};
 use rewind::{DeviceId, DeviceInput, Machine};
 use std::collections::BTreeMap;
@@ -10,11 +10,6 @@ use std::time::{Duration, Instant};
 
 /// The most host time a crash of the recorder may lose: the log gets a frame at least this often.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
-
-/// Where a machine is in its execution.
-pub fn stamp(m: &Machine) -> Stamp {
-    Stamp { icount: m.icount(), vclock: m.vclock() }
-}
 
 /// Records the nondeterministic inputs of a live run. With a history ([`Recorder::with_history`]) it also keeps
 /// checkpoints and the inputs in memory, so the run being recorded can be debugged backwards too.

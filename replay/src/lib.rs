@@ -8,6 +8,8 @@ pub mod driver;
 pub mod log;
 pub mod timeline;
 
-pub use driver::{load, stamp, Loaded, Recorder};
-pub use log::{Event, FrameSink, Header, ImageHash, LogError, LogReader, LogWriter, Record, Stamp, FORMAT_VERSION};
+pub use driver::{load, Loaded, Recorder};
+pub use log::{
+    stamp, Event, FrameSink, Header, ImageHash, LogError, LogReader, LogWriter, Record, Stamp, FORMAT_VERSION,
+};
 pub use timeline::{Timeline, TimelineStop};

@@ -32,6 +32,11 @@ pub struct Stamp {
     pub vclock: u64,
 }
 
+/// Where a machine is in its execution.
+pub fn stamp(m: &rewind::Machine) -> Stamp {
+    Stamp { icount: m.icount(), vclock: m.vclock() }
+}
+
 /// The content hash of an image the machine loaded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageHash {

@@ -4,8 +4,7 @@
 //! continue are built on that.
 
 use crate::checkpoint::CheckpointStore;
-use crate::driver::stamp;
-use crate::log::Event;
+use crate::log::{stamp, Event};
 use rewind::{DeviceId, DeviceInput, Machine, StopReason};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
