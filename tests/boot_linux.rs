@@ -4,11 +4,8 @@
 mod common;
 use common::*;
 use rewind::{DeviceInput, Machine, Priv, StopReason};
-use rewind_machines::loader::ImageFile;
-use rewind_machines::virt::{build, Firmware, VirtConfig, VIRTIO_IRQ, VIRTIO_SLOTS};
+use rewind_machines::virt::{build, VIRTIO_IRQ, VIRTIO_SLOTS};
 use rewind_machines::virtio::{Blk, OverlayDisk, Rng, VirtioMmio};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(240);
@@ -110,26 +107,6 @@ fn console_input_piped_at_full_speed_with_every_device_attached_runs_to_the_powe
     disk.assert_unchanged();
 }
 
-/// The UART's output, shared with the test.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
 /// Runs until the machine stops for something other than its budget, or `limit` instructions have run.
 fn run_to_stop(m: &mut Machine, limit: u64) -> StopReason {
     let end = m.icount() + limit;
@@ -148,15 +125,9 @@ fn run_to_stop(m: &mut Machine, limit: u64) -> StopReason {
 /// so that the input lands at that point in every run (on the command line it is a matter of host timing).
 #[test]
 fn console_input_arriving_in_a_timer_interrupt_handler_reaches_the_shell() {
-    let g = guest_dir();
     let disk = TempDisk::new("timer-irq-console");
     let out = Captured::default();
-    let mut c = VirtConfig::new(Box::new(out.clone()));
-    c.ram_size = 256 << 20;
-    c.bios = Firmware::Default;
-    c.kernel = Some(ImageFile::read(g.join("Image")).unwrap());
-    c.initrd = Some(ImageFile::read(g.join("initramfs.cpio.gz")).unwrap());
-    c.append = "console=ttyS0".into();
+    let mut c = linux_config(1, Box::new(out.clone()), "");
     // The slots `-drive` and `-device virtio-rng-device` take.
     let blk = Blk::new(Box::new(OverlayDisk::open(&disk.0).unwrap()));
     c.virtio[VIRTIO_SLOTS - 1] = Some(Box::new(VirtioMmio::new(blk, VIRTIO_IRQ + VIRTIO_SLOTS as u32 - 1)));

@@ -3,37 +3,17 @@
 
 #[path = "common/guest.rs"]
 mod guest;
+use guest::Captured;
 
 use rewind::{DeviceInput, Machine, StopReason};
 use rewind_machines::virt::build;
 use rewind_replay::{load, Event, Header, LogReader, LogWriter, Recorder, Timeline, TimelineStop};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
-#[derive(Clone, Default)]
-struct Console(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Console {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Console {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-fn linux(harts: usize, console: Console) -> Machine {
+fn linux(harts: usize, console: Captured) -> Machine {
     linux_at(harts, console, 0)
 }
 
-fn linux_at(harts: usize, console: Console, rtc_start_ns: u64) -> Machine {
+fn linux_at(harts: usize, console: Captured, rtc_start_ns: u64) -> Machine {
     let mut c = guest::linux_config(harts, Box::new(console), "");
     c.rtc_start_ns = rtc_start_ns;
     let mut m = build(c).unwrap().0;
@@ -43,7 +23,7 @@ fn linux_at(harts: usize, console: Console, rtc_start_ns: u64) -> Machine {
 
 /// Boots, types a few commands at the shell prompt (each when the prompt appears), records everything.
 fn record(harts: usize, path: &std::path::Path) -> (String, u64, u64) {
-    let console = Console::default();
+    let console = Captured::default();
     let mut m = linux(harts, console.clone());
     let uart = m.device_id("serial").unwrap();
     let header = Header { machine_args: vec![], images: vec![], writer: "test".into(), bundled: false };
@@ -77,7 +57,7 @@ fn record(harts: usize, path: &std::path::Path) -> (String, u64, u64) {
 }
 
 fn replay(harts: usize, path: &std::path::Path) -> (String, u64, u64) {
-    let console = Console::default();
+    let console = Captured::default();
     let mut m = linux(harts, console.clone());
     let loaded = load(LogReader::open(path).unwrap().1);
     assert_eq!(loaded.damage, None);
@@ -120,7 +100,7 @@ fn a_diverging_replay_says_where_and_what_differs() {
     let path = std::env::temp_dir().join(format!("rewind-rr-{}-diverge.rwd", std::process::id()));
     record(1, &path);
     // Replay on a machine whose RTC starts at another time: the guest reads it while booting.
-    let mut m = linux_at(1, Console::default(), 1_000_000_000);
+    let mut m = linux_at(1, Captured::default(), 1_000_000_000);
     let events = load(LogReader::open(&path).unwrap().1).events;
     let mut t = Timeline::new(&mut m, events, true, 20_000_000, 256 << 20);
     let stop = loop {
@@ -154,7 +134,7 @@ fn a_ram_divergence_names_the_page() {
     // The kernel image's first page was written (by the loader) before the first hash.
     let page = ((0x8020_0000u64 - 0x8000_0000) / 4096) as u32;
     assert!(first_hash.1.iter().any(|(p, _)| *p == page), "the loaded kernel's pages are in the first hash");
-    let mut m = linux(1, Console::default());
+    let mut m = linux(1, Captured::default());
     let mut t = Timeline::new(&mut m, events, true, 20_000_000, 256 << 20);
     assert_eq!(t.run(&mut m, first_hash.0 - 1), TimelineStop::Machine(StopReason::BudgetExhausted));
     // Corrupt the kernel's PE header (never executed or read again): registers stay the same, RAM does not.

@@ -7,6 +7,7 @@ use rewind_machines::loader::ImageFile;
 use rewind_machines::virt::{Firmware, VirtConfig};
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::{Arc, Mutex};
 
 /// The shared Linux guest. Tests that need it fail with a clear message when it is missing: a guest test that
 /// silently passes without a guest would prove nothing.
@@ -29,4 +30,25 @@ pub fn linux_config(harts: usize, console: Box<dyn std::io::Write + Send>, appen
     c.initrd = Some(ImageFile::read(g.join("initramfs.cpio.gz")).expect("the shared guest's initramfs"));
     c.append = format!("console=ttyS0 {append}").trim_end().to_string();
     c
+}
+
+/// A console that keeps what the guest printed, shared with the test (clones share the bytes).
+#[derive(Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("console lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("console lock")).into_owned()
+    }
 }

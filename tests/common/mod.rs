@@ -8,7 +8,9 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod guest;
-pub use guest::guest_dir;
+// Not every test binary uses every helper (`dead_code` above is allowed for the same reason).
+#[allow(unused_imports)]
+pub use guest::{guest_dir, linux_config, Captured};
 
 pub fn rewind_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_rewind"))
