@@ -17,45 +17,193 @@ pub enum PowerRequest {
     Reset,
 }
 
-/// Nondeterministic input delivered to a device through the machine's event path.
+/// Nondeterministic input delivered to a device through the machine's event path: bytes from the host side of
+/// one of the device's ports.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum DeviceInput {
+pub struct DeviceInput {
+    pub port: InputPort,
+    pub bytes: Vec<u8>,
+}
+
+/// Where input comes from. The order is part of the recording format (a recorded port is its index), so new
+/// ports go at the end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InputPort {
+    /// Bytes typed on the console, in order.
+    Console,
+    /// One Ethernet frame from the host's side of a network device.
+    Network,
+}
+
+impl DeviceInput {
     /// Bytes typed on the console.
-    ConsoleBytes(Vec<u8>),
+    pub fn console(bytes: Vec<u8>) -> DeviceInput {
+        DeviceInput { port: InputPort::Console, bytes }
+    }
+
+    /// One frame arriving at a network device.
+    pub fn network_frame(frame: Vec<u8>) -> DeviceInput {
+        DeviceInput { port: InputPort::Network, bytes: frame }
+    }
 }
 
-/// What a device sees of the machine during an access or a tick.
+/// Levels of the platform's interrupt lines, as many as a board wires (the RISC-V PLIC and APLIC take up to
+/// 1023 sources). Lines start low; the set grows as lines are raised.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IrqLines {
+    words: Vec<u64>,
+}
+
+impl IrqLines {
+    /// Lines above this are not wired on any board; raising one is ignored, so a bad board table cannot make the
+    /// set grow without bound.
+    pub const MAX: u32 = 1 << 16;
+
+    /// Drives `line` to `level`; returns whether its level changed.
+    pub fn set(&mut self, line: u32, level: bool) -> bool {
+        if line >= Self::MAX {
+            return false;
+        }
+        let (word, bit) = ((line / 64) as usize, 1u64 << (line % 64));
+        if word >= self.words.len() {
+            if !level {
+                return false;
+            }
+            self.words.resize(word + 1, 0);
+        }
+        let before = self.words[word];
+        self.words[word] = if level { before | bit } else { before & !bit };
+        before != self.words[word]
+    }
+
+    pub fn level(&self, line: u32) -> bool {
+        self.word((line / 64) as usize) & (1 << (line % 64)) != 0
+    }
+
+    /// The levels of lines `64 * index .. 64 * index + 63`, bit n for line `64 * index + n`.
+    pub fn word(&self, index: usize) -> u64 {
+        self.words.get(index).copied().unwrap_or(0)
+    }
+
+    /// The words with some line high above the first, with their indexes.
+    pub fn high_words_above_first(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
+        self.words.iter().copied().enumerate().skip(1).filter(|(_, w)| *w != 0)
+    }
+}
+
+/// A message-signalled interrupt: a 32-bit write of `data` to physical address `addr`, which the interrupt
+/// controller mapped there decodes (an IMSIC on RISC-V, an ITS on Arm).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Msi {
+    pub addr: u64,
+    pub data: u32,
+}
+
+/// A change to the memory map asked for by a device (a PCI host bridge mapping a BAR, a chip-select register):
+/// the region named `region` moves to `addr` in its container, or is unmapped with `None`. The machine applies
+/// it after the access, in one transaction with any other change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegionPlacement {
+    pub region: String,
+    pub addr: Option<u64>,
+}
+
+/// What devices drive besides memory: platform interrupt lines, each hart's local interrupt lines, messages,
+/// power requests and changes to the memory map. The machine owns it; devices reach it through a [`DeviceBus`].
+#[derive(Clone, Debug, Default)]
+pub struct Signals {
+    lines: IrqLines,
+    /// Bumped whenever a platform line changes level, so the machine sees whether a round of device ticks changed
+    /// anything without comparing the lines.
+    line_changes: u64,
+    hart_lines: Vec<u64>,
+    power: Option<PowerRequest>,
+    messages: Vec<Msi>,
+    placements: Vec<RegionPlacement>,
+}
+
+impl Signals {
+    /// Signals of a machine with `harts` harts, every line low.
+    pub fn new(harts: usize) -> Signals {
+        Signals { hart_lines: vec![0; harts], ..Signals::default() }
+    }
+
+    pub fn lines(&self) -> &IrqLines {
+        &self.lines
+    }
+
+    /// Hart `n`'s local interrupt lines (see [`DeviceBus::set_hart_irq`]).
+    pub fn hart_lines(&self) -> &[u64] {
+        &self.hart_lines
+    }
+
+    pub fn hart_line_word(&self, hart: usize) -> u64 {
+        self.hart_lines.get(hart).copied().unwrap_or(0)
+    }
+
+    pub fn power(&self) -> Option<PowerRequest> {
+        self.power
+    }
+
+    pub(crate) fn line_changes(&self) -> u64 {
+        self.line_changes
+    }
+
+    pub(crate) fn take_messages(&mut self) -> Vec<Msi> {
+        std::mem::take(&mut self.messages)
+    }
+
+    pub fn take_placements(&mut self) -> Vec<RegionPlacement> {
+        std::mem::take(&mut self.placements)
+    }
+
+    pub(crate) fn restore(&mut self, lines: IrqLines, hart_lines: Vec<u64>, power: Option<PowerRequest>) {
+        self.lines = lines;
+        self.hart_lines = hart_lines;
+        self.power = power;
+        self.line_changes += 1;
+    }
+}
+
+/// What a device sees of the machine during an access, a tick or an input.
 pub struct DeviceBus<'a> {
-    /// Virtual time in timer ticks (10 MHz), derived from the instruction count only.
-    pub now: u64,
-    /// Guest RAM, for DMA (virtio rings and buffers).
-    pub ram: &'a mut Ram,
-    /// Level of every platform interrupt line (bit n = line n), read by the interrupt controller.
-    pub irq_lines: &'a mut u64,
-    /// Per-hart interrupt lines driven by devices, bit n = local line n. The architecture gives the lines their
-    /// meaning (on RISC-V they are `mip` bits, see `arch::riscv::mip`: the CLINT drives MSIP/MTIP, the PLIC
-    /// MEIP/SEIP); the engine only carries them.
-    pub hart_irqs: &'a mut [u64],
-    /// Set by a device that wants the machine to power off or reset.
-    pub power: &'a mut Option<PowerRequest>,
+    now: u64,
+    ram: &'a mut Ram,
+    signals: &'a mut Signals,
 }
 
-impl DeviceBus<'_> {
+impl<'a> DeviceBus<'a> {
+    pub fn new(now: u64, ram: &'a mut Ram, signals: &'a mut Signals) -> DeviceBus<'a> {
+        DeviceBus { now, ram, signals }
+    }
+
+    /// Virtual time in timer ticks (10 MHz), derived from the instruction count only.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// Guest RAM, for DMA (virtio rings and buffers).
+    pub fn ram(&mut self) -> &mut Ram {
+        self.ram
+    }
+
     /// Drives platform interrupt line `line` to `level`.
     pub fn set_irq(&mut self, line: u32, level: bool) {
-        if line >= 64 {
-            return;
-        }
-        if level {
-            *self.irq_lines |= 1 << line;
-        } else {
-            *self.irq_lines &= !(1 << line);
+        if self.signals.lines.set(line, level) {
+            self.signals.line_changes += 1;
         }
     }
 
-    /// Sets or clears the local interrupt lines `bits` of hart `hart` (see [`DeviceBus::hart_irqs`]).
+    /// The levels of every platform interrupt line (the interrupt controller samples them).
+    pub fn irq_lines(&self) -> &IrqLines {
+        &self.signals.lines
+    }
+
+    /// Sets or clears the local interrupt lines `bits` of hart `hart`, bit n = local line n. The architecture
+    /// gives the lines their meaning (on RISC-V they are `mip` bits, see `arch::riscv::mip`: the CLINT drives
+    /// MSIP/MTIP, the PLIC MEIP/SEIP); the engine only carries them.
     pub fn set_hart_irq(&mut self, hart: usize, bits: u64, level: bool) {
-        if let Some(word) = self.hart_irqs.get_mut(hart) {
+        if let Some(word) = self.signals.hart_lines.get_mut(hart) {
             if level {
                 *word |= bits;
             } else {
@@ -63,36 +211,22 @@ impl DeviceBus<'_> {
             }
         }
     }
-}
 
-/// How a device appears in a flattened device tree. A board's generator walks the memory-region tree and writes one
-/// node per device that describes itself, at the address and size the tree maps it at, so the tree the guest
-/// reads and the tree `info mtree` shows cannot disagree.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FdtNode {
-    /// Node name; the generator appends `@<address>` (e.g. `serial`).
-    pub name: &'static str,
-    /// The `compatible` strings, most specific first.
-    pub compatible: &'static [&'static str],
-    pub wiring: FdtWiring,
-    /// Further one-cell properties (e.g. the UART's `clock-frequency`).
-    pub cells: Vec<(&'static str, u32)>,
-}
+    /// Asks the machine to power off or reset once the current access completes.
+    pub fn request_power(&mut self, request: PowerRequest) {
+        self.signals.power = Some(request);
+    }
 
-/// How a described device connects to interrupts and to other nodes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FdtWiring {
-    /// An ordinary device raising platform interrupt line `irq` of the board's interrupt controller, or none.
-    Line(Option<u32>),
-    /// Drives every hart's local interrupts with these numbers, as the hart's interrupt-controller node numbers
-    /// them (the CLINT on RISC-V: cause 3, software, and 7, timer).
-    HartLocal(&'static [u32]),
-    /// The platform interrupt controller: `sources` lines in, these causes out to every hart (the PLIC: machine
-    /// and supervisor external, 11 and 9).
-    Controller { sources: u32, causes: &'static [u32] },
-    /// A system controller that command nodes at the root point at: `(node name, compatible, value written at
-    /// offset 0)` each (sifive,test: `poweroff` and `reboot`).
-    Syscon(&'static [(&'static str, &'static str, u32)]),
+    /// Sends a message-signalled interrupt: the machine performs the write once the current access completes.
+    pub fn send_msi(&mut self, msi: Msi) {
+        self.signals.messages.push(msi);
+    }
+
+    /// Moves the region named `region` to `addr` in its container, or unmaps it (`None`), once the current access
+    /// completes. A region the tree does not have is ignored, as a bus ignores a decoder programmed for nothing.
+    pub fn place_region(&mut self, region: &str, addr: Option<u64>) {
+        self.signals.placements.push(RegionPlacement { region: region.to_string(), addr });
+    }
 }
 
 /// Error restoring a device from a saved state.
@@ -133,7 +267,8 @@ pub trait Device: Send {
         false
     }
 
-    /// The device's complete guest-visible state, serialized (a plain `XxxState` struct encoded with postcard, whose wire format is specified).
+    /// The device's complete guest-visible state, serialized (a plain `XxxState` struct encoded with postcard,
+    /// whose wire format is specified).
     fn save(&self) -> Vec<u8>;
 
     /// Restores what [`Device::save`] produced. Validates its input; never calls into other devices.
@@ -141,11 +276,6 @@ pub trait Device: Send {
 
     /// Human-readable registers and state for `info devices` and the TUI.
     fn inspect(&self) -> Vec<(String, String)>;
-
-    /// The device's device-tree node; `None` for a device the tree does not list.
-    fn fdt_node(&self) -> Option<FdtNode> {
-        None
-    }
 }
 
 /// Encodes a device state struct for [`Device::save`].
@@ -170,4 +300,32 @@ pub fn decode_state<T: for<'de> Deserialize<'de>>(
 /// For [`decode_state`]: a state every value of whose fields the device can be in.
 pub fn any_state<T>(_: &T) -> Result<(), String> {
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn irq_lines_grow_as_lines_go_high_and_cap_at_max() {
+        let mut lines = IrqLines::default();
+        assert!(!lines.set(200, false), "a low line that was never high changes nothing");
+        assert!(lines.set(200, true));
+        assert!(!lines.set(200, true), "no change");
+        assert!(lines.level(200) && !lines.level(199));
+        assert_eq!(lines.word(3), 1 << (200 - 192));
+        assert_eq!(lines.high_words_above_first().collect::<Vec<_>>(), vec![(3, 1 << 8)]);
+        assert!(!lines.set(IrqLines::MAX, true));
+        assert!(!lines.level(IrqLines::MAX));
+    }
+
+    /// Recordings keep console input as the enum `DeviceInput::ConsoleBytes(Vec<u8>)` encoded it before ports
+    /// existed: variant 0, then the bytes. The struct with its port first encodes the same.
+    #[test]
+    fn console_input_encodes_as_recordings_of_format_3_hold_it() {
+        let encoded = postcard::to_allocvec(&DeviceInput::console(b"ab".to_vec())).unwrap();
+        assert_eq!(encoded, vec![0, 2, b'a', b'b']);
+        let frame = postcard::to_allocvec(&DeviceInput::network_frame(vec![7])).unwrap();
+        assert_eq!(frame, vec![1, 1, 7]);
+    }
 }

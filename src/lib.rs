@@ -5,14 +5,14 @@
 
 pub mod arch;
 pub mod device;
-pub mod exec;
+mod exec;
 pub mod hooks;
 pub mod machine;
 pub mod memory;
 mod platform;
 
 pub use arch::riscv::{Hart, Priv};
-pub use device::{Device, DeviceBus, DeviceInput, FdtNode, FdtWiring, PowerRequest};
+pub use device::{Device, DeviceBus, DeviceInput, InputPort, IrqLines, Msi, PowerRequest};
 pub use exec::jit::{JitStats, DEFAULT_THRESHOLD as DEFAULT_JIT_THRESHOLD};
 pub use hooks::{AccessKind, MemAccess, Tracer, WatchKind, Watchpoint};
 pub use machine::{CpuState, DebugStops, Machine, MachineBuilder, MachineState, StopReason, TIMEBASE_HZ};

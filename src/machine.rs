@@ -3,7 +3,8 @@
 
 use crate::arch::riscv::mmu::Mmu;
 use crate::arch::riscv::Hart;
-use crate::device::{Device, DeviceInput, PowerRequest};
+use crate::arch::ArchHart;
+use crate::device::{Device, DeviceInput, IrqLines, PowerRequest};
 use crate::exec::{Breakpoints, Core, Exec, SliceExit};
 use crate::hooks::{AccessKind, Tracer, Watchpoint};
 use crate::memory::{DeviceId, FlatView, MemoryRegion, Ram, RamError, RamImage, RomId, PAGE_SIZE};
@@ -105,16 +106,15 @@ impl MachineBuilder {
     }
 
     pub fn build(self) -> Machine {
-        let flat = self.root.flatten();
         let cores =
             (0..self.harts).map(|id| Core { hart: Hart::new(id, self.reset_pc), mmu: Mmu::default() }).collect();
         Machine {
-            root: self.root,
             cores,
-            plat: Platform::new(self.ram, self.roms, flat, self.devices, self.harts),
+            plat: Platform::new(self.ram, self.roms, self.root, self.devices, self.harts),
             exec: Exec::default(),
             breakpoints: Breakpoints::default(),
             sched: Schedule { hart: 0, quantum_left: QUANTUM },
+            topology_seen: 0,
             stop_on_idle: false,
             reset_pc: self.reset_pc,
             last_watch_hit: None,
@@ -157,7 +157,7 @@ pub struct MachineState {
 pub struct CpuState {
     pub harts: Vec<Hart>,
     pub devices: Vec<Vec<u8>>,
-    pub irq_lines: u64,
+    pub irq_lines: IrqLines,
     pub hart_irqs: Vec<u64>,
     pub vclock: u64,
     sched: Schedule,
@@ -165,8 +165,9 @@ pub struct CpuState {
 }
 
 pub struct Machine {
-    root: MemoryRegion,
     cores: Vec<Core>,
+    /// The address map's generation the harts' TLBs were last dropped for (see [`Machine::update_topology`]).
+    topology_seen: u64,
     plat: Platform,
     exec: Exec,
     breakpoints: Breakpoints,
@@ -191,15 +192,20 @@ impl Machine {
     pub fn run(&mut self, budget: u64) -> StopReason {
         let target = self.icount().saturating_add(budget);
         loop {
-            if let Some(p) = self.plat.power {
+            if let Some(p) = self.plat.signals.power() {
                 return power_stop(p);
+            }
+            if self.topology_seen != self.plat.topology_generation {
+                // The address map changed: no hart may keep a translation to where something used to be.
+                self.topology_seen = self.plat.topology_generation;
+                self.cores.iter_mut().for_each(|c| c.mmu.csrs_changed());
             }
             let remaining = target - self.icount();
             if remaining == 0 {
                 return StopReason::BudgetExhausted;
             }
             self.plat.tick_devices();
-            let all_idle = self.cores.iter().all(|c| c.hart.wfi && !wakes(c, &self.plat));
+            let all_idle = self.all_waiting();
             if all_idle {
                 let next_deadline = self.plat.next_deadline();
                 if self.stop_on_idle || next_deadline.is_none() {
@@ -253,10 +259,16 @@ impl Machine {
         }
     }
 
+    /// Whether every hart waits for an interrupt and none is due.
+    fn all_waiting(&self) -> bool {
+        self.cores
+            .iter()
+            .all(|c| c.hart.is_waiting() && !c.hart.would_wake(self.plat.signals.hart_line_word(c.hart.id)))
+    }
+
     fn next_hart(&mut self) {
-        // A hart losing the CPU loses its reservation: another hart may now write the reserved address.
         if let Some(core) = self.cores.get_mut(self.sched.hart) {
-            core.hart.reservation = None;
+            core.hart.lose_cpu();
         }
         self.sched = Schedule { hart: (self.sched.hart + 1) % self.cores.len(), quantum_left: QUANTUM };
     }
@@ -275,7 +287,7 @@ impl Machine {
     }
 
     fn advance_idle(&mut self, limit: Option<u64>) -> bool {
-        if !self.cores.iter().all(|c| c.hart.wfi && !wakes(c, &self.plat)) {
+        if !self.all_waiting() {
             return false;
         }
         let target = match (self.plat.next_deadline(), limit) {
@@ -301,18 +313,16 @@ impl Machine {
             None => Exec::default(),
         };
         self.plat.clear_code_pages();
-        threshold.is_none() || self.exec.jit().is_some()
+        threshold.is_none() || self.exec.compiles()
     }
 
     /// Also measure the host time spent translating (for `--stats`).
     pub fn set_jit_timing(&mut self, on: bool) {
-        if let Some(jit) = self.exec.jit_mut() {
-            jit.measure_compile_time = on;
-        }
+        self.exec.set_timing(on);
     }
 
     pub fn jit_stats(&self) -> Option<crate::exec::jit::JitStats> {
-        self.exec.jit().map(|j| j.stats)
+        self.exec.stats()
     }
 
     /// Makes [`Machine::run`] return [`StopReason::Idle`] instead of skipping idle time itself (interactive
@@ -328,7 +338,7 @@ impl Machine {
 
     /// Instructions executed by all harts.
     pub fn icount(&self) -> u64 {
-        self.cores.iter().map(|c| c.hart.icount).sum()
+        self.cores.iter().map(|c| c.hart.icount()).sum()
     }
 
     /// The virtual instruction clock: instructions executed plus idle time skipped (in instruction units). With
@@ -365,18 +375,9 @@ impl Machine {
         let core = self.cores.get(hart)?;
         let env = crate::arch::riscv::csr::CsrEnv {
             time: self.plat.now(),
-            external_irqs: self.plat.hart_irqs.get(hart).copied().unwrap_or(0),
+            external_irqs: self.plat.signals.hart_line_word(hart),
         };
-        let mut h = core.hart.clone();
-        h.privilege = crate::arch::riscv::Priv::Machine;
-        h.csr.mstatus |= crate::arch::riscv::hart::mstatus::FS;
-        let value = crate::arch::riscv::csr::read(&h, csr, &env).ok()?;
-        // The FS bits forced above must not show in mstatus/sstatus.
-        Some(match csr {
-            crate::arch::riscv::csr::MSTATUS => core.hart.csr.mstatus,
-            crate::arch::riscv::csr::SSTATUS => core.hart.csr.mstatus & crate::arch::riscv::hart::mstatus::SSTATUS_MASK,
-            _ => value,
-        })
+        crate::arch::riscv::csr::debug_read(&core.hart, csr, &env)
     }
 
     /// Writes CSR `csr` of hart `hart` as a debugger would: with the CSR's write rules (WARL fields, read-only
@@ -384,27 +385,22 @@ impl Machine {
     /// refused. Translation caches are flushed.
     pub fn debug_write_csr(&mut self, hart: usize, csr: u16, value: u64) -> bool {
         let Some(core) = self.cores.get_mut(hart) else { return false };
-        let h = &mut core.hart;
-        let (privilege, mstatus) = (h.privilege, h.csr.mstatus);
-        h.privilege = crate::arch::riscv::Priv::Machine;
-        let fp = matches!(
-            csr,
-            crate::arch::riscv::csr::FFLAGS | crate::arch::riscv::csr::FRM | crate::arch::riscv::csr::FCSR
-        );
-        if fp {
-            h.csr.mstatus |= crate::arch::riscv::hart::mstatus::FS;
-        }
-        let ok = crate::arch::riscv::csr::write(h, csr, value).is_ok();
-        h.privilege = privilege;
-        if fp {
-            h.csr.mstatus = mstatus;
-        }
+        let ok = crate::arch::riscv::csr::debug_write(&mut core.hart, csr, value);
         core.mmu.csrs_changed();
         ok
     }
 
     pub fn memory_tree(&self) -> &MemoryRegion {
-        &self.root
+        self.plat.memory_tree()
+    }
+
+    /// Changes the address map in one transaction (QEMU's `memory_region_transaction_begin`/`commit`): `change`
+    /// edits the region tree — add, remove or move subregions, see [`MemoryRegion::place_subregion`] — and then
+    /// the flat view is computed again and every decoded block, translation and TLB entry is dropped. Devices
+    /// ask for the same through [`crate::DeviceBus::place_region`].
+    pub fn update_topology<R>(&mut self, change: impl FnOnce(&mut MemoryRegion) -> R) -> R {
+        // The tiers and the harts notice the new generation before the next instruction.
+        self.plat.update_topology(change)
     }
 
     pub fn flat_view(&self) -> &FlatView {
@@ -538,11 +534,11 @@ impl Machine {
         CpuState {
             harts: self.cores.iter().map(|c| c.hart.clone()).collect(),
             devices: self.plat.devices.iter().map(|d| d.device.save()).collect(),
-            irq_lines: self.plat.irq_lines,
-            hart_irqs: self.plat.hart_irqs.clone(),
+            irq_lines: self.plat.signals.lines().clone(),
+            hart_irqs: self.plat.signals.hart_lines().to_vec(),
             vclock: self.plat.vclock,
             sched: self.sched,
-            power: self.plat.power,
+            power: self.plat.signals.power(),
         }
     }
 
@@ -561,10 +557,8 @@ impl Machine {
             core.hart = hart.clone();
             core.mmu.csrs_changed();
         }
-        self.plat.irq_lines = state.irq_lines;
-        self.plat.hart_irqs = state.hart_irqs.clone();
+        self.plat.signals.restore(state.irq_lines.clone(), state.hart_irqs.clone(), state.power);
         self.plat.vclock = state.vclock;
-        self.plat.power = state.power;
         self.sched = state.sched;
         // Decoded and translated code stays: it depends on RAM alone, and RAM changes drop it page by page. Cached
         // translations go (the MMU's generation may repeat).
@@ -646,11 +640,18 @@ impl Machine {
             parts.push((format!("device {i} ({})", dev.name), h.finish()));
         }
         let mut h = Fnv::new(0);
-        h.word(self.plat.irq_lines);
-        self.plat.hart_irqs.iter().for_each(|w| h.word(*w));
+        // Lines 0-63 hash as one word, as they did when there were no others; a word of higher lines counts only
+        // while one of them is high, so recordings made before stay valid.
+        let lines = self.plat.signals.lines();
+        h.word(lines.word(0));
+        self.plat.signals.hart_lines().iter().for_each(|w| h.word(*w));
         h.word(self.plat.vclock);
         h.word(self.sched.hart as u64);
         h.word(self.sched.quantum_left);
+        for (index, word) in lines.high_words_above_first() {
+            h.word(index as u64);
+            h.word(word);
+        }
         parts.push(("interrupt lines, clock and schedule".into(), h.finish()));
         parts
     }
@@ -678,11 +679,6 @@ impl Fnv {
     }
 }
 
-fn wakes(core: &Core, plat: &Platform) -> bool {
-    let external = plat.hart_irqs.get(core.hart.id).copied().unwrap_or(0);
-    (core.hart.csr.mip | external) & core.hart.csr.mie != 0
-}
-
 fn power_stop(p: PowerRequest) -> StopReason {
     match p {
         PowerRequest::Poweroff { code } => StopReason::Poweroff { code },
@@ -694,6 +690,7 @@ fn power_stop(p: PowerRequest) -> StopReason {
 mod tests {
     use super::*;
     use crate::hooks::{MemAccess, WatchKind};
+    use crate::memory::FlatTarget;
     use std::sync::{Arc, Mutex};
 
     const BASE: u64 = 0x8000_0000;
@@ -809,5 +806,123 @@ mod tests {
         assert_eq!(m.run(10), StopReason::BudgetExhausted);
         let h = m.hart(0).unwrap();
         assert_eq!(h.csr.mcause, crate::arch::riscv::hart::cause::INSN_ACCESS);
+    }
+
+    fn words(code: &[u32]) -> Vec<u8> {
+        code.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    /// Records every write it gets; reads return 0x1234.
+    #[derive(Clone, Default)]
+    struct Probe(Arc<Mutex<Vec<(u64, u64)>>>);
+
+    /// What a test device does when written: nothing, ask for a region to move, or send a message.
+    #[derive(Clone)]
+    enum OnWrite {
+        Record(Probe),
+        Place(&'static str),
+        SendMsi(u64),
+    }
+
+    impl Device for OnWrite {
+        fn kind(&self) -> &'static str {
+            "test"
+        }
+        fn read(&mut self, _: u64, _: u8, _: &mut crate::DeviceBus) -> u64 {
+            0x1234
+        }
+        fn write(&mut self, offset: u64, _: u8, value: u64, bus: &mut crate::DeviceBus) {
+            match self {
+                OnWrite::Record(probe) => probe.0.lock().unwrap().push((offset, value)),
+                OnWrite::Place(region) => bus.place_region(region, Some(value)),
+                OnWrite::SendMsi(addr) => bus.send_msi(crate::Msi { addr: *addr, data: value as u32 }),
+            }
+        }
+        fn save(&self) -> Vec<u8> {
+            Vec::new()
+        }
+        fn restore(&mut self, _: &[u8]) -> Result<(), crate::device::RestoreError> {
+            Ok(())
+        }
+        fn inspect(&self) -> Vec<(String, String)> {
+            Vec::new()
+        }
+    }
+
+    /// lui a0,0x20000; lui a1,0x30000; sw a1,0(a0); lw a2,0(a1); j .
+    const STORE_THEN_LOAD: [u32; 5] = [0x2000_0537, 0x3000_05b7, 0x00b5_2023, 0x0005_a603, 0x0000_006f];
+
+    #[test]
+    fn a_device_moves_a_region_and_the_next_instruction_sees_it_there() {
+        let mut b = MachineBuilder::new(1, "ram", BASE, 0x10000).unwrap();
+        b.ram_mut().write(BASE, &words(&STORE_THEN_LOAD)).unwrap();
+        let bar = b.add_device("bar", 0x1000_0000, 0x1000, Box::new(OnWrite::Record(Probe::default())));
+        b.add_device("bridge", 0x2000_0000, 0x1000, Box::new(OnWrite::Place("bar")));
+        let mut m = b.build();
+        assert_eq!(m.run(4), StopReason::BudgetExhausted);
+        assert_eq!(m.hart(0).unwrap().x[12], 0x1234, "the load after the store reached the moved region");
+        assert_eq!(m.flat_view().resolve(0x3000_0004), Some(FlatTarget::Io { device: bar, offset: 4 }));
+        assert_eq!(m.flat_view().resolve(0x1000_0000), None, "nothing left at the old address");
+        assert!(m.memory_tree().render_mtree().contains("0000000030000000-0000000030000fff (prio 0, i/o): bar"));
+    }
+
+    /// Code in a ROM runs translated; swapping ROMs under it with a topology transaction runs the new code.
+    #[test]
+    fn a_topology_change_drops_code_decoded_and_translated_from_the_old_map() {
+        for jit in [None, Some(1)] {
+            let mut b = MachineBuilder::new(1, "ram", BASE, 0x10000).unwrap();
+            // loop: lui t0,1; jalr ra,0(t0); j loop
+            b.ram_mut().write(BASE, &words(&[0x0000_12b7, 0x0002_80e7, 0xff9f_f06f])).unwrap();
+            b.add_rom("rom-a", 0x1000, 0x1000, words(&[0x0015_0513, 0x0000_8067])); // addi a0,a0,1; ret
+            b.add_rom("rom-b", 0x8000, 0x1000, words(&[0x0645_0513, 0x0000_8067])); // addi a0,a0,100; ret
+            let mut m = b.build();
+            m.set_jit(jit);
+            m.run(5 * 1000);
+            assert_eq!(m.hart(0).unwrap().x[10], 1000, "{jit:?}: rom-a ran 1000 times");
+            m.update_topology(|root| {
+                assert!(root.place_subregion("rom-a", None));
+                assert!(root.place_subregion("rom-b", Some(0x1000)));
+            });
+            m.run(5 * 10);
+            assert_eq!(m.hart(0).unwrap().x[10], 2000, "{jit:?}: rom-b ran 10 times");
+        }
+    }
+
+    #[test]
+    fn a_message_signalled_interrupt_is_a_write_the_receiver_sees() {
+        let mut b = MachineBuilder::new(1, "ram", BASE, 0x10000).unwrap();
+        // lui a0,0x20000; li a1,77; sw a1,0(a0); j .
+        b.ram_mut().write(BASE, &words(&[0x2000_0537, 0x04d0_0593, 0x00b5_2023, 0x0000_006f])).unwrap();
+        let probe = Probe::default();
+        b.add_device("imsic", 0x1000_0000, 0x1000, Box::new(OnWrite::Record(probe.clone())));
+        b.add_device("sender", 0x2000_0000, 0x1000, Box::new(OnWrite::SendMsi(0x1000_0008)));
+        let mut m = b.build();
+        m.run(3);
+        assert_eq!(*probe.0.lock().unwrap(), vec![(8, 77)]);
+    }
+
+    #[test]
+    fn a_message_to_ram_lands_there_and_one_to_nowhere_is_dropped() {
+        for (target, expect_in_ram) in [(BASE + 0x2000, true), (0x5000_0000, false)] {
+            let mut b = MachineBuilder::new(1, "ram", BASE, 0x10000).unwrap();
+            b.ram_mut().write(BASE, &words(&[0x2000_0537, 0x04d0_0593, 0x00b5_2023, 0x0000_006f])).unwrap();
+            b.add_device("sender", 0x2000_0000, 0x1000, Box::new(OnWrite::SendMsi(target)));
+            let mut m = b.build();
+            assert_eq!(m.run(10), StopReason::BudgetExhausted, "the hart runs on");
+            assert_eq!(m.ram().read_u32(BASE + 0x2000) == Some(77), expect_in_ram);
+        }
+    }
+
+    #[test]
+    fn interrupt_lines_above_64_are_carried_and_saved() {
+        let mut m = machine();
+        crate::DeviceBus::new(0, &mut m.plat.ram, &mut m.plat.signals).set_irq(100, true);
+        let state = m.save_cpu_state();
+        assert!(state.irq_lines.level(100));
+        let hash_high = m.cpu_hash();
+        crate::DeviceBus::new(0, &mut m.plat.ram, &mut m.plat.signals).set_irq(100, false);
+        assert_ne!(m.cpu_hash(), hash_high, "a line above 64 is part of the state hash");
+        m.restore_cpu_state(&state).unwrap();
+        assert_eq!(m.cpu_hash(), hash_high);
     }
 }

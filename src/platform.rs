@@ -1,55 +1,63 @@
 //! Physical-address dispatch: RAM fast path, ROMs and device registers through the flat view. Everything an
 //! executing hart can reach lives here, apart from the hart itself.
 
-use crate::device::{Device, DeviceBus, PowerRequest};
-use crate::memory::{FlatTarget, FlatView, Ram, PAGE_SIZE};
+use crate::device::{Device, DeviceBus, Msi, Signals};
+use crate::memory::{FlatTarget, FlatView, MemoryRegion, Ram, PAGE_SIZE};
 
 /// Instructions per timer tick: mtime runs at 10 MHz of virtual time and one instruction is 1 ns.
 pub const INSNS_PER_TICK: u64 = 100;
 
-pub struct NamedDevice {
+pub(crate) struct NamedDevice {
     pub name: String,
     pub device: Box<dyn Device>,
 }
 
+/// Rounds of message delivery after one device access: a message whose write makes its receiver send another is
+/// delivered in the next round; a loop of them is cut off here rather than hanging the host.
+const MESSAGE_ROUNDS: usize = 16;
+
 /// The machine minus its harts.
-pub struct Platform {
+pub(crate) struct Platform {
     pub ram: Ram,
     pub roms: Vec<Vec<u8>>,
+    /// The memory-region tree, the one truth about the address map, and the flat view dispatch uses, computed
+    /// from it whenever it changes.
+    root: MemoryRegion,
     pub flat: FlatView,
+    /// Bumped whenever the address map changes: tiers drop what they decoded and translated, harts their TLBs.
+    pub topology_generation: u64,
     pub devices: Vec<NamedDevice>,
-    pub irq_lines: u64,
-    pub hart_irqs: Vec<u64>,
-    pub power: Option<PowerRequest>,
+    pub signals: Signals,
     /// Virtual instruction clock: instructions executed by all harts plus idle time skipped.
     pub vclock: u64,
     /// One bit per RAM page holding decoded code: a store there invalidates the block cache.
     code_pages: Vec<u64>,
     /// Physical page numbers of code pages stores went to since the interpreter last looked: their decoded
     /// blocks and translations are dropped at the next block boundary.
-    pub stale_code_pages: Vec<u64>,
-    /// Set by a device access or a store to code: the current block ends after this instruction, so interrupt
-    /// checks and code refetches happen at points that do not depend on how a run was split into budgets.
-    pub end_block: bool,
+    stale_code_pages: Vec<u64>,
+    /// Set by a device access, a store to code, a watchpoint hit or a change to the address map: the current
+    /// block ends after this instruction, so interrupt checks and code refetches happen at points that do not
+    /// depend on how a run was split into budgets.
+    end_block: bool,
     /// Bumped when a page becomes a code page or RAM is replaced: the JIT's fast TLB, which lets stores skip
     /// the code-page check, drops its entries (see `jit::fast_tlb`).
-    pub(crate) fast_path_epoch: u64,
+    pub fast_path_epoch: u64,
     /// Tracer and watchpoints; `instrumented` caches whether any is attached.
     pub instr: crate::hooks::Instrumentation,
     pub instrumented: bool,
 }
 
 impl Platform {
-    pub fn new(ram: Ram, roms: Vec<Vec<u8>>, flat: FlatView, devices: Vec<NamedDevice>, harts: usize) -> Platform {
+    pub fn new(ram: Ram, roms: Vec<Vec<u8>>, root: MemoryRegion, devices: Vec<NamedDevice>, harts: usize) -> Platform {
         let pages = ram.size().div_ceil(PAGE_SIZE) as usize;
         Platform {
             ram,
             roms,
-            flat,
+            flat: root.flatten(),
+            root,
+            topology_generation: 0,
             devices,
-            irq_lines: 0,
-            hart_irqs: vec![0; harts],
-            power: None,
+            signals: Signals::new(harts),
             vclock: 0,
             code_pages: vec![0; pages.div_ceil(64)],
             stale_code_pages: Vec::new(),
@@ -57,6 +65,56 @@ impl Platform {
             fast_path_epoch: 0,
             instr: crate::hooks::Instrumentation::default(),
             instrumented: false,
+        }
+    }
+
+    pub fn memory_tree(&self) -> &MemoryRegion {
+        &self.root
+    }
+
+    /// Changes the address map in one transaction: `change` edits the region tree, then the flat view is computed
+    /// again and everything that cached the old map (decoded blocks, translations, TLBs) is dropped before the
+    /// next instruction. Main RAM never moves: its fast path does not consult the map.
+    pub fn update_topology<R>(&mut self, change: impl FnOnce(&mut MemoryRegion) -> R) -> R {
+        let result = change(&mut self.root);
+        self.flat = self.root.flatten();
+        self.topology_generation += 1;
+        self.fast_path_epoch += 1;
+        self.end_block = true;
+        result
+    }
+
+    /// Applies the region placements devices asked for (see [`DeviceBus::place_region`]).
+    fn apply_placements(&mut self) {
+        let placements = self.signals.take_placements();
+        if placements.is_empty() {
+            return;
+        }
+        self.update_topology(|root| {
+            for p in &placements {
+                root.place_subregion(&p.region, p.addr);
+            }
+        });
+    }
+
+    /// Whether the current block must end after this instruction; clears the request.
+    #[inline(always)]
+    pub fn take_end_block(&mut self) -> bool {
+        std::mem::take(&mut self.end_block)
+    }
+
+    /// Ends the current block after this instruction (see `end_block`).
+    pub fn request_end_block(&mut self) {
+        self.end_block = true;
+    }
+
+    /// Hands the physical pages whose code went stale since the last call to `invalidate`; called at every
+    /// block boundary.
+    #[inline(always)]
+    pub fn forget_stale_code(&mut self, invalidate: impl FnOnce(&[u64])) {
+        if !self.stale_code_pages.is_empty() {
+            invalidate(&self.stale_code_pages);
+            self.stale_code_pages.clear();
         }
     }
 
@@ -209,13 +267,7 @@ impl Platform {
         let now = self.now();
         let mut value = 0;
         if let Some(dev) = self.devices.get_mut(device) {
-            let mut bus = DeviceBus {
-                now,
-                ram: &mut self.ram,
-                irq_lines: &mut self.irq_lines,
-                hart_irqs: &mut self.hart_irqs,
-                power: &mut self.power,
-            };
+            let mut bus = DeviceBus::new(now, &mut self.ram, &mut self.signals);
             match write {
                 Some(v) => dev.device.write(offset, size, v, &mut bus),
                 None => value = dev.device.read(offset, size, &mut bus),
@@ -226,27 +278,58 @@ impl Platform {
         value & size_mask(size)
     }
 
-    /// Lets every device update its outputs for the current time and interrupt lines. Two passes, so that a line
-    /// raised by a device ticked after the interrupt controller still reaches the harts.
+    /// Lets every device update its outputs for the current time and interrupt lines, delivers the messages
+    /// devices sent and applies the changes to the address map they asked for.
     pub fn tick_devices(&mut self) {
+        for _ in 0..MESSAGE_ROUNDS {
+            self.tick_round();
+            let messages = self.signals.take_messages();
+            if messages.is_empty() {
+                break;
+            }
+            for msi in messages {
+                self.write_message(msi);
+            }
+        }
+        self.apply_placements();
+        self.note_external_writes();
+    }
+
+    /// Two passes over the devices, so that a line raised by a device ticked after the interrupt controller
+    /// still reaches the harts.
+    fn tick_round(&mut self) {
         let now = self.now();
         for _ in 0..2 {
-            let lines_before = self.irq_lines;
+            let changes_before = self.signals.line_changes();
             for dev in &mut self.devices {
-                let mut bus = DeviceBus {
-                    now,
-                    ram: &mut self.ram,
-                    irq_lines: &mut self.irq_lines,
-                    hart_irqs: &mut self.hart_irqs,
-                    power: &mut self.power,
-                };
-                dev.device.tick(&mut bus);
+                dev.device.tick(&mut DeviceBus::new(now, &mut self.ram, &mut self.signals));
             }
-            if self.irq_lines == lines_before {
+            if self.signals.line_changes() == changes_before {
                 break;
             }
         }
-        self.note_external_writes();
+    }
+
+    /// Performs a message-signalled interrupt: a 32-bit write, as the device would make it on the bus. A message
+    /// to RAM lands there; one to nothing, or to ROM, is dropped (a bus error the sender never sees).
+    fn write_message(&mut self, msi: Msi) {
+        let value = u64::from(msi.data);
+        match self.flat.resolve_span(msi.addr, 4) {
+            Some(FlatTarget::Ram { .. }) => {
+                if let Some(off) = self.ram.offset_of(msi.addr, 4) {
+                    self.ram.bytes_mut()[off..off + 4].copy_from_slice(&msi.data.to_le_bytes());
+                    self.note_ram_store(off, 4);
+                }
+            }
+            Some(FlatTarget::Io { device, offset }) => {
+                let now = self.now();
+                if let Some(dev) = self.devices.get_mut(device) {
+                    dev.device.write(offset, 4, value, &mut DeviceBus::new(now, &mut self.ram, &mut self.signals));
+                }
+                self.end_block = true;
+            }
+            Some(FlatTarget::Rom { .. }) | None => {}
+        }
     }
 
     /// The earliest virtual time (ticks) at which some device changes state on its own.
@@ -260,14 +343,7 @@ impl Platform {
         let Some(dev) = self.devices.get_mut(device) else {
             return false;
         };
-        let mut bus = DeviceBus {
-            now,
-            ram: &mut self.ram,
-            irq_lines: &mut self.irq_lines,
-            hart_irqs: &mut self.hart_irqs,
-            power: &mut self.power,
-        };
-        let taken = dev.device.input(input, &mut bus);
+        let taken = dev.device.input(input, &mut DeviceBus::new(now, &mut self.ram, &mut self.signals));
         self.tick_devices();
         taken
     }

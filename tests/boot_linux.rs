@@ -151,7 +151,7 @@ fn console_input_arriving_in_a_timer_interrupt_handler_reaches_the_shell() {
         assert!(m.icount() - start < 50_000_000, "no timer interrupt while the shell waits");
         m.run(1);
     }
-    assert!(m.deliver_input(uart, &DeviceInput::ConsoleBytes(disk_write_session().into_bytes())));
+    assert!(m.deliver_input(uart, &DeviceInput::console(disk_write_session().into_bytes())));
 
     let stop = run_to_stop(&mut m, 300_000_000);
     let text = out.text();

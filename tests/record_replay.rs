@@ -38,7 +38,7 @@ fn record(harts: usize, path: &std::path::Path) -> (String, u64, u64) {
             delivered = true;
             prompts_seen = prompts;
             if let Some(cmd) = commands.next() {
-                rec.deliver(&mut m, uart, DeviceInput::ConsoleBytes(cmd.as_bytes().to_vec())).unwrap();
+                rec.deliver(&mut m, uart, DeviceInput::console(cmd.as_bytes().to_vec())).unwrap();
             }
         }
         match stop {

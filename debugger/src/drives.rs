@@ -3,12 +3,12 @@
 
 use crate::cli::{self, MachineArgs};
 use anyhow::{bail, Context, Result};
-use rewind::Device;
+use rewind_machines::fdt::FdtDevice;
 use rewind_machines::virt::{VirtConfig, VIRTIO_IRQ, VIRTIO_SLOTS};
 use rewind_machines::virtio::{Blk, BlockBackend, FileDisk, JournaledDisk, OverlayDisk, Rng, SaveOriginal, VirtioMmio};
 
 /// Builds a device for the interrupt line of its slot.
-type MakeDevice = Box<dyn FnOnce(u32) -> Box<dyn Device>>;
+type MakeDevice = Box<dyn FnOnce(u32) -> Box<dyn FdtDevice>>;
 
 /// For a recorded run: where writable drive `i` keeps the original contents of what it overwrites.
 pub type OriginalsFor<'a> = &'a dyn Fn(usize) -> SaveOriginal;
@@ -33,13 +33,13 @@ pub fn attach(args: &MachineArgs, config: &mut VirtConfig, originals: Option<Ori
             }
         };
         let blk = Blk::new(disk).with_serial(&format!("rewind-disk{i}"));
-        devices.push(Box::new(move |irq| Box::new(VirtioMmio::new(blk, irq)) as Box<dyn Device>));
+        devices.push(Box::new(move |irq| Box::new(VirtioMmio::new(blk, irq)) as Box<dyn FdtDevice>));
     }
     for d in &args.devices {
         match d.split(',').next().unwrap_or("") {
             "virtio-rng-device" | "virtio-rng" => {
                 let seed = args.rng_seed;
-                devices.push(Box::new(move |irq| Box::new(VirtioMmio::new(Rng::new(seed), irq)) as Box<dyn Device>));
+                devices.push(Box::new(move |irq| Box::new(VirtioMmio::new(Rng::new(seed), irq)) as Box<dyn FdtDevice>));
             }
             other => bail!("-device {other}: rewind supports virtio-rng-device (disks come from -drive)"),
         }

@@ -6,14 +6,15 @@
 //! | `0x4000 + 8*h` | `mtimecmp[h]` (64-bit; 32-bit halves accessible): MTIP of hart h is `mtime >= mtimecmp[h]` |
 //! | `0xbff8` | `mtime` (64-bit, read-only here) |
 //!
-//! `mtime` is the machine's virtual time (`bus.now`, 10 MHz ticks), which the engine derives from the instruction
+//! `mtime` is the machine's virtual time (`bus.now()`, 10 MHz ticks), which the engine derives from the instruction
 //! count alone. Writes to `mtime` are ignored: letting the guest move it would need an offset in every timer
 //! consumer (RTC, deadlines) and no supported guest (OpenSBI, Linux) writes it, so time stays a pure function of
 //! execution, which record/replay and reverse debugging rely on.
 
+use crate::fdt::{FdtDevice, FdtNode, FdtWiring};
 use rewind::arch::riscv::mip;
 use rewind::device::{decode_state, encode_state, RestoreError};
-use rewind::{Device, DeviceBus, FdtNode, FdtWiring};
+use rewind::{Device, DeviceBus};
 use serde::{Deserialize, Serialize};
 
 use crate::regs::{extract, merge};
@@ -59,7 +60,7 @@ impl Clint {
 
     fn update_timer(&mut self, hart: usize, bus: &mut DeviceBus) {
         if let Some(&cmp) = self.state.mtimecmp.get(hart) {
-            let level = bus.now >= cmp;
+            let level = bus.now() >= cmp;
             self.state.mtip[hart] = level;
             bus.set_hart_irq(hart, mip::MTIP, level);
         }
@@ -78,17 +79,6 @@ impl Device for Clint {
         "sifive_clint"
     }
 
-    fn fdt_node(&self) -> Option<FdtNode> {
-        const SOFTWARE: u32 = 3;
-        const TIMER: u32 = 7;
-        Some(FdtNode {
-            name: "clint",
-            compatible: &["sifive,clint0", "riscv,clint0"],
-            wiring: FdtWiring::HartLocal(&[SOFTWARE, TIMER]),
-            cells: Vec::new(),
-        })
-    }
-
     fn read(&mut self, offset: u64, size: u8, bus: &mut DeviceBus) -> u64 {
         let harts = self.harts() as u64;
         if offset < MTIMECMP_BASE {
@@ -101,7 +91,7 @@ impl Device for Clint {
             let rel = offset - MTIMECMP_BASE;
             return extract(self.state.mtimecmp[(rel / 8) as usize], rel % 8, size);
         } else if (MTIME..MTIME + 8).contains(&offset) {
-            return extract(bus.now, offset - MTIME, size);
+            return extract(bus.now(), offset - MTIME, size);
         }
         0
     }
@@ -158,6 +148,19 @@ impl Device for Clint {
     }
 }
 
+impl FdtDevice for Clint {
+    fn fdt_node(&self) -> Option<FdtNode> {
+        const SOFTWARE: u32 = 3;
+        const TIMER: u32 = 7;
+        Some(FdtNode {
+            name: "clint",
+            compatible: &["sifive,clint0", "riscv,clint0"],
+            wiring: FdtWiring::HartLocal(&[SOFTWARE, TIMER]),
+            cells: Vec::new(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,7 +173,7 @@ mod tests {
         assert_eq!(c.read(0x4000, 8, &mut t.bus()), u64::MAX);
         assert_eq!(c.read(0x4008, 8, &mut t.bus()), u64::MAX);
         c.tick(&mut t.bus());
-        assert_eq!(t.hart_irqs, vec![0, 0]);
+        assert_eq!(t.hart_irqs(), vec![0, 0]);
         assert_eq!(c.next_deadline(), Some(u64::MAX));
     }
 
@@ -179,10 +182,10 @@ mod tests {
         let mut t = TestBus::new(2);
         let mut c = Clint::new(2);
         c.write(4, 4, 0xffff_ffff, &mut t.bus());
-        assert_eq!(t.hart_irqs, vec![0, mip::MSIP]);
+        assert_eq!(t.hart_irqs(), vec![0, mip::MSIP]);
         assert_eq!(c.read(4, 4, &mut t.bus()), 1);
         c.write(4, 4, 0, &mut t.bus());
-        assert_eq!(t.hart_irqs, vec![0, 0]);
+        assert_eq!(t.hart_irqs(), vec![0, 0]);
     }
 
     #[test]
@@ -193,13 +196,13 @@ mod tests {
         assert_eq!(c.next_deadline(), Some(1000));
         t.now = 999;
         c.tick(&mut t.bus());
-        assert_eq!(t.hart_irqs[0] & mip::MTIP, 0);
+        assert_eq!(t.hart_irqs()[0] & mip::MTIP, 0);
         t.now = 1000;
         c.tick(&mut t.bus());
-        assert_eq!(t.hart_irqs[0] & mip::MTIP, mip::MTIP);
+        assert_eq!(t.hart_irqs()[0] & mip::MTIP, mip::MTIP);
         assert_eq!(c.next_deadline(), None, "a reached mtimecmp is no longer a deadline");
         c.write(0x4000, 8, 5000, &mut t.bus());
-        assert_eq!(t.hart_irqs[0] & mip::MTIP, 0, "writing mtimecmp updates MTIP immediately");
+        assert_eq!(t.hart_irqs()[0] & mip::MTIP, 0, "writing mtimecmp updates MTIP immediately");
         assert_eq!(c.next_deadline(), Some(5000));
     }
 
@@ -234,7 +237,7 @@ mod tests {
             c.write(off, 8, u64::MAX, &mut t.bus());
             assert_eq!(c.read(off, 8, &mut t.bus()), 0, "offset {off:#x}");
         }
-        assert_eq!(t.hart_irqs, vec![0]);
+        assert_eq!(t.hart_irqs(), vec![0]);
     }
 
     #[test]

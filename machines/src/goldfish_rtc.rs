@@ -12,10 +12,11 @@
 //! | 0x1c | `CLEAR_INTERRUPT` (write: drop the interrupt) |
 //!
 //! Time in ns = the start time given at construction (from the config or the replay log: never the host clock)
-//! + virtual time (`bus.now` ticks of 100 ns) + an offset the guest sets by writing `TIME_LOW`/`TIME_HIGH`.
+//! + virtual time (`bus.now()` ticks of 100 ns) + an offset the guest sets by writing `TIME_LOW`/`TIME_HIGH`.
 
+use crate::fdt::{FdtDevice, FdtNode, FdtWiring};
 use rewind::device::{any_state, decode_state, encode_state, RestoreError};
-use rewind::{Device, DeviceBus, FdtNode, FdtWiring};
+use rewind::{Device, DeviceBus};
 use serde::{Deserialize, Serialize};
 
 use crate::regs::extract;
@@ -67,7 +68,7 @@ impl GoldfishRtc {
 
     /// Fires the alarm if it is due, then drives the line.
     fn update(&mut self, bus: &mut DeviceBus) {
-        if self.state.alarm_running && self.time_ns(bus.now) >= self.state.alarm_next {
+        if self.state.alarm_running && self.time_ns(bus.now()) >= self.state.alarm_next {
             self.state.alarm_running = false;
             self.state.irq_pending = true;
         }
@@ -80,20 +81,11 @@ impl Device for GoldfishRtc {
         "goldfish_rtc"
     }
 
-    fn fdt_node(&self) -> Option<FdtNode> {
-        Some(FdtNode {
-            name: "rtc",
-            compatible: &["google,goldfish-rtc"],
-            wiring: FdtWiring::Line(Some(self.irq)),
-            cells: Vec::new(),
-        })
-    }
-
     fn read(&mut self, offset: u64, size: u8, bus: &mut DeviceBus) -> u64 {
         let reg = offset & !3;
         let value: u32 = match reg {
             TIME_LOW => {
-                let t = self.time_ns(bus.now);
+                let t = self.time_ns(bus.now());
                 self.state.time_high = (t >> 32) as u32;
                 t as u32
             }
@@ -111,12 +103,12 @@ impl Device for GoldfishRtc {
         let v = value as u32;
         match offset {
             TIME_LOW => {
-                let t = self.time_ns(bus.now);
-                self.set_time(bus.now, (t & !0xffff_ffff) | u64::from(v));
+                let t = self.time_ns(bus.now());
+                self.set_time(bus.now(), (t & !0xffff_ffff) | u64::from(v));
             }
             TIME_HIGH => {
-                let t = self.time_ns(bus.now);
-                self.set_time(bus.now, (t & 0xffff_ffff) | (u64::from(v) << 32));
+                let t = self.time_ns(bus.now());
+                self.set_time(bus.now(), (t & 0xffff_ffff) | (u64::from(v) << 32));
             }
             ALARM_LOW => {
                 self.state.alarm_next = (self.state.alarm_next & !0xffff_ffff) | u64::from(v);
@@ -162,6 +154,17 @@ impl Device for GoldfishRtc {
             ("irq_enabled".into(), u8::from(s.irq_enabled).to_string()),
             ("irq_pending".into(), u8::from(s.irq_pending).to_string()),
         ]
+    }
+}
+
+impl FdtDevice for GoldfishRtc {
+    fn fdt_node(&self) -> Option<FdtNode> {
+        Some(FdtNode {
+            name: "rtc",
+            compatible: &["google,goldfish-rtc"],
+            wiring: FdtWiring::Line(Some(self.irq)),
+            cells: Vec::new(),
+        })
     }
 }
 

@@ -9,14 +9,15 @@
 //! | `0x200000 + 0x1000*ctx` | priority threshold of `ctx` |
 //! | `0x200004 + 0x1000*ctx` | claim (read) / complete (write) |
 //!
-//! Gateways are level-triggered as in QEMU: a source is pending while its line (read from `bus.irq_lines`) is
+//! Gateways are level-triggered as in QEMU: a source is pending while its line (read from `bus.irq_lines()`) is
 //! high and it is not claimed; a claim clears pending and marks it claimed; a complete re-arms it, so a line
 //! still high is pending again at once. A context's interrupt is asserted while some pending, enabled source has
-//! a priority above the context's threshold. Lines are 64 wide on the bus, so sources 64..=95 never fire.
+//! a priority above the context's threshold.
 
+use crate::fdt::{FdtDevice, FdtNode, FdtWiring};
 use rewind::arch::riscv::mip;
 use rewind::device::{decode_state, encode_state, RestoreError};
-use rewind::{Device, DeviceBus, FdtNode, FdtWiring};
+use rewind::{Device, DeviceBus};
 use serde::{Deserialize, Serialize};
 
 use crate::regs::{extract, merge};
@@ -92,8 +93,11 @@ impl Plic {
     }
 
     fn sample_lines(&mut self, bus: &DeviceBus) {
-        let lines = *bus.irq_lines;
-        self.state.levels = [lines as u32 & !1, (lines >> 32) as u32, 0];
+        let lines = bus.irq_lines();
+        for (w, level) in self.state.levels.iter_mut().enumerate() {
+            *level = (lines.word(w / 2) >> (32 * (w % 2))) as u32;
+        }
+        self.state.levels[0] &= !1;
         self.gate();
     }
 
@@ -208,21 +212,6 @@ impl Device for Plic {
         "sifive_plic"
     }
 
-    fn fdt_node(&self) -> Option<FdtNode> {
-        const MACHINE_EXTERNAL: u32 = 11;
-        const SUPERVISOR_EXTERNAL: u32 = 9;
-        Some(FdtNode {
-            name: "plic",
-            compatible: &["sifive,plic-1.0.0", "riscv,plic0"],
-            // Source 0 means "no interrupt", so the guest may use 1..NUM_SOURCES.
-            wiring: FdtWiring::Controller {
-                sources: NUM_SOURCES as u32 - 1,
-                causes: &[MACHINE_EXTERNAL, SUPERVISOR_EXTERNAL],
-            },
-            cells: Vec::new(),
-        })
-    }
-
     fn read(&mut self, offset: u64, size: u8, bus: &mut DeviceBus) -> u64 {
         let aligned = offset & !3;
         let value = if size > 4 {
@@ -288,6 +277,23 @@ impl Device for Plic {
     }
 }
 
+impl FdtDevice for Plic {
+    fn fdt_node(&self) -> Option<FdtNode> {
+        const MACHINE_EXTERNAL: u32 = 11;
+        const SUPERVISOR_EXTERNAL: u32 = 9;
+        Some(FdtNode {
+            name: "plic",
+            compatible: &["sifive,plic-1.0.0", "riscv,plic0"],
+            // Source 0 means "no interrupt", so the guest may use 1..NUM_SOURCES.
+            wiring: FdtWiring::Controller {
+                sources: NUM_SOURCES as u32 - 1,
+                causes: &[MACHINE_EXTERNAL, SUPERVISOR_EXTERNAL],
+            },
+            cells: Vec::new(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,13 +321,13 @@ mod tests {
         let (mut t, mut p) = setup(1, 0, 1);
         raise(&mut t, &mut p, 10, true);
         assert_eq!(p.read(PENDING_BASE, 4, &mut t.bus()), 1 << 10);
-        assert_eq!(t.hart_irqs[0], mip::MEIP);
+        assert_eq!(t.hart_irqs()[0], mip::MEIP);
         assert_eq!(p.read(CLAIM0, 4, &mut t.bus()), 10);
-        assert_eq!(t.hart_irqs[0], 0, "claimed source no longer interrupts");
+        assert_eq!(t.hart_irqs()[0], 0, "claimed source no longer interrupts");
         assert_eq!(p.read(PENDING_BASE, 4, &mut t.bus()), 0);
         assert_eq!(p.read(CLAIM0, 4, &mut t.bus()), 0, "nothing left to claim");
         p.tick(&mut t.bus());
-        assert_eq!(t.hart_irqs[0], 0, "line still high but claimed: not pending");
+        assert_eq!(t.hart_irqs()[0], 0, "line still high but claimed: not pending");
     }
 
     #[test]
@@ -330,11 +336,11 @@ mod tests {
         raise(&mut t, &mut p, 10, true);
         assert_eq!(p.read(CLAIM0, 4, &mut t.bus()), 10);
         p.write(CLAIM0, 4, 10, &mut t.bus());
-        assert_eq!(t.hart_irqs[0], mip::MEIP);
+        assert_eq!(t.hart_irqs()[0], mip::MEIP);
         assert_eq!(p.read(CLAIM0, 4, &mut t.bus()), 10);
         raise(&mut t, &mut p, 10, false);
         p.write(CLAIM0, 4, 10, &mut t.bus());
-        assert_eq!(t.hart_irqs[0], 0, "line low after complete: nothing pending");
+        assert_eq!(t.hart_irqs()[0], 0, "line low after complete: nothing pending");
     }
 
     #[test]
@@ -342,7 +348,7 @@ mod tests {
         let (mut t, mut p) = setup(1, 0, 1);
         raise(&mut t, &mut p, 11, true);
         raise(&mut t, &mut p, 11, false);
-        assert_eq!(t.hart_irqs[0], 0);
+        assert_eq!(t.hart_irqs()[0], 0);
         assert_eq!(p.read(CLAIM0, 4, &mut t.bus()), 0);
     }
 
@@ -365,13 +371,13 @@ mod tests {
         let (mut t, mut p) = setup(1, 0, 3);
         raise(&mut t, &mut p, 10, true);
         p.write(CONTEXT_BASE, 4, 3, &mut t.bus());
-        assert_eq!(t.hart_irqs[0], 0);
+        assert_eq!(t.hart_irqs()[0], 0);
         assert_eq!(p.read(CLAIM0, 4, &mut t.bus()), 0);
         p.write(CONTEXT_BASE, 4, 2, &mut t.bus());
-        assert_eq!(t.hart_irqs[0], mip::MEIP);
+        assert_eq!(t.hart_irqs()[0], mip::MEIP);
         p.write(4 * 10, 4, 0, &mut t.bus());
         p.write(CONTEXT_BASE, 4, 0, &mut t.bus());
-        assert_eq!(t.hart_irqs[0], 0);
+        assert_eq!(t.hart_irqs()[0], 0);
         assert_eq!(p.read(CONTEXT_BASE, 4, &mut t.bus()), 0);
     }
 
@@ -381,8 +387,22 @@ mod tests {
         p.write(ENABLE_BASE, 4, 0, &mut t.bus());
         raise(&mut t, &mut p, 10, true);
         assert_eq!(p.read(PENDING_BASE, 4, &mut t.bus()), 1 << 10);
-        assert_eq!(t.hart_irqs[0], 0);
+        assert_eq!(t.hart_irqs()[0], 0);
         assert_eq!(p.read(CLAIM0, 4, &mut t.bus()), 0);
+    }
+
+    #[test]
+    fn sources_above_64_fire_like_any_other() {
+        let mut t = TestBus::new(1);
+        let mut p = Plic::new(1);
+        p.write(4 * 90, 4, 1, &mut t.bus());
+        p.write(ENABLE_BASE + 4 * 2, 4, 1 << (90 - 64), &mut t.bus());
+        raise(&mut t, &mut p, 90, true);
+        assert_eq!(p.read(PENDING_BASE + 8, 4, &mut t.bus()), 1 << (90 - 64));
+        assert_eq!(t.hart_irqs()[0], mip::MEIP);
+        assert_eq!(p.read(CLAIM0, 4, &mut t.bus()), 90);
+        raise(&mut t, &mut p, 96, true);
+        assert_eq!(p.read(CLAIM0, 4, &mut t.bus()), 0, "a line past the PLIC's sources reaches nothing");
     }
 
     #[test]
@@ -390,10 +410,10 @@ mod tests {
         // Context 3 = hart 1, S mode.
         let (mut t, mut p) = setup(2, 3, 1);
         raise(&mut t, &mut p, 10, true);
-        assert_eq!(t.hart_irqs, vec![0, mip::SEIP]);
+        assert_eq!(t.hart_irqs(), vec![0, mip::SEIP]);
         assert_eq!(p.read(CONTEXT_BASE + 2 * CONTEXT_STRIDE + 4, 4, &mut t.bus()), 0, "ctx 2 has nothing enabled");
         assert_eq!(p.read(CONTEXT_BASE + 3 * CONTEXT_STRIDE + 4, 4, &mut t.bus()), 10);
-        assert_eq!(t.hart_irqs, vec![0, 0]);
+        assert_eq!(t.hart_irqs(), vec![0, 0]);
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! `0x5555` = pass (power off with code 0), `0x3333` = fail (power off with the code), `0x7777` = reset.
 //! OpenSBI's "sifive,test" driver and Linux's syscon-poweroff/reboot nodes use it. Reads return 0.
 
+use crate::fdt::{FdtDevice, FdtNode, FdtWiring};
 use rewind::device::{any_state, decode_state, encode_state, RestoreError};
-use rewind::{Device, DeviceBus, FdtNode, FdtWiring, PowerRequest};
+use rewind::{Device, DeviceBus, PowerRequest};
 use serde::{Deserialize, Serialize};
 
 pub const FINISHER_FAIL: u32 = 0x3333;
@@ -34,18 +35,6 @@ impl Device for SifiveTest {
         "sifive_test"
     }
 
-    fn fdt_node(&self) -> Option<FdtNode> {
-        Some(FdtNode {
-            name: "test",
-            compatible: &["sifive,test1", "sifive,test0", "syscon"],
-            wiring: FdtWiring::Syscon(&[
-                ("poweroff", "syscon-poweroff", FINISHER_PASS),
-                ("reboot", "syscon-reboot", FINISHER_RESET),
-            ]),
-            cells: Vec::new(),
-        })
-    }
-
     fn read(&mut self, _offset: u64, _size: u8, _bus: &mut DeviceBus) -> u64 {
         0
     }
@@ -63,7 +52,7 @@ impl Device for SifiveTest {
             _ => return,
         };
         self.state.last_request = Some(request);
-        *bus.power = Some(request);
+        bus.request_power(request);
     }
 
     fn save(&self) -> Vec<u8> {
@@ -80,6 +69,20 @@ impl Device for SifiveTest {
     }
 }
 
+impl FdtDevice for SifiveTest {
+    fn fdt_node(&self) -> Option<FdtNode> {
+        Some(FdtNode {
+            name: "test",
+            compatible: &["sifive,test1", "sifive,test0", "syscon"],
+            wiring: FdtWiring::Syscon(&[
+                ("poweroff", "syscon-poweroff", FINISHER_PASS),
+                ("reboot", "syscon-reboot", FINISHER_RESET),
+            ]),
+            cells: Vec::new(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,13 +93,13 @@ mod tests {
         let mut t = TestBus::new(1);
         let mut dev = SifiveTest::new();
         dev.write(0, 4, 0x5555, &mut t.bus());
-        assert_eq!(t.power, Some(PowerRequest::Poweroff { code: 0 }));
-        t.power = None;
+        assert_eq!(t.power(), Some(PowerRequest::Poweroff { code: 0 }));
+        t.signals = rewind::device::Signals::new(1);
         dev.write(0, 4, (42 << 16) | 0x3333, &mut t.bus());
-        assert_eq!(t.power, Some(PowerRequest::Poweroff { code: 42 }));
-        t.power = None;
+        assert_eq!(t.power(), Some(PowerRequest::Poweroff { code: 42 }));
+        t.signals = rewind::device::Signals::new(1);
         dev.write(0, 4, 0x7777, &mut t.bus());
-        assert_eq!(t.power, Some(PowerRequest::Reset));
+        assert_eq!(t.power(), Some(PowerRequest::Reset));
     }
 
     #[test]
@@ -106,7 +109,7 @@ mod tests {
         dev.write(0, 4, 0x1234, &mut t.bus());
         dev.write(4, 4, 0x5555, &mut t.bus());
         dev.write(0, 1, 0x5555, &mut t.bus()); // a byte write only carries 0x55
-        assert_eq!(t.power, None);
+        assert_eq!(t.power(), None);
         assert_eq!(dev.read(0, 4, &mut t.bus()), 0);
         assert_eq!(dev.read(0xfff, 1, &mut t.bus()), 0);
     }

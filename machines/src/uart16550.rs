@@ -13,8 +13,9 @@
 use std::collections::VecDeque;
 use std::io::Write;
 
+use crate::fdt::{FdtDevice, FdtNode, FdtWiring};
 use rewind::device::{decode_state, encode_state, RestoreError};
-use rewind::{Device, DeviceBus, DeviceInput, FdtNode, FdtWiring};
+use rewind::{Device, DeviceBus, DeviceInput, InputPort};
 use serde::{Deserialize, Serialize};
 
 /// The input clock QEMU's `virt` advertises (3.6864 MHz); the guest derives its divisor latch values from it.
@@ -241,15 +242,6 @@ impl Device for Uart16550 {
         "ns16550a"
     }
 
-    fn fdt_node(&self) -> Option<FdtNode> {
-        Some(FdtNode {
-            name: "serial",
-            compatible: &["ns16550a"],
-            wiring: FdtWiring::Line(Some(self.irq)),
-            cells: vec![("clock-frequency", CLOCK_FREQUENCY)],
-        })
-    }
-
     fn read(&mut self, offset: u64, size: u8, bus: &mut DeviceBus) -> u64 {
         // Byte registers: a wider access reads consecutive registers.
         let mut value = 0u64;
@@ -272,14 +264,13 @@ impl Device for Uart16550 {
     }
 
     fn input(&mut self, input: &DeviceInput, bus: &mut DeviceBus) -> bool {
-        match input {
-            DeviceInput::ConsoleBytes(bytes) => {
-                self.state.rx_pending.extend(bytes.iter().copied());
-                self.refill();
-                self.update_irq(bus);
-                true
-            }
+        if input.port != InputPort::Console {
+            return false;
         }
+        self.state.rx_pending.extend(input.bytes.iter().copied());
+        self.refill();
+        self.update_irq(bus);
+        true
     }
 
     fn save(&self) -> Vec<u8> {
@@ -320,6 +311,17 @@ impl Device for Uart16550 {
     }
 }
 
+impl FdtDevice for Uart16550 {
+    fn fdt_node(&self) -> Option<FdtNode> {
+        Some(FdtNode {
+            name: "serial",
+            compatible: &["ns16550a"],
+            wiring: FdtWiring::Line(Some(self.irq)),
+            cells: vec![("clock-frequency", CLOCK_FREQUENCY)],
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,7 +355,7 @@ mod tests {
     }
 
     fn type_bytes(u: &mut Uart16550, t: &mut TestBus, bytes: &[u8]) {
-        assert!(u.input(&DeviceInput::ConsoleBytes(bytes.to_vec()), &mut t.bus()));
+        assert!(u.input(&DeviceInput::console(bytes.to_vec()), &mut t.bus()));
     }
 
     #[test]

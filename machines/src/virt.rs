@@ -9,10 +9,10 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use rewind::memory::human_size;
-use rewind::{Device, Machine, MachineBuilder, RamError};
+use rewind::{Machine, MachineBuilder, RamError};
 
 use crate::clint::Clint;
-use crate::fdt::{self, FdtError, FdtParams};
+use crate::fdt::{self, FdtDevice, FdtError, FdtParams};
 use crate::goldfish_rtc::GoldfishRtc;
 use crate::loader::{self, ImageFile, LoadError, Loaded};
 use crate::plic::Plic;
@@ -113,7 +113,7 @@ pub struct VirtConfig {
     pub rtc_start_ns: u64,
     /// Devices for the 8 virtio-mmio slots (slot i at 0x10001000 + i*0x1000, irq 1+i); `None` maps nothing,
     /// but the slot is still listed in the device tree, as QEMU does.
-    pub virtio: [Option<Box<dyn Device>>; VIRTIO_SLOTS],
+    pub virtio: [Option<Box<dyn FdtDevice>>; VIRTIO_SLOTS],
     pub bios: Firmware,
     pub kernel: Option<ImageFile>,
     pub initrd: Option<ImageFile>,
@@ -264,8 +264,10 @@ pub fn build(config: VirtConfig) -> Result<(Machine, BootInfo), BoardError> {
 
     let mut console_out = Some(console_out);
     let mut virtio = virtio;
+    // What each device says of itself in the device tree, by device id.
+    let mut nodes = Vec::new();
     for entry in &VIRT_MEMMAP {
-        let device: Option<Box<dyn Device>> = match entry.slot {
+        let device: Option<Box<dyn FdtDevice>> = match entry.slot {
             // The boot ROM holds the device tree's address: it is mapped once the tree is placed.
             Slot::Mrom | Slot::Dram => None,
             Slot::Test => Some(Box::new(SifiveTest::new())),
@@ -274,7 +276,7 @@ pub fn build(config: VirtConfig) -> Result<(Machine, BootInfo), BoardError> {
             Slot::Plic => Some(Box::new(Plic::new(harts))),
             Slot::Uart0 => console_out
                 .take()
-                .map(|out| Box::new(Uart16550::new(entry.irq.unwrap_or(UART0_IRQ), out)) as Box<dyn Device>),
+                .map(|out| Box::new(Uart16550::new(entry.irq.unwrap_or(UART0_IRQ), out)) as Box<dyn FdtDevice>),
             Slot::VirtioMmio(i) => Some(
                 virtio
                     .get_mut(i)
@@ -283,13 +285,16 @@ pub fn build(config: VirtConfig) -> Result<(Machine, BootInfo), BoardError> {
             ),
         };
         if let Some(device) = device {
-            builder.add_device(entry.name, entry.base, entry.size, device);
+            let node = device.fdt_node();
+            let id = builder.add_device(entry.name, entry.base, entry.size, device);
+            nodes.push((id, node));
         }
     }
 
     // The device tree describes what the region tree holds.
     let params = FdtParams { harts, bootargs: append, initrd: initrd_loaded.map(|l| (l.start, l.end)) };
-    let fdt = fdt::generate(&params, builder.memory_tree(), &|id| builder.device(id).and_then(|d| d.fdt_node()))?;
+    let describe = |id| nodes.iter().find(|(device, _)| *device == id).and_then(|(_, node)| node.clone());
+    let fdt = fdt::generate(&params, builder.memory_tree(), &describe)?;
     let fdt_size = fdt.len() as u64;
     let fdt_addr = loader::fdt_addr(dram, ram_size, fdt_size).ok_or(BoardError::FdtNoRoom(fdt_size))?;
     placed.push(("device tree".into(), Loaded { start: fdt_addr, end: fdt_addr + fdt_size, entry: fdt_addr }));
@@ -334,7 +339,7 @@ mod tests {
     }
 
     struct Dummy;
-    impl Device for Dummy {
+    impl rewind::Device for Dummy {
         fn kind(&self) -> &'static str {
             "dummy"
         }
@@ -350,6 +355,11 @@ mod tests {
         }
         fn inspect(&self) -> Vec<(String, String)> {
             Vec::new()
+        }
+    }
+    impl FdtDevice for Dummy {
+        fn fdt_node(&self) -> Option<crate::fdt::FdtNode> {
+            None
         }
     }
 
@@ -552,7 +562,7 @@ mod tests {
         c.bios = Firmware::Image(ImageFile::new("seip.bin", program.iter().flat_map(|w| w.to_le_bytes()).collect()));
         let (mut m, _) = build(c).unwrap();
         let uart = m.device_id("serial").unwrap();
-        assert!(m.deliver_input(uart, &rewind::DeviceInput::ConsoleBytes(b"x".to_vec())));
+        assert!(m.deliver_input(uart, &rewind::DeviceInput::console(b"x".to_vec())));
         m.run(100);
         let h = m.hart(0).unwrap();
         assert_eq!(h.x[10], SEIP, "csrrs returns the PLIC's request in SEIP");

@@ -1,7 +1,8 @@
 //! An empty virtio-mmio slot, as QEMU's `virt` has: the transport answers with its magic, version 2 and device ID
 //! 0 ("no device"), so a guest probing all eight slots listed in the device tree skips it instead of faulting.
 
-use rewind::device::{Device, DeviceBus, FdtNode, RestoreError};
+use crate::fdt::{FdtDevice, FdtNode};
+use rewind::device::{Device, DeviceBus, RestoreError};
 
 const MAGIC: u64 = 0x7472_6976; // "virt"
 const VERSION: u64 = 2;
@@ -16,10 +17,6 @@ pub struct EmptyVirtioSlot {
 impl Device for EmptyVirtioSlot {
     fn kind(&self) -> &'static str {
         "virtio-mmio (empty)"
-    }
-
-    fn fdt_node(&self) -> Option<FdtNode> {
-        Some(crate::virtio::virtio_mmio_fdt_node(self.irq))
     }
 
     fn read(&mut self, offset: u64, _size: u8, _bus: &mut DeviceBus) -> u64 {
@@ -46,6 +43,12 @@ impl Device for EmptyVirtioSlot {
     }
 }
 
+impl FdtDevice for EmptyVirtioSlot {
+    fn fdt_node(&self) -> Option<FdtNode> {
+        Some(crate::virtio::virtio_mmio_fdt_node(self.irq))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,9 +57,8 @@ mod tests {
     #[test]
     fn empty_slot_reads_as_a_transport_without_device() {
         let mut ram = Ram::new(0x8000_0000, 0x1000).unwrap();
-        let (mut lines, mut harts, mut power) = (0, vec![0], None);
-        let mut bus =
-            DeviceBus { now: 0, ram: &mut ram, irq_lines: &mut lines, hart_irqs: &mut harts, power: &mut power };
+        let mut signals = rewind::device::Signals::new(1);
+        let mut bus = DeviceBus::new(0, &mut ram, &mut signals);
         let mut slot = EmptyVirtioSlot { irq: 1 };
         assert_eq!(slot.read(0, 4, &mut bus), MAGIC);
         assert_eq!(slot.read(4, 4, &mut bus), 2);

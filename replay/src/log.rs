@@ -370,7 +370,7 @@ mod tests {
                 let e = Event::Input {
                     at: stamp(f * 100 + i),
                     device: 5,
-                    input: rewind::DeviceInput::ConsoleBytes(vec![b'a' + i as u8]),
+                    input: rewind::DeviceInput::console(vec![b'a' + i as u8]),
                 };
                 all.push(e.clone());
                 w.push(e);

@@ -39,7 +39,7 @@ pub(crate) fn observe(
 ) {
     let access = MemAccess { hart: core.hart.id, pc: core.hart.pc, kind, vaddr, paddr, size, value };
     if plat.instr.observe(access) {
-        plat.end_block = true;
+        plat.request_end_block();
     }
 }
 

@@ -9,7 +9,7 @@ use crate::arch::riscv::hart::Exception;
 use crate::arch::riscv::mmu::Access;
 use crate::exec::access::{fetch_slow, Core};
 use crate::exec::block::decode_block;
-use crate::exec::jit::Translation;
+use crate::exec::tier::TierSlots;
 use crate::platform::Platform;
 
 const CACHE_SLOTS: usize = 1 << 14;
@@ -18,20 +18,21 @@ pub(super) struct Block {
     /// Physical address of the first instruction; `u64::MAX` for an empty slot or an uncached one-off fetch.
     pub pa: u64,
     pub insns: Vec<Insn>,
-    /// Times the block was entered, until it is translated.
+    /// Times the block was entered, until its last tier translated it.
     pub hits: u32,
-    pub translation: Option<Translation>,
+    /// What each compiling tier made of the block.
+    pub translations: TierSlots,
 }
 
 impl Block {
     fn empty() -> Block {
-        Block { pa: u64::MAX, insns: Vec::new(), hits: 0, translation: None }
+        Block { pa: u64::MAX, insns: Vec::new(), hits: 0, translations: TierSlots::default() }
     }
 }
 
 pub(super) struct BlockCache {
     slots: Vec<Block>,
-    translations: HashMap<u64, Translation>,
+    translations: HashMap<u64, TierSlots>,
 }
 
 impl BlockCache {
@@ -43,7 +44,7 @@ impl BlockCache {
     pub fn clear(&mut self) {
         for b in &mut self.slots {
             b.pa = u64::MAX;
-            b.translation = None;
+            b.translations = TierSlots::default();
         }
         self.translations.clear();
     }
@@ -82,11 +83,13 @@ impl BlockCache {
         (b.pa == pa).then_some(b.hits)
     }
 
-    /// Gives the block in `slot` its translation.
-    pub fn install(&mut self, slot: usize, t: Translation) {
+    /// Gives the block in `slot` tier `tier`'s translation.
+    pub fn install(&mut self, slot: usize, tier: usize, t: crate::exec::jit::Translation) {
         let block = &mut self.slots[slot];
-        block.translation = Some(t);
-        self.translations.insert(block.pa, t);
+        if let Some(entry) = block.translations.get_mut(tier) {
+            *entry = Some(t);
+            self.translations.insert(block.pa, block.translations);
+        }
     }
 
     /// Finds or decodes the block at the hart's pc; returns its slot.
@@ -112,8 +115,8 @@ impl BlockCache {
             return Ok(slot);
         }
         plat.mark_code_page(pa);
-        let translation = self.translations.get(&pa).copied();
-        self.slots[slot] = Block { pa, insns, translation, ..Block::empty() };
+        let translations = self.translations.get(&pa).copied().unwrap_or_default();
+        self.slots[slot] = Block { pa, insns, translations, ..Block::empty() };
         Ok(slot)
     }
 }

@@ -424,7 +424,7 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64, excess: A
                 return Err(Exception::illegal(insn.raw));
             }
             h.pc = next;
-            let external = plat.hart_irqs.get(h.id).copied().unwrap_or(0);
+            let external = plat.signals.hart_line_word(h.id);
             if (h.csr.mip | external) & h.csr.mie == 0 {
                 h.wfi = true;
             }
@@ -470,8 +470,7 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64, excess: A
         Illegal => return Err(Exception::illegal(insn.raw)),
     }
     // Memory accesses: a device access, a store to code or a watchpoint hit ends the block.
-    if plat.end_block {
-        plat.end_block = false;
+    if plat.take_end_block() {
         core.hart.pc = next;
         return Ok(Flow::Jump);
     }
@@ -495,7 +494,7 @@ fn execute_exact(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64) -> 
                 Csrrwi | Csrrsi | Csrrci => insn.rs1 as u64,
                 _ => rs1,
             };
-            let env = CsrEnv { time: plat.now(), external_irqs: plat.hart_irqs.get(h.id).copied().unwrap_or(0) };
+            let env = CsrEnv { time: plat.now(), external_irqs: plat.signals.hart_line_word(h.id) };
             let writes = matches!(insn.op, Csrrw | Csrrwi) || insn.rs1 != 0;
             let reads = !matches!(insn.op, Csrrw | Csrrwi) || rd != 0;
             let old = if reads { csr::read(h, csr_no, &env).map_err(|_| Exception::illegal(insn.raw))? } else { 0 };
@@ -571,8 +570,7 @@ fn execute_exact(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64) -> 
         }
         _ => return Err(Exception::illegal(insn.raw)),
     }
-    if plat.end_block {
-        plat.end_block = false;
+    if plat.take_end_block() {
         core.hart.pc = next;
         return Ok(Flow::Jump);
     }

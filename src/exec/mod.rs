@@ -8,12 +8,15 @@ mod block;
 mod cache;
 mod interp;
 pub mod jit;
+mod tier;
 
 pub use access::Core;
 
+use crate::arch::ArchHart;
 use crate::platform::Platform;
 use cache::BlockCache;
-use jit::{Jit, RegionExit, TranslateError};
+use jit::{Jit, JitStats, RegionExit, TranslateError};
+use tier::{Tier, MAX_TIERS};
 
 /// Why a slice ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,56 +52,74 @@ impl Breakpoints {
 /// The code cache and the tiers.
 pub struct Exec {
     cache: BlockCache,
-    jit: Option<Jit>,
-    /// Block entries before the JIT translates a block.
-    jit_threshold: u32,
+    /// The compiling tiers, cheapest first (at most [`MAX_TIERS`]).
+    tiers: Vec<Box<dyn Tier>>,
+    /// The generation of the address map the cache was filled under: blocks decoded from a ROM that has moved
+    /// away are stale.
+    topology_seen: u64,
 }
 
 impl Default for Exec {
     fn default() -> Self {
-        Exec { cache: BlockCache::new(), jit: None, jit_threshold: u32::MAX }
+        Exec { cache: BlockCache::new(), tiers: Vec::new(), topology_seen: 0 }
     }
 }
 
 impl Exec {
-    /// Interpreting, and translating blocks entered `threshold` times (if this host can run the JIT).
+    /// Interpreting, and translating blocks entered `threshold` times with Cranelift (if this host can run it).
     pub fn with_jit(threshold: u32) -> Self {
-        Exec { jit: Jit::new(), jit_threshold: threshold.max(1), ..Exec::default() }
+        let tiers: Vec<Box<dyn Tier>> = match Jit::new(threshold) {
+            Some(jit) => vec![Box::new(jit)],
+            None => Vec::new(),
+        };
+        Exec { tiers, ..Exec::default() }
     }
 
     /// Forgets every decoded block and translation (the guest's view of memory or of addresses changed).
     pub fn flush(&mut self) {
         self.cache.clear();
-        if let Some(jit) = &mut self.jit {
-            jit.flush();
-        }
+        self.tiers.iter_mut().for_each(|t| t.flush());
     }
 
-    pub fn jit(&self) -> Option<&Jit> {
-        self.jit.as_ref()
+    /// Whether some compiling tier runs.
+    pub fn compiles(&self) -> bool {
+        !self.tiers.is_empty()
     }
 
-    pub fn jit_mut(&mut self) -> Option<&mut Jit> {
-        self.jit.as_mut()
+    /// Also measure the host time spent translating (for `--stats`).
+    pub fn set_timing(&mut self, on: bool) {
+        self.tiers.iter_mut().for_each(|t| t.set_timing(on));
     }
 
-    /// The promotion policy, in one place: a block entered `jit_threshold` times is translated, together with
-    /// the blocks it reaches in its page that ran at least a quarter as often (cold paths would only cost
-    /// compile time).
+    /// The compiling tiers' statistics, summed; `None` without one.
+    pub fn stats(&self) -> Option<JitStats> {
+        self.tiers.iter().map(|t| t.stats()).reduce(|a, b| a.plus(&b))
+    }
+
+    /// The promotion policy, in one place: a block entered as often as a tier's threshold is translated by that
+    /// tier, together with the blocks it reaches in its page that ran at least a quarter as often (cold paths
+    /// would only cost compile time).
     fn promote(&mut self, slot: usize, plat: &Platform) {
-        let Some(jit) = self.jit.as_mut() else { return };
-        let threshold = self.jit_threshold;
-        if self.cache.count_entry(slot) != threshold {
+        let hits = self.cache.count_entry(slot);
+        let Some(index) = self.tiers.iter().position(|t| t.threshold() == hits) else { return };
+        if index >= MAX_TIERS || self.cache.block(slot).translations[index].is_some() {
             return;
         }
+        let threshold = hits;
         let cache = &self.cache;
         let is_hot = |pa: u64| cache.hits_at(pa).is_some_and(|hits| hits.saturating_mul(4) >= threshold);
-        match jit.translate(plat, cache.block(slot).pa, &is_hot) {
-            Ok(t) => self.cache.install(slot, t),
+        match self.tiers[index].translate(plat, cache.block(slot).pa, &is_hot) {
+            Ok(t) => self.cache.install(slot, index, t),
             Err(TranslateError::Untranslatable) => {}
             // Out of code space: start afresh; blocks are translated again when they are hot again.
             Err(TranslateError::ArenaFull) => self.flush(),
         }
+    }
+
+    /// The best translation of the block in `slot` (the highest tier's) with its tier.
+    fn best_translation(&self, slot: usize) -> Option<(usize, jit::Translation)> {
+        let slots = &self.cache.block(slot).translations;
+        (0..self.tiers.len().min(MAX_TIERS)).rev().find_map(|i| slots[i].map(|t| (i, t)))
     }
 
     /// Runs `core` for at most `budget` instructions.
@@ -106,25 +127,17 @@ impl Exec {
         let end = core.hart.icount + budget;
         let check_bps = !bps.addrs.is_empty();
         loop {
-            if !plat.stale_code_pages.is_empty() {
-                self.cache.invalidate_pages(&plat.stale_code_pages);
-                plat.stale_code_pages.clear();
+            plat.forget_stale_code(|pages| self.cache.invalidate_pages(pages));
+            if self.topology_seen != plat.topology_generation {
+                self.topology_seen = plat.topology_generation;
+                self.flush();
+                core.mmu.csrs_changed();
             }
-            if plat.power.is_some() {
+            if plat.signals.power().is_some() {
                 return SliceExit::Power;
             }
-            let external = plat.hart_irqs.get(core.hart.id).copied().unwrap_or(0);
-            if core.hart.wfi {
-                if (core.hart.csr.mip | external) & core.hart.csr.mie == 0 {
-                    return SliceExit::Idle;
-                }
-                core.hart.wfi = false;
-            }
-            // pending_interrupt finds nothing unless some interrupt is both pending and enabled.
-            if (core.hart.csr.mip | external) & core.hart.csr.mie != 0 {
-                if let Some(irq) = core.hart.pending_interrupt(external) {
-                    core.hart.trap(irq, true, 0);
-                }
+            if !core.hart.service_interrupts(plat.signals.hart_line_word(core.hart.id)) {
+                return SliceExit::Idle;
             }
             if core.hart.icount >= end {
                 return SliceExit::Budget;
@@ -141,13 +154,14 @@ impl Exec {
             // access, or a breakpoint lies in the page it would run in (a region never leaves its page).
             let observed = plat.instrumented || (check_bps && bps.in_page_of(core.hart.pc));
             if !observed {
-                if self.cache.block(slot).translation.is_none() {
+                let top = self.tiers.len().min(MAX_TIERS);
+                if top > 0 && self.cache.block(slot).translations[top - 1].is_none() {
                     self.promote(slot, plat);
                 }
-                if let (Some(t), Some(jit)) = (self.cache.block(slot).translation, self.jit.as_mut()) {
+                if let Some((tier, t)) = self.best_translation(slot) {
                     let left = end - core.hart.icount;
                     if u64::from(t.first_block_len) <= left {
-                        match jit.run(t, core, plat, left) {
+                        match self.tiers[tier].run(t, core, plat, left) {
                             Some(RegionExit::Exception(e)) => core.hart.trap(e.cause, false, e.tval),
                             Some(RegionExit::Continue) => {}
                             // A translation from before a flush never runs (the cache drops them together).

@@ -31,6 +31,8 @@ pub struct MemoryRegion {
 pub struct Subregion {
     pub addr: u64,
     pub priority: i32,
+    /// A disabled subregion keeps its place in the tree but maps nothing (QEMU's `memory_region_set_enabled`).
+    pub enabled: bool,
     pub region: MemoryRegion,
 }
 
@@ -58,7 +60,7 @@ impl MemoryRegion {
     /// Adds `region` at `addr` inside this container (no-op on a leaf).
     pub fn add_subregion(&mut self, addr: u64, region: MemoryRegion, priority: i32) {
         if let RegionKind::Container(children) = &mut self.kind {
-            children.push(Subregion { addr, priority, region });
+            children.push(Subregion { addr, priority, enabled: true, region });
         }
     }
 
@@ -73,11 +75,33 @@ impl MemoryRegion {
         }
     }
 
-    /// Every subregion in the tree with its absolute address, depth-first (used by the FDT generator and tests).
+    /// Moves the subregion named `name` (anywhere in the tree) to `addr` inside its container and enables it, or
+    /// disables it (`None`). Returns false if there is no such subregion, or it is RAM: main RAM never moves, its
+    /// fast path does not consult the map. The caller re-flattens (see `Machine::update_topology`).
+    pub fn place_subregion(&mut self, name: &str, addr: Option<u64>) -> bool {
+        let RegionKind::Container(children) = &mut self.kind else { return false };
+        for child in children.iter_mut() {
+            if child.region.name == name {
+                if matches!(child.region.kind, RegionKind::Ram { .. }) {
+                    return false;
+                }
+                child.enabled = addr.is_some();
+                child.addr = addr.unwrap_or(child.addr);
+                return true;
+            }
+            if child.region.place_subregion(name, addr) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Every enabled subregion in the tree with its absolute address, depth-first (used by the FDT generator and
+    /// tests).
     pub fn walk(&self, base: u64, visit: &mut dyn FnMut(u64, &MemoryRegion)) {
         visit(base, self);
         if let RegionKind::Container(children) = &self.kind {
-            for child in children {
+            for child in children.iter().filter(|c| c.enabled) {
                 child.region.walk(base.wrapping_add(child.addr), visit);
             }
         }
@@ -113,7 +137,7 @@ impl MemoryRegion {
         match &self.kind {
             RegionKind::Container(children) => {
                 // Ascending priority, stable: later equal-priority children paint over earlier ones.
-                let mut order: Vec<&Subregion> = children.iter().collect();
+                let mut order: Vec<&Subregion> = children.iter().filter(|c| c.enabled).collect();
                 order.sort_by_key(|c| c.priority);
                 for child in order {
                     child.region.paint(base.wrapping_add(child.addr), lo, hi, view);
@@ -134,11 +158,11 @@ impl MemoryRegion {
     /// Renders the tree the way QEMU's `info mtree` does.
     pub fn render_mtree(&self) -> String {
         let mut out = String::from("address-space: memory\n");
-        self.render(0, 0, 1, &mut out);
+        self.render(0, 0, true, 1, &mut out);
         out
     }
 
-    fn render(&self, base: u64, priority: i32, depth: usize, out: &mut String) {
+    fn render(&self, base: u64, priority: i32, enabled: bool, depth: usize, out: &mut String) {
         let end = self.last_address(base);
         let kind = match &self.kind {
             RegionKind::Container(_) | RegionKind::Io(_) => "i/o",
@@ -151,13 +175,15 @@ impl MemoryRegion {
             },
         };
         let _ = write!(out, "{:indent$}{base:016x}-{end:016x} (prio {priority}, {kind}): ", "", indent = depth * 2);
+        // QEMU marks a disabled region and still lists it.
+        let disabled = if enabled { "" } else { " [disabled]" };
         match &self.kind {
             RegionKind::Alias { target, offset } => {
                 let t_end = offset.wrapping_add(self.size.saturating_sub(1));
-                let _ = writeln!(out, "alias {} @{} {offset:016x}-{t_end:016x}", self.name, target.name);
+                let _ = writeln!(out, "alias {} @{} {offset:016x}-{t_end:016x}{disabled}", self.name, target.name);
             }
             _ => {
-                let _ = writeln!(out, "{}", self.name);
+                let _ = writeln!(out, "{}{disabled}", self.name);
             }
         }
         if let RegionKind::Container(children) = &self.kind {
@@ -165,7 +191,7 @@ impl MemoryRegion {
             // QEMU lists higher priority first, then by address.
             order.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.addr.cmp(&b.addr)));
             for child in order {
-                child.region.render(base.wrapping_add(child.addr), child.priority, depth + 1, out);
+                child.region.render(base.wrapping_add(child.addr), child.priority, child.enabled, depth + 1, out);
             }
         }
     }
@@ -209,6 +235,26 @@ mod tests {
         let view = sys.flatten();
         assert_eq!(view.resolve(0x4000_0010), Some(FlatTarget::Ram { offset: 0x810 }));
         assert_eq!(view.resolve(0x4000_0100), None);
+    }
+
+    #[test]
+    fn a_placed_subregion_moves_and_a_disabled_one_maps_nothing() {
+        let mut sys = board();
+        let mut bridge = MemoryRegion::container("pci-window", 0x1000_0000);
+        bridge.add_subregion(0, MemoryRegion::io("bar0", 0x1000, 3), 0);
+        sys.add_subregion(0x4000_0000, bridge, 0);
+        assert!(sys.place_subregion("bar0", Some(0x20_0000)), "found inside a nested container");
+        let view = sys.flatten();
+        assert_eq!(view.resolve(0x4000_0000), None);
+        assert_eq!(view.resolve(0x4020_0008), Some(FlatTarget::Io { device: 3, offset: 8 }));
+        assert!(sys.place_subregion("bar0", None));
+        assert_eq!(sys.flatten().resolve(0x4020_0008), None);
+        assert!(sys.render_mtree().contains("bar0 [disabled]\n"), "{}", sys.render_mtree());
+        let mut visited = Vec::new();
+        sys.walk(0, &mut |_, r| visited.push(r.name.clone()));
+        assert!(!visited.contains(&"bar0".to_string()), "walk skips disabled regions: {visited:?}");
+        assert!(!sys.place_subregion("ram", Some(0)), "main RAM never moves");
+        assert!(!sys.place_subregion("nothing", Some(0)));
     }
 
     #[test]

@@ -139,7 +139,7 @@ impl Session {
         if self.inputs.replaying() {
             return Ok(());
         }
-        self.inputs.deliver(&mut self.machine, self.console, DeviceInput::ConsoleBytes(bytes))
+        self.inputs.deliver(&mut self.machine, self.console, DeviceInput::console(bytes))
     }
 
     /// Runs a monitor command (`info registers`, `replay goto N`, ...) for the current hart; the text to show.

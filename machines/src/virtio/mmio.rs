@@ -2,7 +2,8 @@
 
 use super::queue::{Queue, QueueError, QUEUE_SIZE_MAX, VIRTQ_AVAIL_F_NO_INTERRUPT};
 use super::{virtio_mmio_fdt_node, VirtioBackend, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_VERSION_1};
-use rewind::device::{decode_state, encode_state, Device, DeviceBus, FdtNode, RestoreError};
+use crate::fdt::{FdtDevice, FdtNode};
+use rewind::device::{decode_state, encode_state, Device, DeviceBus, DeviceInput, RestoreError};
 use serde::{Deserialize, Serialize};
 
 /// "virt" in little-endian ASCII.
@@ -177,7 +178,10 @@ impl<B: VirtioBackend> VirtioMmio<B> {
         // A legitimate driver never has more than `size` chains pending; the cap also stops a device write
         // that lands on the avail ring from keeping this loop going.
         for _ in 0..queue.size {
-            let head = match queue.pop_avail(bus.ram) {
+            if !self.backend.has_work(index) {
+                break;
+            }
+            let head = match queue.pop_avail(bus.ram()) {
                 Ok(Some(head)) => head,
                 Ok(None) => break,
                 Err(e) => {
@@ -185,22 +189,22 @@ impl<B: VirtioBackend> VirtioMmio<B> {
                     break;
                 }
             };
-            let chain = match queue.walk_chain(bus.ram, head) {
+            let chain = match queue.walk_chain(bus.ram(), head) {
                 Ok(chain) => chain,
                 Err(e) => {
                     error = Some(e);
                     break;
                 }
             };
-            let len = self.backend.process(index, &chain, bus.ram);
-            if let Err(e) = queue.push_used(bus.ram, head, len) {
+            let len = self.backend.process(index, &chain, bus.ram());
+            if let Err(e) = queue.push_used(bus.ram(), head, len) {
                 error = Some(e);
                 break;
             }
             used = true;
         }
         if used {
-            let suppressed = queue.avail_flags(bus.ram).map(|f| f & VIRTQ_AVAIL_F_NO_INTERRUPT != 0).unwrap_or(false);
+            let suppressed = queue.avail_flags(bus.ram()).map(|f| f & VIRTQ_AVAIL_F_NO_INTERRUPT != 0).unwrap_or(false);
             if !suppressed {
                 self.s.interrupt_status |= INT_USED_BUFFER;
             }
@@ -222,7 +226,7 @@ impl<B: VirtioBackend> VirtioMmio<B> {
         if queue.ready {
             return;
         }
-        match queue.validate(bus.ram) {
+        match queue.validate(bus.ram()) {
             Ok(()) => {
                 queue.ready = true;
                 queue.last_avail_idx = 0;
@@ -279,10 +283,6 @@ impl<B: VirtioBackend> VirtioMmio<B> {
 impl<B: VirtioBackend> Device for VirtioMmio<B> {
     fn kind(&self) -> &'static str {
         self.backend.kind()
-    }
-
-    fn fdt_node(&self) -> Option<FdtNode> {
-        Some(virtio_mmio_fdt_node(self.irq))
     }
 
     fn read(&mut self, offset: u64, size: u8, _bus: &mut DeviceBus) -> u64 {
@@ -342,6 +342,18 @@ impl<B: VirtioBackend> Device for VirtioMmio<B> {
     fn tick(&mut self, bus: &mut DeviceBus) {
         // Level-triggered: re-assert after a restore, which has no bus to drive the line with.
         self.update_irq(bus);
+    }
+
+    /// Input goes to the backend, which keeps it; the queue it names is served at once, so the input lands in
+    /// a buffer the driver made available before, or waits for the driver's next notify.
+    fn input(&mut self, input: &DeviceInput, bus: &mut DeviceBus) -> bool {
+        match self.backend.input(input) {
+            Some(queue) => {
+                self.notify(queue, bus);
+                true
+            }
+            None => false,
+        }
     }
 
     fn save(&self) -> Vec<u8> {
@@ -411,5 +423,11 @@ impl<B: VirtioBackend> Device for VirtioMmio<B> {
         }
         out.extend(self.backend.inspect());
         out
+    }
+}
+
+impl<B: VirtioBackend> FdtDevice for VirtioMmio<B> {
+    fn fdt_node(&self) -> Option<FdtNode> {
+        Some(virtio_mmio_fdt_node(self.irq))
     }
 }

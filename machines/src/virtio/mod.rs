@@ -17,7 +17,8 @@ pub use mmio::VirtioMmio;
 pub use queue::{Buf, DescChain, Queue, QueueError};
 pub use rng::Rng;
 
-use rewind::{FdtNode, FdtWiring, Ram};
+use crate::fdt::{FdtNode, FdtWiring};
+use rewind::{DeviceInput, Ram};
 
 /// The device-tree node of a virtio-mmio transport on platform line `irq` (the same whether a device sits behind
 /// it or not: the guest probes the transport to find out).
@@ -64,6 +65,19 @@ pub trait VirtioBackend: Send {
     /// Handles one validated descriptor chain from `queue`; returns the number of bytes written into the
     /// chain's device-writable buffers (the used element's `len`).
     fn process(&mut self, queue: usize, chain: &DescChain, ram: &mut Ram) -> u32;
+
+    /// Takes input from the host side (a network device: a frame to receive) and keeps it until the driver has
+    /// a buffer for it. Returns the queue whose buffers it goes into, which the transport then serves, or `None`
+    /// if the device takes no input of this kind (the default).
+    fn input(&mut self, _input: &DeviceInput) -> Option<usize> {
+        None
+    }
+
+    /// Whether the device has something for the next buffer of `queue`. A queue the driver fills for the device
+    /// to read always has; a receive queue only while input waits, so its buffers stay available until then.
+    fn has_work(&self, _queue: usize) -> bool {
+        true
+    }
 
     /// The device was reset by the driver (Status = 0). Disk contents survive a reset.
     fn reset(&mut self) {}

@@ -4,7 +4,7 @@ use super::blk::*;
 use super::mmio::{reg, status, INT_CONFIG_CHANGE, INT_USED_BUFFER};
 use super::queue::{VIRTQ_AVAIL_F_NO_INTERRUPT, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE};
 use super::*;
-use rewind::device::{Device, DeviceBus, PowerRequest};
+use rewind::device::{Device, DeviceBus, DeviceInput, InputPort, Signals};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -21,24 +21,16 @@ const IRQ: u32 = 3;
 /// Guest RAM and the interrupt lines: what a device sees of the machine.
 struct Env {
     ram: Ram,
-    irq_lines: u64,
-    harts: [u64; 1],
-    power: Option<PowerRequest>,
+    signals: Signals,
 }
 
 impl Env {
     fn new() -> Env {
-        Env { ram: Ram::new(RAM_BASE, 1 << 20).unwrap(), irq_lines: 0, harts: [0], power: None }
+        Env { ram: Ram::new(RAM_BASE, 1 << 20).unwrap(), signals: Signals::new(1) }
     }
 
     fn bus(&mut self) -> DeviceBus<'_> {
-        DeviceBus {
-            now: 0,
-            ram: &mut self.ram,
-            irq_lines: &mut self.irq_lines,
-            hart_irqs: &mut self.harts,
-            power: &mut self.power,
-        }
+        DeviceBus::new(0, &mut self.ram, &mut self.signals)
     }
 
     fn rd(&mut self, dev: &mut dyn Device, offset: u64) -> u32 {
@@ -50,7 +42,7 @@ impl Env {
     }
 
     fn irq(&self) -> bool {
-        self.irq_lines & (1 << IRQ) != 0
+        self.signals.lines().level(IRQ)
     }
 
     fn set_desc(&mut self, table: u64, i: u16, addr: u64, len: u32, flags: u16, next: u16) {
@@ -431,6 +423,75 @@ fn rng_fills_buffers_deterministically_from_its_seed() {
     assert!(env_a.irq());
 }
 
+/// A receive-only device for the input path: each frame from the host fills one buffer of queue 0.
+#[derive(Default)]
+struct Inbox {
+    waiting: std::collections::VecDeque<Vec<u8>>,
+}
+
+impl VirtioBackend for Inbox {
+    fn kind(&self) -> &'static str {
+        "inbox"
+    }
+    fn device_id(&self) -> u32 {
+        1
+    }
+    fn features(&self) -> u64 {
+        0
+    }
+    fn num_queues(&self) -> usize {
+        1
+    }
+    fn read_config(&self, _offset: u64, data: &mut [u8]) {
+        data.fill(0);
+    }
+    fn input(&mut self, input: &DeviceInput) -> Option<usize> {
+        (input.port == InputPort::Network).then(|| self.waiting.push_back(input.bytes.clone())).map(|()| 0)
+    }
+    fn has_work(&self, _queue: usize) -> bool {
+        !self.waiting.is_empty()
+    }
+    fn process(&mut self, _queue: usize, chain: &DescChain, ram: &mut Ram) -> u32 {
+        let frame = self.waiting.pop_front().unwrap_or_default();
+        chain.write_at(ram, 0, &frame) as u32
+    }
+    fn save(&self) -> Vec<u8> {
+        Vec::new()
+    }
+    fn restore(&mut self, _state: &[u8]) -> Result<(), String> {
+        Ok(())
+    }
+    fn inspect(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+}
+
+#[test]
+fn input_fills_an_available_buffer_or_waits_for_the_next_one() {
+    let mut env = Env::new();
+    let mut dev = VirtioMmio::new(Inbox::default(), IRQ);
+    env.init(&mut dev);
+    assert!(!dev.input(&DeviceInput::console(b"typed".to_vec()), &mut env.bus()), "not a console");
+
+    // A buffer is available before the frame arrives: the frame lands in it at once.
+    env.set_desc(DESC, 0, DATA, 64, VIRTQ_DESC_F_WRITE, 0);
+    env.submit(&mut dev, 0);
+    assert_eq!(env.used_idx(), 0, "no frame yet: the buffer stays available");
+    assert!(dev.input(&DeviceInput::network_frame(b"frame one".to_vec()), &mut env.bus()));
+    assert_eq!((env.used_idx(), env.used(0)), (1, (0, 9)));
+    assert_eq!(env.bytes(DATA, 9), b"frame one");
+    assert!(env.irq());
+    env.ack_interrupts(&mut dev);
+
+    // No buffer: the frame waits until the driver makes one available.
+    assert!(dev.input(&DeviceInput::network_frame(b"frame two".to_vec()), &mut env.bus()));
+    assert_eq!(env.used_idx(), 1);
+    env.set_desc(DESC, 1, DATA + 0x100, 64, VIRTQ_DESC_F_WRITE, 0);
+    env.submit(&mut dev, 1);
+    assert_eq!((env.used_idx(), env.used(1)), (2, (1, 9)));
+    assert_eq!(env.bytes(DATA + 0x100, 9), b"frame two");
+}
+
 #[test]
 fn descriptor_outside_ram_sets_needs_reset_without_touching_anything() {
     let mut env = Env::new();
@@ -599,7 +660,7 @@ fn save_restore_gives_identical_subsequent_behaviour() {
     // Same configuration (seed), fresh state: everything it does next comes from the snapshot.
     let mut other = rng(5);
     other.restore(&snap).unwrap();
-    let mut env2 = Env { ram, irq_lines: 0, harts: [0], power: None };
+    let mut env2 = Env { ram, signals: Signals::new(1) };
     other.tick(&mut env2.bus());
     assert!(env2.irq(), "the pending interrupt is re-driven after restore");
     assert_eq!(rng_bytes(&mut env2, &mut other), after);

@@ -263,6 +263,38 @@ fn write_mstatus(c: &mut super::hart::Csrs, value: u64) -> bool {
     (old ^ new) & (mstatus::SUM | mstatus::MXR) != 0
 }
 
+/// Reads `csr` as a debugger sees it: whatever the hart's privilege level and `mstatus.FS`. `None` for a CSR the
+/// hart does not have.
+pub fn debug_read(hart: &Hart, csr: u16, env: &CsrEnv) -> Option<u64> {
+    let mut h = hart.clone();
+    h.privilege = Priv::Machine;
+    h.csr.mstatus |= mstatus::FS;
+    let value = read(&h, csr, env).ok()?;
+    // The FS bits forced above must not show in mstatus/sstatus.
+    Some(match csr {
+        MSTATUS => hart.csr.mstatus,
+        SSTATUS => hart.csr.mstatus & mstatus::SSTATUS_MASK,
+        _ => value,
+    })
+}
+
+/// Writes `csr` as a debugger would: with the CSR's write rules (WARL fields; read-only CSRs refuse), but whatever
+/// the hart's privilege level and `mstatus.FS`. Returns false if the write is refused.
+pub fn debug_write(hart: &mut Hart, csr: u16, value: u64) -> bool {
+    let (privilege, status) = (hart.privilege, hart.csr.mstatus);
+    hart.privilege = Priv::Machine;
+    let fp = matches!(csr, FFLAGS | FRM | FCSR);
+    if fp {
+        hart.csr.mstatus |= mstatus::FS;
+    }
+    let ok = write(hart, csr, value).is_ok();
+    hart.privilege = privilege;
+    if fp {
+        hart.csr.mstatus = status;
+    }
+    ok
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -81,6 +81,7 @@ pub const RNE: u8 = 0;
 pub const RTZ: u8 = 1;
 pub const RDN: u8 = 2;
 pub const RUP: u8 = 3;
+#[cfg_attr(not(test), allow(dead_code))] // the decoder passes it on as any other mode
 pub const RMM: u8 = 4;
 
 /// True when `op` writes an integer (x) register.

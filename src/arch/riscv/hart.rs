@@ -320,6 +320,51 @@ impl Access {
     }
 }
 
+impl crate::arch::ArchHart for Hart {
+    fn id(&self) -> usize {
+        self.id
+    }
+
+    fn pc(&self) -> u64 {
+        self.pc
+    }
+
+    fn icount(&self) -> u64 {
+        self.icount
+    }
+
+    fn is_waiting(&self) -> bool {
+        self.wfi
+    }
+
+    /// `wfi` ends when an interrupt is pending and enabled in `mie`, whatever the privilege and global enables.
+    fn would_wake(&self, lines: u64) -> bool {
+        (self.csr.mip | lines) & self.csr.mie != 0
+    }
+
+    fn service_interrupts(&mut self, lines: u64) -> bool {
+        let due = self.would_wake(lines);
+        if self.wfi {
+            if !due {
+                return false;
+            }
+            self.wfi = false;
+        }
+        // pending_interrupt finds nothing unless some interrupt is both pending and enabled.
+        if due {
+            if let Some(irq) = self.pending_interrupt(lines) {
+                self.trap(irq, true, 0);
+            }
+        }
+        true
+    }
+
+    fn lose_cpu(&mut self) {
+        // Another hart may now write the reserved address.
+        self.reservation = None;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,11 +3,11 @@
 
 pub mod csr;
 pub mod decode;
-pub mod fpu;
+pub(crate) mod fpu;
 pub mod hart;
 pub mod mip;
-pub mod mmu;
-pub mod pmp;
+pub(crate) mod mmu;
+pub(crate) mod pmp;
 pub mod regs;
 
 pub use hart::{Hart, Priv};

@@ -104,7 +104,7 @@ unsafe extern "C" fn access_helper(env: *mut JitEnv, va: u64, value: u64, kind: 
     match result {
         Ok(v) => {
             env.status = STATUS_OK;
-            if std::mem::take(&mut plat.end_block) {
+            if plat.take_end_block() {
                 env.status = STATUS_END_BLOCK;
                 env.pc = pc.wrapping_add(kind >> HELPER_LEN_SHIFT);
             } else if va & (u64::from(size) - 1) == 0 {
@@ -189,12 +189,29 @@ pub struct JitStats {
     pub compile_ns: u64,
 }
 
+impl JitStats {
+    /// Both tiers' statistics together.
+    pub fn plus(&self, other: &JitStats) -> JitStats {
+        JitStats {
+            regions: self.regions + other.regions,
+            retired: self.retired + other.retired,
+            guest_insns: self.guest_insns + other.guest_insns,
+            code_bytes: self.code_bytes + other.code_bytes,
+            failed: self.failed + other.failed,
+            flushes: self.flushes + other.flushes,
+            compile_ns: self.compile_ns + other.compile_ns,
+        }
+    }
+}
+
 /// The translator and its code arena.
 pub struct Jit {
     compiler: translate::Compiler,
     arena: arena::CodeArena,
-    pub measure_compile_time: bool,
-    pub stats: JitStats,
+    measure_compile_time: bool,
+    stats: JitStats,
+    /// Block entries before a block is translated.
+    threshold: u32,
     /// Per hart and mode: kept across translations and flushes (they cache translations, not code).
     fast_tlbs: FastTlbs,
     /// Bumped by every flush: translations of an older generation point at freed code.
@@ -202,16 +219,23 @@ pub struct Jit {
 }
 
 impl Jit {
-    /// The JIT for this host, or `None` if the host has no Cranelift backend or refuses executable memory.
-    pub fn new() -> Option<Jit> {
+    /// The JIT for this host, translating blocks entered `threshold` times, or `None` if the host has no
+    /// Cranelift backend or refuses executable memory.
+    pub fn new(threshold: u32) -> Option<Jit> {
         Some(Jit {
             compiler: translate::Compiler::new()?,
             arena: arena::CodeArena::new()?,
             measure_compile_time: false,
             stats: JitStats::default(),
+            threshold: threshold.max(1),
             fast_tlbs: FastTlbs::default(),
             generation: 0,
         })
+    }
+
+    /// Block entries before a block is translated.
+    pub fn threshold(&self) -> u32 {
+        self.threshold
     }
 
     /// Drops every translation's code; [`Jit::run`] refuses the [`Translation`]s made before.
@@ -223,13 +247,7 @@ impl Jit {
 
     /// Runs translation `t` for at most `budget` instructions (see [`enter`]); `None`, running nothing, if `t`'s
     /// code was flushed.
-    pub(crate) fn run(
-        &mut self,
-        t: Translation,
-        core: &mut Core,
-        plat: &mut Platform,
-        budget: u64,
-    ) -> Option<RegionExit> {
+    pub fn run(&mut self, t: Translation, core: &mut Core, plat: &mut Platform, budget: u64) -> Option<RegionExit> {
         if t.generation != self.generation {
             return None;
         }
@@ -268,6 +286,15 @@ impl Jit {
         // SAFETY: `entry` points at code compiled for the `EntryFn` signature, now executable.
         let entry = unsafe { std::mem::transmute::<*const u8, EntryFn>(entry) };
         Ok(Translation { entry, generation: self.generation, first_block_len: region.first_block_len() })
+    }
+
+    /// Also measure the host time spent translating.
+    pub fn set_timing(&mut self, on: bool) {
+        self.measure_compile_time = on;
+    }
+
+    pub fn stats(&self) -> JitStats {
+        self.stats
     }
 }
 
