@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """gdb latency under rewind and under qemu-system-riscv64's gdb stub, side by side on the shared guest.
 
-    python3 bench/gdb.py [--runs N] [--steps N] [--far FUNCTION] [--no-build]
+    python3 bench/gdb.py [--runs N] [--steps N] [--far FUNCTION] [--no-build] [--baseline OTHER_REWIND]
 
 Each emulator starts frozen (`-S -gdb tcp::PORT`, `bench=1`) and is driven by `gdb-multiarch -batch -nx` with
 the guest's vmlinux. Timing happens inside gdb (Python `time.perf_counter()` around `gdb.execute`), so the
@@ -10,7 +10,8 @@ start-up of gdb and of the emulator is not counted. Two sessions per emulator an
                 are timed (µs per stepi: one full gdb round trip each, registers read back included)
   far           `break FUNCTION` + `continue` from reset; FUNCTION (default run_init_process) is first reached
                 about 10^8 guest instructions into the run (rewind's `monitor info icount` says exactly)
-The table shows median (min-max) and rewind/QEMU.
+The table shows median (min-max) and rewind/QEMU. With --baseline, another rewind binary (say, built from an earlier
+commit) runs interleaved too, and rewind/baseline is shown: an A/B comparison on the same noisy machine.
 """
 import argparse, os, re, socket, statistics, subprocess, sys, tempfile, time
 
@@ -134,6 +135,7 @@ def main():
     ap.add_argument("--far", default="run_init_process",
                     help="breakpoint of the long continue (default run_init_process, ~0.9e8 instructions in)")
     ap.add_argument("--no-build", action="store_true", help="use the rewind binary already built")
+    ap.add_argument("--baseline", help="another rewind binary to compare against, interleaved")
     args = ap.parse_args()
     g = guest_dir()
     if not args.no_build:
@@ -143,6 +145,8 @@ def main():
     common = ["-M", "virt", "-m", "256M", "-nographic", "-kernel", f"{g}/Image", "-initrd", f"{g}/initramfs.cpio.gz",
               "-append", APPEND]
     emus = {"rewind": [rewind] + common, "qemu": ["qemu-system-riscv64", "-bios", FW] + common}
+    if args.baseline:
+        emus["baseline"] = [os.path.abspath(args.baseline)] + common
     qv = subprocess.run(["qemu-system-riscv64", "--version"], stdout=subprocess.PIPE, text=True).stdout.split("\n")[0]
     gv = subprocess.run(["gdb-multiarch", "--version"], stdout=subprocess.PIPE, text=True).stdout.split("\n")[0]
     print(f"# {qv}; {gv}; {args.runs} runs, {args.steps} stepi; load average {os.getloadavg()[0]:.2f} at start")
@@ -160,11 +164,16 @@ def main():
                             res[name][k].append(float(vals[k]))
                     for k, v in vals.items():
                         info[name].setdefault(k, set()).add(v)
-    print(f"{'case':34} {'rewind':>24} {'qemu':>24} {'rewind/qemu':>12}")
+    base = "baseline" in emus
+    print(f"{'case':34} {'rewind':>24} {'qemu':>24} {'rewind/qemu':>12}"
+          + (f" {'baseline':>24} {'rewind/base':>12}" if base else ""))
     for label, k, prec in rows:
         med = {e: statistics.median(res[e][k]) for e in emus}
         fmt = lambda e: f"{med[e]:.{prec}f} ({min(res[e][k]):.{prec}f}-{max(res[e][k]):.{prec}f})"
-        print(f"{label:34} {fmt('rewind'):>24} {fmt('qemu'):>24} {med['rewind'] / med['qemu']:>11.2f}x")
+        line = f"{label:34} {fmt('rewind'):>24} {fmt('qemu'):>24} {med['rewind'] / med['qemu']:>11.2f}x"
+        if base:
+            line += f" {fmt('baseline'):>24} {med['rewind'] / med['baseline']:>11.2f}x"
+        print(line)
     show = lambda e, k: ",".join(sorted(info[e].get(k, {"-"})))
     for k, what in (("start_kernel_icount", "start_kernel"), ("far_icount", args.far),
                     ("stepi_end_icount", f"start_kernel + {args.steps} stepi")):

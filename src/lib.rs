@@ -3,6 +3,9 @@
 //! [`Machine`] from regions and [`Device`]s with [`MachineBuilder`], and the debugger and the recorder drive it
 //! through [`Machine::run`].
 
+// Guest and user input must never crash the host: outside tests, a failure is an error value, not a panic.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 pub mod arch;
 pub mod device;
 mod exec;

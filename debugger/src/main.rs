@@ -1,5 +1,8 @@
 //! `rewind`: boot a machine under the debugger.
 
+// Guest and user input must never crash the host: outside tests, a failure is an error value, not a panic.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 mod cli;
 mod console;
 mod drives;

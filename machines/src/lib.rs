@@ -3,6 +3,9 @@
 //!
 //! A CLI needs [`virt::build`] with a [`virt::VirtConfig`]; everything else is public for tests and tools.
 
+// Guest and user input must never crash the host: outside tests, a failure is an error value, not a panic.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 pub mod clint;
 pub mod fdt;
 pub mod goldfish_rtc;

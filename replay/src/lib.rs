@@ -3,6 +3,9 @@
 //! it took effect. Recording and replay drive the machine through the same [`rewind::Machine::deliver_input`]
 //! path.
 
+// Guest and user input must never crash the host: outside tests, a failure is an error value, not a panic.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 pub mod checkpoint;
 pub mod driver;
 pub mod log;
