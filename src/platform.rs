@@ -100,7 +100,12 @@ impl Platform {
     /// Whether the current block must end after this instruction; clears the request.
     #[inline(always)]
     pub fn take_end_block(&mut self) -> bool {
-        std::mem::take(&mut self.end_block)
+        // Read first: the flag is almost always clear, and the interpreter asks after every memory access.
+        if self.end_block {
+            self.end_block = false;
+            return true;
+        }
+        false
     }
 
     /// Ends the current block after this instruction (see `end_block`).

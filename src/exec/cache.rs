@@ -92,7 +92,9 @@ impl BlockCache {
         }
     }
 
-    /// Finds or decodes the block at the hart's pc; returns its slot.
+    /// Finds or decodes the block at the hart's pc; returns its slot. The hit is inlined into the dispatch loop;
+    /// decoding is not.
+    #[inline(always)]
     pub fn lookup(&mut self, core: &mut Core, plat: &mut Platform) -> Result<usize, Exception> {
         let pc = core.hart.pc;
         let (pa, whole_page) = core.mmu.translate_page(&core.hart, plat, pc, 2, Access::Fetch)?;
@@ -100,6 +102,19 @@ impl BlockCache {
         if whole_page && self.slots[slot].pa == pa {
             return Ok(slot);
         }
+        self.fill(core, plat, pa, whole_page, slot)
+    }
+
+    /// Decodes the block at physical `pa` into `slot` (see [`BlockCache::lookup`]).
+    #[inline(never)]
+    fn fill(
+        &mut self,
+        core: &mut Core,
+        plat: &mut Platform,
+        pa: u64,
+        whole_page: bool,
+        slot: usize,
+    ) -> Result<usize, Exception> {
         let mut insns = std::mem::take(&mut self.slots[slot].insns);
         insns.clear();
         // Where PMP allows execution from part of the page only, nothing is decoded ahead.

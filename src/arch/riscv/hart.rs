@@ -333,15 +333,18 @@ impl crate::arch::ArchHart for Hart {
         self.icount
     }
 
+    #[inline]
     fn is_waiting(&self) -> bool {
         self.wfi
     }
 
     /// `wfi` ends when an interrupt is pending and enabled in `mie`, whatever the privilege and global enables.
+    #[inline]
     fn would_wake(&self, lines: u64) -> bool {
         (self.csr.mip | lines) & self.csr.mie != 0
     }
 
+    #[inline]
     fn service_interrupts(&mut self, lines: u64) -> bool {
         let due = self.would_wake(lines);
         if self.wfi {
