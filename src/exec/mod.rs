@@ -54,6 +54,9 @@ pub struct Exec {
     cache: BlockCache,
     /// The compiling tiers, cheapest first (at most [`MAX_TIERS`]).
     tiers: Vec<Box<dyn Tier>>,
+    /// Each tier's threshold (`u32::MAX` past the last tier), kept here because the dispatch loop compares a
+    /// block's entry count with them at every entry of a block not yet translated.
+    thresholds: [u32; MAX_TIERS],
     /// The generation of the address map the cache was filled under: blocks decoded from a ROM that has moved
     /// away are stale.
     topology_seen: u64,
@@ -61,7 +64,7 @@ pub struct Exec {
 
 impl Default for Exec {
     fn default() -> Self {
-        Exec { cache: BlockCache::new(), tiers: Vec::new(), topology_seen: 0 }
+        Exec { cache: BlockCache::new(), tiers: Vec::new(), thresholds: [u32::MAX; MAX_TIERS], topology_seen: 0 }
     }
 }
 
@@ -72,7 +75,11 @@ impl Exec {
             Some(jit) => vec![Box::new(jit)],
             None => Vec::new(),
         };
-        Exec { tiers, ..Exec::default() }
+        let mut thresholds = [u32::MAX; MAX_TIERS];
+        for (slot, tier) in thresholds.iter_mut().zip(&tiers) {
+            *slot = tier.threshold();
+        }
+        Exec { tiers, thresholds, ..Exec::default() }
     }
 
     /// Forgets every decoded block and translation (the guest's view of memory or of addresses changed).
@@ -101,8 +108,8 @@ impl Exec {
     /// would only cost compile time).
     fn promote(&mut self, slot: usize, plat: &Platform) {
         let hits = self.cache.count_entry(slot);
-        let Some(index) = self.tiers.iter().position(|t| t.threshold() == hits) else { return };
-        if index >= MAX_TIERS || self.cache.block(slot).translations[index].is_some() {
+        let Some(index) = self.thresholds.iter().position(|&t| t == hits) else { return };
+        if index >= self.tiers.len() || self.cache.block(slot).translations[index].is_some() {
             return;
         }
         let threshold = hits;
