@@ -18,7 +18,7 @@ pub use input::{InputPath, CHECKPOINT_BUDGET, CHECKPOINT_EVERY};
 pub use output::SharedOutput;
 pub use stop::{Direction, Stop, StopEvent, NO_HISTORY};
 
-use crate::monitor::{self, Monitor, Snapshot};
+use crate::monitor::{self, DumpDefaults, Monitor, Snapshot};
 use crate::progress::Progress;
 use anyhow::{Context, Result};
 use pacing::IdlePacing;
@@ -52,6 +52,8 @@ pub struct Session {
     pub debug: DebugState,
     /// `savevm` snapshots.
     pub snapshots: BTreeMap<String, Snapshot>,
+    /// What `x`/`xp` use when a command gives no format (sticky, as in QEMU).
+    dump_defaults: DumpDefaults,
     /// The device console input goes to.
     console: DeviceId,
     output: SharedOutput,
@@ -107,6 +109,7 @@ impl Session {
             inputs,
             debug: DebugState::default(),
             snapshots: BTreeMap::new(),
+            dump_defaults: DumpDefaults::default(),
             console,
             output,
             replay_damage,
@@ -159,6 +162,7 @@ impl Session {
             history: self.inputs.history(),
             snapshots: &mut self.snapshots,
             progress: &mut report,
+            dump: &mut self.dump_defaults,
         };
         let result = monitor::execute(&mut m, line);
         if self.machine.icount() != before || line.trim_start().starts_with("loadvm") {

@@ -1,6 +1,10 @@
-//! The monitor's commands (`info mtree`, `info registers`, ...): one table that gdb's `monitor` command uses now
-//! and the standalone monitor REPL will share.
+//! The monitor's commands (`info mtree`, `info registers`, `x`, ...): one table that gdb's `monitor` command uses
+//! now and the standalone monitor REPL will share. Where QEMU's HMP has a command, its spelling and output follow
+//! QEMU's.
 
+mod memory;
+
+pub use memory::DumpDefaults;
 use rewind::Machine;
 use std::fmt::Write;
 
@@ -17,6 +21,8 @@ pub struct Monitor<'a> {
     pub snapshots: &'a mut std::collections::BTreeMap<String, Snapshot>,
     /// Where a long command (a seek) reports how far it got while it runs: (instruction count now, target).
     pub progress: &'a mut dyn FnMut(u64, u64),
+    /// The format and size `x`/`xp` use when a command gives none (sticky, as in QEMU).
+    pub dump: &'a mut DumpDefaults,
 }
 
 /// What gdb must be told after a command moved execution: it keeps the registers and frames of the last stop
@@ -48,6 +54,17 @@ pub const COMMANDS: &[Command] = &[
         run: info_registers,
     },
     Command { name: "info devices", help: "every device and its state", run: info_devices },
+    Command { name: "info cpus", help: "every hart, its pc and whether it waits (wfi)", run: info_cpus },
+    Command {
+        name: "x",
+        help: "x /fmt addr: virtual memory dump through the current hart's MMU (fmt: count, x d u o c, b h w g)",
+        run: |m, args| memory::dump(m.machine, m.hart, false, m.dump, args),
+    },
+    Command {
+        name: "xp",
+        help: "xp /fmt addr: physical memory dump (device registers are not read)",
+        run: |m, args| memory::dump(m.machine, m.hart, true, m.dump, args),
+    },
     Command { name: "info icount", help: "instructions executed, in total and per hart", run: info_icount },
     Command { name: "replay where", help: "the current instruction count (with --reverse)", run: replay_where },
     Command { name: "replay goto", help: "replay goto N: move execution to instruction count N", run: replay_goto },
@@ -64,6 +81,11 @@ pub const COMMANDS: &[Command] = &[
 
 /// Runs one command line; the text to show, or an error message.
 pub fn execute(m: &mut Monitor<'_>, line: &str) -> Result<String, String> {
+    // QEMU takes `x/8xw addr` as well as `x /8xw addr`.
+    let line = match line.trim_start().split_once('/') {
+        Some((cmd @ ("x" | "xp"), spec)) => format!("{cmd} /{spec}"),
+        _ => line.to_string(),
+    };
     let words: Vec<&str> = line.split_whitespace().collect();
     if words.is_empty() {
         return help(m, &[]);
@@ -202,6 +224,19 @@ fn info_devices(m: &mut Monitor<'_>, _: &[&str]) -> Result<String, String> {
     Ok(s)
 }
 
+/// As QEMU's, with the pc (QEMU prints the host thread id, which means nothing for harts that share one thread).
+fn info_cpus(m: &mut Monitor<'_>, _: &[&str]) -> Result<String, String> {
+    let mut s = String::new();
+    for i in 0..m.machine.hart_count() {
+        if let Some(h) = m.machine.hart(i) {
+            let current = if i == m.hart { '*' } else { ' ' };
+            let waiting = if h.wfi { " (halted)" } else { "" };
+            let _ = writeln!(s, "{current} CPU #{i}: pc=0x{:016x}{waiting}", h.pc);
+        }
+    }
+    Ok(s)
+}
+
 fn info_icount(m: &mut Monitor<'_>, _: &[&str]) -> Result<String, String> {
     let mut s = format!("total {}\n", m.machine.icount());
     for i in 0..m.machine.hart_count() {
@@ -237,6 +272,7 @@ mod tests {
         let mut machine = machine();
         let mut phys = false;
         let mut snapshots = std::collections::BTreeMap::new();
+        let mut dump = DumpDefaults::default();
         f(&mut Monitor {
             machine: &mut machine,
             hart,
@@ -244,6 +280,7 @@ mod tests {
             history: None,
             snapshots: &mut snapshots,
             progress: &mut |_, _| {},
+            dump: &mut dump,
         });
     }
 
@@ -274,6 +311,12 @@ mod tests {
             assert!(execute(m, "phys maybe").is_err());
             assert!(execute(m, "info").is_err());
             assert!(execute(m, "frobnicate").unwrap_err().contains("unknown command 'frobnicate'"));
+            assert_eq!(execute(m, "xp/2xw 0x80000000").unwrap(), "0000000080000000: 0x00000000 0x00000000\n");
+            assert_eq!(execute(m, "x 0x80000000").unwrap(), "0000000080000000: 0x00000000\n");
+            assert_eq!(
+                execute(m, "info cpus").unwrap(),
+                "  CPU #0: pc=0x0000000080000000\n* CPU #1: pc=0x0000000080000000\n"
+            );
         });
     }
 }

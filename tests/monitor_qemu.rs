@@ -1,0 +1,88 @@
+//! The monitor's memory dumps against QEMU's own: the same `monitor x`/`xp` commands sent by gdb-multiarch to
+//! rewind's gdb server and to qemu-system-riscv64's, on the same firmware at reset, print the same lines.
+
+mod common;
+mod gdb_support;
+use common::*;
+use gdb_support::*;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const FIRMWARE: &str = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin";
+
+/// A sequence that exercises every format and size and QEMU's sticky defaults (a later command without a size
+/// takes the last one given). The boot ROM's first six words are QEMU's reset code, the same in both.
+const COMMANDS: &[&str] = &[
+    "monitor xp /8xw 0x80000000",
+    "monitor xp /3xg 0x80000000",
+    "monitor xp /10xb 0x80000000",
+    "monitor xp /4dw 0x80000000",
+    "monitor xp /3xh 0x80000002",
+    "monitor xp 0x80000000",
+    "monitor xp /2x 0x80000000",
+    "monitor x /2xw 0x80000000",
+    "monitor xp /2uw 0x80000000",
+    "monitor xp /2ow 0x80000000",
+    "monitor xp /5c 0x80000000",
+    "monitor xp /3dg 0x80000000",
+    "monitor xp /2ub 0x80000003",
+    "monitor xp /6xw 0x1000",
+    "monitor xp/4xw 0x80000010",
+];
+
+/// The lines of a gdb session's output that are memory dump lines (`<16 hex digits>:`).
+fn dump_lines(out: &str) -> Vec<String> {
+    out.lines()
+        .map(str::trim_end)
+        .filter(|l| l.len() > 17 && l.as_bytes()[16] == b':' && l[..16].chars().all(|c| c.is_ascii_hexdigit()))
+        .map(String::from)
+        .collect()
+}
+
+struct Qemu(Child);
+
+impl Drop for Qemu {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn memory_dumps_match_qemus_line_for_line() {
+    if !std::path::Path::new(FIRMWARE).exists() {
+        eprintln!("{FIRMWARE} missing (apt-get install opensbi): skipping");
+        return;
+    }
+    let elf = demo_elf();
+    let machine = ["-M", "virt", "-m", "256M", "-nographic", "-bios", FIRMWARE];
+
+    let mut cmd = Command::new(rewind_bin());
+    cmd.args(machine);
+    let rewind = Rewind::start(cmd, &["-S"]);
+    let ours = rewind.gdb(&elf, COMMANDS);
+
+    let port = free_port();
+    let qemu = Command::new("qemu-system-riscv64")
+        .args(machine)
+        .args(["-S", "-gdb", &format!("tcp::{port}")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    let Ok(qemu) = qemu.map(Qemu) else {
+        eprintln!("qemu-system-riscv64 missing (apt-get install qemu-system-misc): skipping");
+        return;
+    };
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(20), "QEMU's gdb server did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let theirs = gdb_session(&elf, &format!("target remote 127.0.0.1:{port}"), COMMANDS);
+    drop(qemu);
+
+    let (ours, theirs) = (dump_lines(&ours), dump_lines(&theirs));
+    assert!(theirs.len() >= COMMANDS.len(), "QEMU's output has too few dump lines:\n{}", theirs.join("\n"));
+    assert_eq!(ours, theirs, "rewind's dumps (left) differ from QEMU's (right)");
+}
