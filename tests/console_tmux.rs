@@ -1,4 +1,5 @@
-//! The console in a real terminal (tmux): raw mode, typing at the busybox shell, and `Ctrl-A x` quitting.
+//! The console in a real terminal (tmux): raw mode, typing at the busybox shell, `Ctrl-A x` quitting and `Ctrl-A c`
+//! switching the keyboard between the guest and the monitor.
 
 mod common;
 use common::*;
@@ -103,4 +104,49 @@ fn typed_input_reaches_the_shell_with_every_device_attached() {
     assert!(pane.contains(" records out"), "dd did not run:\n{pane}");
     assert_eq!(status, "exit=0", "rewind did not end with the guest's poweroff:\n{pane}");
     disk.assert_unchanged();
+}
+
+#[test]
+fn ctrl_a_c_opens_the_monitor_and_gives_the_keyboard_back() {
+    let g = guest_dir();
+    let session = format!("rewind-monitor-{}", std::process::id());
+    let done = std::env::temp_dir().join(format!("{session}.exit"));
+    let cmd = format!(
+        "{} -M virt -m 256M -nographic -kernel {} -initrd {} -append console=ttyS0; echo exit=$? > {}",
+        rewind_bin().display(),
+        g.join("Image").display(),
+        g.join("initramfs.cpio.gz").display(),
+        done.display()
+    );
+    tmux(&["new-session", "-d", "-s", &session, "-x", "160", "-y", "50", &cmd]);
+    let _guard = Session(session.clone());
+    let pane = wait_for(&session, "rewind-guest:/#", Duration::from_secs(60));
+    assert!(pane.contains("rewind-guest:/#"), "no prompt:\n{pane}");
+
+    tmux(&["send-keys", "-t", &session, "C-a", "c"]);
+    let pane = wait_for(&session, "(qemu)", Duration::from_secs(10));
+    assert!(pane.contains("rewind monitor - type 'help' for more information"), "no monitor:\n{pane}");
+    // A typo erased with Backspace, then QEMU's x/xp spelling and info cpus.
+    tmux(&["send-keys", "-t", &session, "xp /2xw 0x1000z", "BSpace", "Enter"]);
+    let pane = wait_for(&session, "0000000000001000: 0x00000297 0x02828613", Duration::from_secs(10));
+    assert!(pane.contains("0000000000001000: 0x00000297 0x02828613"), "xp did not answer:\n{pane}");
+    tmux(&["send-keys", "-t", &session, "info cpus", "Enter"]);
+    let pane = wait_for(&session, "* CPU #0: pc=0x", Duration::from_secs(10));
+    assert!(pane.contains("* CPU #0: pc=0x"), "info cpus did not answer:\n{pane}");
+    tmux(&["send-keys", "-t", &session, "frobnicate", "Enter"]);
+    let pane = wait_for(&session, "unknown command 'frobnicate'", Duration::from_secs(10));
+    assert!(pane.contains("unknown command 'frobnicate'"), "no error line:\n{pane}");
+
+    // Ctrl-A c again: the keyboard is the guest's.
+    tmux(&["send-keys", "-t", &session, "C-a", "c"]);
+    tmux(&["send-keys", "-t", &session, "echo back-$((40+2))", "Enter"]);
+    let pane = wait_for(&session, "back-42\n", Duration::from_secs(30));
+    assert!(pane.contains("back-42\n"), "the shell did not get the keyboard back:\n{pane}");
+    assert!(!pane.contains("unknown command 'echo"), "guest keys went to the monitor:\n{pane}");
+
+    // quit in the monitor ends rewind, as in QEMU.
+    tmux(&["send-keys", "-t", &session, "C-a", "c"]);
+    wait_for(&session, "(qemu)", Duration::from_secs(10));
+    tmux(&["send-keys", "-t", &session, "quit", "Enter"]);
+    assert_eq!(exit_status(&done, Duration::from_secs(20)), "exit=0", "quit did not end rewind");
 }

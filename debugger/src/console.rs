@@ -1,6 +1,8 @@
 //! The host side of the serial console, one of the session's front ends: stdin is read on its own thread and
 //! handed to the session when the run loop polls, which delivers it to the guest through the machine's one input
-//! path. In a terminal, stdin is put in raw mode and `Ctrl-A x` quits, as in QEMU.
+//! path. In a terminal, stdin is put in raw mode and, as in QEMU's `-nographic`, `Ctrl-A x` quits and `Ctrl-A c`
+//! moves the keyboard between the guest and the monitor (`(qemu)` prompt, the monitor's command table). The guest
+//! keeps running, and printing, while the monitor has the keyboard.
 
 use crate::session::{Command, Frontend, Presence, Reported, Session, Stop};
 use crate::term;
@@ -11,7 +13,12 @@ use std::time::Duration;
 
 /// Input from the host's console.
 pub enum ConsoleEvent {
+    /// Keys for the guest.
     Bytes(Vec<u8>),
+    /// Keys for the monitor.
+    MonitorKeys(Vec<u8>),
+    /// `Ctrl-A c`: the monitor has the keyboard (true) or the guest has it again (false).
+    MonitorFocus(bool),
     /// `Ctrl-A x`.
     Quit,
     /// stdin reached its end.
@@ -22,7 +29,14 @@ pub struct Console {
     rx: Receiver<ConsoleEvent>,
     raw_mode: bool,
     closed: bool,
+    /// The monitor's command line being typed, while the monitor has the keyboard.
+    monitor: Option<LineEditor>,
+    /// The banner is shown the first time the monitor opens, as QEMU does.
+    banner_shown: bool,
 }
+
+/// The prompt QEMU's monitor shows; scripts that drive a monitor wait for it.
+const PROMPT: &str = "(qemu) ";
 
 impl Console {
     /// Starts reading stdin.
@@ -35,6 +49,12 @@ impl Console {
             let mut stdin = std::io::stdin().lock();
             let mut buf = [0u8; 1024];
             let mut ctrl_a = false;
+            let mut monitor = false;
+            // Keys go to whoever has the keyboard; a focus switch sends what came before it first.
+            let keys = |out: Vec<u8>, monitor: bool| match monitor {
+                true => ConsoleEvent::MonitorKeys(out),
+                false => ConsoleEvent::Bytes(out),
+            };
             loop {
                 let n = match stdin.read(&mut buf) {
                     Ok(0) | Err(_) => {
@@ -52,6 +72,15 @@ impl Console {
                                 let _ = tx.send(ConsoleEvent::Quit);
                                 return;
                             }
+                            b'c' | b'C' => {
+                                if !out.is_empty() && tx.send(keys(std::mem::take(&mut out), monitor)).is_err() {
+                                    return;
+                                }
+                                monitor = !monitor;
+                                if tx.send(ConsoleEvent::MonitorFocus(monitor)).is_err() {
+                                    return;
+                                }
+                            }
                             0x01 => out.push(0x01), // Ctrl-A Ctrl-A sends one Ctrl-A
                             _ => {}
                         }
@@ -61,12 +90,12 @@ impl Console {
                         out.push(b);
                     }
                 }
-                if !out.is_empty() && tx.send(ConsoleEvent::Bytes(out)).is_err() {
+                if !out.is_empty() && tx.send(keys(out, monitor)).is_err() {
                     return;
                 }
             }
         });
-        Console { rx, raw_mode, closed: false }
+        Console { rx, raw_mode, closed: false, monitor: None, banner_shown: false }
     }
 
     /// Next event if one is ready.
@@ -113,6 +142,30 @@ impl Frontend for Console {
         let event = if wait.is_zero() { Console::poll(self) } else { self.wait(wait) };
         match event {
             Some(ConsoleEvent::Bytes(bytes)) => session.console_input(bytes)?,
+            Some(ConsoleEvent::MonitorFocus(true)) => {
+                if !self.banner_shown {
+                    self.banner_shown = true;
+                    term::monitor("\nrewind monitor - type 'help' for more information\n");
+                }
+                term::monitor(PROMPT);
+                self.monitor = Some(LineEditor::default());
+            }
+            Some(ConsoleEvent::MonitorFocus(false)) => {
+                self.monitor = None;
+                term::monitor("\n");
+            }
+            Some(ConsoleEvent::MonitorKeys(keys)) => {
+                let Some(editor) = self.monitor.as_mut() else { return Ok(Command::Run(u64::MAX)) };
+                for line in editor.keys(&keys) {
+                    if matches!(line.trim(), "quit" | "q") {
+                        return Ok(Command::Quit(0));
+                    }
+                    if !line.trim().is_empty() {
+                        term::monitor(&session.monitor(&line, &mut |_, _| {}));
+                    }
+                    term::monitor(PROMPT);
+                }
+            }
             Some(ConsoleEvent::Quit) => {
                 term::say("rewind: terminated by Ctrl-A x");
                 return Ok(Command::Quit(0));
@@ -136,5 +189,47 @@ impl Frontend for Console {
         } else {
             Presence::Input
         }
+    }
+}
+
+/// A command line typed in raw mode: printable keys are echoed, Backspace erases, Enter completes the line, and
+/// escape sequences (arrow keys) are dropped rather than typed.
+#[derive(Default)]
+struct LineEditor {
+    line: String,
+    /// Bytes of an escape sequence seen so far (0: none).
+    escape: u8,
+}
+
+impl LineEditor {
+    /// Takes keys; echoes them; returns the lines they completed.
+    fn keys(&mut self, keys: &[u8]) -> Vec<String> {
+        let mut done = Vec::new();
+        let mut echo = String::new();
+        for &k in keys {
+            match (self.escape, k) {
+                (0, 0x1b) => self.escape = 1,
+                (1, b'[' | b'O') => self.escape = 2,
+                (1, _) => self.escape = 0,
+                (2, 0x40..=0x7e) => self.escape = 0,
+                (2, _) => {}
+                (_, b'\r' | b'\n') => {
+                    echo.push('\n');
+                    term::monitor(&std::mem::take(&mut echo));
+                    done.push(std::mem::take(&mut self.line));
+                }
+                (_, 0x7f | 0x08) if !self.line.is_empty() => {
+                    self.line.pop();
+                    echo.push_str("\x08 \x08");
+                }
+                (_, 0x20..=0x7e) => {
+                    self.line.push(k as char);
+                    echo.push(k as char);
+                }
+                _ => {}
+            }
+        }
+        term::monitor(&echo);
+        done
     }
 }

@@ -31,3 +31,13 @@ pub fn say(message: &str) {
 pub fn line(message: &str) {
     eprint!("{message}{}", end());
 }
+
+/// Monitor output on stdout, where the guest's console goes (as QEMU's multiplexed stdio does), with line ends
+/// the terminal's mode wants.
+pub fn monitor(text: &str) {
+    use std::io::Write;
+    let text = if RAW.load(Ordering::Relaxed) { text.replace('\n', "\r\n") } else { text.to_string() };
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
