@@ -137,6 +137,20 @@ fn ctrl_a_c_opens_the_monitor_and_gives_the_keyboard_back() {
     let pane = wait_for(&session, "unknown command 'frobnicate'", Duration::from_secs(10));
     assert!(pane.contains("unknown command 'frobnicate'"), "no error line:\n{pane}");
 
+    // stop: virtual time stands still until cont.
+    tmux(&["send-keys", "-t", &session, "stop", "Enter", "info status", "Enter", "info icount", "Enter"]);
+    let pane = wait_for(&session, "VM status: paused", Duration::from_secs(10));
+    assert!(pane.contains("VM status: paused"), "stop did not stop:\n{pane}");
+    std::thread::sleep(Duration::from_millis(300));
+    tmux(&["send-keys", "-t", &session, "info icount", "Enter"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let pane = tmux(&["capture-pane", "-p", "-S", "-200", "-t", &session]);
+    let totals: Vec<&str> = pane.lines().filter_map(|l| l.split_once("total ").map(|(_, n)| n)).collect();
+    assert!(totals.len() >= 2 && totals[totals.len() - 1] == totals[totals.len() - 2], "ran while stopped:\n{pane}");
+    tmux(&["send-keys", "-t", &session, "cont", "Enter", "info status", "Enter"]);
+    let pane = wait_for(&session, "VM status: running", Duration::from_secs(10));
+    assert!(pane.contains("VM status: running"), "cont did not resume:\n{pane}");
+
     // Ctrl-A c again: the keyboard is the guest's.
     tmux(&["send-keys", "-t", &session, "C-a", "c"]);
     tmux(&["send-keys", "-t", &session, "echo back-$((40+2))", "Enter"]);
@@ -144,9 +158,19 @@ fn ctrl_a_c_opens_the_monitor_and_gives_the_keyboard_back() {
     assert!(pane.contains("back-42\n"), "the shell did not get the keyboard back:\n{pane}");
     assert!(!pane.contains("unknown command 'echo"), "guest keys went to the monitor:\n{pane}");
 
-    // quit in the monitor ends rewind, as in QEMU.
+    // system_reset boots the machine afresh.
     tmux(&["send-keys", "-t", &session, "C-a", "c"]);
     wait_for(&session, "(qemu)", Duration::from_secs(10));
+    // Forget the first boot's lines: the screen (-R) and the history.
+    tmux(&["send-keys", "-R", "-t", &session]);
+    tmux(&["clear-history", "-t", &session]);
+    let pane = tmux(&["capture-pane", "-p", "-S", "-200", "-t", &session]);
+    assert!(!pane.contains("Linux version"), "the first boot's lines are still there:\n{pane}");
+    tmux(&["send-keys", "-t", &session, "system_reset", "Enter"]);
+    let pane = wait_for(&session, "Linux version", Duration::from_secs(30));
+    assert!(pane.contains("Linux version"), "system_reset did not boot again:\n{pane}");
+
+    // quit in the monitor ends rewind, as in QEMU.
     tmux(&["send-keys", "-t", &session, "quit", "Enter"]);
     assert_eq!(exit_status(&done, Duration::from_secs(20)), "exit=0", "quit did not end rewind");
 }

@@ -156,15 +156,13 @@ impl Frontend for Console {
             }
             Some(ConsoleEvent::MonitorKeys(keys)) => {
                 let Some(editor) = self.monitor.as_mut() else { return Ok(Command::Run(u64::MAX)) };
-                for line in editor.keys(&keys) {
-                    if matches!(line.trim(), "quit" | "q") {
-                        return Ok(Command::Quit(0));
-                    }
+                // Each line runs as soon as it is complete, so pasted lines show their output in order.
+                editor.keys(&keys, &mut |line| {
                     if !line.trim().is_empty() {
-                        term::monitor(&session.monitor(&line, &mut |_, _| {}));
+                        term::monitor(&session.monitor(line, &mut |_, _| {}));
                     }
                     term::monitor(PROMPT);
-                }
+                });
             }
             Some(ConsoleEvent::Quit) => {
                 term::say("rewind: terminated by Ctrl-A x");
@@ -202,9 +200,8 @@ struct LineEditor {
 }
 
 impl LineEditor {
-    /// Takes keys; echoes them; returns the lines they completed.
-    fn keys(&mut self, keys: &[u8]) -> Vec<String> {
-        let mut done = Vec::new();
+    /// Takes keys and echoes them; runs `on_line` on each line they complete.
+    fn keys(&mut self, keys: &[u8], on_line: &mut dyn FnMut(&str)) {
         let mut echo = String::new();
         for &k in keys {
             match (self.escape, k) {
@@ -216,7 +213,7 @@ impl LineEditor {
                 (_, b'\r' | b'\n') => {
                     echo.push('\n');
                     term::monitor(&std::mem::take(&mut echo));
-                    done.push(std::mem::take(&mut self.line));
+                    on_line(&std::mem::take(&mut self.line));
                 }
                 (_, 0x7f | 0x08) if !self.line.is_empty() => {
                     self.line.pop();
@@ -230,6 +227,5 @@ impl LineEditor {
             }
         }
         term::monitor(&echo);
-        done
     }
 }

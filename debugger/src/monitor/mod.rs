@@ -23,6 +23,19 @@ pub struct Monitor<'a> {
     pub progress: &'a mut dyn FnMut(u64, u64),
     /// The format and size `x`/`xp` use when a command gives none (sticky, as in QEMU).
     pub dump: &'a mut DumpDefaults,
+    /// Whether the machine is stopped by `stop` (for `info status`).
+    pub paused: bool,
+    /// What the command asks of the session beyond its text (set by `stop`, `cont`, `quit`, `system_reset`).
+    pub request: Option<Request>,
+}
+
+/// A change to the run that a command asks for; the session carries it out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Request {
+    Stop,
+    Cont,
+    Quit,
+    Reset,
 }
 
 /// What gdb must be told after a command moved execution: it keeps the registers and frames of the last stop
@@ -55,6 +68,15 @@ pub const COMMANDS: &[Command] = &[
     },
     Command { name: "info devices", help: "every device and its state", run: info_devices },
     Command { name: "info cpus", help: "every hart, its pc and whether it waits (wfi)", run: info_cpus },
+    Command { name: "info status", help: "whether the machine runs or is stopped", run: info_status },
+    Command {
+        name: "stop",
+        help: "stop the machine (virtual time stands still)",
+        run: |m, _| request(m, Request::Stop),
+    },
+    Command { name: "cont|c", help: "resume the machine after stop", run: |m, _| request(m, Request::Cont) },
+    Command { name: "system_reset", help: "reset the machine: a fresh boot", run: |m, _| request(m, Request::Reset) },
+    Command { name: "quit|q", help: "end rewind", run: |m, _| request(m, Request::Quit) },
     Command {
         name: "x",
         help: "x /fmt addr: virtual memory dump through the current hart's MMU (fmt: count, x d u o c, b h w g)",
@@ -90,11 +112,12 @@ pub fn execute(m: &mut Monitor<'_>, line: &str) -> Result<String, String> {
     if words.is_empty() {
         return help(m, &[]);
     }
+    // A command's words match in order; a word may have alternatives (`cont|c`).
     let best = COMMANDS
         .iter()
         .filter(|c| {
             let n: Vec<&str> = c.name.split(' ').collect();
-            words.len() >= n.len() && n.iter().zip(&words).all(|(a, b)| a == b)
+            words.len() >= n.len() && n.iter().zip(&words).all(|(a, b)| a.split('|').any(|alt| alt == *b))
         })
         .max_by_key(|c| c.name.len());
     match best {
@@ -224,6 +247,16 @@ fn info_devices(m: &mut Monitor<'_>, _: &[&str]) -> Result<String, String> {
     Ok(s)
 }
 
+fn request(m: &mut Monitor<'_>, request: Request) -> Result<String, String> {
+    m.request = Some(request);
+    Ok(String::new())
+}
+
+/// As QEMU's.
+fn info_status(m: &mut Monitor<'_>, _: &[&str]) -> Result<String, String> {
+    Ok(format!("VM status: {}\n", if m.paused { "paused" } else { "running" }))
+}
+
 /// As QEMU's, with the pc (QEMU prints the host thread id, which means nothing for harts that share one thread).
 fn info_cpus(m: &mut Monitor<'_>, _: &[&str]) -> Result<String, String> {
     let mut s = String::new();
@@ -281,6 +314,8 @@ mod tests {
             snapshots: &mut snapshots,
             progress: &mut |_, _| {},
             dump: &mut dump,
+            paused: false,
+            request: None,
         });
     }
 
@@ -313,6 +348,15 @@ mod tests {
             assert!(execute(m, "frobnicate").unwrap_err().contains("unknown command 'frobnicate'"));
             assert_eq!(execute(m, "xp/2xw 0x80000000").unwrap(), "0000000080000000: 0x00000000 0x00000000\n");
             assert_eq!(execute(m, "x 0x80000000").unwrap(), "0000000080000000: 0x00000000\n");
+            assert_eq!(execute(m, "info status").unwrap(), "VM status: running\n");
+            for (line, request) in
+                [("stop", Request::Stop), ("c", Request::Cont), ("cont", Request::Cont), ("q", Request::Quit)]
+            {
+                m.request = None;
+                assert_eq!(execute(m, line).unwrap(), "");
+                assert_eq!(m.request, Some(request), "{line}");
+            }
+            assert!(execute(m, "help").unwrap().contains("cont|c"));
             assert_eq!(
                 execute(m, "info cpus").unwrap(),
                 "  CPU #0: pc=0x0000000080000000\n* CPU #1: pc=0x0000000080000000\n"

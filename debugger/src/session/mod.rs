@@ -18,7 +18,7 @@ pub use input::{InputPath, CHECKPOINT_BUDGET, CHECKPOINT_EVERY};
 pub use output::SharedOutput;
 pub use stop::{Direction, Stop, StopEvent, NO_HISTORY};
 
-use crate::monitor::{self, DumpDefaults, Monitor, Snapshot};
+use crate::monitor::{self, DumpDefaults, Monitor, Request, Snapshot};
 use crate::progress::Progress;
 use anyhow::{Context, Result};
 use pacing::IdlePacing;
@@ -70,6 +70,10 @@ pub struct Session {
     idle_waiting: bool,
     /// Input arrived during that wait.
     woke: bool,
+    /// Stopped by the monitor's `stop` until `cont`.
+    paused: bool,
+    /// The monitor's `quit`: the run loop ends with this exit code.
+    quit: Option<i32>,
 }
 
 impl Session {
@@ -110,6 +114,8 @@ impl Session {
             debug: DebugState::default(),
             snapshots: BTreeMap::new(),
             dump_defaults: DumpDefaults::default(),
+            paused: false,
+            quit: None,
             console,
             output,
             replay_damage,
@@ -163,16 +169,46 @@ impl Session {
             snapshots: &mut self.snapshots,
             progress: &mut report,
             dump: &mut self.dump_defaults,
+            paused: self.paused,
+            request: None,
         };
         let result = monitor::execute(&mut m, line);
+        let request = m.request;
         if self.machine.icount() != before || line.trim_start().starts_with("loadvm") {
             // Execution moved: a watchpoint stop's bookkeeping belongs to the point left behind.
             self.debug.forget_watch_stop();
         }
-        match result {
+        let text = match result {
             Ok(text) => text,
             Err(e) => format!("{e}\n"),
+        };
+        match request.map(|r| self.carry_out(r)) {
+            Some(Err(e)) => format!("{text}{e}\n"),
+            _ => text,
         }
+    }
+
+    /// Carries out what a monitor command asked for.
+    fn carry_out(&mut self, request: Request) -> Result<()> {
+        match request {
+            Request::Stop => self.paused = true,
+            Request::Cont => self.paused = false,
+            Request::Quit => self.quit = Some(0),
+            Request::Reset if !matches!(self.inputs, InputPath::Live) => {
+                anyhow::bail!("a recording or replay cannot be reset: its log decides what the machine does")
+            }
+            Request::Reset => self.reset_machine()?,
+        }
+        Ok(())
+    }
+
+    /// A reset is a fresh boot of the same configuration: images are reloaded, devices start over, breakpoints
+    /// and watchpoints stay.
+    pub(super) fn reset_machine(&mut self) -> Result<()> {
+        self.machine = (self.rebuild)()?;
+        self.machine.set_stop_on_idle(true);
+        self.reapply_debug_state();
+        Ok(())
     }
 
     /// Ends the session's input path (a recording writes how the run ended).

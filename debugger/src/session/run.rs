@@ -36,6 +36,17 @@ impl Session {
             if chunk == 0 {
                 return Ok(0);
             }
+            if let Some(code) = self.quit.take() {
+                return Ok(code);
+            }
+            if self.paused {
+                // Stopped by the monitor: the front ends are looked after, virtual time stands still.
+                if let Command::Quit(code) = self.poll(frontends, IDLE_WAIT)? {
+                    return Ok(code);
+                }
+                self.pacing.rebase(self.machine.now());
+                continue;
+            }
             match self.poll(frontends, Duration::ZERO)? {
                 Command::Run(n) => chunk = chunk.min(n),
                 Command::Halt => {
@@ -160,10 +171,7 @@ impl Session {
                 Some(0)
             }
             StopEvent::Reset => {
-                // A reset is a fresh boot of the same configuration: images are reloaded, devices start over.
-                self.machine = (self.rebuild)()?;
-                self.machine.set_stop_on_idle(true);
-                self.reapply_debug_state();
+                self.reset_machine()?;
                 None
             }
             // Only debuggers set breakpoints and watchpoints, and they take their stops.
