@@ -26,6 +26,8 @@ pub struct FlatRange {
     /// Target of `start`; addresses inside the range map linearly.
     pub target: FlatTarget,
     pub name: String,
+    /// The priority of the subregion that painted the range (shown by `info mtree -f`).
+    pub priority: i32,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -39,7 +41,7 @@ impl FlatView {
     }
 
     /// Paints `[lo, hi]` with `target`, cutting whatever was there.
-    pub(super) fn paint(&mut self, lo: u64, hi: u64, target: FlatTarget, name: &str) {
+    pub(super) fn paint(&mut self, lo: u64, hi: u64, target: FlatTarget, name: &str, priority: i32) {
         let mut kept = Vec::with_capacity(self.ranges.len() + 2);
         for r in self.ranges.drain(..) {
             if r.last < lo || r.start > hi {
@@ -47,16 +49,41 @@ impl FlatView {
                 continue;
             }
             if r.start < lo {
-                kept.push(FlatRange { start: r.start, last: lo - 1, target: r.target, name: r.name.clone() });
+                kept.push(FlatRange { last: lo - 1, name: r.name.clone(), ..r.clone() });
             }
             if r.last > hi {
                 let target = r.target.advanced(hi + 1 - r.start);
-                kept.push(FlatRange { start: hi + 1, last: r.last, target, name: r.name });
+                kept.push(FlatRange { start: hi + 1, target, ..r });
             }
         }
-        kept.push(FlatRange { start: lo, last: hi, target, name: name.to_string() });
+        kept.push(FlatRange { start: lo, last: hi, target, name: name.to_string(), priority });
         kept.sort_by_key(|r| r.start);
         self.ranges = kept;
+    }
+
+    /// The view as QEMU's `info mtree -f` prints it, for a machine with `harts` harts (each has an address space
+    /// onto it, as in QEMU).
+    pub fn render(&self, harts: usize) -> String {
+        use std::fmt::Write;
+        let mut out = String::from("FlatView #0\n AS \"memory\", root: system\n");
+        for hart in 0..harts {
+            let _ = writeln!(out, " AS \"cpu-memory-{hart}\", root: system");
+        }
+        out.push_str(" Root memory region: system\n");
+        for r in &self.ranges {
+            let (kind, offset) = match r.target {
+                FlatTarget::Ram { offset } => ("ram", offset),
+                FlatTarget::Rom { offset, .. } => ("rom", offset),
+                FlatTarget::Io { offset, .. } => ("i/o", offset),
+            };
+            let _ = write!(out, "  {:016x}-{:016x} (prio {}, {kind}): {}", r.start, r.last, r.priority, r.name);
+            // QEMU shows where in its region a range starts when that is not the region's start.
+            if offset != 0 {
+                let _ = write!(out, " @{offset:016x}");
+            }
+            out.push('\n');
+        }
+        out
     }
 
     /// The range containing `addr`.

@@ -119,13 +119,13 @@ impl MemoryRegion {
     /// Computes the flattened view dispatch uses.
     pub fn flatten(&self) -> FlatView {
         let mut view = FlatView::default();
-        self.paint(0, 0, u64::MAX, &mut view);
+        self.paint(0, 0, 0, u64::MAX, &mut view);
         view
     }
 
     /// Paints this region at `base`, clipped to `[lo, hi]` (inclusive, so the top of the address space fits), over
     /// whatever lower-priority regions painted before.
-    fn paint(&self, base: u64, lo: u64, hi: u64, view: &mut FlatView) {
+    fn paint(&self, base: u64, priority: i32, lo: u64, hi: u64, view: &mut FlatView) {
         if self.size == 0 {
             return;
         }
@@ -140,17 +140,21 @@ impl MemoryRegion {
                 let mut order: Vec<&Subregion> = children.iter().filter(|c| c.enabled).collect();
                 order.sort_by_key(|c| c.priority);
                 for child in order {
-                    child.region.paint(base.wrapping_add(child.addr), lo, hi, view);
+                    child.region.paint(base.wrapping_add(child.addr), child.priority, lo, hi, view);
                 }
             }
             RegionKind::Ram { ram_offset } => {
-                view.paint(lo, hi, FlatTarget::Ram { offset: ram_offset + (lo - base) }, &self.name)
+                view.paint(lo, hi, FlatTarget::Ram { offset: ram_offset + (lo - base) }, &self.name, priority)
             }
-            RegionKind::Rom(rom) => view.paint(lo, hi, FlatTarget::Rom { rom: *rom, offset: lo - base }, &self.name),
-            RegionKind::Io(dev) => view.paint(lo, hi, FlatTarget::Io { device: *dev, offset: lo - base }, &self.name),
+            RegionKind::Rom(rom) => {
+                view.paint(lo, hi, FlatTarget::Rom { rom: *rom, offset: lo - base }, &self.name, priority)
+            }
+            RegionKind::Io(dev) => {
+                view.paint(lo, hi, FlatTarget::Io { device: *dev, offset: lo - base }, &self.name, priority)
+            }
             RegionKind::Alias { target, offset } => {
                 // Paint the target as if it started at base - offset, clipped to the alias window.
-                target.paint(base.wrapping_sub(*offset), lo, hi, view);
+                target.paint(base.wrapping_sub(*offset), priority, lo, hi, view);
             }
         }
     }
@@ -255,6 +259,20 @@ mod tests {
         assert!(!visited.contains(&"bar0".to_string()), "walk skips disabled regions: {visited:?}");
         assert!(!sys.place_subregion("ram", Some(0)), "main RAM never moves");
         assert!(!sys.place_subregion("nothing", Some(0)));
+    }
+
+    #[test]
+    fn flat_view_renders_as_qemus_info_mtree_f() {
+        let mut sys = board();
+        sys.add_subregion(0x8000_1000, MemoryRegion::io("dev", 0x1000, 7), 1);
+        let text = sys.flatten().render(2);
+        let expected = "FlatView #0\n AS \"memory\", root: system\n AS \"cpu-memory-0\", root: system\n \
+                        AS \"cpu-memory-1\", root: system\n Root memory region: system\n  \
+                        0000000000001000-0000000000001fff (prio 0, rom): mrom\n  \
+                        0000000080000000-0000000080000fff (prio 0, ram): ram\n  \
+                        0000000080001000-0000000080001fff (prio 1, i/o): dev\n  \
+                        0000000080002000-00000000800fffff (prio 0, ram): ram @0000000000002000\n";
+        assert_eq!(text, expected);
     }
 
     #[test]

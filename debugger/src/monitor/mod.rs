@@ -60,7 +60,11 @@ pub struct Command {
 
 pub const COMMANDS: &[Command] = &[
     Command { name: "help", help: "list the monitor commands", run: help },
-    Command { name: "info mtree", help: "the memory-region tree, as QEMU's info mtree", run: info_mtree },
+    Command {
+        name: "info mtree",
+        help: "info mtree [-f]: the memory-region tree, or with -f the flat view dispatch uses, as QEMU's",
+        run: info_mtree,
+    },
     Command {
         name: "info registers",
         help: "the current hart's registers, privilege level and key CSRs",
@@ -215,8 +219,12 @@ fn replay_checkpoints(m: &mut Monitor<'_>, _: &[&str]) -> Result<String, String>
     Ok(s)
 }
 
-fn info_mtree(m: &mut Monitor<'_>, _: &[&str]) -> Result<String, String> {
-    Ok(m.machine.memory_tree().render_mtree())
+fn info_mtree(m: &mut Monitor<'_>, args: &[&str]) -> Result<String, String> {
+    match args {
+        [] => Ok(m.machine.memory_tree().render_mtree()),
+        ["-f"] => Ok(m.machine.flat_view().render(m.machine.hart_count())),
+        _ => Err("usage: info mtree [-f]".into()),
+    }
 }
 
 fn info_registers(m: &mut Monitor<'_>, _: &[&str]) -> Result<String, String> {
