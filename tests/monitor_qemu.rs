@@ -79,7 +79,15 @@ fn monitor_output_matches_qemus_line_for_line() {
     let mut cmd = Command::new(rewind_bin());
     cmd.args(machine);
     let rewind = Rewind::start(cmd, &["-S"]);
-    let ours = rewind.gdb(&elf, COMMANDS);
+    let save = |who: &str| std::env::temp_dir().join(format!("rewind-monitor-{who}-{}.bin", std::process::id()));
+    let with_save = |who: &str| {
+        let mut c: Vec<String> = COMMANDS.iter().map(|c| c.to_string()).collect();
+        // Quoted: QEMU would read an unquoted path as a division of the size.
+        c.push(format!("monitor pmemsave 0x80000000 8192 \"{}\"", save(who).display()));
+        c
+    };
+    let commands = with_save("rewind");
+    let ours = rewind.gdb(&elf, &commands.iter().map(String::as_str).collect::<Vec<_>>());
 
     let port = free_port();
     let qemu = Command::new("qemu-system-riscv64")
@@ -98,8 +106,16 @@ fn monitor_output_matches_qemus_line_for_line() {
         assert!(start.elapsed() < Duration::from_secs(20), "QEMU's gdb server did not come up");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let theirs = gdb_session(&elf, &format!("target remote 127.0.0.1:{port}"), COMMANDS);
+    let commands = with_save("qemu");
+    let connect = format!("target remote 127.0.0.1:{port}");
+    let theirs = gdb_session(&elf, &connect, &commands.iter().map(String::as_str).collect::<Vec<_>>());
     drop(qemu);
+
+    let (our_file, their_file) = (std::fs::read(save("rewind")), std::fs::read(save("qemu")));
+    let _ = (std::fs::remove_file(save("rewind")), std::fs::remove_file(save("qemu")));
+    let (our_file, their_file) = (our_file.expect("rewind's pmemsave file"), their_file.expect("QEMU's pmemsave file"));
+    assert_eq!(their_file.len(), 8192);
+    assert!(our_file == their_file, "pmemsave files differ");
 
     let (our_view, their_view) = (flat_view_lines(&ours), flat_view_lines(&theirs));
     assert_eq!(their_view.len(), 4 + SAME_REGIONS.len(), "QEMU's flat view:\n{}", their_view.join("\n"));

@@ -138,6 +138,28 @@ pub fn dump(
     Ok(out)
 }
 
+/// `memsave addr size file` (`physical` false: through hart `hart`'s MMU) or `pmemsave`: writes `size` bytes of
+/// memory to `file`, as QEMU does. Nothing is written if some byte cannot be read.
+pub fn save(machine: &Machine, hart: usize, physical: bool, args: &[&str]) -> Result<String, String> {
+    let usage = if physical { "usage: pmemsave addr size file" } else { "usage: memsave addr size file" };
+    let [addr, size, file] = args else { return Err(usage.into()) };
+    let addr = parse_address(machine, hart, addr)?;
+    let size = parse_address(machine, hart, size)?;
+    // QEMU takes the file name quoted or not.
+    let file = file.trim_matches('"');
+    let mut bytes = Vec::new();
+    let mut at = addr;
+    while (bytes.len() as u64) < size {
+        let chunk = (size - bytes.len() as u64).min(1 << 16) as usize;
+        let part =
+            read(machine, hart, physical, at, chunk).ok_or_else(|| format!("Cannot access memory at {at:#x}"))?;
+        bytes.extend_from_slice(&part);
+        at = at.wrapping_add(chunk as u64);
+    }
+    std::fs::write(file, &bytes).map_err(|e| format!("could not open '{file}': {e}"))?;
+    Ok(String::new())
+}
+
 /// QEMU prints a `d` unit of 8 bytes signed and smaller ones as the unsigned value it loaded.
 fn signed(v: u64, size: u8) -> i128 {
     if size == 8 {
@@ -206,6 +228,20 @@ mod tests {
         );
         assert_eq!(x(&["/3cb", "0x80000008"]), "0000000080000008: '\\n' '\\'' '\\x00'\n");
         assert_eq!(x(&["/1xw", "0x7ffffffc"]), "000000007ffffffc: 0x00000000\n", "unmapped reads as zero");
+    }
+
+    #[test]
+    fn pmemsave_writes_the_bytes_and_refuses_what_it_cannot_read() {
+        let m = machine();
+        let file = std::env::temp_dir().join(format!("rewind-pmemsave-{}.bin", std::process::id()));
+        let name = file.to_str().unwrap();
+        assert_eq!(save(&m, 0, true, &["0x80000000", "10", name]).unwrap(), "");
+        assert_eq!(std::fs::read(&file).unwrap(), [0x33, 0x04, 0x05, 0x00, 0xb3, 0x84, 0x05, 0x00, b'\n', b'\'']);
+        let _ = std::fs::remove_file(&file);
+        assert!(save(&m, 0, true, &["0x80000000", "10", "/nonexistent/dir/file"])
+            .unwrap_err()
+            .contains("could not open"));
+        assert!(save(&m, 0, true, &["0x80000000", "10"]).is_err());
     }
 
     #[test]

@@ -91,6 +91,16 @@ pub const COMMANDS: &[Command] = &[
         help: "xp /fmt addr: physical memory dump (device registers are not read)",
         run: |m, args| memory::dump(m.machine, m.hart, true, m.dump, args),
     },
+    Command {
+        name: "memsave",
+        help: "memsave addr size file: save virtual memory (through the current hart's MMU) to a file",
+        run: |m, args| memory::save(m.machine, m.hart, false, args),
+    },
+    Command {
+        name: "pmemsave",
+        help: "pmemsave addr size file: save physical memory to a file",
+        run: |m, args| memory::save(m.machine, m.hart, true, args),
+    },
     Command { name: "info icount", help: "instructions executed, in total and per hart", run: info_icount },
     Command { name: "replay where", help: "the current instruction count (with --reverse)", run: replay_where },
     Command { name: "replay goto", help: "replay goto N: move execution to instruction count N", run: replay_goto },
