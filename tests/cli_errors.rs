@@ -58,6 +58,13 @@ fn unknown_option_and_bad_values_are_errors() {
     assert_clean_error(&rewind(&["-bios", "none", "-M", "virt,dumpdtb=/nonexistent/dir/x.dtb"]), "/nonexistent/dir");
 }
 
+#[test]
+fn dash_s_without_gdb_and_without_a_terminal_says_how_to_start() {
+    // QEMU's -S without a gdb server waits for the monitor's `cont`; with stdin not a terminal there is no monitor.
+    let run = rewind(&["-bios", "none", "-nographic", "-S"]);
+    assert_clean_error(&run, "-S without a gdb server waits for the monitor's cont");
+}
+
 /// A bare-metal ELF for a machine of `gib` GiB of RAM: it writes a marker to the last doubleword of RAM, reads
 /// it back and powers off through the sifive_test device: code 0 if the marker came back, 1 if not.
 fn top_of_ram_elf(gib: u32) -> Vec<u8> {

@@ -174,3 +174,28 @@ fn ctrl_a_c_opens_the_monitor_and_gives_the_keyboard_back() {
     tmux(&["send-keys", "-t", &session, "quit", "Enter"]);
     assert_eq!(exit_status(&done, Duration::from_secs(20)), "exit=0", "quit did not end rewind");
 }
+
+#[test]
+fn dash_s_without_gdb_starts_stopped_until_the_monitor_says_cont() {
+    let g = guest_dir();
+    let session = format!("rewind-frozen-{}", std::process::id());
+    let cmd = format!(
+        "{} -M virt -m 256M -nographic -kernel {} -initrd {} -append console=ttyS0 -S",
+        rewind_bin().display(),
+        g.join("Image").display(),
+        g.join("initramfs.cpio.gz").display(),
+    );
+    tmux(&["new-session", "-d", "-s", &session, "-x", "160", "-y", "50", &cmd]);
+    let _guard = Session(session.clone());
+    let pane = wait_for(&session, "stopped at reset (-S)", Duration::from_secs(10));
+    assert!(pane.contains("stopped at reset (-S)"), "no word of -S:\n{pane}");
+    std::thread::sleep(Duration::from_millis(500));
+    tmux(&["send-keys", "-t", &session, "C-a", "c"]);
+    tmux(&["send-keys", "-t", &session, "info registers", "Enter"]);
+    let pane = wait_for(&session, " icount   0", Duration::from_secs(10));
+    assert!(pane.contains(" pc       0000000000001000") && pane.contains(" icount   0"), "ran before cont:\n{pane}");
+    assert!(!pane.contains("OpenSBI"), "the firmware ran before cont:\n{pane}");
+    tmux(&["send-keys", "-t", &session, "cont", "Enter", "C-a", "c"]);
+    let pane = wait_for(&session, "rewind-guest:/#", Duration::from_secs(60));
+    assert!(pane.contains("rewind-guest:/#"), "cont did not boot:\n{pane}");
+}

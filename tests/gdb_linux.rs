@@ -94,7 +94,7 @@ fn monitor_commands() {
     for region in ["ram", "serial", "plic", "clint", "virtio"] {
         assert!(out.to_lowercase().contains(region), "mtree lacks {region}:\n{out}");
     }
-    assert_has(&out, &["priv Machine", "mstatus", "satp", "total 0", "hart 0 0", "physical addresses"]);
+    assert_has(&out, &["CPU#0", " priv     Machine", "mstatus", "satp", "total 0", "hart 0 0", "physical addresses"]);
     assert_has(&out, &["0x1000:", "unknown command 'frobnicate'"]);
 }
 

@@ -81,8 +81,9 @@ fn time_travel_through_the_gdb_script_leaves_gdb_at_the_new_point() {
     assert_eq!(wheres[1], wheres[0] + 1, "one stepi after loadvm runs one instruction:\n{out}");
     // After the goto, gdb's pc is the machine's pc.
     let gdb_pc = out.lines().find_map(|l| l.strip_prefix("$2 = ")).unwrap_or_else(|| panic!("{out}")).trim();
-    let machine_pc = out.lines().find_map(|l| l.split("  pc ").nth(1)).unwrap_or_else(|| panic!("{out}"));
-    let machine_pc = machine_pc.split_whitespace().next().unwrap().trim_start_matches('0');
+    // `monitor info registers` prints QEMU's " pc       <16 hex digits>" line.
+    let machine_pc = out.lines().find_map(|l| l.strip_prefix(" pc ")).unwrap_or_else(|| panic!("{out}"));
+    let machine_pc = machine_pc.trim().trim_start_matches('0');
     assert_eq!(gdb_pc.trim_start_matches("0x"), machine_pc, "{out}");
 }
 

@@ -1,6 +1,6 @@
 //! The monitor against QEMU's own: the same `monitor` commands sent by gdb-multiarch to rewind's gdb server and to
 //! qemu-system-riscv64's, on the same firmware at reset, print the same lines (memory dumps; the flat view's header
-//! and the ranges of the regions both boards size alike).
+//! and the ranges of the regions both boards size alike; `info registers` at reset; `pmemsave` files).
 
 mod common;
 mod gdb_support;
@@ -30,7 +30,32 @@ const COMMANDS: &[&str] = &[
     "monitor xp /6xw 0x1000",
     "monitor xp/4xw 0x80000010",
     "monitor info mtree -f",
+    "monitor info registers",
 ];
+
+/// `info registers` rows only one side prints: QEMU's hypervisor rows (its default CPU has the H extension,
+/// rewind's hart does not), and rewind's privilege and instruction count. `mip` differs at reset: QEMU's ACLINT
+/// starts with mtimecmp 0, so MTIP is pending before the firmware programs the timer; rewind's CLINT does not.
+const ONE_SIDED_ROWS: &[&str] = &[
+    "V", "hstatus", "vsstatus", "hideleg", "hedeleg", "vstvec", "vsepc", "vscause", "htval", "mtval2", "priv",
+    "icount", "mip",
+];
+
+/// The rows of `info registers` both emulators print, one per register (`name value`).
+fn register_rows(out: &str) -> Vec<String> {
+    let mut words = out
+        .lines()
+        .skip_while(|l| l.trim_end() != "CPU#0")
+        .skip(1)
+        .take_while(|l| l.starts_with(' '))
+        .flat_map(|l| {
+            let words: Vec<&str> = l.split_whitespace().filter(|w| *w != "=").collect();
+            words.chunks(2).map(|c| c.join(" ")).collect::<Vec<_>>()
+        })
+        .collect::<Vec<_>>();
+    words.retain(|row| !ONE_SIDED_ROWS.contains(&row.split(' ').next().unwrap_or("")));
+    words
+}
 
 /// Regions whose flat ranges are the same on both boards. The others differ in size until the board follows
 /// QEMU's device sizes (rewind's CLINT is one region, QEMU's ACLINT two; QEMU's UART, RTC and virtio windows are
@@ -38,14 +63,18 @@ const COMMANDS: &[&str] = &[
 const SAME_REGIONS: &[&str] =
     &["riscv_virt_board.mrom", "riscv.sifive.test", "riscv.sifive.plic", "riscv_virt_board.ram"];
 
-/// The `info mtree -f` lines of the first flat view that are headers or ranges of [`SAME_REGIONS`].
+/// The `info mtree -f` lines of the flat view of the `memory` address space (QEMU numbers its views in no fixed
+/// order, so the number is left out) that are headers or ranges of [`SAME_REGIONS`].
 fn flat_view_lines(out: &str) -> Vec<String> {
-    out.lines()
-        .map(str::trim_end)
-        .skip_while(|l| *l != "FlatView #0")
-        .take_while(|l| !l.is_empty() && !l.starts_with("FlatView #1"))
+    let lines: Vec<&str> = out.lines().map(str::trim_end).collect();
+    let views = lines.split(|l| l.starts_with("FlatView #") || l.is_empty());
+    let Some(view) = views.into_iter().find(|v| v.contains(&" AS \"memory\", root: system")) else {
+        return Vec::new();
+    };
+    view.iter()
+        .take_while(|l| !l.starts_with("(qemu)"))
         .filter(|l| !l.contains("(prio ") || SAME_REGIONS.iter().any(|r| l.ends_with(&format!("): {r}"))))
-        .map(String::from)
+        .map(|l| l.to_string())
         .collect()
 }
 
@@ -117,8 +146,11 @@ fn monitor_output_matches_qemus_line_for_line() {
     assert_eq!(their_file.len(), 8192);
     assert!(our_file == their_file, "pmemsave files differ");
 
+    let (our_rows, their_rows) = (register_rows(&ours), register_rows(&theirs));
+    assert_eq!(their_rows.len(), 1 + 16 + 64, "QEMU's registers: {their_rows:?}");
+    assert_eq!(our_rows, their_rows, "rewind's info registers (left) differs from QEMU's (right)");
     let (our_view, their_view) = (flat_view_lines(&ours), flat_view_lines(&theirs));
-    assert_eq!(their_view.len(), 4 + SAME_REGIONS.len(), "QEMU's flat view:\n{}", their_view.join("\n"));
+    assert_eq!(their_view.len(), 3 + SAME_REGIONS.len(), "QEMU's flat view:\n{}", their_view.join("\n"));
     assert_eq!(our_view, their_view, "rewind's flat view (left) differs from QEMU's (right)");
     let (ours, theirs) = (dump_lines(&ours), dump_lines(&theirs));
     assert!(theirs.len() >= COMMANDS.len() - 1, "QEMU's output has too few dump lines:\n{}", theirs.join("\n"));

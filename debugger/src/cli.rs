@@ -210,7 +210,6 @@ impl MachineArgs {
             (Some(spec), _) if spec == "none" => Ok(None),
             (Some(spec), _) => parse_endpoint(spec).map(Some),
             (None, true) => Ok(Some(Endpoint::Tcp("127.0.0.1:1234".into()))),
-            (None, false) if self.freeze => bail!("-S needs a gdb server (-s or -gdb tcp::PORT)"),
             (None, false) => Ok(None),
         }
     }

@@ -9,6 +9,7 @@ use crate::session::{Frontend, InputPath, Options, Rebuild, Session, SharedOutpu
 use crate::term;
 use anyhow::{Context, Result};
 use rewind::{Machine, TIMEBASE_HZ};
+use std::io::IsTerminal;
 use std::time::Instant;
 
 /// Runs the machine with the console on stdin/stdout (and the gdb server, if asked for). Returns the process
@@ -39,6 +40,17 @@ pub fn run_with(args: &MachineArgs, inputs: InputPath, originals: Option<crate::
     // A replay without gdb shows how far it got (on a terminal).
     if gdb.is_none() {
         session.show_replay_progress();
+    }
+    if args.freeze && gdb.is_none() {
+        // As QEMU: -S without a gdb server starts stopped, and the monitor's `cont` starts the machine. Without a
+        // terminal there is no monitor to say it.
+        if !std::io::stdin().is_terminal() {
+            anyhow::bail!(
+                "-S without a gdb server waits for the monitor's cont: run in a terminal (Ctrl-A c) or add -s"
+            );
+        }
+        session.stop();
+        term::line("rewind: stopped at reset (-S); Ctrl-A c, then cont, starts the machine");
     }
     let mut console = Console::start();
     let started = Instant::now();

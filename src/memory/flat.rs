@@ -83,6 +83,8 @@ impl FlatView {
             }
             out.push('\n');
         }
+        // QEMU ends each view with an empty line.
+        out.push('\n');
         out
     }
 

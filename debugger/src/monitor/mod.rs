@@ -237,20 +237,47 @@ fn info_mtree(m: &mut Monitor<'_>, args: &[&str]) -> Result<String, String> {
     }
 }
 
+/// QEMU's layout (`riscv_cpu_dump_state`) without the hypervisor rows, which this hart does not have, and with two
+/// lines QEMU does not print: the privilege level and the instruction count.
 fn info_registers(m: &mut Monitor<'_>, _: &[&str]) -> Result<String, String> {
-    use rewind::arch::riscv::regs::{csr_name, SUMMARY_CSRS, X_NAMES};
+    use rewind::arch::riscv::csr::*;
+    use rewind::arch::riscv::regs::{F_NAMES, X_NAMES};
     let h = m.machine.hart(m.hart).ok_or_else(|| format!("no hart {}", m.hart))?;
-    let mut s = String::new();
-    let _ = writeln!(s, "hart {}  pc {:016x}  priv {:?}  icount {}", m.hart, h.pc, h.privilege, h.icount);
-    for (i, name) in X_NAMES.iter().enumerate() {
-        let _ = write!(s, "x{i:<2} {name:<4} {:016x}", h.x[i]);
-        s.push_str(if i % 4 == 3 { "\n" } else { "  " });
+    let mut s = format!("CPU#{}\n {:<8} {:016x}\n", m.hart, "pc", h.pc);
+    let csrs = [
+        ("mhartid", MHARTID),
+        ("mstatus", MSTATUS),
+        ("mip", MIP),
+        ("mie", MIE),
+        ("mideleg", MIDELEG),
+        ("medeleg", MEDELEG),
+        ("mtvec", MTVEC),
+        ("stvec", STVEC),
+        ("mepc", MEPC),
+        ("sepc", SEPC),
+        ("mcause", MCAUSE),
+        ("scause", SCAUSE),
+        ("mtval", MTVAL),
+        ("stval", STVAL),
+        ("mscratch", MSCRATCH),
+        ("sscratch", SSCRATCH),
+        ("satp", SATP),
+    ];
+    for (name, csr) in csrs {
+        let _ = writeln!(s, " {name:<8} {:016x}", m.machine.debug_read_csr(m.hart, csr).unwrap_or(0));
     }
-    for (i, n) in SUMMARY_CSRS.iter().enumerate() {
-        let v = m.machine.debug_read_csr(m.hart, *n).unwrap_or(0);
-        let _ = write!(s, "{:<8} {v:016x}", csr_name(*n).unwrap_or("?"));
-        s.push_str(if i % 4 == 3 || i + 1 == SUMMARY_CSRS.len() { "\n" } else { "  " });
+    // QEMU names x8 `s0` where gdb's table says `fp`.
+    let x_name = |i: usize| if i == 8 { "s0" } else { X_NAMES[i] };
+    let banks = [(&h.x, 'x', &x_name as &dyn Fn(usize) -> &'static str), (&h.f, 'f', &|i: usize| F_NAMES[i])];
+    for (values, prefix, name) in banks {
+        for (i, v) in values.iter().enumerate() {
+            let _ = write!(s, " {:<8} {v:016x}", format!("{prefix}{i}/{}", name(i)));
+            if i % 4 == 3 {
+                s.push('\n');
+            }
+        }
     }
+    let _ = writeln!(s, " {:<8} {:?}\n {:<8} {}", "priv", h.privilege, "icount", h.icount);
     Ok(s)
 }
 
@@ -357,7 +384,11 @@ mod tests {
             assert!(execute(m, "help").unwrap().contains("info mtree"));
             assert!(execute(m, "").unwrap().contains("phys on|off"));
             assert!(execute(m, "info mtree").unwrap().contains("ram"));
-            assert!(execute(m, "info registers").unwrap().starts_with("hart 1  pc 0000000080000000  priv Machine"));
+            let regs = execute(m, "info registers").unwrap();
+            assert!(regs.starts_with("CPU#1\n pc       0000000080000000\n mhartid  0000000000000001\n"), "{regs}");
+            assert!(regs.contains(" x8/s0    0000000000000000 x9/s1    "), "{regs}");
+            assert!(regs.contains(" f28/ft8  0000000000000000 f29/ft9  "), "{regs}");
+            assert!(regs.ends_with(" priv     Machine\n icount   0\n"), "{regs}");
             assert_eq!(execute(m, "info icount").unwrap(), "total 0\nhart 0 0\nhart 1 0\n");
             assert!(execute(m, "phys on").unwrap().contains("physical"));
             assert!(*m.phys);

@@ -188,6 +188,11 @@ impl Session {
         }
     }
 
+    /// Holds the machine until the monitor's `cont` (QEMU's `-S` without a gdb server).
+    pub fn stop(&mut self) {
+        self.paused = true;
+    }
+
     /// Carries out what a monitor command asked for.
     fn carry_out(&mut self, request: Request) -> Result<()> {
         match request {
