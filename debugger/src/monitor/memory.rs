@@ -77,6 +77,9 @@ pub fn parse_address(machine: &Machine, hart: usize, text: &str) -> Result<u64, 
     }
 }
 
+/// Most bytes `memsave`/`pmemsave` write: the largest RAM the `virt` board takes.
+const MAX_SAVE: u64 = 64 << 30;
+
 /// Most bytes one command dumps: a typo in the count must not print for minutes.
 const MAX_DUMP: u64 = 1 << 20;
 
@@ -139,25 +142,46 @@ pub fn dump(
 }
 
 /// `memsave addr size file` (`physical` false: through hart `hart`'s MMU) or `pmemsave`: writes `size` bytes of
-/// memory to `file`, as QEMU does. Nothing is written if some byte cannot be read.
+/// memory to `file`, as QEMU does. If some byte cannot be read, no file is left behind.
 pub fn save(machine: &Machine, hart: usize, physical: bool, args: &[&str]) -> Result<String, String> {
     let usage = if physical { "usage: pmemsave addr size file" } else { "usage: memsave addr size file" };
     let [addr, size, file] = args else { return Err(usage.into()) };
     let addr = parse_address(machine, hart, addr)?;
     let size = parse_address(machine, hart, size)?;
+    if size > MAX_SAVE {
+        return Err(format!("at most {MAX_SAVE} bytes at a time (the largest RAM the board takes)"));
+    }
     // QEMU takes the file name quoted or not.
     let file = file.trim_matches('"');
-    let mut bytes = Vec::new();
-    let mut at = addr;
-    while (bytes.len() as u64) < size {
-        let chunk = (size - bytes.len() as u64).min(1 << 16) as usize;
+    let mut out = std::fs::File::create(file).map_err(|e| format!("could not open '{file}': {e}"))?;
+    let written = write_memory(machine, hart, physical, addr, size, &mut out);
+    if written.is_err() {
+        // Nothing half-written stays behind.
+        let _ = std::fs::remove_file(file);
+    }
+    written.map(|()| String::new())
+}
+
+/// Writes `size` bytes of memory at `addr` to `out`, a chunk at a time (a large save never sits in host memory
+/// whole).
+fn write_memory(
+    machine: &Machine,
+    hart: usize,
+    physical: bool,
+    addr: u64,
+    size: u64,
+    out: &mut impl std::io::Write,
+) -> Result<(), String> {
+    let mut done = 0;
+    while done < size {
+        let chunk = (size - done).min(1 << 16) as usize;
+        let at = addr.wrapping_add(done);
         let part =
             read(machine, hart, physical, at, chunk).ok_or_else(|| format!("Cannot access memory at {at:#x}"))?;
-        bytes.extend_from_slice(&part);
-        at = at.wrapping_add(chunk as u64);
+        out.write_all(&part).map_err(|e| format!("writing the file: {e}"))?;
+        done += chunk as u64;
     }
-    std::fs::write(file, &bytes).map_err(|e| format!("could not open '{file}': {e}"))?;
-    Ok(String::new())
+    Ok(())
 }
 
 /// QEMU prints a `d` unit of 8 bytes signed and smaller ones as the unsigned value it loaded.
@@ -242,6 +266,8 @@ mod tests {
             .unwrap_err()
             .contains("could not open"));
         assert!(save(&m, 0, true, &["0x80000000", "10"]).is_err());
+        assert!(save(&m, 0, true, &["0", "0xffffffffffffffff", name]).unwrap_err().contains("at most"));
+        assert!(!file.exists(), "a refused save writes nothing");
     }
 
     #[test]
