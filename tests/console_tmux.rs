@@ -31,13 +31,11 @@ impl Drop for Session {
     }
 }
 
-#[test]
-fn shell_in_a_terminal_and_ctrl_a_x_quits() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        panic!("tmux is needed (scripts/deps.sh installs it)");
-    }
+/// Boots the shared guest in a new tmux session named `name`, with the shell
+/// command line writing rewind's exit status to the returned file, and waits for the guest's shell prompt.
+fn boot_in_tmux(name: &str) -> (Session, std::path::PathBuf) {
     let g = guest_dir();
-    let session = format!("rewind-test-{}", std::process::id());
+    let session = format!("{name}-{}", std::process::id());
     let done = std::env::temp_dir().join(format!("{session}.exit"));
     let cmd = format!(
         "{} -M virt -m 256M -nographic -kernel {} -initrd {} -append console=ttyS0; echo exit=$? > {}",
@@ -47,10 +45,20 @@ fn shell_in_a_terminal_and_ctrl_a_x_quits() {
         done.display()
     );
     tmux(&["new-session", "-d", "-s", &session, "-x", "160", "-y", "50", &cmd]);
-    let _guard = Session(session.clone());
+    let guard = Session(session.clone());
     // capture-pane drops trailing spaces, so the prompt is matched without its own.
     let pane = wait_for(&session, "rewind-guest:/#", Duration::from_secs(60));
     assert!(pane.contains("rewind-guest:/#"), "no prompt:\n{pane}");
+    (guard, done)
+}
+
+#[test]
+fn shell_in_a_terminal_and_ctrl_a_x_quits() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        panic!("tmux is needed (scripts/deps.sh installs it)");
+    }
+    let (guard, done) = boot_in_tmux("rewind-test");
+    let session = guard.0.clone();
     tmux(&["send-keys", "-t", &session, "echo typed-$((40+2))", "Enter"]);
     let pane = wait_for(&session, "typed-42\n", Duration::from_secs(30));
     assert!(pane.contains("typed-42\n"), "the shell did not answer:\n{pane}");
@@ -108,20 +116,8 @@ fn typed_input_reaches_the_shell_with_every_device_attached() {
 
 #[test]
 fn ctrl_a_c_opens_the_monitor_and_gives_the_keyboard_back() {
-    let g = guest_dir();
-    let session = format!("rewind-monitor-{}", std::process::id());
-    let done = std::env::temp_dir().join(format!("{session}.exit"));
-    let cmd = format!(
-        "{} -M virt -m 256M -nographic -kernel {} -initrd {} -append console=ttyS0; echo exit=$? > {}",
-        rewind_bin().display(),
-        g.join("Image").display(),
-        g.join("initramfs.cpio.gz").display(),
-        done.display()
-    );
-    tmux(&["new-session", "-d", "-s", &session, "-x", "160", "-y", "50", &cmd]);
-    let _guard = Session(session.clone());
-    let pane = wait_for(&session, "rewind-guest:/#", Duration::from_secs(60));
-    assert!(pane.contains("rewind-guest:/#"), "no prompt:\n{pane}");
+    let (guard, done) = boot_in_tmux("rewind-monitor");
+    let session = guard.0.clone();
 
     tmux(&["send-keys", "-t", &session, "C-a", "c"]);
     let pane = wait_for(&session, "(qemu)", Duration::from_secs(10));
