@@ -271,11 +271,20 @@ pub fn insn_len(low: u16) -> u8 {
 
 /// Decodes one instruction from its raw bits (the upper half is ignored for compressed encodings).
 pub fn decode(raw: u32) -> Insn {
-    let insn = if raw & 3 != 3 { decode_compressed(raw as u16) } else { decode_full(raw) };
+    let insn = decode_operation(raw);
     if insn.rd == 0 && insn.only_writes_rd() {
         Insn { op: Op::Nop, ..insn }
     } else {
         insn
+    }
+}
+
+/// Decodes without folding writes to x0 into [`Op::Nop`]: the disassembler names the operation a hint encodes.
+pub(crate) fn decode_operation(raw: u32) -> Insn {
+    if raw & 3 != 3 {
+        decode_compressed(raw as u16)
+    } else {
+        decode_full(raw)
     }
 }
 

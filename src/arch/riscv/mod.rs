@@ -3,6 +3,7 @@
 
 pub mod csr;
 pub mod decode;
+pub mod disasm;
 pub(crate) mod fpu;
 pub mod hart;
 pub mod mip;
