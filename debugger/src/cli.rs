@@ -58,7 +58,15 @@ pub enum Command {
         /// Look for the images the recording needs in this directory too (found by content hash).
         #[arg(long = "image-dir", value_name = "DIR")]
         image_dir: Option<PathBuf>,
+        /// Open the recording in the full-screen terminal UI, stopped at its start.
+        #[arg(long = "tui")]
+        tui: bool,
+        /// Symbols and source lines for the TUI and the monitor (an ELF file such as vmlinux).
+        #[arg(long = "symbols", value_name = "FILE")]
+        symbols: Option<PathBuf>,
     },
+    /// Boot a machine inside the full-screen terminal UI (the same as `run --tui`): it starts stopped at reset.
+    Tui(MachineArgs),
     /// Print the machine's memory-region tree (QEMU's `info mtree`) and exit.
     #[command(mut_args(hide_run_only))]
     Mtree(MachineArgs),
@@ -87,6 +95,8 @@ const RUN_ONLY: &[&str] = &[
     "gdb_default",
     "gdb",
     "freeze",
+    "tui",
+    "symbols",
 ];
 
 fn hide_run_only(arg: clap::Arg) -> clap::Arg {
@@ -180,6 +190,13 @@ pub struct MachineArgs {
     /// Do not start the CPUs until gdb continues or steps them.
     #[arg(short = 'S')]
     pub freeze: bool,
+    /// Run inside the full-screen terminal UI (as `rewind tui`), stopped at reset.
+    #[arg(long = "tui")]
+    pub tui: bool,
+    /// Symbols and DWARF source lines for the TUI and the monitor: an ELF file such as vmlinux (default: the
+    /// -kernel file, when it is an ELF with symbols).
+    #[arg(long = "symbols", value_name = "FILE")]
+    pub symbols: Option<PathBuf>,
     /// Virtual time (QEMU's `-icount`): always the instruction count here; `sleep=on` (the default) lets an idle
     /// guest's clock advance with the wall clock at no CPU cost, `sleep=off` jumps idle time at once.
     #[arg(long = "icount", value_name = "sleep=on|off", default_value = "sleep=on")]

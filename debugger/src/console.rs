@@ -181,6 +181,13 @@ impl Frontend for Console {
         term::say(text);
     }
 
+    fn guest_output(&mut self, bytes: &[u8], _at: u64) {
+        use std::io::Write;
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(bytes);
+        let _ = stdout.flush();
+    }
+
     fn presence(&self) -> Presence {
         if self.closed {
             Presence::Gone

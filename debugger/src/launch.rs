@@ -6,7 +6,9 @@ use crate::console::Console;
 use crate::gdb::GdbServer;
 use crate::machine_setup::build_machine;
 use crate::session::{Frontend, InputPath, Options, Rebuild, Session, SharedOutput};
+use crate::symbols::Symbols;
 use crate::term;
+use crate::tui::Tui;
 use anyhow::{Context, Result};
 use rewind::{Machine, TIMEBASE_HZ};
 use std::io::IsTerminal;
@@ -33,15 +35,16 @@ pub fn run_with(args: &MachineArgs, inputs: InputPath, originals: Option<crate::
     let rebuild: Rebuild = Box::new(move || Ok(build_machine(&fresh_args, Box::new(fresh_out.clone()), None)?.0));
     let options = Options { reverse: args.reverse, sleep: cli::parse_icount(&args.icount)?, max_insns: args.max_insns };
     let mut session = Session::new(machine, inputs, out, options, rebuild)?;
+    session.set_symbols(load_symbols(args)?);
     let mut gdb = match &endpoint {
         Some(e) => Some(GdbServer::start(e, args.freeze)?),
         None => None,
     };
     // A replay without gdb shows how far it got (on a terminal).
-    if gdb.is_none() {
+    if gdb.is_none() && !args.tui {
         session.show_replay_progress();
     }
-    if args.freeze && gdb.is_none() {
+    if args.freeze && gdb.is_none() && !args.tui {
         // As QEMU: -S without a gdb server starts stopped, and the monitor's `cont` starts the machine. Without a
         // terminal there is no monitor to say it.
         if !std::io::stdin().is_terminal() {
@@ -52,21 +55,43 @@ pub fn run_with(args: &MachineArgs, inputs: InputPath, originals: Option<crate::
         session.stop();
         term::line("rewind: stopped at reset (-S); Ctrl-A c, then cont, starts the machine");
     }
-    let mut console = Console::start();
+    // The TUI owns the keyboard and the screen; without it, the console has them.
+    let (mut tui, mut console) = match args.tui {
+        true => (Some(Tui::start(&mut session)?), None),
+        false => (None, Some(Console::start())),
+    };
     let started = Instant::now();
     let mut frontends: Vec<&mut dyn Frontend> = Vec::new();
     if let Some(server) = gdb.as_mut() {
         frontends.push(server);
     }
-    frontends.push(&mut console);
+    if let Some(tui) = tui.as_mut() {
+        frontends.push(tui);
+    }
+    if let Some(console) = console.as_mut() {
+        frontends.push(console);
+    }
     let code = session.run(&mut frontends)?;
     drop(frontends);
+    drop(tui);
     drop(console);
     session.finish(code)?;
     if args.stats {
         print_stats(&session.machine, started);
     }
     Ok(code)
+}
+
+/// The symbols of `--symbols FILE`, or of the `-kernel` file when it is an ELF that has them.
+fn load_symbols(args: &MachineArgs) -> Result<Option<Symbols>> {
+    if let Some(path) = &args.symbols {
+        return Symbols::load(path).map(Some);
+    }
+    let Some(kernel) = &args.kernel else { return Ok(None) };
+    let mut magic = [0u8; 4];
+    let is_elf = std::fs::File::open(kernel).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic)).is_ok()
+        && magic == *b"\x7fELF";
+    Ok(if is_elf { Symbols::load(kernel).ok().filter(|s| s.len() > 0) } else { None })
 }
 
 /// `--stats`: instructions, virtual and wall time, speed, the JIT's figures and where each hart is.

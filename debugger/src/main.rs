@@ -13,7 +13,9 @@ mod monitor;
 mod progress;
 mod recording;
 mod session;
+mod symbols;
 mod term;
+mod tui;
 
 use anyhow::Context;
 use clap::Parser;
@@ -38,13 +40,15 @@ fn main() {
     };
     let result = match cli.command {
         Some(cli::Command::Run(args)) => launch::run(&args),
+        Some(cli::Command::Tui(args)) => launch::run(&cli::MachineArgs { tui: true, ..args }),
         Some(cli::Command::Mtree(args)) => machine_setup::print_mtree(&args),
         Some(cli::Command::Record { output, machine, fail_on, fail_silent, bundle }) => {
             let watch = session::FailureWatch::new(fail_on, fail_silent);
             recording::record(&machine, &argv, recording::RecordOptions { output, watch, bundle })
         }
-        Some(cli::Command::Replay { file, gdb_default, gdb, freeze, image_dir }) => {
-            recording::replay(&file, recording::ReplayOptions { gdb_default, gdb, freeze, image_dir })
+        Some(cli::Command::Replay { file, gdb_default, gdb, freeze, image_dir, tui, symbols }) => {
+            let options = recording::ReplayOptions { gdb_default, gdb, freeze, image_dir, tui, symbols };
+            recording::replay(&file, options)
         }
         Some(cli::Command::Completions { shell }) => print(&cli::completions(shell)),
         Some(cli::Command::Manpage) => cli::manpage().map_err(Into::into).and_then(|page| print(&page)),

@@ -37,8 +37,16 @@ fn images(args: &MachineArgs) -> Result<Vec<(String, PathBuf)>> {
 }
 
 /// The options of `rewind record` itself, which are not machine options, and whether each takes a value.
-const RECORD_OPTIONS: &[(&str, bool)] =
-    &[("-o", true), ("--output", true), ("--fail-on", true), ("--fail-silent", true), ("--bundle", false)];
+const RECORD_OPTIONS: &[(&str, bool)] = &[
+    ("-o", true),
+    ("--output", true),
+    ("--fail-on", true),
+    ("--fail-silent", true),
+    ("--bundle", false),
+    // Front-end options: how this run was watched, not what the machine was.
+    ("--tui", false),
+    ("--symbols", true),
+];
 
 /// The machine options of a `record` command line: everything after `record` but `record`'s own options.
 pub fn machine_argv(argv: &[String]) -> Vec<String> {
@@ -129,6 +137,8 @@ pub struct ReplayOptions {
     pub freeze: bool,
     /// Where to look for images the recording does not embed, by content hash.
     pub image_dir: Option<PathBuf>,
+    pub tui: bool,
+    pub symbols: Option<PathBuf>,
 }
 
 /// `rewind replay FILE`: re-executes a recording with no further input and checks it stays on the recorded path.
@@ -173,6 +183,8 @@ pub fn replay(file: &Path, options: ReplayOptions) -> Result<i32> {
         gdb: options.gdb,
         freeze: options.freeze,
         max_insns: None,
+        tui: options.tui,
+        symbols: options.symbols.or(args.symbols),
         ..args
     };
     let code = crate::launch::run_with(&args, InputPath::Replay { events, damage }, None);

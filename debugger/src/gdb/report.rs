@@ -98,6 +98,10 @@ impl GdbServer {
                 MultiThreadStopReason::Watch { tid: tid(hart), kind, addr }
             }
             (&StopEvent::Poweroff { code }, Direction::Forward) => MultiThreadStopReason::Exited(code as u8),
+            // Another front end (the TUI) stopped the machine: gdb sees it as its own Ctrl-C.
+            (StopEvent::Interrupted, _) => {
+                MultiThreadStopReason::SignalWithThread { tid: tid(session.debug.current), signal: Signal::SIGINT }
+            }
             (_, Direction::Forward) => return Reported::Ignored,
             (StopEvent::HistoryStart, Direction::Backward { hart }) => {
                 MultiThreadStopReason::ReplayLog { tid: Some(tid(hart)), pos: ReplayLogPosition::Begin }

@@ -5,6 +5,7 @@
 //! not change the guest); a dump that reaches one says `Cannot access memory`, as QEMU does for memory it cannot
 //! read. Unmapped physical addresses read as zero, as in QEMU.
 
+use crate::symbols::Symbols;
 use rewind::memory::FlatTarget;
 use rewind::Machine;
 use std::fmt::Write;
@@ -54,10 +55,20 @@ fn parse_spec(spec: Option<&str>, defaults: &mut DumpDefaults) -> Result<Dump, S
     Ok(Dump { count, format: defaults.format, size: defaults.size })
 }
 
-/// A number as QEMU's monitor reads one (`0x` hex, a leading `0` octal, else decimal), or `$pc` / `$<register>`
-/// of hart `hart`.
-pub fn parse_address(machine: &Machine, hart: usize, text: &str) -> Result<u64, String> {
+/// A number as QEMU's monitor reads one (`0x` hex, a leading `0` octal, else decimal), `$pc` / `$<register>`
+/// of hart `hart`, or a symbol with an optional offset (`start_kernel`, `start_kernel+0x10`).
+pub fn parse_address(machine: &Machine, hart: usize, symbols: Option<&Symbols>, text: &str) -> Result<u64, String> {
     let bad = || format!("invalid address '{text}'");
+    if text.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_' || c == '.') {
+        let (name, offset) = match text.split_once('+') {
+            Some((name, off)) => (name, parse_address(machine, hart, None, off)?),
+            None => (text, 0),
+        };
+        let symbols =
+            symbols.ok_or_else(|| format!("no symbols to find '{name}' in (--symbols FILE, or symbols FILE)"))?;
+        let addr = symbols.address_of(name).ok_or_else(|| format!("no symbol '{name}'"))?;
+        return Ok(addr.wrapping_add(offset));
+    }
     if let Some(reg) = text.strip_prefix('$') {
         let h = machine.hart(hart).ok_or_else(|| format!("no hart {hart}"))?;
         if reg == "pc" {
@@ -87,6 +98,7 @@ const MAX_DUMP: u64 = 1 << 20;
 pub fn dump(
     machine: &Machine,
     hart: usize,
+    symbols: Option<&Symbols>,
     physical: bool,
     defaults: &mut DumpDefaults,
     args: &[&str],
@@ -98,7 +110,7 @@ pub fn dump(
         _ => return Err(usage.into()),
     };
     let d = parse_spec(spec, defaults)?;
-    let mut addr = parse_address(machine, hart, addr)?;
+    let mut addr = parse_address(machine, hart, symbols, addr)?;
     let mut len = u64::from(d.size).saturating_mul(d.count);
     if len > MAX_DUMP {
         return Err(format!("at most {MAX_DUMP} bytes at a time"));
@@ -116,7 +128,7 @@ pub fn dump(
     while len > 0 {
         let _ = write!(out, "{addr:016x}:");
         let l = len.min(line_size);
-        let Some(bytes) = read(machine, hart, physical, addr, l as usize) else {
+        let Some(bytes) = read_memory(machine, hart, physical, addr, l as usize) else {
             out.push_str(" Cannot access memory\n");
             break;
         };
@@ -143,11 +155,17 @@ pub fn dump(
 
 /// `memsave addr size file` (`physical` false: through hart `hart`'s MMU) or `pmemsave`: writes `size` bytes of
 /// memory to `file`, as QEMU does. If some byte cannot be read, no file is left behind.
-pub fn save(machine: &Machine, hart: usize, physical: bool, args: &[&str]) -> Result<String, String> {
+pub fn save(
+    machine: &Machine,
+    hart: usize,
+    symbols: Option<&Symbols>,
+    physical: bool,
+    args: &[&str],
+) -> Result<String, String> {
     let usage = if physical { "usage: pmemsave addr size file" } else { "usage: memsave addr size file" };
     let [addr, size, file] = args else { return Err(usage.into()) };
-    let addr = parse_address(machine, hart, addr)?;
-    let size = parse_address(machine, hart, size)?;
+    let addr = parse_address(machine, hart, symbols, addr)?;
+    let size = parse_address(machine, hart, None, size)?;
     if size > MAX_SAVE {
         return Err(format!("at most {MAX_SAVE} bytes at a time (the largest RAM the board takes)"));
     }
@@ -176,8 +194,8 @@ fn write_memory(
     while done < size {
         let chunk = (size - done).min(1 << 16) as usize;
         let at = addr.wrapping_add(done);
-        let part =
-            read(machine, hart, physical, at, chunk).ok_or_else(|| format!("Cannot access memory at {at:#x}"))?;
+        let part = read_memory(machine, hart, physical, at, chunk)
+            .ok_or_else(|| format!("Cannot access memory at {at:#x}"))?;
         out.write_all(&part).map_err(|e| format!("writing the file: {e}"))?;
         done += chunk as u64;
     }
@@ -205,8 +223,14 @@ fn char_literal(c: u8) -> String {
     }
 }
 
+/// Whether `addr` (virtual or physical) is backed by RAM, a ROM or a device.
+pub fn mapped(machine: &Machine, hart: usize, physical: bool, addr: u64) -> bool {
+    let pa = if physical { Some(addr) } else { machine.translate(hart, addr) };
+    pa.is_some_and(|pa| machine.flat_view().resolve(pa).is_some())
+}
+
 /// `len` bytes at `addr`, virtual or physical; `None` where a byte cannot be read without side effects.
-fn read(machine: &Machine, hart: usize, physical: bool, addr: u64, len: usize) -> Option<Vec<u8>> {
+pub fn read_memory(machine: &Machine, hart: usize, physical: bool, addr: u64, len: usize) -> Option<Vec<u8>> {
     let mut bytes = vec![0u8; len];
     for (i, byte) in bytes.iter_mut().enumerate() {
         let va = addr.checked_add(i as u64)?;
@@ -234,7 +258,7 @@ mod tests {
     fn formats_and_sticky_defaults_follow_qemu() {
         let m = machine();
         let mut d = DumpDefaults::default();
-        let mut x = |args: &[&str]| dump(&m, 0, true, &mut d, args).unwrap();
+        let mut x = |args: &[&str]| dump(&m, 0, None, true, &mut d, args).unwrap();
         assert_eq!(x(&["/2xw", "0x80000000"]), "0000000080000000: 0x00050433 0x000584b3\n");
         assert_eq!(x(&["/1xg", "0x80000000"]), "0000000080000000: 0x000584b300050433\n");
         assert_eq!(x(&["0x80000000"]), "0000000080000000: 0x000584b300050433\n", "size g sticks");
@@ -259,14 +283,14 @@ mod tests {
         let m = machine();
         let file = std::env::temp_dir().join(format!("rewind-pmemsave-{}.bin", std::process::id()));
         let name = file.to_str().unwrap();
-        assert_eq!(save(&m, 0, true, &["0x80000000", "10", name]).unwrap(), "");
+        assert_eq!(save(&m, 0, None, true, &["0x80000000", "10", name]).unwrap(), "");
         assert_eq!(std::fs::read(&file).unwrap(), [0x33, 0x04, 0x05, 0x00, 0xb3, 0x84, 0x05, 0x00, b'\n', b'\'']);
         let _ = std::fs::remove_file(&file);
-        assert!(save(&m, 0, true, &["0x80000000", "10", "/nonexistent/dir/file"])
+        assert!(save(&m, 0, None, true, &["0x80000000", "10", "/nonexistent/dir/file"])
             .unwrap_err()
             .contains("could not open"));
-        assert!(save(&m, 0, true, &["0x80000000", "10"]).is_err());
-        assert!(save(&m, 0, true, &["0", "0xffffffffffffffff", name]).unwrap_err().contains("at most"));
+        assert!(save(&m, 0, None, true, &["0x80000000", "10"]).is_err());
+        assert!(save(&m, 0, None, true, &["0", "0xffffffffffffffff", name]).unwrap_err().contains("at most"));
         assert!(!file.exists(), "a refused save writes nothing");
     }
 
@@ -275,10 +299,10 @@ mod tests {
         let m = machine();
         let mut d = DumpDefaults::default();
         for args in [&["/8q", "0"][..], &["/8xw"], &[], &["/9999999999999999999xw", "0"], &["zzz"], &["$nope"]] {
-            assert!(dump(&m, 0, true, &mut d, args).is_err(), "{args:?}");
+            assert!(dump(&m, 0, None, true, &mut d, args).is_err(), "{args:?}");
         }
         assert_eq!(d, DumpDefaults::default(), "a bad command leaves the defaults");
-        assert_eq!(parse_address(&m, 0, "$pc").unwrap(), 0x8000_0000);
-        assert_eq!(parse_address(&m, 0, "010").unwrap(), 8, "octal, as QEMU");
+        assert_eq!(parse_address(&m, 0, None, "$pc").unwrap(), 0x8000_0000);
+        assert_eq!(parse_address(&m, 0, None, "010").unwrap(), 8, "octal, as QEMU");
     }
 }

@@ -4,8 +4,9 @@
 
 mod memory;
 
-pub use memory::DumpDefaults;
-use rewind::Machine;
+use crate::symbols::Symbols;
+pub use memory::{mapped, parse_address, read_memory, DumpDefaults};
+use rewind::{Machine, WatchKind, Watchpoint};
 use std::fmt::Write;
 
 /// What a monitor command works on.
@@ -25,17 +26,28 @@ pub struct Monitor<'a> {
     pub dump: &'a mut DumpDefaults,
     /// Whether the machine is stopped by `stop` (for `info status`).
     pub paused: bool,
-    /// What the command asks of the session beyond its text (set by `stop`, `cont`, `quit`, `system_reset`).
+    /// Symbols for addresses, if any were loaded.
+    pub symbols: Option<&'a Symbols>,
+    /// The breakpoints and watchpoints debuggers set (for `info breakpoints`).
+    pub breakpoints: Vec<u64>,
+    /// What the command asks of the session beyond its text (set by `stop`, `cont`, `quit`, `system_reset`,
+    /// `break`, `watch`, `symbols`).
     pub request: Option<Request>,
 }
 
 /// A change to the run that a command asks for; the session carries it out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
     Stop,
     Cont,
     Quit,
     Reset,
+    Break(u64),
+    Delete(u64),
+    Watch(Watchpoint),
+    Unwatch(Watchpoint),
+    /// Load symbols from this ELF file.
+    Symbols(std::path::PathBuf),
 }
 
 /// What gdb must be told after a command moved execution: it keeps the registers and frames of the last stop
@@ -84,22 +96,22 @@ pub const COMMANDS: &[Command] = &[
     Command {
         name: "x",
         help: "x /fmt addr: virtual memory dump through the current hart's MMU (fmt: count, x d u o c, b h w g)",
-        run: |m, args| memory::dump(m.machine, m.hart, false, m.dump, args),
+        run: |m, args| memory::dump(m.machine, m.hart, m.symbols, false, m.dump, args),
     },
     Command {
         name: "xp",
         help: "xp /fmt addr: physical memory dump (device registers are not read)",
-        run: |m, args| memory::dump(m.machine, m.hart, true, m.dump, args),
+        run: |m, args| memory::dump(m.machine, m.hart, m.symbols, true, m.dump, args),
     },
     Command {
         name: "memsave",
         help: "memsave addr size file: save virtual memory (through the current hart's MMU) to a file",
-        run: |m, args| memory::save(m.machine, m.hart, false, args),
+        run: |m, args| memory::save(m.machine, m.hart, m.symbols, false, args),
     },
     Command {
         name: "pmemsave",
         help: "pmemsave addr size file: save physical memory to a file",
-        run: |m, args| memory::save(m.machine, m.hart, true, args),
+        run: |m, args| memory::save(m.machine, m.hart, m.symbols, true, args),
     },
     Command { name: "info icount", help: "instructions executed, in total and per hart", run: info_icount },
     Command { name: "replay where", help: "the current instruction count (with --reverse)", run: replay_where },
@@ -109,11 +121,96 @@ pub const COMMANDS: &[Command] = &[
     Command { name: "loadvm", help: "loadvm NAME: go back (or forward) to a saved point", run: loadvm },
     Command { name: "info snapshots", help: "the named snapshots", run: info_snapshots },
     Command {
+        name: "break|b",
+        help: "break LOCATION: stop when a hart reaches it (an address, $reg or symbol[+offset])",
+        run: |m, args| location(m, args, "break").map(|a| (m.request = Some(Request::Break(a)), String::new()).1),
+    },
+    Command {
+        name: "delete|d",
+        help: "delete LOCATION: remove the breakpoint there",
+        run: |m, args| location(m, args, "delete").map(|a| (m.request = Some(Request::Delete(a)), String::new()).1),
+    },
+    Command {
+        name: "watch",
+        help: "watch LOCATION [LEN] [r|w|a]: stop on a write (or read, or any access) of LEN bytes (default 8)",
+        run: |m, args| watch(m, args, false),
+    },
+    Command {
+        name: "unwatch",
+        help: "unwatch LOCATION [LEN] [r|w|a]: remove a watchpoint",
+        run: |m, args| watch(m, args, true),
+    },
+    Command { name: "info breakpoints", help: "the breakpoints and watchpoints set", run: info_breakpoints },
+    Command {
+        name: "symbols",
+        help: "symbols FILE: take addresses' names and source lines from an ELF file (vmlinux)",
+        run: |m, args| match args {
+            [file] => {
+                m.request = Some(Request::Symbols(file.into()));
+                Ok(String::new())
+            }
+            _ => Err("usage: symbols FILE".into()),
+        },
+    },
+    Command {
         name: "phys",
         help: "phys on|off: the debugger reads and writes physical (on) or virtual (off) addresses",
         run: phys,
     },
 ];
+
+/// Every command's first word, for completion.
+pub fn command_names() -> impl Iterator<Item = &'static str> {
+    let mut names: Vec<&str> = COMMANDS.iter().filter_map(|c| c.name.split([' ', '|']).next()).collect();
+    names.dedup();
+    names.into_iter()
+}
+
+/// The one address argument of `command`.
+fn location(m: &Monitor<'_>, args: &[&str], command: &str) -> Result<u64, String> {
+    match args {
+        [at] => parse_address(m.machine, m.hart, m.symbols, at),
+        _ => Err(format!("usage: {command} LOCATION")),
+    }
+}
+
+/// `watch` / `unwatch LOCATION [LEN] [r|w|a]`.
+fn watch(m: &mut Monitor<'_>, args: &[&str], remove: bool) -> Result<String, String> {
+    let usage = || format!("usage: {} LOCATION [LEN] [r|w|a]", if remove { "unwatch" } else { "watch" });
+    let (at, rest) = args.split_first().ok_or_else(usage)?;
+    let addr = parse_address(m.machine, m.hart, m.symbols, at)?;
+    let mut w = Watchpoint { addr, len: 8, kind: WatchKind::Write };
+    for arg in rest {
+        match *arg {
+            "r" => w.kind = WatchKind::Read,
+            "w" => w.kind = WatchKind::Write,
+            "a" => w.kind = WatchKind::Access,
+            n => {
+                w.len = parse_address(m.machine, m.hart, None, n)
+                    .ok()
+                    .filter(|l| (1..=1 << 20).contains(l))
+                    .ok_or_else(usage)?
+            }
+        }
+    }
+    m.request = Some(if remove { Request::Unwatch(w) } else { Request::Watch(w) });
+    Ok(String::new())
+}
+
+fn info_breakpoints(m: &mut Monitor<'_>, _: &[&str]) -> Result<String, String> {
+    let mut s = String::new();
+    for addr in &m.breakpoints {
+        let name = crate::symbols::describe(m.symbols, *addr).map(|d| format!(" <{d}>")).unwrap_or_default();
+        let _ = writeln!(s, "breakpoint {addr:#x}{name}");
+    }
+    for w in m.machine.watchpoints() {
+        let _ = writeln!(s, "watchpoint {:#x} len {} {:?}", w.addr, w.len, w.kind);
+    }
+    if s.is_empty() {
+        s.push_str("no breakpoints or watchpoints\n");
+    }
+    Ok(s)
+}
 
 /// Runs one command line; the text to show, or an error message.
 pub fn execute(m: &mut Monitor<'_>, line: &str) -> Result<String, String> {
@@ -360,6 +457,8 @@ mod tests {
             progress: &mut |_, _| {},
             dump: &mut dump,
             paused: false,
+            symbols: None,
+            breakpoints: Vec::new(),
             request: None,
         });
     }

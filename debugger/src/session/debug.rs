@@ -62,6 +62,11 @@ impl Default for DebugState {
 }
 
 impl DebugState {
+    /// The addresses of the breakpoints debuggers set.
+    pub fn breakpoint_addresses(&self) -> Vec<u64> {
+        self.breakpoints.keys().copied().collect()
+    }
+
     /// Forgets a watchpoint stop's bookkeeping: execution moved away from it.
     pub fn forget_watch_stop(&mut self) {
         self.watch_stepped = None;

@@ -1,4 +1,4 @@
-//! How front ends (gdb, the console; the TUI and the monitor REPL to come) attach to a [`Session`]: one small
+//! How front ends (gdb, the console, the TUI) attach to a [`Session`]: one small
 //! trait. The run loop polls every front end for what the machine may do, tells each where it stopped and hands
 //! them its messages, without knowing which front ends they are.
 
@@ -51,6 +51,9 @@ pub trait Frontend {
 
     /// A message of the session's for the user (one line, already worded).
     fn message(&mut self, text: &str);
+
+    /// What the guest wrote to its console up to instruction count `at`. Front ends without a console ignore it.
+    fn guest_output(&mut self, _bytes: &[u8], _at: u64) {}
 
     fn presence(&self) -> Presence;
 }

@@ -20,6 +20,7 @@ pub use stop::{Direction, Stop, StopEvent, NO_HISTORY};
 
 use crate::monitor::{self, DumpDefaults, Monitor, Request, Snapshot};
 use crate::progress::Progress;
+use crate::symbols::Symbols;
 use anyhow::{Context, Result};
 use pacing::IdlePacing;
 use rewind::{DeviceId, DeviceInput, Machine};
@@ -74,6 +75,10 @@ pub struct Session {
     paused: bool,
     /// The monitor's `quit`: the run loop ends with this exit code.
     quit: Option<i32>,
+    /// A front end asked to stop the machine; the run loop tells every front end.
+    interrupt: bool,
+    /// Symbols for addresses (`--symbols`, the `symbols` command).
+    symbols: Option<Symbols>,
 }
 
 impl Session {
@@ -116,6 +121,8 @@ impl Session {
             dump_defaults: DumpDefaults::default(),
             paused: false,
             quit: None,
+            interrupt: false,
+            symbols: None,
             console,
             output,
             replay_damage,
@@ -161,6 +168,7 @@ impl Session {
             bar.get_or_insert_with(|| Progress::new("seeking", target)).set(now);
             progress(now, target);
         };
+        let breakpoints = self.debug.breakpoint_addresses();
         let mut m = Monitor {
             machine: &mut self.machine,
             hart: self.debug.current,
@@ -170,6 +178,8 @@ impl Session {
             progress: &mut report,
             dump: &mut self.dump_defaults,
             paused: self.paused,
+            symbols: self.symbols.as_ref(),
+            breakpoints,
             request: None,
         };
         let result = monitor::execute(&mut m, line);
@@ -193,6 +203,30 @@ impl Session {
         self.paused = true;
     }
 
+    /// Whether the monitor's `stop` holds the machine.
+    pub fn paused(&self) -> bool {
+        self.paused
+    }
+
+    /// Ends a monitor `stop` (a front end resumes the machine).
+    pub fn resume_machine(&mut self) {
+        self.paused = false;
+    }
+
+    /// Stops the machine on a front end's behalf: the run loop reports [`StopEvent::Interrupted`] to every front
+    /// end before it runs on.
+    pub fn interrupt(&mut self) {
+        self.interrupt = true;
+    }
+
+    pub fn symbols(&self) -> Option<&Symbols> {
+        self.symbols.as_ref()
+    }
+
+    pub fn set_symbols(&mut self, symbols: Option<Symbols>) {
+        self.symbols = symbols;
+    }
+
     /// Carries out what a monitor command asked for.
     fn carry_out(&mut self, request: Request) -> Result<()> {
         match request {
@@ -203,6 +237,19 @@ impl Session {
                 anyhow::bail!("a recording or replay cannot be reset: its log decides what the machine does")
             }
             Request::Reset => self.reset_machine()?,
+            Request::Break(addr) => self.add_breakpoint(addr),
+            Request::Delete(addr) => {
+                if !self.remove_breakpoint(addr) {
+                    anyhow::bail!("no breakpoint at {addr:#x}");
+                }
+            }
+            Request::Watch(w) => self.add_watchpoint(w),
+            Request::Unwatch(w) => {
+                if !self.remove_watchpoint(&w) {
+                    anyhow::bail!("no such watchpoint (info breakpoints lists them)");
+                }
+            }
+            Request::Symbols(path) => self.symbols = Some(Symbols::load(&path)?),
         }
         Ok(())
     }

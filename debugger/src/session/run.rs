@@ -6,7 +6,6 @@ use super::input::InputPath;
 use super::stop::{Direction, Stop, StopEvent};
 use super::{exit_code_of, Resume, Session, FAILURE_EXIT, REPLAY_CUT_OFF_EXIT};
 use anyhow::Result;
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 /// Instructions between two looks at the front ends.
@@ -26,7 +25,8 @@ impl Session {
     pub fn run(&mut self, frontends: &mut Frontends) -> Result<i32> {
         self.pacing.rebase(self.machine.now());
         let code = self.run_loop(frontends)?;
-        self.flush_output();
+        let output = self.output.take();
+        self.show_output(frontends, &output);
         Ok(code)
     }
 
@@ -47,7 +47,15 @@ impl Session {
                 self.pacing.rebase(self.machine.now());
                 continue;
             }
-            match self.poll(frontends, Duration::ZERO)? {
+            let command = self.poll(frontends, Duration::ZERO)?;
+            if std::mem::take(&mut self.interrupt) {
+                let stop = Stop { event: StopEvent::Interrupted, direction: Direction::Forward };
+                if let Reported::Quit(code) = self.report(frontends, &stop) {
+                    return Ok(code);
+                }
+                continue;
+            }
+            match command {
                 Command::Run(n) => chunk = chunk.min(n),
                 Command::Halt => {
                     // Halted for a debugger: virtual time stands still meanwhile, as the guest's clock does
@@ -67,7 +75,8 @@ impl Session {
             let before = self.machine.icount();
             let stop = self.inputs.run(&mut self.machine, chunk)?;
             if let StopEvent::HistoryEnd { reason } = &stop.event {
-                let _ = std::io::stdout().write_all(&self.output.take());
+                let output = self.output.take();
+                self.show_output(frontends, &output);
                 match self.report(frontends, &stop) {
                     Reported::Quit(code) => return Ok(code),
                     Reported::Taken => continue,
@@ -82,11 +91,7 @@ impl Session {
             }
             let output = self.output.take();
             self.bar.set(self.machine.icount());
-            self.bar.suspend(|| {
-                let mut stdout = std::io::stdout();
-                let _ = stdout.write_all(&output);
-                let _ = stdout.flush();
-            });
+            self.show_output(frontends, &output);
             self.inputs.checkpoint(&mut self.machine)?;
             if let Some(failure) = self.inputs.check_failure(&output, &self.machine) {
                 let at = self.machine.icount();
@@ -187,6 +192,7 @@ impl Session {
             | StopEvent::HistoryStart
             | StopEvent::HistoryEnd { .. }
             | StopEvent::NoHistory
+            | StopEvent::Interrupted
             | StopEvent::Diverged(_) => None,
         })
     }
@@ -224,7 +230,8 @@ impl Session {
             // With a debugger attached, a machine that can never wake is still worth looking at.
             (None, Some(Presence::Watching)) => std::thread::sleep(WATCHED_SLEEP),
             (None, _) => {
-                let _ = std::io::stdout().write_all(&self.output.take());
+                let output = self.output.take();
+                self.show_output(frontends, &output);
                 say(
                     frontends,
                     "rewind: every hart waits for an interrupt that can never come (no timer armed, console input \
@@ -262,11 +269,18 @@ impl Session {
         }
     }
 
-    /// Writes the guest's last console output.
-    fn flush_output(&mut self) {
-        let mut stdout = std::io::stdout();
-        let _ = stdout.write_all(&self.output.take());
-        let _ = stdout.flush();
+    /// Hands the guest's console output to the front ends (the console writes it to the terminal, the TUI to its
+    /// console pane), around the progress bar.
+    fn show_output(&mut self, frontends: &mut Frontends, output: &[u8]) {
+        if output.is_empty() {
+            return;
+        }
+        let at = self.machine.icount();
+        self.bar.suspend(|| {
+            for frontend in frontends.iter_mut() {
+                frontend.guest_output(output, at);
+            }
+        });
     }
 }
 

@@ -53,6 +53,8 @@ pub enum StopEvent {
     },
     /// Asked to go backwards with no history to go through.
     NoHistory,
+    /// A front end stopped the machine (the TUI's stop key): every front end hears it, so gdb shows the stop too.
+    Interrupted,
     /// Going backwards left the recorded path.
     Diverged(String),
 }

@@ -1,0 +1,305 @@
+//! What the TUI shows, captured from the session in one go: the renderer draws a [`Screen`] on its own thread
+//! while the machine runs on, so the emulator never waits for the terminal. Capturing is cheap (registers, a few
+//! hundred bytes of code, the devices' state) and happens at most ~30 times a second while the guest runs.
+
+use super::layout::{Layout, Pane};
+use super::{ConsoleLog, Tui};
+use crate::session::Session;
+use crate::symbols::{self, Symbols};
+use rewind::arch::riscv::disasm::disassemble;
+use rewind::arch::riscv::regs::{F_NAMES, X_NAMES};
+use rewind::Machine;
+
+/// One register and whether it changed since the previous stop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Register {
+    pub name: String,
+    pub value: u64,
+    pub changed: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DisasmLine {
+    pub addr: u64,
+    /// The symbol that starts here, shown as a `<name>:` heading.
+    pub label: Option<String>,
+    /// The instruction, or why it cannot be read.
+    pub text: String,
+    pub pc: bool,
+    pub cursor: bool,
+    pub breakpoint: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceView {
+    pub name: String,
+    pub kind: String,
+    /// Each field, its value, and whether it changed since the previous stop.
+    pub state: Vec<(String, String, bool)>,
+}
+
+/// The run from its start to its end (a recording's end, or as far as it got), and what happened on the way.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TimelineView {
+    pub icount: u64,
+    /// Virtual time in timebase ticks.
+    pub now: u64,
+    /// Where the bar ends: a recording's end, or the furthest point the run reached.
+    pub end: u64,
+    pub checkpoints: Vec<u64>,
+    /// Breakpoint and watchpoint hits seen so far.
+    pub hits: Vec<u64>,
+    /// Whether the run can go backwards.
+    pub reversible: bool,
+}
+
+/// An address and the 16 bytes there, if they can be read.
+pub type MemoryRow = (u64, Option<Vec<u8>>);
+
+/// Everything one frame shows.
+#[derive(Clone, Debug)]
+pub struct Screen {
+    pub layout: Layout,
+    pub focus: Pane,
+    /// What the machine does: `running`, `stopped: breakpoint at start_kernel`, ...
+    pub status: String,
+    pub hart: usize,
+    pub harts: usize,
+    pub privilege: String,
+    pub registers: Vec<Register>,
+    pub disasm: Vec<DisasmLine>,
+    /// `function+0x10 at file.c:123` for the pc (or the disassembly cursor).
+    pub location: Option<String>,
+    pub memory_title: String,
+    pub memory: Vec<MemoryRow>,
+    pub mtree: Vec<String>,
+    pub mtree_cursor: usize,
+    pub devices: Vec<DeviceView>,
+    /// The console lines in view (at most the pane's height is drawn, from the end), and the selected one.
+    pub console: Vec<String>,
+    pub console_cursor: Option<usize>,
+    pub console_typing: bool,
+    pub timeline: TimelineView,
+    /// The command pane's last lines.
+    pub log: Vec<String>,
+    /// The command line being typed.
+    pub command: Option<String>,
+    pub help: bool,
+}
+
+/// Lines of code captured before the cursor, and in all.
+const DISASM_BEFORE: usize = 12;
+const DISASM_LINES: usize = 64;
+/// Console lines captured (more than any pane shows).
+const CONSOLE_LINES: usize = 200;
+/// Memory rows of 16 bytes.
+const MEMORY_ROWS: u64 = 32;
+/// Lines of the command pane kept in a frame.
+const LOG_LINES: usize = 32;
+
+/// Captures the frame for `tui`'s state from `session`.
+pub fn capture(tui: &Tui, session: &mut Session) -> Screen {
+    let machine = &session.machine;
+    let hart = tui.hart.min(machine.hart_count().saturating_sub(1));
+    let symbols = session.symbols();
+    let pc = machine.hart(hart).map_or(0, |h| h.pc);
+    let center = tui.disasm_cursor.unwrap_or(pc);
+    let physical = session.debug.phys;
+    // Code is read where memory is (an unmapped address reads as zeros in `x`, but is no instruction).
+    let read = |addr: u64, len: usize| {
+        crate::monitor::mapped(machine, hart, physical, addr)
+            .then(|| crate::monitor::read_memory(machine, hart, physical, addr, len))
+            .flatten()
+    };
+    let disasm = disassembly(machine.breakpoints(), symbols, &read, pc, center);
+    let location = symbols::describe(symbols, center).map(|d| match symbols.and_then(|s| s.source_line(center)) {
+        Some((file, line)) => format!("{d} at {file}:{line}"),
+        None => d,
+    });
+    let (memory_title, memory) = memory_rows(machine, hart, tui.memory_addr, tui.memory_physical);
+    let timeline = timeline(tui, session);
+    let machine = &session.machine;
+    Screen {
+        layout: tui.layout.clone(),
+        focus: tui.focus,
+        status: tui.status.clone(),
+        hart,
+        harts: machine.hart_count(),
+        privilege: machine.hart(hart).map_or(String::new(), |h| format!("{:?}", h.privilege)),
+        registers: registers(machine, hart, tui.show_fp, tui.baseline.get(hart)),
+        disasm,
+        location,
+        memory_title,
+        memory,
+        mtree: if tui.layout.visible(Pane::Mtree) { mtree(machine) } else { Vec::new() },
+        mtree_cursor: tui.mtree_cursor,
+        devices: devices(machine, &tui.device_baseline, tui.layout.visible(Pane::Devices)),
+        console: tui.console.window(tui.console_scroll, CONSOLE_LINES),
+        console_cursor: tui.console_cursor.map(|c| c.min(CONSOLE_LINES)),
+        console_typing: tui.console_typing,
+        timeline,
+        log: tui.log.iter().rev().take(LOG_LINES).rev().cloned().collect(),
+        command: tui.command.clone(),
+        help: tui.help,
+    }
+}
+
+/// The registers a kernel developer looks at: GPRs with ABI names, pc, the trap CSRs of M and S mode, and the
+/// FP registers when asked for.
+pub fn register_values(machine: &Machine, hart: usize, fp: bool) -> Vec<(String, u64)> {
+    use rewind::arch::riscv::csr::*;
+    let Some(h) = machine.hart(hart) else { return Vec::new() };
+    let mut regs = vec![("pc".to_string(), h.pc)];
+    // gdb's table says `fp` for x8; the disassembly (as objdump) says `s0`.
+    regs.extend((1..32).map(|i| (if i == 8 { "s0" } else { X_NAMES[i] }.to_string(), h.x[i])));
+    let csrs = [
+        ("mstatus", MSTATUS),
+        ("satp", SATP),
+        ("mcause", MCAUSE),
+        ("mtval", MTVAL),
+        ("mepc", MEPC),
+        ("scause", SCAUSE),
+        ("stval", STVAL),
+        ("sepc", SEPC),
+        ("mie", MIE),
+        ("mip", MIP),
+        ("mtvec", MTVEC),
+        ("stvec", STVEC),
+    ];
+    regs.extend(csrs.iter().map(|(name, csr)| (name.to_string(), machine.debug_read_csr(hart, *csr).unwrap_or(0))));
+    if fp {
+        regs.extend((0..32).map(|i| (F_NAMES[i].to_string(), h.f[i])));
+    }
+    regs
+}
+
+fn registers(machine: &Machine, hart: usize, fp: bool, baseline: Option<&Vec<(String, u64)>>) -> Vec<Register> {
+    register_values(machine, hart, fp)
+        .into_iter()
+        .map(|(name, value)| {
+            let before = baseline.and_then(|b| b.iter().find(|(n, _)| *n == name)).map(|(_, v)| *v);
+            Register { changed: before.is_some_and(|b| b != value), name, value }
+        })
+        .collect()
+}
+
+type Read<'a> = dyn Fn(u64, usize) -> Option<Vec<u8>> + 'a;
+
+/// The code around `center`: a few instructions before it (decoded from the start of its function when that is
+/// near, so compressed instructions line up), the rest after.
+fn disassembly(
+    breakpoints: &std::collections::BTreeSet<u64>,
+    symbols: Option<&Symbols>,
+    read: &Read<'_>,
+    pc: u64,
+    center: u64,
+) -> Vec<DisasmLine> {
+    let start = start_before(symbols, read, center);
+    let mut lines = Vec::new();
+    let mut addr = start;
+    while lines.len() < DISASM_LINES {
+        let (len, text) = match read(addr, 4).or_else(|| read(addr, 2)) {
+            Some(bytes) => {
+                let mut word = [0u8; 4];
+                word[..bytes.len()].copy_from_slice(&bytes);
+                disassemble(u32::from_le_bytes(word), addr)
+            }
+            None => (2, "<cannot be read>".to_string()),
+        };
+        let label = symbols.and_then(|s| s.lookup(addr)).filter(|(_, off)| *off == 0).map(|(n, _)| n.to_string());
+        lines.push(DisasmLine {
+            addr,
+            label,
+            text,
+            pc: addr == pc,
+            cursor: addr == center,
+            breakpoint: breakpoints.contains(&addr),
+        });
+        addr = addr.wrapping_add(len as u64);
+    }
+    // Keep DISASM_BEFORE lines before the cursor.
+    let at = lines.iter().position(|l| l.cursor).unwrap_or(0);
+    lines.drain(..at.saturating_sub(DISASM_BEFORE));
+    lines
+}
+
+/// Where to start decoding so that `center` is reached on an instruction boundary with some code before it.
+fn start_before(symbols: Option<&Symbols>, read: &Read<'_>, center: u64) -> u64 {
+    if let Some((_, off)) = symbols.and_then(|s| s.lookup(center)) {
+        if off <= 256 {
+            return center - off;
+        }
+    }
+    // Without a nearby symbol: the furthest start whose decoding lands on `center`.
+    for back in (2..=DISASM_BEFORE as u64 * 4).rev().step_by(2) {
+        let mut addr = center.wrapping_sub(back);
+        while addr < center {
+            let Some(low) = read(addr, 2) else { break };
+            addr += rewind::arch::riscv::decode::insn_len(u16::from_le_bytes([low[0], low[1]])) as u64;
+        }
+        if addr == center {
+            return center - back;
+        }
+    }
+    center
+}
+
+/// Rows of 16 bytes (`None` where memory cannot be read: not mapped, or device registers).
+fn memory_rows(machine: &Machine, hart: usize, addr: u64, physical: bool) -> (String, Vec<MemoryRow>) {
+    let title = format!("{} {addr:#x}", if physical { "physical" } else { "virtual" });
+    let rows = (0..MEMORY_ROWS)
+        .map(|row| {
+            let at = addr.wrapping_add(row * 16);
+            (at, crate::monitor::read_memory(machine, hart, physical, at, 16))
+        })
+        .collect();
+    (title, rows)
+}
+
+fn mtree(machine: &Machine) -> Vec<String> {
+    machine.memory_tree().render_mtree().lines().map(str::to_string).collect()
+}
+
+fn devices(machine: &Machine, baseline: &[rewind::machine::DeviceReport], shown: bool) -> Vec<DeviceView> {
+    if !shown {
+        return Vec::new();
+    }
+    machine
+        .inspect_devices()
+        .into_iter()
+        .map(|d| {
+            let before = baseline.iter().find(|b| b.name == d.name);
+            let state = d
+                .state
+                .into_iter()
+                .map(|(k, v)| {
+                    let old = before.and_then(|b| b.state.iter().find(|(bk, _)| *bk == k)).map(|(_, bv)| bv);
+                    let changed = old.is_some_and(|o| *o != v);
+                    (k, v, changed)
+                })
+                .collect();
+            DeviceView { name: d.name, kind: d.kind.to_string(), state }
+        })
+        .collect()
+}
+
+fn timeline(tui: &Tui, session: &mut Session) -> TimelineView {
+    let icount = session.machine.icount();
+    let now = session.machine.now();
+    let mut view =
+        TimelineView { icount, now, end: icount.max(tui.furthest), hits: tui.hits.clone(), ..Default::default() };
+    if let Some(history) = session.inputs.history() {
+        view.reversible = true;
+        view.end = view.end.max(history.recorded_end().unwrap_or(0)).max(history.high_water());
+        view.checkpoints = history.checkpoints().info().iter().map(|c| c.icount).collect();
+    }
+    view
+}
+
+impl ConsoleLog {
+    /// Up to `n` lines ending `scroll` lines before the last one.
+    pub fn window(&self, scroll: usize, n: usize) -> Vec<String> {
+        let end = self.lines.len().saturating_sub(scroll);
+        self.lines[end.saturating_sub(n)..end].iter().map(|l| l.text.clone()).collect()
+    }
+}

@@ -1,0 +1,154 @@
+//! The terminal while the TUI owns it: raw mode and the alternate screen, a thread that draws the newest frame, a
+//! thread that reads keys, and the promise that the terminal is restored however rewind ends (quit, poweroff,
+//! error, panic, SIGTERM).
+
+use super::screen::Screen;
+use anyhow::{bail, Context, Result};
+use crossterm::event::{DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event};
+use crossterm::terminal::{disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen};
+use ratatui::backend::CrosstermBackend;
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// Set by SIGTERM (and SIGHUP): the run loop ends the session, and the terminal is restored on the way out.
+static TERMINATED: AtomicBool = AtomicBool::new(false);
+
+pub fn terminated() -> bool {
+    TERMINATED.load(Ordering::Relaxed)
+}
+
+extern "C" fn on_signal(_: libc::c_int) {
+    TERMINATED.store(true, Ordering::Relaxed);
+}
+
+/// The newest frame, waiting for the renderer; `None` in `closed` ends it.
+#[derive(Default)]
+struct Slot {
+    frame: Mutex<(Option<Box<Screen>>, bool)>,
+    ready: Condvar,
+}
+
+pub struct Terminal {
+    slot: Arc<Slot>,
+    renderer: Option<JoinHandle<()>>,
+    events: Receiver<Event>,
+}
+
+impl Terminal {
+    pub fn open() -> Result<Terminal> {
+        if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+            bail!("the TUI needs a terminal (stdin and stdout); without one, use -s and gdb, or the monitor");
+        }
+        enable_raw_mode().context("cannot put the terminal in raw mode")?;
+        crate::term::set_raw(true);
+        crate::term::capture(true);
+        install_restore_on_panic();
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        unsafe {
+            libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+            libc::signal(libc::SIGHUP, on_signal as *const () as libc::sighandler_t);
+        }
+        let mut stdout = std::io::stdout();
+        crossterm::execute!(stdout, EnterAlternateScreen, EnableMouseCapture, EnableBracketedPaste)
+            .context("cannot set the terminal up")?;
+        let mut terminal =
+            ratatui::Terminal::new(CrosstermBackend::new(std::io::stdout())).context("cannot set the terminal up")?;
+        let _ = terminal.hide_cursor();
+        let slot = Arc::new(Slot::default());
+        let frames = slot.clone();
+        let renderer = std::thread::Builder::new()
+            .name("tui-render".into())
+            .spawn(move || {
+                while let Some(screen) = frames.next() {
+                    let _ = terminal.draw(|f| super::draw::draw(f, &screen));
+                }
+            })
+            .context("cannot start the TUI's renderer")?;
+        let (tx, events) = channel();
+        std::thread::Builder::new()
+            .name("tui-keys".into())
+            .spawn(move || {
+                while let Ok(event) = crossterm::event::read() {
+                    if tx.send(event).is_err() {
+                        return;
+                    }
+                }
+            })
+            .context("cannot start reading keys")?;
+        Ok(Terminal { slot, renderer: Some(renderer), events })
+    }
+
+    /// Hands `screen` to the renderer; an older frame it has not drawn yet is dropped.
+    pub fn show(&self, screen: Screen) {
+        if let Ok(mut slot) = self.slot.frame.lock() {
+            slot.0 = Some(Box::new(screen));
+            self.slot.ready.notify_one();
+        }
+    }
+
+    /// The input events that arrive within `wait` (those already there without waiting when `wait` is zero).
+    pub fn events(&self, wait: Duration) -> Vec<Event> {
+        let mut events = Vec::new();
+        match self.events.recv_timeout(wait) {
+            Ok(e) => events.push(e),
+            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {}
+        }
+        events.extend(self.events.try_iter());
+        events
+    }
+}
+
+impl Slot {
+    /// Waits for the next frame; `None` once closed.
+    fn next(&self) -> Option<Box<Screen>> {
+        let mut slot = self.frame.lock().ok()?;
+        loop {
+            if let Some(frame) = slot.0.take() {
+                return Some(frame);
+            }
+            if slot.1 {
+                return None;
+            }
+            slot = self.ready.wait(slot).ok()?;
+        }
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        if let Ok(mut slot) = self.slot.frame.lock() {
+            slot.1 = true;
+            self.slot.ready.notify_one();
+        }
+        if let Some(r) = self.renderer.take() {
+            let _ = r.join();
+        }
+        restore();
+    }
+}
+
+/// Leaves the alternate screen and raw mode, and shows the cursor again.
+fn restore() {
+    let _ = crossterm::execute!(
+        std::io::stdout(),
+        DisableBracketedPaste,
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+    let _ = disable_raw_mode();
+    crate::term::set_raw(false);
+}
+
+/// A panic (a bug) must not leave the user's terminal unusable: restore it before the panic message prints.
+fn install_restore_on_panic() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        previous(info);
+    }));
+}
