@@ -77,7 +77,7 @@ pub const BINDINGS: &[Binding] = &[
     special(KeyCode::BackTab, "S-Tab", Action::FocusPrevious, "focus the previous pane"),
     key('1', "1", Action::Focus(Pane::Disassembly), "focus the disassembly"),
     key('2', "2", Action::Focus(Pane::Registers), "focus the registers"),
-    key('3', "3", Action::Focus(Pane::Console), "focus the console (keys then go to the guest; Ctrl-A leaves)"),
+    key('3', "3", Action::Focus(Pane::Console), "focus the console: keys go to a live guest (Ctrl-A leaves)"),
     key('4', "4", Action::Focus(Pane::Memory), "focus the memory"),
     key('5', "5", Action::Focus(Pane::Mtree), "focus the memory-region tree"),
     key('6', "6", Action::Focus(Pane::Devices), "focus the devices"),

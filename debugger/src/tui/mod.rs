@@ -349,7 +349,8 @@ impl Tui {
             Action::Focus(pane) => {
                 self.layout.set_visible(pane, true);
                 self.focus = pane;
-                self.console_typing = pane == Pane::Console;
+                // Keys go to a guest that can take them; a replay's console is for moving through time.
+                self.console_typing = pane == Pane::Console && !session.inputs.replaying();
             }
             Action::Hide => {
                 self.layout.set_visible(self.focus, false);
@@ -405,7 +406,9 @@ impl Tui {
             }
             Pane::Console => {
                 let lines = self.console.lines.len();
-                let up = (self.console_cursor.unwrap_or(0) as i64 - step).clamp(0, lines.saturating_sub(1) as i64);
+                // The first move selects the last line.
+                let from = self.console_cursor.map_or(-1, |c| c as i64);
+                let up = (from - step).clamp(0, lines.saturating_sub(1) as i64);
                 self.console_cursor = Some(up as usize);
                 // Scroll so the cursor stays in view (the window holds a few hundred lines).
                 self.console_scroll = (up as usize).saturating_sub(20);
