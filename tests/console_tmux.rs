@@ -2,34 +2,10 @@
 //! switching the keyboard between the guest and the monitor.
 
 mod common;
+use common::tmux::*;
 use common::*;
 use std::process::Command;
-use std::time::{Duration, Instant};
-
-fn tmux(args: &[&str]) -> String {
-    let out = Command::new("tmux").args(args).output().expect("tmux");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn wait_for(session: &str, text: &str, timeout: Duration) -> String {
-    let start = Instant::now();
-    loop {
-        let pane = tmux(&["capture-pane", "-p", "-S", "-200", "-t", session]);
-        if pane.contains(text) || start.elapsed() > timeout {
-            return pane;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// Ends the tmux session (and the rewind in it) even when the test fails.
-struct Session(String);
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        let _ = tmux(&["kill-session", "-t", &self.0]);
-    }
-}
+use std::time::Duration;
 
 /// Boots the shared guest in a new tmux session named `name`, with the shell
 /// command line writing rewind's exit status to the returned file, and waits for the guest's shell prompt.
@@ -64,17 +40,6 @@ fn shell_in_a_terminal_and_ctrl_a_x_quits() {
     assert!(pane.contains("typed-42\n"), "the shell did not answer:\n{pane}");
     tmux(&["send-keys", "-t", &session, "C-a", "x"]);
     assert_eq!(exit_status(&done, Duration::from_secs(20)), "exit=0", "Ctrl-A x did not end rewind");
-}
-
-/// Waits up to `timeout` for the shell command line running rewind to write its exit status to `done`.
-fn exit_status(done: &std::path::Path, timeout: Duration) -> String {
-    let start = Instant::now();
-    while !done.exists() && start.elapsed() < timeout {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let status = std::fs::read_to_string(done).unwrap_or_default();
-    let _ = std::fs::remove_file(done);
-    status.trim().to_string()
 }
 
 #[test]

@@ -36,6 +36,9 @@ pub fn run_with(args: &MachineArgs, inputs: InputPath, originals: Option<crate::
     let options = Options { reverse: args.reverse, sleep: cli::parse_icount(&args.icount)?, max_insns: args.max_insns };
     let mut session = Session::new(machine, inputs, out, options, rebuild)?;
     session.set_symbols(load_symbols(args)?);
+    // The TUI owns the keyboard and the screen (and shows rewind's messages from now on); without it, the
+    // console has them.
+    let mut tui = if args.tui { Some(Tui::start(&mut session)?) } else { None };
     let mut gdb = match &endpoint {
         Some(e) => Some(GdbServer::start(e, args.freeze)?),
         None => None,
@@ -55,11 +58,7 @@ pub fn run_with(args: &MachineArgs, inputs: InputPath, originals: Option<crate::
         session.stop();
         term::line("rewind: stopped at reset (-S); Ctrl-A c, then cont, starts the machine");
     }
-    // The TUI owns the keyboard and the screen; without it, the console has them.
-    let (mut tui, mut console) = match args.tui {
-        true => (Some(Tui::start(&mut session)?), None),
-        false => (None, Some(Console::start())),
-    };
+    let mut console = if args.tui { None } else { Some(Console::start()) };
     let started = Instant::now();
     let mut frontends: Vec<&mut dyn Frontend> = Vec::new();
     if let Some(server) = gdb.as_mut() {

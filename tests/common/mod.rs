@@ -8,6 +8,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod guest;
+pub mod tmux;
 // Not every test binary uses every helper (`dead_code` above is allowed for the same reason).
 #[allow(unused_imports)]
 pub use guest::{guest_dir, linux_config, Captured};

@@ -204,7 +204,9 @@ impl GdbServer {
             }
             return Command::Halt;
         }
-        match self.client.as_ref().and_then(|c| c.sm.as_ref()) {
+        let sm = self.client.as_ref().and_then(|c| c.sm.as_ref());
+        session.debug.held_by_gdb = matches!(sm, Some(GdbStubStateMachine::Idle(_)));
+        match sm {
             Some(GdbStubStateMachine::Idle(_)) => Command::Halt,
             Some(_) => {
                 self.frozen = false;

@@ -41,6 +41,9 @@ pub struct DebugState {
     /// as the pc (gdb then steps over "it" by `vCont;s`, answered without running, or by a breakpoint at the
     /// next pc, which is where the hart really is, hit at once).
     pub shadow_pc: Option<(usize, u64)>,
+    /// A gdb client holds the machine stopped: only it may resume it (gdb expects the target to stand still while
+    /// it shows a stop).
+    pub held_by_gdb: bool,
     /// Engine breakpoints debuggers set, with a count (a software and a hardware breakpoint may share an address).
     breakpoints: BTreeMap<u64, u32>,
     watchpoints: Vec<Watchpoint>,
@@ -55,6 +58,7 @@ impl Default for DebugState {
             step_request: None,
             watch_stepped: None,
             shadow_pc: None,
+            held_by_gdb: false,
             breakpoints: BTreeMap::new(),
             watchpoints: Vec::new(),
         }

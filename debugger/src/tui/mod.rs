@@ -105,6 +105,8 @@ pub struct Tui {
     memory_addr: u64,
     memory_physical: bool,
     mtree_cursor: usize,
+    /// The device the devices pane shows first (chosen in the mtree).
+    selected_device: Option<String>,
     console: ConsoleLog,
     /// Lines the console is scrolled up from its end.
     console_scroll: usize,
@@ -131,6 +133,8 @@ pub struct Tui {
     until: Option<Until>,
     powered_off: Option<u32>,
     last_frame: Option<Instant>,
+    /// The machine was let run at the last poll (by whichever front end).
+    machine_ran: bool,
     dirty: bool,
     quit: Option<i32>,
 }
@@ -159,6 +163,7 @@ impl Tui {
             memory_addr,
             memory_physical: session.debug.phys,
             mtree_cursor: 0,
+            selected_device: None,
             console: ConsoleLog::default(),
             console_scroll: 0,
             console_cursor: None,
@@ -178,6 +183,7 @@ impl Tui {
             until: None,
             powered_off: None,
             last_frame: None,
+            machine_ran: false,
             dirty: true,
             quit: None,
         };
@@ -220,6 +226,10 @@ impl Tui {
     fn resume(&mut self, session: &mut Session, resume: Resume, status: &str) {
         if let Some(code) = self.powered_off {
             self.say(format!("the guest powered off (code {code}); q quits"));
+            return;
+        }
+        if session.debug.held_by_gdb {
+            self.say("gdb holds the machine: continue or step it from gdb (or detach gdb)");
             return;
         }
         let backwards = matches!(resume, Resume::ReverseStep { .. } | Resume::ReverseContinue);
@@ -436,10 +446,10 @@ impl Tui {
                 }
             }
             Pane::Mtree => {
-                let text = screen::capture(self, session).mtree.get(self.mtree_cursor).cloned().unwrap_or_default();
-                // `0000000010000000-0000000010000007 (prio 0, i/o): serial` — show that device first.
-                if let Some(name) = text.rsplit(": ").next() {
-                    self.say(format!("devices: {name}"));
+                let text = screen::mtree_lines(&session.machine).get(self.mtree_cursor).cloned().unwrap_or_default();
+                // `0000000010000000-00000000100000ff (prio 0, i/o): serial`: that device goes first in its pane.
+                if let Some((_, name)) = text.rsplit_once("): ") {
+                    self.selected_device = Some(name.trim().to_string());
                     self.focus = Pane::Devices;
                     self.layout.set_visible(Pane::Devices, true);
                 }
@@ -542,6 +552,16 @@ impl Tui {
                         self.console_scroll = up.saturating_sub(20);
                     }
                     None => self.say(format!("\"{text}\" is not in the console above the selection")),
+                }
+            }
+            Pane::Mtree => {
+                let lines = screen::mtree_lines(&session.machine);
+                let found = (self.mtree_cursor + 1..lines.len())
+                    .chain(0..=self.mtree_cursor)
+                    .find(|i| lines.get(*i).is_some_and(|l| l.contains(text)));
+                match found {
+                    Some(i) => self.mtree_cursor = i,
+                    None => self.say(format!("\"{text}\" is not in the memory-region tree")),
                 }
             }
             _ => match self.address(session, text) {
@@ -709,6 +729,7 @@ impl Frontend for Tui {
             }
             return Ok(Command::Quit(code));
         }
+        self.machine_ran = self.running(session);
         Ok(match session.debug.resume {
             Resume::Halted => Command::Halt,
             Resume::Step { .. } => Command::Run(1),
@@ -721,11 +742,23 @@ impl Frontend for Tui {
         if let Some(h) = session.machine.hart(self.hart) {
             self.dirty |= h.icount % 64 == 0;
         }
+        let was_running = self.machine_ran;
+        self.machine_ran = false;
         let taken = self.stopped(session, stop);
         if taken {
             self.output_from = session.machine.icount();
             self.show(session);
             return Reported::Taken;
+        }
+        if was_running && session.debug.resume == Resume::Halted {
+            // Another front end (gdb, which hears of stops first) took it: show where the machine stands.
+            let hart = session.debug.current;
+            self.hart = hart;
+            let pc = session.machine.hart(hart).map_or(0, |h| h.pc);
+            self.status = format!("gdb stopped the machine at {}", self.place(session, pc));
+            self.disasm_cursor = None;
+            self.dirty = true;
+            self.show(session);
         }
         Reported::Ignored
     }

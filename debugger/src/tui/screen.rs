@@ -131,9 +131,14 @@ pub fn capture(tui: &Tui, session: &mut Session) -> Screen {
         location,
         memory_title,
         memory,
-        mtree: if tui.layout.visible(Pane::Mtree) { mtree(machine) } else { Vec::new() },
+        mtree: if tui.layout.visible(Pane::Mtree) { mtree_lines(machine) } else { Vec::new() },
         mtree_cursor: tui.mtree_cursor,
-        devices: devices(machine, &tui.device_baseline, tui.layout.visible(Pane::Devices)),
+        devices: devices(
+            machine,
+            &tui.device_baseline,
+            tui.layout.visible(Pane::Devices),
+            tui.selected_device.as_deref(),
+        ),
         console: tui.console.window(tui.console_scroll, CONSOLE_LINES),
         console_cursor: tui.console_cursor.map(|c| c.min(CONSOLE_LINES)),
         console_typing: tui.console_typing,
@@ -256,16 +261,23 @@ fn memory_rows(machine: &Machine, hart: usize, addr: u64, physical: bool) -> (St
     (title, rows)
 }
 
-fn mtree(machine: &Machine) -> Vec<String> {
+pub fn mtree_lines(machine: &Machine) -> Vec<String> {
     machine.memory_tree().render_mtree().lines().map(str::to_string).collect()
 }
 
-fn devices(machine: &Machine, baseline: &[rewind::machine::DeviceReport], shown: bool) -> Vec<DeviceView> {
+/// Every device's state, the `selected` one first.
+fn devices(
+    machine: &Machine,
+    baseline: &[rewind::machine::DeviceReport],
+    shown: bool,
+    selected: Option<&str>,
+) -> Vec<DeviceView> {
     if !shown {
         return Vec::new();
     }
-    machine
-        .inspect_devices()
+    let mut reports = machine.inspect_devices();
+    reports.sort_by_key(|d| Some(d.name.as_str()) != selected);
+    reports
         .into_iter()
         .map(|d| {
             let before = baseline.iter().find(|b| b.name == d.name);
