@@ -56,6 +56,15 @@ fn unknown_option_and_bad_values_are_errors() {
     assert_clean_error(&rewind(&["-M", "sifive_u"]), "sifive_u");
     assert_clean_error(&rewind(&["-M", "virt,aclint=on"]), "aclint");
     assert_clean_error(&rewind(&["-bios", "none", "-M", "virt,dumpdtb=/nonexistent/dir/x.dtb"]), "/nonexistent/dir");
+    assert_clean_error(&rewind(&["-bios", "none", "-serial", "pty"]), "supports stdio, mon:stdio, file:PATH and none");
+    assert_clean_error(&rewind(&["-bios", "none", "-monitor", "stdio"]), "add -serial file:PATH or -serial none");
+    assert_clean_error(&rewind(&["-bios", "none", "-monitor", "telnet::4444"]), "-monitor telnet::4444");
+    assert_clean_error(
+        &rewind(&["tui", "-bios", "none", "-serial", "none", "-monitor", "stdio"]),
+        "TUI's command line",
+    );
+    assert_clean_error(&rewind(&["tui", "-bios", "none"]), "the TUI needs a terminal");
+    assert_clean_error(&rewind(&["-bios", "none", "--symbols", "/nonexistent/vmlinux"]), "/nonexistent/vmlinux");
 }
 
 #[test]

@@ -160,3 +160,49 @@ fn dash_s_without_gdb_starts_stopped_until_the_monitor_says_cont() {
     let pane = wait_for(&session, "rewind-guest:/#", Duration::from_secs(60));
     assert!(pane.contains("rewind-guest:/#"), "cont did not boot:\n{pane}");
 }
+
+#[test]
+fn monitor_stdio_edits_completes_and_remembers_while_the_serial_goes_to_a_file() {
+    let g = guest_dir();
+    let session = format!("rewind-monitor-stdio-{}", std::process::id());
+    let done = std::env::temp_dir().join(format!("{session}.exit"));
+    let serial = std::env::temp_dir().join(format!("{session}.serial"));
+    let cmd = format!(
+        "{} -M virt -m 256M -kernel {} -initrd {} -append console=ttyS0 -serial file:{} -monitor stdio; \
+         echo exit=$? > {}",
+        rewind_bin().display(),
+        g.join("Image").display(),
+        g.join("initramfs.cpio.gz").display(),
+        serial.display(),
+        done.display()
+    );
+    tmux(&["new-session", "-d", "-s", &session, "-x", "160", "-y", "50", &cmd]);
+    let guard = Session(session.clone());
+    let s = guard.0.as_str();
+    let pane = wait_for(s, "(qemu)", Duration::from_secs(10));
+    assert!(pane.contains("rewind monitor - type 'help' for more information"), "{pane}");
+    // Tab completes a two-word command; each line waits for its answer, as a person would.
+    let step = |keys: &[&str], answer: &str| {
+        let mut args = vec!["send-keys", "-t", s];
+        args.extend(keys);
+        tmux(&args);
+        let pane = wait_for(s, answer, Duration::from_secs(10));
+        assert!(pane.contains(answer), "no {answer:?} after {keys:?}:\n{pane}");
+        pane
+    };
+    step(&["info sta", "Tab", "Enter"], "VM status: running");
+    step(&["xp /2xw 0x1000", "Enter"], "0000000000001000: 0x00000297 0x02828613");
+    // Up brings the last line back.
+    let again = "0x02828613\n(qemu) xp /2xw 0x1000\n0000000000001000: 0x00000297 0x02828613";
+    let pane = step(&["Up", "Enter"], again);
+    assert_eq!(pane.matches("0x00000297 0x02828613").count(), 2, "{pane}");
+    step(&["stop", "Enter"], "(qemu) stop\n(qemu)");
+    step(&["info status", "Enter"], "VM status: paused");
+    // The guest's console went to the file, not the terminal.
+    let log = std::fs::read_to_string(&serial).unwrap_or_default();
+    assert!(log.contains("Linux version"), "the serial file lacks the boot log:\n{log}");
+    assert!(!tmux(&["capture-pane", "-p", "-t", s]).contains("Linux version"), "the console leaked onto the terminal");
+    tmux(&["send-keys", "-t", s, "quit", "Enter"]);
+    assert_eq!(exit_status(&done, Duration::from_secs(20)), "exit=0", "quit did not end rewind");
+    let _ = std::fs::remove_file(&serial);
+}

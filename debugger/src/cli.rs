@@ -97,6 +97,7 @@ const RUN_ONLY: &[&str] = &[
     "freeze",
     "tui",
     "symbols",
+    "monitor",
 ];
 
 fn hide_run_only(arg: clap::Arg) -> clap::Arg {
@@ -152,7 +153,7 @@ pub struct MachineArgs {
     /// No graphics (accepted for QEMU compatibility: rewind never opens a window).
     #[arg(long = "nographic")]
     pub nographic: bool,
-    /// Serial port backend (only `stdio`).
+    /// Serial port backend, as QEMU spells it: `stdio` (or `mon:stdio`), `file:PATH` or `none`.
     #[arg(long = "serial", default_value = "stdio")]
     pub serial: String,
     /// Seed of the virtio-rng device.
@@ -190,6 +191,10 @@ pub struct MachineArgs {
     /// Do not start the CPUs until gdb continues or steps them.
     #[arg(short = 'S')]
     pub freeze: bool,
+    /// The monitor on the terminal (`stdio`, as QEMU's `-monitor stdio`; the serial console then needs
+    /// `-serial file:PATH` or `-serial none`).
+    #[arg(long = "monitor", value_name = "DEV")]
+    pub monitor: Option<String>,
     /// Run inside the full-screen terminal UI (as `rewind tui`), stopped at reset.
     #[arg(long = "tui")]
     pub tui: bool,
@@ -270,6 +275,7 @@ const QEMU_LONG_OPTIONS: &[&str] = &[
     "device",
     "nographic",
     "serial",
+    "monitor",
     "gdb",
     "icount",
 ];

@@ -5,6 +5,8 @@ use crate::cli::{self, MachineArgs};
 use crate::console::Console;
 use crate::gdb::GdbServer;
 use crate::machine_setup::build_machine;
+use crate::monitor_stdio::MonitorStdio;
+use crate::serial::{Serial, SerialSink};
 use crate::session::{Frontend, InputPath, Options, Rebuild, Session, SharedOutput};
 use crate::symbols::Symbols;
 use crate::term;
@@ -34,6 +36,21 @@ pub fn run_with(args: &MachineArgs, inputs: InputPath, originals: Option<crate::
     let (fresh_args, fresh_out) = (args.clone(), out.clone());
     let rebuild: Rebuild = Box::new(move || Ok(build_machine(&fresh_args, Box::new(fresh_out.clone()), None)?.0));
     let options = Options { reverse: args.reverse, sleep: cli::parse_icount(&args.icount)?, max_insns: args.max_insns };
+    let serial = Serial::parse(&args.serial)?;
+    let monitor_stdio = match args.monitor.as_deref() {
+        None | Some("none") => false,
+        Some("stdio") => true,
+        Some(dev) => anyhow::bail!("-monitor {dev}: rewind supports stdio (and none)"),
+    };
+    if monitor_stdio && args.tui {
+        anyhow::bail!("-monitor stdio and the TUI both want the terminal: the TUI's command line (:) is the monitor");
+    }
+    if monitor_stdio && serial == Serial::Stdio {
+        anyhow::bail!(
+            "-monitor stdio: stdio is already the serial console's (as QEMU: cannot use stdio by multiple character \
+             devices); add -serial file:PATH or -serial none, or keep the console and press Ctrl-A c for the monitor"
+        );
+    }
     let mut session = Session::new(machine, inputs, out, options, rebuild)?;
     session.set_symbols(load_symbols(args)?);
     // The TUI owns the keyboard and the screen (and shows rewind's messages from now on); without it, the
@@ -47,7 +64,7 @@ pub fn run_with(args: &MachineArgs, inputs: InputPath, originals: Option<crate::
     if gdb.is_none() && !args.tui {
         session.show_replay_progress();
     }
-    if args.freeze && gdb.is_none() && !args.tui {
+    if args.freeze && gdb.is_none() && !args.tui && !monitor_stdio {
         // As QEMU: -S without a gdb server starts stopped, and the monitor's `cont` starts the machine. Without a
         // terminal there is no monitor to say it.
         if !std::io::stdin().is_terminal() {
@@ -58,7 +75,9 @@ pub fn run_with(args: &MachineArgs, inputs: InputPath, originals: Option<crate::
         session.stop();
         term::line("rewind: stopped at reset (-S); Ctrl-A c, then cont, starts the machine");
     }
-    let mut console = if args.tui { None } else { Some(Console::start()) };
+    let mut console = (!args.tui && serial == Serial::Stdio).then(Console::start);
+    let mut sink = if serial == Serial::Stdio { None } else { Some(SerialSink::open(&serial)?) };
+    let mut monitor = if monitor_stdio { Some(MonitorStdio::start()?) } else { None };
     let started = Instant::now();
     let mut frontends: Vec<&mut dyn Frontend> = Vec::new();
     if let Some(server) = gdb.as_mut() {
@@ -70,10 +89,17 @@ pub fn run_with(args: &MachineArgs, inputs: InputPath, originals: Option<crate::
     if let Some(console) = console.as_mut() {
         frontends.push(console);
     }
+    if let Some(sink) = sink.as_mut() {
+        frontends.push(sink);
+    }
+    if let Some(monitor) = monitor.as_mut() {
+        frontends.push(monitor);
+    }
     let code = session.run(&mut frontends)?;
     drop(frontends);
     drop(tui);
     drop(console);
+    drop(monitor);
     session.finish(code)?;
     if args.stats {
         print_stats(&session.machine, started);

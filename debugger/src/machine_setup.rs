@@ -3,7 +3,7 @@
 
 use crate::cli::{self, MachineArgs};
 use crate::term;
-use anyhow::{bail, Result};
+use anyhow::Result;
 use rewind::Machine;
 use rewind_machines::loader::ImageFile;
 use rewind_machines::virt::{self, Firmware, VirtConfig};
@@ -17,9 +17,7 @@ pub fn build_machine(
     originals: Option<crate::drives::OriginalsFor>,
 ) -> Result<(Machine, virt::BootInfo)> {
     cli::parse_machine(&args.machine)?;
-    if args.serial != "stdio" && args.serial != "mon:stdio" {
-        bail!("-serial {}: only stdio is supported", args.serial);
-    }
+    crate::serial::Serial::parse(&args.serial)?;
     let mut config = VirtConfig::new(console_out);
     config.harts = cli::parse_smp(&args.smp)?;
     config.ram_size = cli::parse_size(&args.memory)?;

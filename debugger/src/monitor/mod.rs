@@ -159,11 +159,24 @@ pub const COMMANDS: &[Command] = &[
     },
 ];
 
-/// Every command's first word, for completion.
-pub fn command_names() -> impl Iterator<Item = &'static str> {
-    let mut names: Vec<&str> = COMMANDS.iter().filter_map(|c| c.name.split([' ', '|']).next()).collect();
+/// Every command as it can be typed (`cont|c` gives `cont` and `c`; `info mtree` whole), sorted, for completion.
+pub fn command_names() -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for c in COMMANDS {
+        let mut spellings = vec![String::new()];
+        for word in c.name.split(' ') {
+            spellings = spellings
+                .iter()
+                .flat_map(|head| {
+                    word.split('|').map(move |alt| format!("{head}{}{alt}", if head.is_empty() { "" } else { " " }))
+                })
+                .collect();
+        }
+        names.extend(spellings);
+    }
+    names.sort();
     names.dedup();
-    names.into_iter()
+    names
 }
 
 /// The one address argument of `command`.

@@ -690,10 +690,18 @@ fn complete(session: &Session, line: &str) -> String {
         Some(i) => (&line[..=i], &line[i + 1..]),
         None => ("", line),
     };
-    let candidates: Vec<String> = if head.is_empty() {
-        crate::monitor::command_names().filter(|n| n.starts_with(word)).map(str::to_string).collect()
+    // A command (all its words, as typed so far), else a symbol for the last word.
+    let commands: Vec<String> = crate::monitor::command_names().into_iter().filter(|n| n.starts_with(line)).collect();
+    let (head, candidates) = if !commands.is_empty() {
+        ("", commands)
     } else {
-        session.symbols().map(|s| s.complete(word, 64).into_iter().map(str::to_string).collect()).unwrap_or_default()
+        (
+            head,
+            session
+                .symbols()
+                .map(|s| s.complete(word, 64).into_iter().map(str::to_string).collect())
+                .unwrap_or_default(),
+        )
     };
     // The longest prefix the candidates share.
     let Some(first) = candidates.first() else { return line.to_string() };

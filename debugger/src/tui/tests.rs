@@ -179,6 +179,7 @@ fn the_command_line_runs_monitor_commands_and_bad_input_gets_one_line() {
     // Completion of command names.
     tui.command = Some("info regi".into());
     tui.key(&mut s, KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
+    assert_eq!(tui.command.as_deref(), Some("info registers "));
     tui.command = Some("memsa".into());
     tui.key(&mut s, KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
     assert_eq!(tui.command.as_deref(), Some("memsave "));
