@@ -7,7 +7,7 @@ use crate::gdb::GdbServer;
 use crate::machine_setup::build_machine;
 use crate::monitor_stdio::MonitorStdio;
 use crate::serial::{Serial, SerialSink};
-use crate::session::{Frontend, InputPath, Options, Rebuild, Session, SharedOutput};
+use crate::session::{Frontend, InputPath, Options, Rebuild, Session, SharedOutput, CHECKPOINT_EVERY};
 use crate::symbols::Symbols;
 use crate::term;
 use crate::tui::Tui;
@@ -15,6 +15,9 @@ use anyhow::{Context, Result};
 use rewind::{Machine, TIMEBASE_HZ};
 use std::io::IsTerminal;
 use std::time::Instant;
+
+/// Instructions between two checkpoints under the TUI.
+const TUI_CHECKPOINT_EVERY: u64 = 2_000_000;
 
 /// Runs the machine with the console on stdin/stdout (and the gdb server, if asked for). Returns the process
 /// exit code.
@@ -35,7 +38,14 @@ pub fn run_with(args: &MachineArgs, inputs: InputPath, originals: Option<crate::
     }
     let (fresh_args, fresh_out) = (args.clone(), out.clone());
     let rebuild: Rebuild = Box::new(move || Ok(build_machine(&fresh_args, Box::new(fresh_out.clone()), None)?.0));
-    let options = Options { reverse: args.reverse, sleep: cli::parse_icount(&args.icount)?, max_insns: args.max_insns };
+    let options = Options {
+        reverse: args.reverse,
+        sleep: cli::parse_icount(&args.icount)?,
+        max_insns: args.max_insns,
+        // The TUI answers a step back or a jump to a console line by re-running from the checkpoint before it:
+        // denser checkpoints keep that under a tenth of a second.
+        checkpoint_every: if args.tui { TUI_CHECKPOINT_EVERY } else { CHECKPOINT_EVERY },
+    };
     let serial = Serial::parse(&args.serial)?;
     let monitor_stdio = match args.monitor.as_deref() {
         None | Some("none") => false,

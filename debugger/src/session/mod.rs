@@ -44,6 +44,9 @@ pub struct Options {
     pub sleep: bool,
     /// Stop after this many instructions (`--max-insns`).
     pub max_insns: Option<u64>,
+    /// Instructions between two checkpoints of a history: fewer make going back (and a jump in time) quicker at the
+    /// cost of memory.
+    pub checkpoint_every: u64,
 }
 
 pub struct Session {
@@ -94,18 +97,18 @@ impl Session {
         let console = machine.device_id("serial").context("the board has no serial port")?;
         // A recording keeps its own history (below); a plain run keeps one when asked.
         if options.reverse && matches!(inputs, InputPath::Live) {
-            let history = Timeline::new(&mut machine, Vec::new(), false, CHECKPOINT_EVERY, CHECKPOINT_BUDGET);
+            let history = Timeline::new(&mut machine, Vec::new(), false, options.checkpoint_every, CHECKPOINT_BUDGET);
             inputs = InputPath::History(Box::new(history));
         }
         if let InputPath::Record(recorder, watch) = inputs {
             // Checkpoints while recording: the run being recorded can be debugged backwards at once.
-            let recorder = Box::new(recorder.with_history(&mut machine, CHECKPOINT_EVERY, CHECKPOINT_BUDGET));
+            let recorder = Box::new(recorder.with_history(&mut machine, options.checkpoint_every, CHECKPOINT_BUDGET));
             inputs = InputPath::Record(recorder, watch);
         }
         let mut replay_damage = None;
         if let InputPath::Replay { events, damage } = inputs {
             replay_damage = Some(damage.unwrap_or_else(|| "the recording was cut off".into()));
-            let history = Timeline::new(&mut machine, events, true, CHECKPOINT_EVERY, CHECKPOINT_BUDGET);
+            let history = Timeline::new(&mut machine, events, true, options.checkpoint_every, CHECKPOINT_BUDGET);
             inputs = InputPath::History(Box::new(history));
         }
         if let Some(history) = inputs.history() {

@@ -293,7 +293,7 @@ fn say(frontends: &mut Frontends, text: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Options, SharedOutput};
+    use super::super::{Options, SharedOutput, CHECKPOINT_EVERY};
     use super::*;
     use rewind_machines::uart16550::Uart16550;
 
@@ -306,7 +306,7 @@ mod tests {
         b.set_reset_pc(RAM);
         let mut machine = b.build();
         machine.write_phys(RAM, &0x0000_006f_u32.to_le_bytes()).unwrap();
-        let options = Options { reverse: false, sleep: false, max_insns };
+        let options = Options { reverse: false, sleep: false, max_insns, checkpoint_every: CHECKPOINT_EVERY };
         let rebuild: super::super::Rebuild = Box::new(|| anyhow::bail!("no reset in this test"));
         Session::new(machine, InputPath::Live, SharedOutput::default(), options, rebuild).unwrap()
     }

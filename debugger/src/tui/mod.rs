@@ -25,6 +25,9 @@ use std::time::{Duration, Instant};
 const FRAME: Duration = Duration::from_millis(33);
 /// How long a stopped machine waits for a key before the run loop looks around again.
 const KEY_WAIT: Duration = Duration::from_millis(20);
+/// Instructions between two polls while the guest runs: a console line's stretch of execution is at most this long,
+/// which bounds the work of finding the instant it was written.
+const TUI_CHUNK: u64 = 500_000;
 /// Lines the command pane and the console keep.
 const LOG_KEEP: usize = 1000;
 const CONSOLE_KEEP: usize = 20_000;
@@ -632,8 +635,11 @@ impl Tui {
 
     /// Captures a frame and hands it to the renderer, if one is due.
     fn show(&mut self, session: &mut Session) {
+        // While the guest runs, frames come at most every FRAME whatever changed (console output marks the screen
+        // dirty every chunk); a stopped machine shows a change at once.
         let due = self.last_frame.is_none_or(|t| t.elapsed() >= FRAME);
-        if !(self.dirty || self.running(session) && due) {
+        let wanted = if self.running(session) { due } else { self.dirty };
+        if !wanted {
             return;
         }
         self.furthest = self.furthest.max(session.machine.icount());
@@ -741,12 +747,15 @@ impl Frontend for Tui {
         Ok(match session.debug.resume {
             Resume::Halted => Command::Halt,
             Resume::Step { .. } => Command::Run(1),
-            _ => Command::Run(u64::MAX),
+            _ => Command::Run(TUI_CHUNK),
         })
     }
 
     fn report(&mut self, session: &mut Session, stop: &Stop) -> Reported {
         self.furthest = self.furthest.max(session.machine.icount());
+        // Output that comes next was written after this stop (a chunk without output moves the start on too, so
+        // a console line's stretch is one chunk at most).
+        self.output_from = session.machine.icount();
         if let Some(h) = session.machine.hart(self.hart) {
             self.dirty |= h.icount % 64 == 0;
         }
@@ -754,7 +763,6 @@ impl Frontend for Tui {
         self.machine_ran = false;
         let taken = self.stopped(session, stop);
         if taken {
-            self.output_from = session.machine.icount();
             self.show(session);
             return Reported::Taken;
         }

@@ -20,7 +20,8 @@ fn session(program: &[u32], reverse: bool) -> Session {
     let mut machine = b.build();
     let code: Vec<u8> = program.iter().flat_map(|w| w.to_le_bytes()).collect();
     machine.write_phys(RAM, &code).unwrap();
-    let options = Options { reverse, sleep: false, max_insns: None };
+    let options =
+        Options { reverse, sleep: false, max_insns: None, checkpoint_every: crate::session::CHECKPOINT_EVERY };
     let rebuild: Rebuild = Box::new(|| anyhow::bail!("no reset in this test"));
     Session::new(machine, InputPath::Live, out, options, rebuild).unwrap()
 }
