@@ -105,7 +105,8 @@ pub struct Tui {
     disasm_cursor: Option<u64>,
     /// The addresses the last frame's disassembly showed (cursor moves go through them).
     disasm_addrs: Vec<u64>,
-    memory_addr: u64,
+    /// Where the memory pane looks; `None`: at the current hart's stack pointer.
+    memory_addr: Option<u64>,
     memory_physical: bool,
     mtree_cursor: usize,
     /// The device the devices pane shows first (chosen in the mtree).
@@ -154,7 +155,6 @@ impl Tui {
     /// A TUI without a terminal (tests draw its frames on a `TestBackend`).
     fn headless(session: &mut Session) -> Tui {
         session.debug.resume = Resume::Halted;
-        let memory_addr = session.machine.hart(0).map_or(0, |h| h.pc);
         let mut tui = Tui {
             terminal: None,
             layout: Layout::load(),
@@ -163,7 +163,7 @@ impl Tui {
             hart: 0,
             disasm_cursor: None,
             disasm_addrs: Vec::new(),
-            memory_addr,
+            memory_addr: None,
             memory_physical: session.debug.phys,
             mtree_cursor: 0,
             selected_device: None,
@@ -412,7 +412,8 @@ impl Tui {
                 self.disasm_cursor = self.disasm_addrs.get(j).copied().or(Some(at));
             }
             Pane::Memory => {
-                self.memory_addr = self.memory_addr.wrapping_add_signed(step.clamp(-1 << 40, 1 << 40) * 16);
+                let at = self.memory_addr.unwrap_or_else(|| session.machine.hart(self.hart).map_or(0, |h| h.x[2]));
+                self.memory_addr = Some(at.wrapping_add_signed(step.clamp(-1 << 40, 1 << 40) * 16));
             }
             Pane::Mtree => {
                 self.mtree_cursor = (self.mtree_cursor as i64 + step).max(0) as usize;
@@ -504,9 +505,10 @@ impl Tui {
         self.say(format!(":{line}"));
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
+            ["mem" | "memory"] => self.memory_addr = None,
             ["mem" | "memory", addr] => match self.address(session, addr) {
                 Ok(a) => {
-                    self.memory_addr = a;
+                    self.memory_addr = Some(a);
                     self.layout.set_visible(Pane::Memory, true);
                 }
                 Err(e) => self.say(e),

@@ -116,7 +116,8 @@ pub fn capture(tui: &Tui, session: &mut Session) -> Screen {
         Some((file, line)) => format!("{d} at {file}:{line}"),
         None => d,
     });
-    let (memory_title, memory) = memory_rows(machine, hart, tui.memory_addr, tui.memory_physical);
+    let memory_addr = tui.memory_addr.unwrap_or_else(|| machine.hart(hart).map_or(0, |h| h.x[2]));
+    let (memory_title, memory) = memory_rows(machine, hart, memory_addr, tui.memory_physical);
     let timeline = timeline(tui, session);
     let machine = &session.machine;
     Screen {
