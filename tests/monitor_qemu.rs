@@ -1,6 +1,7 @@
 //! The monitor against QEMU's own: the same `monitor` commands sent by gdb-multiarch to rewind's gdb server and to
 //! qemu-system-riscv64's, on the same firmware at reset, print the same lines (memory dumps; the flat view's header
-//! and the ranges of the regions both boards size alike; `info registers` at reset; `pmemsave` files).
+//! and the ranges of the regions both boards size alike; `info registers` at reset; `pmemsave` files), and the
+//! kernel's page table at `kernel_init` (`info mem`).
 
 mod common;
 mod gdb_support;
@@ -155,4 +156,69 @@ fn monitor_output_matches_qemus_line_for_line() {
     let (ours, theirs) = (dump_lines(&ours), dump_lines(&theirs));
     assert!(theirs.len() >= COMMANDS.len() - 1, "QEMU's output has too few dump lines:\n{}", theirs.join("\n"));
     assert_eq!(ours, theirs, "rewind's dumps (left) differ from QEMU's (right)");
+}
+
+/// The lines of an `info mem` table (its header and rows).
+fn page_table_lines(out: &str) -> Vec<String> {
+    out.lines()
+        .filter(|l| l.starts_with("vaddr ") || l.starts_with("----") || is_page_row(l))
+        .map(str::to_string)
+        .collect()
+}
+
+fn is_page_row(l: &str) -> bool {
+    let f: Vec<&str> = l.split(' ').collect();
+    f.len() == 4 && f[..3].iter().all(|x| x.len() == 16 && x.chars().all(|c| c.is_ascii_hexdigit())) && f[3].len() == 7
+}
+
+#[test]
+fn info_mem_at_kernel_init_matches_qemus() {
+    let vmlinux = vmlinux(&guest_dir());
+    let g = guest_dir();
+    let (image, initrd) = (g.join("Image"), g.join("initramfs.cpio.gz"));
+    // The same firmware on both: QEMU's default is fw_dynamic, which leaves the device tree where the board put it,
+    // fw_jump (rewind's default) moves it.
+    let machine = |c: &mut Command| {
+        c.args(["-M", "virt", "-m", "256M", "-nographic", "-bios", FIRMWARE, "-kernel"]).arg(&image);
+        c.arg("-initrd").arg(&initrd).args(["-append", "console=ttyS0"]);
+    };
+    let commands = ["break kernel_init", "continue", "monitor info mem"];
+    let mut cmd = Command::new(rewind_bin());
+    machine(&mut cmd);
+    let rewind = Rewind::start(cmd, &["-S"]);
+    let ours = rewind.gdb(&vmlinux, &commands);
+    drop(rewind);
+
+    let port = free_port();
+    let mut qemu = Command::new("qemu-system-riscv64");
+    machine(&mut qemu);
+    let qemu = qemu
+        .args(["-S", "-gdb", &format!("tcp::{port}")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    let Ok(qemu) = qemu.map(Qemu) else {
+        eprintln!("qemu-system-riscv64 missing (apt-get install qemu-system-misc): skipping");
+        return;
+    };
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(20), "QEMU's gdb server did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let theirs = gdb_session(&vmlinux, &format!("target remote 127.0.0.1:{port}"), &commands);
+    drop(qemu);
+    let (ours, theirs) = (page_table_lines(&ours), page_table_lines(&theirs));
+    assert!(theirs.len() > 6, "QEMU printed a short page table:\n{}", theirs.join("\n"));
+    // QEMU 7.2's hart has Sv57 (and no way to turn it off), so Linux maps its linear map there 5 levels deep and
+    // rewind's (Sv48, 4 levels) elsewhere: below the kernel image's fixed addresses, rows agree but for the
+    // virtual address.
+    let comparable = |row: &String| match row.starts_with("ffffffff8") || !is_page_row(row) {
+        true => row.clone(),
+        false => row.split_once(' ').map_or(row.clone(), |(_, rest)| rest.to_string()),
+    };
+    let (ours, theirs): (Vec<String>, Vec<String>) =
+        (ours.iter().map(comparable).collect(), theirs.iter().map(comparable).collect());
+    assert_eq!(ours, theirs, "rewind's info mem (left) differs from QEMU's (right)");
 }

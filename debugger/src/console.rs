@@ -4,7 +4,7 @@
 //! moves the keyboard between the guest and the monitor (`(qemu)` prompt, the monitor's command table). The guest
 //! keeps running, and printing, while the monitor has the keyboard.
 
-use crate::session::{Command, Frontend, Presence, Reported, Session, Stop};
+use crate::session::{Command, Frontend, Presence, Session};
 use crate::term;
 use anyhow::Result;
 use std::io::{IsTerminal, Read};
@@ -171,14 +171,6 @@ impl Frontend for Console {
             Some(ConsoleEvent::Closed) | None => {}
         }
         Ok(Command::Run(u64::MAX))
-    }
-
-    fn report(&mut self, _session: &mut Session, _stop: &Stop) -> Reported {
-        Reported::Ignored
-    }
-
-    fn message(&mut self, text: &str) {
-        term::say(text);
     }
 
     fn guest_output(&mut self, bytes: &[u8], _at: u64) {

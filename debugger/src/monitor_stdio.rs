@@ -3,8 +3,7 @@
 //! when it polls this front end, between two chunks of guest execution, and its answer printed before the next
 //! prompt, so the guest runs on while the user types.
 
-use crate::session::{Command, Frontend, Presence, Reported, Session, Stop};
-use crate::term;
+use crate::session::{Command, Frontend, Presence, Session};
 use anyhow::{Context, Result};
 use rustyline::completion::Completer;
 use rustyline::error::ReadlineError;
@@ -88,14 +87,6 @@ impl Frontend for MonitorStdio {
             Err(RecvTimeoutError::Timeout) => {}
         }
         Ok(Command::Run(u64::MAX))
-    }
-
-    fn report(&mut self, _session: &mut Session, _stop: &Stop) -> Reported {
-        Reported::Ignored
-    }
-
-    fn message(&mut self, text: &str) {
-        term::say(text);
     }
 
     fn presence(&self) -> Presence {

@@ -2,8 +2,7 @@
 //! file, or nowhere. The file and nowhere are a small front end of their own, which takes the guest's output and
 //! nothing else, so the terminal is free for `-monitor stdio`.
 
-use crate::session::{Command, Frontend, Presence, Reported, Session, Stop};
-use crate::term;
+use crate::session::{Command, Frontend, Presence, Session};
 use anyhow::{bail, Context, Result};
 use std::io::Write;
 use std::path::PathBuf;
@@ -50,14 +49,6 @@ impl SerialSink {
 impl Frontend for SerialSink {
     fn poll(&mut self, _session: &mut Session, _wait: Duration) -> Result<Command> {
         Ok(Command::Run(u64::MAX))
-    }
-
-    fn report(&mut self, _session: &mut Session, _stop: &Stop) -> Reported {
-        Reported::Ignored
-    }
-
-    fn message(&mut self, text: &str) {
-        term::say(text);
     }
 
     fn guest_output(&mut self, bytes: &[u8], _at: u64) {

@@ -3,9 +3,11 @@
 //! QEMU's.
 
 mod memory;
+mod paging;
 
 use crate::symbols::Symbols;
 pub use memory::{mapped, parse_address, read_memory, DumpDefaults};
+pub use paging::info_mem as page_table;
 use rewind::{Machine, WatchKind, Watchpoint};
 use std::fmt::Write;
 
@@ -83,6 +85,11 @@ pub const COMMANDS: &[Command] = &[
         run: info_registers,
     },
     Command { name: "info devices", help: "every device and its state", run: info_devices },
+    Command {
+        name: "info mem",
+        help: "the current hart's page table (satp): virtual ranges, physical, size, permissions, as QEMU's",
+        run: |m, _| paging::info_mem(m.machine, m.hart),
+    },
     Command { name: "info cpus", help: "every hart, its pc and whether it waits (wfi)", run: info_cpus },
     Command { name: "info status", help: "whether the machine runs or is stopped", run: info_status },
     Command {

@@ -46,11 +46,16 @@ pub trait Frontend {
     /// do next.
     fn poll(&mut self, session: &mut Session, wait: Duration) -> Result<Command>;
 
-    /// Tells the front end where the machine stopped.
-    fn report(&mut self, session: &mut Session, stop: &Stop) -> Reported;
+    /// Tells the front end where the machine stopped. Front ends that do not debug leave stops to the session.
+    fn report(&mut self, _session: &mut Session, _stop: &Stop) -> Reported {
+        Reported::Ignored
+    }
 
-    /// A message of the session's for the user (one line, already worded).
-    fn message(&mut self, text: &str);
+    /// A message of the session's for the user (one line, already worded): on the terminal, unless the front end
+    /// shows it elsewhere.
+    fn message(&mut self, text: &str) {
+        crate::term::say(text);
+    }
 
     /// What the guest wrote to its console up to instruction count `at`. Front ends without a console ignore it.
     fn guest_output(&mut self, _bytes: &[u8], _at: u64) {}

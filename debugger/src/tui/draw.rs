@@ -35,7 +35,10 @@ pub fn draw(frame: &mut Frame, screen: &Screen) {
             Pane::Disassembly => disassembly(screen, inner.height),
             Pane::Registers => registers(screen, inner.width),
             Pane::Console => console(screen, inner.height),
-            Pane::Memory => memory(screen, inner.width),
+            Pane::Memory => match &screen.page_table {
+                Some(rows) => rows.iter().map(|r| Line::raw(r.clone())).collect(),
+                None => memory(screen, inner.width),
+            },
             Pane::Mtree => mtree(screen, inner.height),
             Pane::Devices => devices(screen),
         };
@@ -62,6 +65,7 @@ fn pane_block(screen: &Screen, pane: Pane) -> Block<'static> {
             title = format!(" {key} registers {} ", tabs.join(" "));
         }
         Pane::Registers => title = format!(" {key} registers hart {} ({}) ", screen.hart, screen.privilege),
+        Pane::Memory if screen.page_table.is_some() => title = format!(" {key} page table (satp) "),
         Pane::Memory => title = format!(" {key} memory {} ", screen.memory_title),
         Pane::Console if screen.console_typing => {
             title = format!(" {key} console (typing to the guest; Ctrl-A leaves) ")

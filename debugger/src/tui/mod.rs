@@ -108,6 +108,8 @@ pub struct Tui {
     /// Where the memory pane looks; `None`: at the current hart's stack pointer.
     memory_addr: Option<u64>,
     memory_physical: bool,
+    /// The memory pane shows the page table instead of bytes.
+    page_table: bool,
     mtree_cursor: usize,
     /// The device the devices pane shows first (chosen in the mtree).
     selected_device: Option<String>,
@@ -165,6 +167,7 @@ impl Tui {
             disasm_addrs: Vec::new(),
             memory_addr: None,
             memory_physical: session.debug.phys,
+            page_table: false,
             mtree_cursor: 0,
             selected_device: None,
             console: ConsoleLog::default(),
@@ -373,6 +376,7 @@ impl Tui {
             Action::Shrink => self.layout.resize(self.focus, -1),
             Action::ToggleFp => self.show_fp = !self.show_fp,
             Action::TogglePhysical => self.memory_physical = !self.memory_physical,
+            Action::TogglePageTable => self.page_table = !self.page_table,
             Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Top | Action::Bottom => {
                 self.scroll(session, action)
             }

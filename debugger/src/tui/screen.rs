@@ -72,6 +72,8 @@ pub struct Screen {
     pub location: Option<String>,
     pub memory_title: String,
     pub memory: Vec<MemoryRow>,
+    /// The hart's page table (`info mem`), shown instead of the bytes when asked for.
+    pub page_table: Option<Vec<String>>,
     pub mtree: Vec<String>,
     pub mtree_cursor: usize,
     pub devices: Vec<DeviceView>,
@@ -118,6 +120,10 @@ pub fn capture(tui: &Tui, session: &mut Session) -> Screen {
     });
     let memory_addr = tui.memory_addr.unwrap_or_else(|| machine.hart(hart).map_or(0, |h| h.x[2]));
     let (memory_title, memory) = memory_rows(machine, hart, memory_addr, tui.memory_physical);
+    let page_table = tui.page_table.then(|| match crate::monitor::page_table(machine, hart) {
+        Ok(text) => text.lines().map(str::to_string).collect(),
+        Err(e) => vec![e],
+    });
     let timeline = timeline(tui, session);
     let machine = &session.machine;
     Screen {
@@ -132,6 +138,7 @@ pub fn capture(tui: &Tui, session: &mut Session) -> Screen {
         location,
         memory_title,
         memory,
+        page_table,
         mtree: if tui.layout.visible(Pane::Mtree) { mtree_lines(machine) } else { Vec::new() },
         mtree_cursor: tui.mtree_cursor,
         devices: devices(

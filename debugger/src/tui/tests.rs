@@ -218,3 +218,15 @@ fn console_lines_keep_where_they_were_written() {
     let world = log.line_up(0).unwrap();
     assert_eq!((world.from, world.byte), (0, 6), "its first byte was written in the first stretch");
 }
+
+#[test]
+fn the_memory_pane_shows_the_page_table_on_t() {
+    let mut s = session(&COUNT, false);
+    let mut tui = headless(&mut s);
+    press(&mut tui, &mut s, 't');
+    let text = render(&mut tui, &mut s, 120, 40).join("\n");
+    assert!(text.contains(" 4 page table (satp) ") && text.contains("No translation or protection"), "{text}");
+    press(&mut tui, &mut s, 't');
+    let text = render(&mut tui, &mut s, 120, 40).join("\n");
+    assert!(text.contains(" 4 memory virtual 0x0 "), "back to the bytes at sp: {text}");
+}
