@@ -31,7 +31,7 @@ struct Dump {
     size: u8,
 }
 
-/// Parses `/[count][format][size]` (format `x d u o c`, size `b h w g`), updating the sticky defaults.
+/// Parses `/[count][format][size]` (format `x d u o c i`, size `b h w g`), updating the sticky defaults.
 fn parse_spec(spec: Option<&str>, defaults: &mut DumpDefaults) -> Result<Dump, String> {
     let Some(spec) = spec else {
         return Ok(Dump { count: 1, format: defaults.format, size: defaults.size });
@@ -41,12 +41,11 @@ fn parse_spec(spec: Option<&str>, defaults: &mut DumpDefaults) -> Result<Dump, S
     let (mut format, mut size) = (None, None);
     for c in spec[digits.len()..].chars() {
         match c {
-            'x' | 'd' | 'u' | 'o' | 'c' => format = Some(c),
+            'x' | 'd' | 'u' | 'o' | 'c' | 'i' => format = Some(c),
             'b' => size = Some(1),
             'h' => size = Some(2),
             'w' => size = Some(4),
             'g' => size = Some(8),
-            'i' => return Err("format 'i' (disassembly) is not supported yet".into()),
             _ => return Err(format!("invalid char in format: '{c}'")),
         }
     }
@@ -111,6 +110,9 @@ pub fn dump(
     };
     let d = parse_spec(spec, defaults)?;
     let mut addr = parse_address(machine, hart, symbols, addr)?;
+    if d.format == 'i' {
+        return Ok(instructions(machine, hart, symbols, physical, addr, d.count.min(MAX_DUMP / 4)));
+    }
     let mut len = u64::from(d.size).saturating_mul(d.count);
     if len > MAX_DUMP {
         return Err(format!("at most {MAX_DUMP} bytes at a time"));
@@ -211,6 +213,36 @@ fn signed(v: u64, size: u8) -> i128 {
     }
 }
 
+/// `x/Ni`: `count` instructions from `addr`, in objdump's syntax, each with its encoding (and `<symbol+off>` where
+/// symbols are loaded).
+fn instructions(
+    machine: &Machine,
+    hart: usize,
+    symbols: Option<&Symbols>,
+    physical: bool,
+    mut addr: u64,
+    count: u64,
+) -> String {
+    let mut out = String::new();
+    for _ in 0..count {
+        let Some(bytes) =
+            read_memory(machine, hart, physical, addr, 4).or_else(|| read_memory(machine, hart, physical, addr, 2))
+        else {
+            let _ = writeln!(out, "{addr:016x}: Cannot access memory");
+            break;
+        };
+        let mut word = [0u8; 4];
+        word[..bytes.len()].copy_from_slice(&bytes);
+        let raw = u32::from_le_bytes(word);
+        let (len, text) = rewind::arch::riscv::disasm::disassemble(raw, addr);
+        let encoding = if len == 2 { format!("{:04x}", raw & 0xffff) } else { format!("{raw:08x}") };
+        let place = crate::symbols::describe(symbols, addr).map(|d| format!(" <{d}>")).unwrap_or_default();
+        let _ = writeln!(out, "{addr:016x}{place}:  {encoding:<8}  {text}");
+        addr = addr.wrapping_add(u64::from(len));
+    }
+    out
+}
+
 /// A byte as QEMU's monitor quotes it: `'a'`, `'\n'`, `'\x04'`.
 fn char_literal(c: u8) -> String {
     match c {
@@ -292,6 +324,14 @@ mod tests {
         assert!(save(&m, 0, None, true, &["0x80000000", "10"]).is_err());
         assert!(save(&m, 0, None, true, &["0", "0xffffffffffffffff", name]).unwrap_err().contains("at most"));
         assert!(!file.exists(), "a refused save writes nothing");
+    }
+
+    #[test]
+    fn x_i_disassembles_as_objdump_does() {
+        let m = machine();
+        let mut d = DumpDefaults::default();
+        let text = dump(&m, 0, None, true, &mut d, &["/2i", "0x80000000"]).unwrap();
+        assert_eq!(text, "0000000080000000:  00050433  add s0,a0,zero\n0000000080000004:  000584b3  add s1,a1,zero\n");
     }
 
     #[test]

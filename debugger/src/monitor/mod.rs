@@ -102,7 +102,7 @@ pub const COMMANDS: &[Command] = &[
     Command { name: "quit|q", help: "end rewind", run: |m, _| request(m, Request::Quit) },
     Command {
         name: "x",
-        help: "x /fmt addr: virtual memory dump through the current hart's MMU (fmt: count, x d u o c, b h w g)",
+        help: "x /fmt addr: virtual memory dump through the current hart's MMU (fmt: count, x d u o c i, b h w g)",
         run: |m, args| memory::dump(m.machine, m.hart, m.symbols, false, m.dump, args),
     },
     Command {
@@ -126,6 +126,17 @@ pub const COMMANDS: &[Command] = &[
     Command { name: "replay checkpoints", help: "the checkpoints reverse execution uses", run: replay_checkpoints },
     Command { name: "savevm", help: "savevm NAME: remember this point of execution", run: savevm },
     Command { name: "loadvm", help: "loadvm NAME: go back (or forward) to a saved point", run: loadvm },
+    Command {
+        name: "delvm",
+        help: "delvm NAME: forget a saved point",
+        run: |m, args| match args {
+            [name] => match m.snapshots.remove(*name) {
+                Some(_) => Ok(String::new()),
+                None => Err(format!("no snapshot '{name}' (see info snapshots)")),
+            },
+            _ => Err("usage: delvm NAME".into()),
+        },
+    },
     Command { name: "info snapshots", help: "the named snapshots", run: info_snapshots },
     Command {
         name: "break|b",
