@@ -218,3 +218,35 @@ fn continuing_a_damaged_replay_stops_where_its_evidence_ends() {
     assert_eq!(wheres[1], wheres[0] - 1, "{out}");
     let _ = std::fs::remove_file(file);
 }
+
+#[test]
+fn the_monitors_gdbserver_starts_the_server_at_run_time() {
+    let port = free_port();
+    let mut child = Command::new(rewind_bin())
+        .args(["-bios", "none", "-kernel"])
+        .arg(demo_elf())
+        .args(["-serial", "none", "-monitor", "stdio"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start rewind");
+    let mut stdin = child.stdin.take().unwrap();
+    let stderr = collect_output(child.stderr.take().unwrap());
+    let _stdout = collect_output(child.stdout.take().unwrap());
+    writeln!(stdin, "gdbserver tcp::{port}").unwrap();
+    let start = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(10), "the gdb server did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = gdb_session(&demo_elf(), &format!("target remote 127.0.0.1:{port}"), &["info registers pc", "detach"]);
+    assert!(out.contains("pc             0x8"), "gdb did not read the pc:\n{out}");
+    writeln!(stdin, "gdbserver {port}").unwrap();
+    writeln!(stdin, "quit").unwrap();
+    let status = child.wait().unwrap();
+    let err = String::from_utf8_lossy(&stderr.lock().unwrap()).into_owned();
+    assert!(status.success(), "{err}");
+    assert!(err.contains(&format!("gdb server listening on tcp 127.0.0.1:{port}")), "{err}");
+    assert!(err.contains("the gdb server is already running"), "{err}");
+}

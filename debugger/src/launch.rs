@@ -3,7 +3,7 @@
 
 use crate::cli::{self, MachineArgs};
 use crate::console::Console;
-use crate::gdb::GdbServer;
+use crate::gdb::{GdbServer, GdbSlot};
 use crate::machine_setup::build_machine;
 use crate::monitor_stdio::MonitorStdio;
 use crate::serial::{Serial, SerialSink};
@@ -66,15 +66,15 @@ pub fn run_with(args: &MachineArgs, inputs: InputPath, originals: Option<crate::
     // The TUI owns the keyboard and the screen (and shows rewind's messages from now on); without it, the
     // console has them.
     let mut tui = if args.tui { Some(Tui::start(&mut session)?) } else { None };
-    let mut gdb = match &endpoint {
+    let mut gdb = GdbSlot(match &endpoint {
         Some(e) => Some(GdbServer::start(e, args.freeze)?),
         None => None,
-    };
+    });
     // A replay without gdb shows how far it got (on a terminal).
-    if gdb.is_none() && !args.tui {
+    if gdb.0.is_none() && !args.tui {
         session.show_replay_progress();
     }
-    if args.freeze && gdb.is_none() && !args.tui && !monitor_stdio {
+    if args.freeze && gdb.0.is_none() && !args.tui && !monitor_stdio {
         // As QEMU: -S without a gdb server starts stopped, and the monitor's `cont` starts the machine. Without a
         // terminal there is no monitor to say it.
         if !std::io::stdin().is_terminal() {
@@ -90,9 +90,7 @@ pub fn run_with(args: &MachineArgs, inputs: InputPath, originals: Option<crate::
     let mut monitor = if monitor_stdio { Some(MonitorStdio::start()?) } else { None };
     let started = Instant::now();
     let mut frontends: Vec<&mut dyn Frontend> = Vec::new();
-    if let Some(server) = gdb.as_mut() {
-        frontends.push(server);
-    }
+    frontends.push(&mut gdb);
     if let Some(tui) = tui.as_mut() {
         frontends.push(tui);
     }

@@ -9,6 +9,8 @@
 pub mod arch;
 mod conn;
 mod report;
+
+pub use report::GdbSlot;
 mod target;
 
 use crate::cli::Endpoint;

@@ -34,6 +34,42 @@ impl Frontend for GdbServer {
     }
 }
 
+/// The gdb server's place among the front ends: empty until `-gdb`/`-s` or the monitor's `gdbserver` starts it.
+#[derive(Default)]
+pub struct GdbSlot(pub Option<GdbServer>);
+
+impl Frontend for GdbSlot {
+    fn poll(&mut self, session: &mut Session, wait: Duration) -> Result<Command> {
+        if let Some(endpoint) = session.take_gdbserver_request() {
+            match &self.0 {
+                Some(_) => term::line("rewind: gdbserver: the gdb server is already running"),
+                None => match GdbServer::start(&endpoint, false) {
+                    Ok(server) => self.0 = Some(server),
+                    Err(e) => term::line(&format!("rewind: gdbserver: {e:#}")),
+                },
+            }
+        }
+        match self.0.as_mut() {
+            Some(server) => server.poll(session, wait),
+            None => Ok(Command::Run(u64::MAX)),
+        }
+    }
+
+    fn report(&mut self, session: &mut Session, stop: &Stop) -> Reported {
+        self.0.as_mut().map_or(Reported::Ignored, |s| s.report(session, stop))
+    }
+
+    fn message(&mut self, text: &str) {
+        if let Some(s) = self.0.as_mut() {
+            s.message(text);
+        }
+    }
+
+    fn presence(&self) -> Presence {
+        self.0.as_ref().map_or(Presence::Gone, |s| s.presence())
+    }
+}
+
 impl GdbServer {
     /// Tells the client why the machine stopped, if it waits for a stop and the stop concerns it.
     pub(super) fn report_stop(&mut self, session: &mut Session, stop: &Stop) -> Reported {

@@ -50,6 +50,8 @@ pub enum Request {
     Unwatch(Watchpoint),
     /// Load symbols from this ELF file.
     Symbols(std::path::PathBuf),
+    /// Start the gdb server on this endpoint (`tcp::PORT`, `PORT`, `unix:PATH`).
+    GdbServer(String),
 }
 
 /// What gdb must be told after a command moved execution: it keeps the registers and frames of the last stop
@@ -157,6 +159,17 @@ pub const COMMANDS: &[Command] = &[
         name: "unwatch",
         help: "unwatch LOCATION [LEN] [r|w|a]: remove a watchpoint",
         run: |m, args| watch(m, args, true),
+    },
+    Command {
+        name: "gdbserver",
+        help: "gdbserver [tcp::PORT|PORT|unix:PATH]: start the gdb server now (default tcp::1234), as QEMU's",
+        run: |m, args| match args {
+            [] | [_] => {
+                m.request = Some(Request::GdbServer(args.first().unwrap_or(&"tcp::1234").to_string()));
+                Ok(String::new())
+            }
+            _ => Err("usage: gdbserver [tcp::PORT]".into()),
+        },
     },
     Command { name: "info breakpoints", help: "the breakpoints and watchpoints set", run: info_breakpoints },
     Command {

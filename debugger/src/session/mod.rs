@@ -82,6 +82,8 @@ pub struct Session {
     interrupt: bool,
     /// Symbols for addresses (`--symbols`, the `symbols` command).
     symbols: Option<Symbols>,
+    /// Where the monitor's `gdbserver` asked the gdb server to listen, until the launcher starts it.
+    gdbserver: Option<crate::cli::Endpoint>,
 }
 
 impl Session {
@@ -126,6 +128,7 @@ impl Session {
             quit: None,
             interrupt: false,
             symbols: None,
+            gdbserver: None,
             console,
             output,
             replay_damage,
@@ -222,6 +225,11 @@ impl Session {
         self.interrupt = true;
     }
 
+    /// Where the monitor's `gdbserver` asked the gdb server to listen, once.
+    pub fn take_gdbserver_request(&mut self) -> Option<crate::cli::Endpoint> {
+        self.gdbserver.take()
+    }
+
     pub fn symbols(&self) -> Option<&Symbols> {
         self.symbols.as_ref()
     }
@@ -253,6 +261,7 @@ impl Session {
                 }
             }
             Request::Symbols(path) => self.symbols = Some(Symbols::load(&path)?),
+            Request::GdbServer(spec) => self.gdbserver = Some(crate::cli::parse_endpoint(&spec)?),
         }
         Ok(())
     }
