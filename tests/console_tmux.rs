@@ -196,11 +196,16 @@ fn monitor_stdio_edits_completes_and_remembers_while_the_serial_goes_to_a_file()
     let again = "0x02828613\n(qemu) xp /2xw 0x1000\n0000000000001000: 0x00000297 0x02828613";
     let pane = step(&["Up", "Enter"], again);
     assert_eq!(pane.matches("0x00000297 0x02828613").count(), 2, "{pane}");
+    // The guest's console goes to the file, not the terminal.
+    let start = std::time::Instant::now();
+    let mut log = String::new();
+    while !log.contains("Linux version") && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(100));
+        log = std::fs::read_to_string(&serial).unwrap_or_default();
+    }
+    assert!(log.contains("Linux version"), "the serial file lacks the boot log:\n{log}");
     step(&["stop", "Enter"], "(qemu) stop\n(qemu)");
     step(&["info status", "Enter"], "VM status: paused");
-    // The guest's console went to the file, not the terminal.
-    let log = std::fs::read_to_string(&serial).unwrap_or_default();
-    assert!(log.contains("Linux version"), "the serial file lacks the boot log:\n{log}");
     assert!(!tmux(&["capture-pane", "-p", "-t", s]).contains("Linux version"), "the console leaked onto the terminal");
     tmux(&["send-keys", "-t", s, "quit", "Enter"]);
     assert_eq!(exit_status(&done, Duration::from_secs(20)), "exit=0", "quit did not end rewind");

@@ -190,18 +190,37 @@ fn gdb_and_the_tui_drive_the_same_machine() {
     );
     assert!(out.contains("Breakpoint 1, start_kernel"), "{out}");
     // (gdb steps over a breakpoint of its own at the next instruction: the TUI reports that breakpoint.)
-    // gdb has detached meanwhile and the guest runs on; the status line keeps the stop.
-    expect(s, "at breakpoint 0xffffffff8030b9d0 <start_kernel+0x2>");
+    // gdb has detached meanwhile and the guest runs on; the command pane's log keeps the stop.
+    expect(s, "stopped for gdb: hart 0 at breakpoint 0xffffffff8030b9d0 <start_kernel+0x2>");
     // A stop from the TUI reaches gdb as its own Ctrl-C.
     let gdb = std::thread::spawn(move || {
         gdb_session(&vmlinux_copy(), &format!("target remote 127.0.0.1:{port}"), &["continue", "info registers pc"])
     });
-    std::thread::sleep(Duration::from_secs(3));
+    // Once the second client is attached and has continued (the instruction count moves), stop from the TUI.
+    let start = std::time::Instant::now();
+    loop {
+        let pane = tmux(&["capture-pane", "-p", "-t", s]);
+        let before = insns(&pane);
+        std::thread::sleep(Duration::from_millis(300));
+        let after = insns(&tmux(&["capture-pane", "-p", "-t", s]));
+        // The log's last lines: the first client detached, the second attached after it.
+        let second = pane.rfind(" attached").is_some_and(|a| pane.rfind(" detached").is_some_and(|d| a > d));
+        if second && after > before {
+            break;
+        }
+        assert!(start.elapsed() < WAIT, "gdb's continue never ran the machine:\n{pane}");
+    }
     keys(s, &["p"]);
     let out = gdb.join().unwrap();
     assert!(out.contains("received signal SIGINT"), "gdb did not see the TUI's stop:\n{out}");
     expect(s, "stopped at instruction");
     quit(s, &done, 0);
+}
+
+/// The instruction count on the timeline line.
+fn insns(pane: &str) -> u64 {
+    let at = pane.find(" insns").unwrap_or(0);
+    pane[..at].rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0)
 }
 
 fn vmlinux_copy() -> PathBuf {

@@ -141,6 +141,8 @@ pub struct Tui {
     last_frame: Option<Instant>,
     /// The machine was let run at the last poll (by whichever front end).
     machine_ran: bool,
+    /// The TUI itself let it run (its keys), rather than another front end.
+    resumed_here: bool,
     dirty: bool,
     quit: Option<i32>,
 }
@@ -190,6 +192,7 @@ impl Tui {
             powered_off: None,
             last_frame: None,
             machine_ran: false,
+            resumed_here: false,
             dirty: true,
             quit: None,
         };
@@ -222,6 +225,7 @@ impl Tui {
     /// The machine stopped: say why and show where.
     fn halt(&mut self, session: &mut Session, why: String) {
         session.debug.resume = Resume::Halted;
+        self.resumed_here = false;
         self.status = why;
         self.disasm_cursor = None;
         self.until = None;
@@ -247,6 +251,7 @@ impl Tui {
         session.debug.forget_watch_stop();
         session.resume_machine();
         session.debug.resume = resume;
+        self.resumed_here = true;
         self.status = status.into();
         self.dirty = true;
     }
@@ -749,7 +754,13 @@ impl Frontend for Tui {
             }
             return Ok(Command::Quit(code));
         }
-        self.machine_ran = self.running(session);
+        let running = self.running(session);
+        if running && !self.machine_ran && !self.resumed_here {
+            // Another front end (gdb) let the machine run.
+            self.status = "running (gdb resumed it)".into();
+            self.dirty = true;
+        }
+        self.machine_ran = running;
         Ok(match session.debug.resume {
             Resume::Halted => Command::Halt,
             Resume::Step { .. } => Command::Run(1),
@@ -766,9 +777,14 @@ impl Frontend for Tui {
             self.dirty |= h.icount % 64 == 0;
         }
         let was_running = self.machine_ran;
+        let ours = self.resumed_here;
         self.machine_ran = false;
         let taken = self.stopped(session, stop);
         if taken {
+            if was_running && !ours {
+                // gdb ran the machine: the stop goes in the log too, where it stays when gdb resumes.
+                self.say(format!("stopped for gdb: {}", self.status));
+            }
             self.show(session);
             return Reported::Taken;
         }
@@ -778,6 +794,8 @@ impl Frontend for Tui {
             self.hart = hart;
             let pc = session.machine.hart(hart).map_or(0, |h| h.pc);
             self.status = format!("gdb stopped the machine at {}", self.place(session, pc));
+            self.say(self.status.clone());
+            self.resumed_here = false;
             self.disasm_cursor = None;
             self.dirty = true;
             self.show(session);
