@@ -90,6 +90,28 @@ fn dump_lines(out: &str) -> Vec<String> {
 
 struct Qemu(Child);
 
+/// Starts `qemu` (a qemu-system-riscv64 command line) stopped, with its gdb server on a free port, and waits for
+/// the server; `None` (and a line saying so) if QEMU is not installed.
+fn start_qemu(mut qemu: Command) -> Option<(Qemu, u16)> {
+    let port = free_port();
+    let spawned = qemu
+        .args(["-S", "-gdb", &format!("tcp::{port}")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    let Ok(qemu) = spawned.map(Qemu) else {
+        eprintln!("qemu-system-riscv64 missing (apt-get install qemu-system-misc): skipping");
+        return None;
+    };
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(20), "QEMU's gdb server did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some((qemu, port))
+}
+
 impl Drop for Qemu {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -119,23 +141,9 @@ fn monitor_output_matches_qemus_line_for_line() {
     let commands = with_save("rewind");
     let ours = rewind.gdb(&elf, &commands.iter().map(String::as_str).collect::<Vec<_>>());
 
-    let port = free_port();
-    let qemu = Command::new("qemu-system-riscv64")
-        .args(machine)
-        .args(["-S", "-gdb", &format!("tcp::{port}")])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
-    let Ok(qemu) = qemu.map(Qemu) else {
-        eprintln!("qemu-system-riscv64 missing (apt-get install qemu-system-misc): skipping");
-        return;
-    };
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(20), "QEMU's gdb server did not come up");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut qemu = Command::new("qemu-system-riscv64");
+    qemu.args(machine);
+    let Some((qemu, port)) = start_qemu(qemu) else { return };
     let commands = with_save("qemu");
     let connect = format!("target remote 127.0.0.1:{port}");
     let theirs = gdb_session(&elf, &connect, &commands.iter().map(String::as_str).collect::<Vec<_>>());
@@ -189,24 +197,9 @@ fn info_mem_at_kernel_init_matches_qemus() {
     let ours = rewind.gdb(&vmlinux, &commands);
     drop(rewind);
 
-    let port = free_port();
     let mut qemu = Command::new("qemu-system-riscv64");
     machine(&mut qemu);
-    let qemu = qemu
-        .args(["-S", "-gdb", &format!("tcp::{port}")])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
-    let Ok(qemu) = qemu.map(Qemu) else {
-        eprintln!("qemu-system-riscv64 missing (apt-get install qemu-system-misc): skipping");
-        return;
-    };
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(20), "QEMU's gdb server did not come up");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let Some((qemu, port)) = start_qemu(qemu) else { return };
     let theirs = gdb_session(&vmlinux, &format!("target remote 127.0.0.1:{port}"), &commands);
     drop(qemu);
     let (ours, theirs) = (page_table_lines(&ours), page_table_lines(&theirs));
