@@ -213,6 +213,16 @@ fn signed(v: u64, size: u8) -> i128 {
     }
 }
 
+/// The instruction at `addr`: four bytes, or the two that can be read where only a compressed instruction fits
+/// (at the end of mapped memory), as a little-endian word.
+pub fn read_instruction(machine: &Machine, hart: usize, physical: bool, addr: u64) -> Option<u32> {
+    let bytes =
+        read_memory(machine, hart, physical, addr, 4).or_else(|| read_memory(machine, hart, physical, addr, 2))?;
+    let mut word = [0u8; 4];
+    word[..bytes.len()].copy_from_slice(&bytes);
+    Some(u32::from_le_bytes(word))
+}
+
 /// `x/Ni`: `count` instructions from `addr`, in objdump's syntax, each with its encoding (and `<symbol+off>` where
 /// symbols are loaded).
 fn instructions(
@@ -225,15 +235,10 @@ fn instructions(
 ) -> String {
     let mut out = String::new();
     for _ in 0..count {
-        let Some(bytes) =
-            read_memory(machine, hart, physical, addr, 4).or_else(|| read_memory(machine, hart, physical, addr, 2))
-        else {
+        let Some(raw) = read_instruction(machine, hart, physical, addr) else {
             let _ = writeln!(out, "{addr:016x}: Cannot access memory");
             break;
         };
-        let mut word = [0u8; 4];
-        word[..bytes.len()].copy_from_slice(&bytes);
-        let raw = u32::from_le_bytes(word);
         let (len, text) = rewind::arch::riscv::disasm::disassemble(raw, addr);
         let encoding = if len == 2 { format!("{:04x}", raw & 0xffff) } else { format!("{raw:08x}") };
         let place = crate::symbols::describe(symbols, addr).map(|d| format!(" <{d}>")).unwrap_or_default();

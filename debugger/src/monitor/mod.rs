@@ -6,7 +6,7 @@ mod memory;
 mod paging;
 
 use crate::symbols::Symbols;
-pub use memory::{mapped, parse_address, read_memory, DumpDefaults};
+pub use memory::{mapped, parse_address, read_instruction, read_memory, DumpDefaults};
 pub use paging::info_mem as page_table;
 use rewind::{Machine, WatchKind, Watchpoint};
 use std::fmt::Write;
@@ -382,7 +382,7 @@ fn info_mtree(m: &mut Monitor<'_>, args: &[&str]) -> Result<String, String> {
 /// lines QEMU does not print: the privilege level and the instruction count.
 fn info_registers(m: &mut Monitor<'_>, _: &[&str]) -> Result<String, String> {
     use rewind::arch::riscv::csr::*;
-    use rewind::arch::riscv::regs::{F_NAMES, X_NAMES};
+    use rewind::arch::riscv::regs::{abi_name, F_NAMES};
     let h = m.machine.hart(m.hart).ok_or_else(|| format!("no hart {}", m.hart))?;
     let mut s = format!("CPU#{}\n {:<8} {:016x}\n", m.hart, "pc", h.pc);
     let csrs = [
@@ -407,9 +407,7 @@ fn info_registers(m: &mut Monitor<'_>, _: &[&str]) -> Result<String, String> {
     for (name, csr) in csrs {
         let _ = writeln!(s, " {name:<8} {:016x}", m.machine.debug_read_csr(m.hart, csr).unwrap_or(0));
     }
-    // QEMU names x8 `s0` where gdb's table says `fp`.
-    let x_name = |i: usize| if i == 8 { "s0" } else { X_NAMES[i] };
-    let banks = [(&h.x, 'x', &x_name as &dyn Fn(usize) -> &'static str), (&h.f, 'f', &|i: usize| F_NAMES[i])];
+    let banks = [(&h.x, 'x', &abi_name as &dyn Fn(usize) -> &'static str), (&h.f, 'f', &|i: usize| F_NAMES[i])];
     for (values, prefix, name) in banks {
         for (i, v) in values.iter().enumerate() {
             let _ = write!(s, " {:<8} {v:016x}", format!("{prefix}{i}/{}", name(i)));

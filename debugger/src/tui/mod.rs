@@ -277,13 +277,8 @@ impl Tui {
     fn step_over(&mut self, session: &mut Session) {
         let Some(h) = session.machine.hart(self.hart) else { return };
         let pc = h.pc;
-        let call = crate::monitor::read_memory(&session.machine, self.hart, false, pc, 4)
-            .or_else(|| crate::monitor::read_memory(&session.machine, self.hart, false, pc, 2))
-            .map(|b| {
-                let mut word = [0u8; 4];
-                word[..b.len()].copy_from_slice(&b);
-                rewind::arch::riscv::decode::decode(u32::from_le_bytes(word))
-            })
+        let call = crate::monitor::read_instruction(&session.machine, self.hart, false, pc)
+            .map(rewind::arch::riscv::decode::decode)
             .filter(|i| {
                 use rewind::arch::riscv::decode::Op;
                 matches!(i.op, Op::Jal | Op::Jalr) && matches!(i.rd, 1 | 5)
@@ -773,9 +768,6 @@ impl Frontend for Tui {
         // Output that comes next was written after this stop (a chunk without output moves the start on too, so
         // a console line's stretch is one chunk at most).
         self.output_from = session.machine.icount();
-        if let Some(h) = session.machine.hart(self.hart) {
-            self.dirty |= h.icount % 64 == 0;
-        }
         let was_running = self.machine_ran;
         let ours = self.resumed_here;
         self.machine_ran = false;

@@ -7,7 +7,7 @@ use super::{ConsoleLog, Tui};
 use crate::session::Session;
 use crate::symbols::{self, Symbols};
 use rewind::arch::riscv::disasm::disassemble;
-use rewind::arch::riscv::regs::{F_NAMES, X_NAMES};
+use rewind::arch::riscv::regs::{abi_name, F_NAMES};
 use rewind::Machine;
 
 /// One register and whether it changed since the previous stop.
@@ -108,12 +108,12 @@ pub fn capture(tui: &Tui, session: &mut Session) -> Screen {
     let center = tui.disasm_cursor.unwrap_or(pc);
     let physical = session.debug.phys;
     // Code is read where memory is (an unmapped address reads as zeros in `x`, but is no instruction).
-    let read = |addr: u64, len: usize| {
+    let fetch = |addr: u64| {
         crate::monitor::mapped(machine, hart, physical, addr)
-            .then(|| crate::monitor::read_memory(machine, hart, physical, addr, len))
+            .then(|| crate::monitor::read_instruction(machine, hart, physical, addr))
             .flatten()
     };
-    let disasm = disassembly(machine.breakpoints(), symbols, &read, pc, center);
+    let disasm = disassembly(machine.breakpoints(), symbols, &fetch, pc, center);
     let location = symbols::describe(symbols, center).map(|d| match symbols.and_then(|s| s.source_line(center)) {
         Some((file, line)) => format!("{d} at {file}:{line}"),
         None => d,
@@ -163,8 +163,7 @@ pub fn register_values(machine: &Machine, hart: usize, fp: bool) -> Vec<(String,
     use rewind::arch::riscv::csr::*;
     let Some(h) = machine.hart(hart) else { return Vec::new() };
     let mut regs = vec![("pc".to_string(), h.pc)];
-    // gdb's table says `fp` for x8; the disassembly (as objdump) says `s0`.
-    regs.extend((1..32).map(|i| (if i == 8 { "s0" } else { X_NAMES[i] }.to_string(), h.x[i])));
+    regs.extend((1..32).map(|i| (abi_name(i).to_string(), h.x[i])));
     let csrs = [
         ("mstatus", MSTATUS),
         ("satp", SATP),
@@ -196,27 +195,24 @@ fn registers(machine: &Machine, hart: usize, fp: bool, baseline: Option<&Vec<(St
         .collect()
 }
 
-type Read<'a> = dyn Fn(u64, usize) -> Option<Vec<u8>> + 'a;
+/// The instruction word at an address, where code can be read.
+type Fetch<'a> = dyn Fn(u64) -> Option<u32> + 'a;
 
 /// The code around `center`: a few instructions before it (decoded from the start of its function when that is
 /// near, so compressed instructions line up), the rest after.
 fn disassembly(
     breakpoints: &std::collections::BTreeSet<u64>,
     symbols: Option<&Symbols>,
-    read: &Read<'_>,
+    fetch: &Fetch<'_>,
     pc: u64,
     center: u64,
 ) -> Vec<DisasmLine> {
-    let start = start_before(symbols, read, center);
+    let start = start_before(symbols, fetch, center);
     let mut lines = Vec::new();
     let mut addr = start;
     while lines.len() < DISASM_LINES {
-        let (len, text) = match read(addr, 4).or_else(|| read(addr, 2)) {
-            Some(bytes) => {
-                let mut word = [0u8; 4];
-                word[..bytes.len()].copy_from_slice(&bytes);
-                disassemble(u32::from_le_bytes(word), addr)
-            }
+        let (len, text) = match fetch(addr) {
+            Some(word) => disassemble(word, addr),
             None => (2, "<cannot be read>".to_string()),
         };
         let label = symbols.and_then(|s| s.lookup(addr)).filter(|(_, off)| *off == 0).map(|(n, _)| n.to_string());
@@ -237,7 +233,7 @@ fn disassembly(
 }
 
 /// Where to start decoding so that `center` is reached on an instruction boundary with some code before it.
-fn start_before(symbols: Option<&Symbols>, read: &Read<'_>, center: u64) -> u64 {
+fn start_before(symbols: Option<&Symbols>, fetch: &Fetch<'_>, center: u64) -> u64 {
     if let Some((_, off)) = symbols.and_then(|s| s.lookup(center)) {
         if off <= 256 {
             return center - off;
@@ -247,8 +243,8 @@ fn start_before(symbols: Option<&Symbols>, read: &Read<'_>, center: u64) -> u64 
     for back in (2..=DISASM_BEFORE as u64 * 4).rev().step_by(2) {
         let mut addr = center.wrapping_sub(back);
         while addr < center {
-            let Some(low) = read(addr, 2) else { break };
-            addr += rewind::arch::riscv::decode::insn_len(u16::from_le_bytes([low[0], low[1]])) as u64;
+            let Some(word) = fetch(addr) else { break };
+            addr += rewind::arch::riscv::decode::insn_len(word as u16) as u64;
         }
         if addr == center {
             return center - back;

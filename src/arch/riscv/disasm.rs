@@ -9,7 +9,7 @@
 
 use super::decode::{decode_operation, AmoOp, Insn, Op};
 use super::fpu::FpOp;
-use super::regs::{F_NAMES, X_NAMES};
+use super::regs::F_NAMES;
 
 /// One disassembled instruction: its length in bytes and its text in GNU objdump's syntax.
 pub fn disassemble(raw: u32, pc: u64) -> (u8, String) {
@@ -18,12 +18,9 @@ pub fn disassemble(raw: u32, pc: u64) -> (u8, String) {
     (insn.len, text)
 }
 
-/// An integer register's ABI name as objdump prints it (gdb's table says `fp` for x8, objdump `s0`).
+/// An integer register's ABI name as objdump prints it.
 fn x(r: u8) -> &'static str {
-    match r {
-        8 => "s0",
-        _ => X_NAMES.get(usize::from(r)).copied().unwrap_or("?"),
-    }
+    super::regs::abi_name(usize::from(r))
 }
 
 fn f(r: u8) -> &'static str {

@@ -14,6 +14,14 @@ pub const X_NAMES: [&str; 32] = [
     "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6",
 ];
 
+/// An integer register's ABI name as objdump and QEMU print it: `s0` for x8, where gdb's table says `fp`.
+pub fn abi_name(i: usize) -> &'static str {
+    match i {
+        8 => "s0",
+        _ => X_NAMES.get(i).copied().unwrap_or("?"),
+    }
+}
+
 pub const F_NAMES: [&str; 32] = [
     "ft0", "ft1", "ft2", "ft3", "ft4", "ft5", "ft6", "ft7", "fs0", "fs1", "fa0", "fa1", "fa2", "fa3", "fa4", "fa5",
     "fa6", "fa7", "fs2", "fs3", "fs4", "fs5", "fs6", "fs7", "fs8", "fs9", "fs10", "fs11", "ft8", "ft9", "ft10", "ft11",
