@@ -8,6 +8,7 @@ use crate::device::{Device, DeviceInput, IrqLines, PowerRequest};
 use crate::exec::{Breakpoints, Core, Exec, SliceExit};
 use crate::hooks::{AccessKind, Tracer, Watchpoint};
 use crate::memory::{DeviceId, FlatView, MemoryRegion, Ram, RamError, RamImage, RomId, PAGE_SIZE};
+pub use crate::platform::AccessCount;
 use crate::platform::{NamedDevice, Platform, INSNS_PER_TICK};
 use serde::{Deserialize, Serialize};
 
@@ -75,7 +76,7 @@ impl MachineBuilder {
     /// Maps `device`'s registers at `[base, base+size)`.
     pub fn add_device(&mut self, name: &str, base: u64, size: u64, device: Box<dyn Device>) -> DeviceId {
         let id = self.devices.len();
-        self.devices.push(NamedDevice { name: name.to_string(), device });
+        self.devices.push(NamedDevice { name: name.to_string(), device, accesses: AccessCount::default() });
         self.root.add_subregion(base, MemoryRegion::io(name, size, id), 0);
         id
     }
@@ -503,6 +504,12 @@ impl Machine {
             .iter()
             .map(|d| DeviceReport { name: d.name.clone(), kind: d.device.kind(), state: d.device.inspect() })
             .collect()
+    }
+
+    /// How many times the harts read and wrote each device's registers since the machine was built, indexed by
+    /// device id.
+    pub fn device_accesses(&self) -> Vec<AccessCount> {
+        self.plat.devices.iter().map(|d| d.accesses).collect()
     }
 
     /// Index of the device named `name`.

@@ -10,6 +10,16 @@ pub const INSNS_PER_TICK: u64 = 100;
 pub(crate) struct NamedDevice {
     pub name: String,
     pub device: Box<dyn Device>,
+    /// Register accesses the harts made, for the debugger's view of which devices the guest talks to. Not
+    /// guest-visible and not part of the machine's state: a restore does not rewind them.
+    pub accesses: AccessCount,
+}
+
+/// How many times the harts read and wrote a device's registers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AccessCount {
+    pub reads: u64,
+    pub writes: u64,
 }
 
 /// Rounds of message delivery after one device access: a message whose write makes its receiver send another is
@@ -274,8 +284,14 @@ impl Platform {
         if let Some(dev) = self.devices.get_mut(device) {
             let mut bus = DeviceBus::new(now, &mut self.ram, &mut self.signals);
             match write {
-                Some(v) => dev.device.write(offset, size, v, &mut bus),
-                None => value = dev.device.read(offset, size, &mut bus),
+                Some(v) => {
+                    dev.accesses.writes += 1;
+                    dev.device.write(offset, size, v, &mut bus)
+                }
+                None => {
+                    dev.accesses.reads += 1;
+                    value = dev.device.read(offset, size, &mut bus)
+                }
             }
         }
         self.tick_devices();

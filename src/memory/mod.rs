@@ -7,7 +7,7 @@ mod tree;
 
 pub use flat::{FlatRange, FlatTarget, FlatView};
 pub use ram::{human_size, DirtyFor, Ram, RamError, RamImage, PAGE_SIZE};
-pub use tree::{MemoryRegion, RegionKind, Subregion};
+pub use tree::{MemoryRegion, MtreeRow, RegionKind, Subregion};
 
 /// Index of a device in the machine's device table.
 pub type DeviceId = usize;

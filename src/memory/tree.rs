@@ -161,12 +161,22 @@ impl MemoryRegion {
 
     /// Renders the tree the way QEMU's `info mtree` does.
     pub fn render_mtree(&self) -> String {
-        let mut out = String::from("address-space: memory\n");
-        self.render(0, 0, true, 1, &mut out);
+        let mut out = String::new();
+        for row in self.mtree_rows() {
+            out.push_str(&row.text);
+            out.push('\n');
+        }
         out
     }
 
-    fn render(&self, base: u64, priority: i32, enabled: bool, depth: usize, out: &mut String) {
+    /// The lines of `info mtree`, each with the device whose registers it maps (for a view that annotates them).
+    pub fn mtree_rows(&self) -> Vec<MtreeRow> {
+        let mut rows = vec![MtreeRow { text: "address-space: memory".into(), device: None }];
+        self.render(0, 0, true, 1, &mut rows);
+        rows
+    }
+
+    fn render(&self, base: u64, priority: i32, enabled: bool, depth: usize, rows: &mut Vec<MtreeRow>) {
         let end = self.last_address(base);
         let kind = match &self.kind {
             RegionKind::Container(_) | RegionKind::Io(_) => "i/o",
@@ -178,27 +188,38 @@ impl MemoryRegion {
                 _ => "i/o",
             },
         };
-        let _ = write!(out, "{:indent$}{base:016x}-{end:016x} (prio {priority}, {kind}): ", "", indent = depth * 2);
+        let mut text = format!("{:indent$}{base:016x}-{end:016x} (prio {priority}, {kind}): ", "", indent = depth * 2);
         // QEMU marks a disabled region and still lists it.
         let disabled = if enabled { "" } else { " [disabled]" };
-        match &self.kind {
+        let _ = match &self.kind {
             RegionKind::Alias { target, offset } => {
                 let t_end = offset.wrapping_add(self.size.saturating_sub(1));
-                let _ = writeln!(out, "alias {} @{} {offset:016x}-{t_end:016x}{disabled}", self.name, target.name);
+                write!(text, "alias {} @{} {offset:016x}-{t_end:016x}{disabled}", self.name, target.name)
             }
-            _ => {
-                let _ = writeln!(out, "{}{disabled}", self.name);
-            }
-        }
+            _ => write!(text, "{}{disabled}", self.name),
+        };
+        let device = match self.kind {
+            RegionKind::Io(device) => Some(device),
+            _ => None,
+        };
+        rows.push(MtreeRow { text, device });
         if let RegionKind::Container(children) = &self.kind {
             let mut order: Vec<&Subregion> = children.iter().collect();
             // QEMU lists higher priority first, then by address.
             order.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.addr.cmp(&b.addr)));
             for child in order {
-                child.region.render(base.wrapping_add(child.addr), child.priority, child.enabled, depth + 1, out);
+                child.region.render(base.wrapping_add(child.addr), child.priority, child.enabled, depth + 1, rows);
             }
         }
     }
+}
+
+/// One line of `info mtree`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MtreeRow {
+    pub text: String,
+    /// The device whose registers the line's region maps.
+    pub device: Option<DeviceId>,
 }
 
 #[cfg(test)]

@@ -174,8 +174,30 @@ fn mtree(screen: &Screen, height: u16) -> Vec<Line<'static>> {
         .iter()
         .enumerate()
         .skip(skip)
-        .map(|(i, l)| Line::styled(l.clone(), if i == screen.mtree_cursor { CURSOR } else { Style::new() }))
+        .map(|(i, l)| {
+            let style = if i == screen.mtree_cursor { CURSOR } else { Style::new() };
+            // A left column counts the reads and writes of each device since the machine last resumed, so the
+            // devices the guest talks to stand out even in a narrow pane.
+            let count = match l.accesses {
+                Some(a) if a.reads + a.writes > 0 => {
+                    Span::styled(format!("{:>5}r{:>5}w ", compact(a.reads), compact(a.writes)), CHANGED)
+                }
+                _ => Span::raw(" ".repeat(13)),
+            };
+            Line::from(vec![count, Span::styled(l.text.clone(), style)])
+        })
         .collect()
+}
+
+/// A count in at most five characters: 1234, 12k, 3.4M.
+fn compact(n: u64) -> String {
+    match n {
+        0..=9999 => n.to_string(),
+        10_000..=999_999 => format!("{}k", n / 1000),
+        1_000_000..=9_999_999 => format!("{:.1}M", n as f64 / 1e6),
+        10_000_000..=999_999_999 => format!("{}M", n / 1_000_000),
+        _ => format!("{}G", n / 1_000_000_000),
+    }
 }
 
 fn devices(screen: &Screen) -> Vec<Line<'static>> {

@@ -131,6 +131,8 @@ pub struct Tui {
     /// Register values per hart when the machine last resumed: what differs now is highlighted.
     baseline: Vec<Vec<(String, u64)>>,
     device_baseline: Vec<DeviceReport>,
+    /// Each device's access counts when the machine last resumed: the mtree shows the accesses since.
+    access_baseline: Vec<rewind::machine::AccessCount>,
     hits: Vec<u64>,
     /// The furthest instruction count the run reached.
     furthest: u64,
@@ -185,6 +187,7 @@ impl Tui {
             show_fp: false,
             baseline: Vec::new(),
             device_baseline: Vec::new(),
+            access_baseline: Vec::new(),
             hits: Vec::new(),
             furthest: session.machine.icount(),
             output_from: session.machine.icount(),
@@ -216,6 +219,7 @@ impl Tui {
         let m = &session.machine;
         self.baseline = (0..m.hart_count()).map(|h| screen::register_values(m, h, true)).collect();
         self.device_baseline = m.inspect_devices();
+        self.access_baseline = m.device_accesses();
     }
 
     fn running(&self, session: &Session) -> bool {

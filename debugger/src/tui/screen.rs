@@ -8,6 +8,7 @@ use crate::session::Session;
 use crate::symbols::{self, Symbols};
 use rewind::arch::riscv::disasm::disassemble;
 use rewind::arch::riscv::regs::{abi_name, F_NAMES};
+use rewind::machine::AccessCount;
 use rewind::Machine;
 
 /// One register and whether it changed since the previous stop.
@@ -53,6 +54,14 @@ pub struct TimelineView {
     pub reversible: bool,
 }
 
+/// One line of the memory-region tree, and how often the guest accessed the device it maps since the machine
+/// last resumed (`None` for regions that are not device registers).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MtreeLine {
+    pub text: String,
+    pub accesses: Option<AccessCount>,
+}
+
 /// An address and the 16 bytes there, if they can be read.
 pub type MemoryRow = (u64, Option<Vec<u8>>);
 
@@ -74,7 +83,7 @@ pub struct Screen {
     pub memory: Vec<MemoryRow>,
     /// The hart's page table (`info mem`), shown instead of the bytes when asked for.
     pub page_table: Option<Vec<String>>,
-    pub mtree: Vec<String>,
+    pub mtree: Vec<MtreeLine>,
     pub mtree_cursor: usize,
     pub devices: Vec<DeviceView>,
     /// The console lines in view (at most the pane's height is drawn, from the end), and the selected one.
@@ -139,7 +148,7 @@ pub fn capture(tui: &Tui, session: &mut Session) -> Screen {
         memory_title,
         memory,
         page_table,
-        mtree: if tui.layout.visible(Pane::Mtree) { mtree_lines(machine) } else { Vec::new() },
+        mtree: if tui.layout.visible(Pane::Mtree) { mtree(machine, &tui.access_baseline) } else { Vec::new() },
         mtree_cursor: tui.mtree_cursor,
         devices: devices(
             machine,
@@ -266,7 +275,29 @@ fn memory_rows(machine: &Machine, hart: usize, addr: u64, physical: bool) -> (St
 }
 
 pub fn mtree_lines(machine: &Machine) -> Vec<String> {
-    machine.memory_tree().render_mtree().lines().map(str::to_string).collect()
+    machine.memory_tree().mtree_rows().into_iter().map(|row| row.text).collect()
+}
+
+/// The memory-region tree with the accesses to each device since `baseline` was taken.
+fn mtree(machine: &Machine, baseline: &[AccessCount]) -> Vec<MtreeLine> {
+    let counts = machine.device_accesses();
+    machine
+        .memory_tree()
+        .mtree_rows()
+        .into_iter()
+        .map(|row| {
+            let accesses = row.device.map(|id| {
+                let now = counts.get(id).copied().unwrap_or_default();
+                let before = baseline.get(id).copied().unwrap_or_default();
+                // A restored checkpoint does not rewind the counters, so they never go below the baseline.
+                AccessCount {
+                    reads: now.reads.saturating_sub(before.reads),
+                    writes: now.writes.saturating_sub(before.writes),
+                }
+            });
+            MtreeLine { text: row.text, accesses }
+        })
+        .collect()
 }
 
 /// Every device's state, the `selected` one first.

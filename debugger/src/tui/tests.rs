@@ -230,3 +230,23 @@ fn the_memory_pane_shows_the_page_table_on_t() {
     let text = render(&mut tui, &mut s, 120, 40).join("\n");
     assert!(text.contains(" 4 memory virtual 0x0 "), "back to the bytes at sp: {text}");
 }
+
+#[test]
+fn the_mtree_counts_the_device_accesses_of_the_last_run() {
+    // lui a1, 0x10000; li a0, 'A'; three `sb a0, 0(a1)` to the UART; `j .`.
+    let program = [0x1000_05b7, 0x0410_0513, 0x00a5_8023, 0x00a5_8023, 0x00a5_8023, 0x0000_006f];
+    let mut s = session(&program, false);
+    let mut tui = headless(&mut s);
+    let text = render(&mut tui, &mut s, 160, 50).join("\n");
+    assert!(!text.contains("0r    3w"), "no access before the machine ran: {text}");
+    type_command(&mut tui, &mut s, "break 0x80000014");
+    press(&mut tui, &mut s, 'c');
+    run_until_halted(&mut tui, &mut s);
+    let text = render(&mut tui, &mut s, 160, 50).join("\n");
+    let line = text.lines().find(|l| l.contains("0000000010000000-00000000100000ff")).unwrap_or_default();
+    assert!(line.contains("    0r    3w     0000000010000000-"), "{text}");
+    // The next run starts counting again: a step that touches no device shows none.
+    press(&mut tui, &mut s, 's');
+    let text = render(&mut tui, &mut s, 160, 50).join("\n");
+    assert!(!text.contains("0r    3w"), "{text}");
+}
