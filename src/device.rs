@@ -120,6 +120,38 @@ pub struct Signals {
     power: Option<PowerRequest>,
     messages: Vec<Msi>,
     placements: Vec<RegionPlacement>,
+    counts: IrqCounts,
+}
+
+/// How often each interrupt line went from low to high: statistics for the debugger (`info irq`), not machine
+/// state (a restore does not rewind them).
+#[derive(Clone, Debug, Default)]
+pub struct IrqCounts {
+    /// By platform line number.
+    pub lines: Vec<u64>,
+    /// By hart, then by local line (bit number).
+    pub hart_lines: Vec<[u64; 64]>,
+}
+
+impl IrqCounts {
+    fn raised(&mut self, line: u32) {
+        let line = line as usize;
+        if line >= self.lines.len() {
+            self.lines.resize(line + 1, 0);
+        }
+        self.lines[line] += 1;
+    }
+
+    fn hart_raised(&mut self, hart: usize, bits: u64) {
+        if hart >= self.hart_lines.len() {
+            self.hart_lines.resize(hart + 1, [0; 64]);
+        }
+        let mut bits = bits;
+        while bits != 0 {
+            self.hart_lines[hart][bits.trailing_zeros() as usize] += 1;
+            bits &= bits - 1;
+        }
+    }
 }
 
 impl Signals {
@@ -143,6 +175,10 @@ impl Signals {
 
     pub fn power(&self) -> Option<PowerRequest> {
         self.power
+    }
+
+    pub fn counts(&self) -> &IrqCounts {
+        &self.counts
     }
 
     pub(crate) fn line_changes(&self) -> u64 {
@@ -191,6 +227,9 @@ impl<'a> DeviceBus<'a> {
     pub fn set_irq(&mut self, line: u32, level: bool) {
         if self.signals.lines.set(line, level) {
             self.signals.line_changes += 1;
+            if level {
+                self.signals.counts.raised(line);
+            }
         }
     }
 
@@ -205,6 +244,7 @@ impl<'a> DeviceBus<'a> {
     pub fn set_hart_irq(&mut self, hart: usize, bits: u64, level: bool) {
         if let Some(word) = self.signals.hart_lines.get_mut(hart) {
             if level {
+                self.signals.counts.hart_raised(hart, bits & !*word);
                 *word |= bits;
             } else {
                 *word &= !bits;
@@ -276,6 +316,12 @@ pub trait Device: Send {
 
     /// Human-readable registers and state for `info devices` and the TUI.
     fn inspect(&self) -> Vec<(String, String)>;
+
+    /// An interrupt controller's state, one line per source that is enabled, pending or in service (`info
+    /// pic`, after QEMU's `InterruptStatsProvider::print_info`); `None` for every other device.
+    fn pic_info(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Encodes a device state struct for [`Device::save`].

@@ -46,6 +46,18 @@ pub struct MachineBuilder {
     roms: Vec<Vec<u8>>,
     devices: Vec<NamedDevice>,
     reset_pc: u64,
+    images: Vec<LoadedImage>,
+}
+
+/// An image the board loaded into memory (firmware, kernel, initrd, device tree, boot ROM contents), as QEMU's
+/// `info roms` lists them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadedImage {
+    pub name: String,
+    pub addr: u64,
+    pub size: u64,
+    /// Whether it lies in RAM (the guest may overwrite it) or in a ROM.
+    pub in_rom: bool,
 }
 
 impl MachineBuilder {
@@ -60,6 +72,7 @@ impl MachineBuilder {
             ram: Ram::new(ram_base, ram_size)?,
             roms: Vec::new(),
             devices: Vec::new(),
+            images: Vec::new(),
             reset_pc: ram_base,
         })
     }
@@ -106,6 +119,11 @@ impl MachineBuilder {
         self.reset_pc = pc;
     }
 
+    /// Notes an image the board loaded (shown by `info roms`).
+    pub fn note_image(&mut self, image: LoadedImage) {
+        self.images.push(image);
+    }
+
     pub fn build(self) -> Machine {
         let cores =
             (0..self.harts).map(|id| Core { hart: Hart::new(id, self.reset_pc), mmu: Mmu::default() }).collect();
@@ -119,6 +137,7 @@ impl MachineBuilder {
             stop_on_idle: false,
             reset_pc: self.reset_pc,
             last_watch_hit: None,
+            images: self.images,
         }
     }
 }
@@ -176,9 +195,26 @@ pub struct Machine {
     stop_on_idle: bool,
     reset_pc: u64,
     last_watch_hit: Option<crate::hooks::MemAccess>,
+    images: Vec<LoadedImage>,
 }
 
 impl Machine {
+    /// The images the board loaded, in the order it loaded them.
+    pub fn loaded_images(&self) -> &[LoadedImage] {
+        &self.images
+    }
+
+    /// How often each platform interrupt line and each hart's local lines went high since the machine was built
+    /// (`info irq`).
+    pub fn irq_counts(&self) -> &crate::device::IrqCounts {
+        self.plat.signals.counts()
+    }
+
+    /// Each interrupt controller's state per source, by device name (`info pic`).
+    pub fn interrupt_controllers(&self) -> Vec<(String, String)> {
+        self.plat.devices.iter().filter_map(|d| Some((d.name.clone(), d.device.pic_info()?))).collect()
+    }
+
     /// Where every hart started.
     pub fn reset_pc(&self) -> u64 {
         self.reset_pc

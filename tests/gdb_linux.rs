@@ -98,6 +98,40 @@ fn monitor_commands() {
     assert_has(&out, &["0x1000:", "unknown command 'frobnicate'"]);
 }
 
+/// QEMU's `info` commands for what the devices did, at the end of the kernel's initcalls: the disk's partition scan,
+/// the console's and the timer's interrupts, the PLIC's enabled sources, the loaded images, the kernel's mappings.
+#[test]
+fn device_info_commands_after_the_initcalls() {
+    let dir = std::env::temp_dir().join(format!("rewind-info-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let disk = dir.join("disk.img");
+    std::fs::write(&disk, vec![0u8; 4 << 20]).unwrap();
+    let drive = format!("file={},format=raw,id=d0", disk.display());
+    let (r, vmlinux) = rewind(&["-drive", &drive]);
+    let out = r.gdb(
+        &vmlinux,
+        &[
+            "break free_initmem",
+            "continue",
+            "monitor info blockstats",
+            "monitor info irq",
+            "monitor info pic",
+            "monitor info roms",
+            "monitor info tlb",
+        ],
+    );
+    // QEMU 7.2 reports the same for the same guest: Linux reads the partition table, one 4 KiB page.
+    assert_has(&out, &["d0: rd_bytes=4096 wr_bytes=0 rd_operations=1 wr_operations=0 flush_operations=0"]);
+    assert_has(&out, &["IRQ statistics for the platform interrupt lines:", "IRQ statistics for hart 0:", " MTIP"]);
+    let uart_irqs = out.lines().find_map(|l| l.strip_prefix("10: ")).unwrap_or_else(|| panic!("no line 10:\n{out}"));
+    assert!(uart_irqs.parse::<u64>().is_ok_and(|n| n > 0), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("    10        1 ") && l.ends_with("hart0.S")), "{out}");
+    assert_has(&out, &["context 1 (hart 0 S): threshold 0"]);
+    assert_has(&out, &["addr=0000000080200000 size=", "Image\"", "name=\"fdt\"", "mem=rom name=\"mrom.reset\""]);
+    assert!(out.lines().any(|l| l.starts_with("ffffffff80000000: 0000000080200000 ")), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn write_watchpoint_on_jiffies_stops_in_the_writer() {
     let (r, vmlinux) = rewind(&[]);

@@ -371,6 +371,8 @@ pub struct DriveSpec {
     pub read_only: bool,
     /// Keep guest writes in memory. The default: the user's image is written only with `snapshot=off`.
     pub snapshot: bool,
+    /// `id=`: the drive's name (`info blockstats`).
+    pub id: Option<String>,
 }
 
 /// `spec` (a `-drive` value) with its image file replaced by `file`.
@@ -382,7 +384,7 @@ pub fn with_drive_file(spec: &str, file: &std::path::Path) -> String {
 
 pub fn parse_drive(s: &str) -> Result<DriveSpec> {
     let mut file = None;
-    let (mut read_only, mut snapshot) = (false, true);
+    let (mut read_only, mut snapshot, mut id) = (false, true, None);
     for part in s.split(',') {
         let (key, value) = part.split_once('=').unwrap_or((part, "on"));
         let on = || matches!(value, "on" | "true" | "yes" | "1");
@@ -392,12 +394,13 @@ pub fn parse_drive(s: &str) -> Result<DriveSpec> {
             "if" if value != "virtio" && value != "none" => bail!("-drive {s}: only if=virtio is supported"),
             "readonly" => read_only = on(),
             "snapshot" => snapshot = on(),
-            "format" | "if" | "id" | "media" | "cache" => {}
+            "id" => id = Some(value.to_string()),
+            "format" | "if" | "media" | "cache" => {}
             _ => bail!("-drive {s}: unknown option '{key}'"),
         }
     }
     let file = file.with_context(|| format!("-drive {s}: missing file="))?;
-    Ok(DriveSpec { file, read_only, snapshot })
+    Ok(DriveSpec { file, read_only, snapshot, id })
 }
 
 #[cfg(test)]

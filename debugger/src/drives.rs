@@ -32,7 +32,9 @@ pub fn attach(args: &MachineArgs, config: &mut VirtConfig, originals: Option<Ori
                 None => file,
             }
         };
-        let blk = Blk::new(disk).with_serial(&format!("rewind-disk{i}"));
+        // Named as QEMU names drives: by id=, else by interface and index.
+        let name = spec.id.clone().unwrap_or_else(|| format!("virtio{i}"));
+        let blk = Blk::new(disk).with_serial(&format!("rewind-disk{i}")).with_drive_name(&name);
         devices.push(Box::new(move |irq| Box::new(VirtioMmio::new(blk, irq)) as Box<dyn FdtDevice>));
     }
     for d in &args.devices {

@@ -275,6 +275,37 @@ impl Device for Plic {
         }
         out
     }
+
+    fn pic_info(&self) -> Option<String> {
+        let s = &self.state;
+        let bit = |words: &[u32; WORDS], src: usize| words[src / 32] & (1 << (src % 32)) != 0;
+        let mut out = String::from("source priority line pending claimed enabled in\n");
+        for src in 1..NUM_SOURCES {
+            let (level, pending, claimed) = (bit(&s.levels, src), bit(&s.pending, src), bit(&s.claimed, src));
+            let enabled: Vec<String> = (0..self.contexts())
+                .filter(|&ctx| bit(&s.enable[ctx], src))
+                .map(|ctx| format!("hart{}.{}", ctx / 2, if ctx % 2 == 0 { "M" } else { "S" }))
+                .collect();
+            // Linux gives every source a priority; the sources that matter are enabled somewhere or active.
+            if !level && !pending && !claimed && enabled.is_empty() {
+                continue;
+            }
+            let yes_no = |b: bool| if b { "yes" } else { "no" };
+            out.push_str(&format!(
+                "{src:>6} {:>8} {:<4} {:<7} {:<7} {}\n",
+                s.priority[src],
+                if level { "high" } else { "low" },
+                yes_no(pending),
+                yes_no(claimed),
+                if enabled.is_empty() { "-".to_string() } else { enabled.join(" ") }
+            ));
+        }
+        for ctx in 0..self.contexts() {
+            let mode = if ctx % 2 == 0 { "M" } else { "S" };
+            out.push_str(&format!("context {ctx} (hart {} {mode}): threshold {}\n", ctx / 2, s.threshold[ctx]));
+        }
+        Some(out)
+    }
 }
 
 impl FdtDevice for Plic {

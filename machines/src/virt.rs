@@ -8,6 +8,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use rewind::machine::LoadedImage;
 use rewind::memory::human_size;
 use rewind::{Machine, MachineBuilder, RamError};
 
@@ -305,8 +306,16 @@ pub fn build(config: VirtConfig) -> Result<(Machine, BootInfo), BoardError> {
         (None, Some(k)) => k.entry,
         _ => dram,
     };
+    // `info roms` lists what was loaded, named as QEMU names it.
+    for (name, l) in &placed {
+        let name = if name == "device tree" { "fdt" } else { name }.to_string();
+        builder.note_image(LoadedImage { name, addr: l.start, size: l.end - l.start, in_rom: false });
+    }
     if let Some(rom) = memmap(Slot::Mrom) {
-        builder.add_rom(rom.name, rom.base, rom.size, reset_rom(start_addr, fdt_addr, kernel_entry));
+        let code = reset_rom(start_addr, fdt_addr, kernel_entry);
+        let size = code.len() as u64;
+        builder.note_image(LoadedImage { name: "mrom.reset".into(), addr: rom.base, size, in_rom: true });
+        builder.add_rom(rom.name, rom.base, rom.size, code);
     }
     builder.set_reset_pc(MROM_BASE);
 

@@ -2,6 +2,7 @@
 //! now and the standalone monitor REPL will share. Where QEMU's HMP has a command, its spelling and output follow
 //! QEMU's.
 
+mod info;
 mod memory;
 mod paging;
 
@@ -92,6 +93,27 @@ pub const COMMANDS: &[Command] = &[
         help: "the current hart's page table (satp): virtual ranges, physical, size, permissions, as QEMU's",
         run: |m, _| paging::info_mem(m.machine, m.hart),
     },
+    Command {
+        name: "info tlb",
+        help: "every translation of the current hart's page table, one page per line (vaddr: paddr size attr)",
+        run: |m, _| paging::info_tlb(m.machine, m.hart),
+    },
+    Command {
+        name: "info irq",
+        help: "how often each interrupt line went high: the platform's (PLIC sources), then each hart's",
+        run: info::irq,
+    },
+    Command {
+        name: "info pic",
+        help: "the interrupt controller: each source's priority, level, pending, claimed, enabling contexts",
+        run: info::pic,
+    },
+    Command {
+        name: "info blockstats",
+        help: "each disk's reads, writes and flushes, in operations and bytes, as QEMU's",
+        run: info::blockstats,
+    },
+    Command { name: "info roms", help: "the images the board loaded: address, size, name, as QEMU's", run: info::roms },
     Command { name: "info cpus", help: "every hart, its pc and whether it waits (wfi)", run: info_cpus },
     Command { name: "info status", help: "whether the machine runs or is stopped", run: info_status },
     Command {

@@ -1,5 +1,6 @@
-//! `info mem`: the current hart's page table (the `satp` the hart translates with) as QEMU prints it: each run of
-//! virtually and physically contiguous pages with the same permissions, one line, `vaddr paddr size attr`.
+//! `info mem` and `info tlb`: the current hart's page table (the `satp` the hart translates with). `info mem`
+//! prints it as QEMU does: each run of virtually and physically contiguous pages with the same permissions, one
+//! line, `vaddr paddr size attr`; `info tlb` (which QEMU has only for other targets) lists every leaf.
 
 use rewind::Machine;
 use std::fmt::Write;
@@ -15,56 +16,35 @@ const X: u64 = 1 << 3;
 const ATTR_BITS: [(u64, char); 7] =
     [(R, 'r'), (W, 'w'), (X, 'x'), (1 << 4, 'u'), (1 << 5, 'g'), (1 << 6, 'a'), (1 << 7, 'd')];
 
-/// The run of pages being gathered, printed when the next page does not continue it.
-struct Run {
-    vbase: u64,
-    pbase: u64,
-    last_paddr: u64,
-    last_size: u64,
+/// One leaf of the page table: `size` bytes at virtual `vaddr` (not yet sign-extended) map to `paddr`.
+struct Leaf {
+    vaddr: u64,
+    paddr: u64,
+    size: u64,
     attr: u64,
-    va_bits: u32,
-    out: String,
+    /// The physical address of the table holding the leaf: as in QEMU's walk, a run of pages continues only
+    /// within one table.
+    table: u64,
 }
 
-impl Run {
-    fn print(&mut self) {
-        let size = self.last_paddr.wrapping_add(self.last_size).wrapping_sub(self.pbase);
-        if size == 0 || self.vbase >= 1 << self.va_bits {
-            return;
-        }
-        // Canonical: the top bit of the virtual address extended.
-        let vaddr =
-            if self.vbase & (1 << (self.va_bits - 1)) != 0 { self.vbase | (!0 << self.va_bits) } else { self.vbase };
-        let attr: String = ATTR_BITS.iter().map(|(bit, c)| if self.attr & bit != 0 { *c } else { '-' }).collect();
-        let _ = writeln!(self.out, "{vaddr:016x} {:016x} {size:016x} {attr}", self.pbase);
-    }
-}
-
-/// `info mem` for `hart`.
-pub fn info_mem(machine: &Machine, hart: usize) -> Result<String, String> {
+/// The current `satp`'s translation of `hart`: `Ok(None)` without paging, else the address width and every leaf.
+fn walk_satp(machine: &Machine, hart: usize, visit: &mut dyn FnMut(&Leaf)) -> Result<Option<u32>, String> {
     let satp = machine.debug_read_csr(hart, rewind::arch::riscv::csr::SATP).ok_or_else(|| format!("no hart {hart}"))?;
     let levels = match satp >> 60 {
-        0 => return Ok("No translation or protection\n".into()),
+        0 => return Ok(None),
         8 => 3,
         9 => 4,
         10 => 5,
         mode => return Err(format!("satp mode {mode} is not a paging mode")),
     };
     let root = (satp & ((1 << 44) - 1)) << PAGE_SHIFT;
-    let va_bits = PAGE_SHIFT + levels * INDEX_BITS;
-    let mut run = Run { vbase: !0, pbase: !0, last_paddr: !0, last_size: 0, attr: 0, va_bits, out: String::new() };
-    run.out.push_str("vaddr            paddr            size             attr\n");
-    run.out.push_str("---------------- ---------------- ---------------- -------\n");
-    walk(machine, &mut run, root, 0, levels - 1);
-    run.print();
-    Ok(run.out)
+    walk(machine, root, 0, levels - 1, visit);
+    Ok(Some(PAGE_SHIFT + levels * INDEX_BITS))
 }
 
 /// Walks the table at `base`, which maps virtual addresses from `start` at `level` (0: 4 KiB pages).
-fn walk(machine: &Machine, run: &mut Run, base: u64, mut start: u64, level: u32) {
+fn walk(machine: &Machine, base: u64, mut start: u64, level: u32, visit: &mut dyn FnMut(&Leaf)) {
     let page = 1u64 << (PAGE_SHIFT + level * INDEX_BITS);
-    // As QEMU's walk: a run continues only within one table (each table starts with no previous page).
-    let mut last_start = !0u64;
     for index in 0..1u64 << INDEX_BITS {
         let mut bytes = [0u8; 8];
         let pte = match machine.read_phys(base + index * PTE_SIZE, &mut bytes) {
@@ -75,21 +55,73 @@ fn walk(machine: &Machine, run: &mut Run, base: u64, mut start: u64, level: u32)
         let attr = pte & 0xff;
         if attr & V != 0 {
             if attr & (R | W | X) != 0 {
-                let continues = run.attr == attr
-                    && run.last_paddr.wrapping_add(run.last_size) == paddr
-                    && last_start.wrapping_add(run.last_size) == start;
-                if !continues {
-                    run.print();
-                    (run.vbase, run.pbase, run.attr) = (start, paddr, attr);
-                }
-                last_start = start;
-                (run.last_paddr, run.last_size) = (paddr, page);
+                visit(&Leaf { vaddr: start, paddr, size: page, attr, table: base });
             } else if level > 0 {
-                walk(machine, run, paddr, start, level - 1);
+                walk(machine, paddr, start, level - 1, visit);
             }
         }
         start = start.wrapping_add(page);
     }
+}
+
+/// A virtual address with the top bit of its `va_bits` extended, as the hart sees it.
+fn canonical(vaddr: u64, va_bits: u32) -> u64 {
+    if vaddr & (1 << (va_bits - 1)) != 0 {
+        vaddr | (!0 << va_bits)
+    } else {
+        vaddr
+    }
+}
+
+fn attr_text(attr: u64) -> String {
+    ATTR_BITS.iter().map(|(bit, c)| if attr & bit != 0 { *c } else { '-' }).collect()
+}
+
+/// `info mem` for `hart`: each run of virtually and physically contiguous pages with the same permissions.
+pub fn info_mem(machine: &Machine, hart: usize) -> Result<String, String> {
+    // The run being gathered, printed when the next page does not continue it: (vaddr, paddr, size, attr).
+    let mut runs: Vec<(u64, u64, u64, u64)> = Vec::new();
+    let mut run: Option<(u64, u64, u64, u64)> = None;
+    let mut last_table = !0u64;
+    let va_bits = walk_satp(machine, hart, &mut |leaf| {
+        let continues = run.is_some_and(|(v, p, size, attr)| {
+            attr == leaf.attr && p + size == leaf.paddr && v + size == leaf.vaddr && last_table == leaf.table
+        });
+        match &mut run {
+            Some(r) if continues => r.2 += leaf.size,
+            _ => {
+                runs.extend(run.take());
+                run = Some((leaf.vaddr, leaf.paddr, leaf.size, leaf.attr));
+            }
+        }
+        last_table = leaf.table;
+    })?;
+    let Some(va_bits) = va_bits else { return Ok("No translation or protection\n".into()) };
+    runs.extend(run);
+    let mut out = String::from("vaddr            paddr            size             attr\n");
+    out.push_str("---------------- ---------------- ---------------- -------\n");
+    for (vaddr, paddr, size, attr) in runs.into_iter().filter(|r| r.0 < 1 << va_bits) {
+        let _ = writeln!(out, "{:016x} {paddr:016x} {size:016x} {}", canonical(vaddr, va_bits), attr_text(attr));
+    }
+    Ok(out)
+}
+
+/// `info tlb` for `hart`: every leaf of the page table, one line each (`vaddr: paddr size attr`), as the
+/// translations the hart's TLB can hold.
+pub fn info_tlb(machine: &Machine, hart: usize) -> Result<String, String> {
+    let mut leaves = Vec::new();
+    let va_bits = walk_satp(machine, hart, &mut |leaf| leaves.push((leaf.vaddr, leaf.paddr, leaf.size, leaf.attr)))?;
+    let Some(va_bits) = va_bits else { return Ok("No translation or protection\n".into()) };
+    let mut out = String::new();
+    for (vaddr, paddr, size, attr) in leaves {
+        let size = match size {
+            s if s >= 1 << 30 => format!("{}G", s >> 30),
+            s if s >= 1 << 20 => format!("{}M", s >> 20),
+            s => format!("{}K", s >> 10),
+        };
+        let _ = writeln!(out, "{:016x}: {paddr:016x} {size:>4} {}", canonical(vaddr, va_bits), attr_text(attr));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
