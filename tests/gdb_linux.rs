@@ -98,6 +98,31 @@ fn monitor_commands() {
     assert_has(&out, &["0x1000:", "unknown command 'frobnicate'"]);
 }
 
+/// rewind's backtrace (DWARF call-frame information through gimli; the kernel has no frame pointers) finds the
+/// frames gdb finds: every return address gdb prints, in gdb's order, except the callers gdb reconstructs from
+/// call-site information after a tail call, which are on no stack.
+#[test]
+fn backtrace_matches_gdbs() {
+    let symbols = vmlinux(&guest_dir());
+    let (r, vmlinux) = rewind(&["--symbols", symbols.to_str().unwrap()]);
+    let out = r.gdb(&vmlinux, &["break mem_serial_out", "continue", "bt", "monitor bt"]);
+    let address = |l: &str| l.split_whitespace().nth(1).filter(|w| w.starts_with("0x")).map(str::to_string);
+    // gdb's frames print as `#N  0x... in f (...) at ...`; rewind's as `#N  0x... in f+0x.. at ...`.
+    let gdb: Vec<String> = out.lines().filter(|l| l.starts_with('#') && l.contains(" (")).filter_map(address).collect();
+    let ours: Vec<String> =
+        out.lines().filter(|l| l.starts_with('#') && !l.contains(" (")).skip(1).filter_map(address).collect();
+    assert!(ours.len() >= 12, "{out}");
+    // Both end in a tail call (`return really_probe(...)`, `return bus_for_each_dev(...)`).
+    let tail_callers = ["__driver_probe_device (", "driver_attach ("];
+    for a in gdb.iter().filter(|a| !ours.contains(a)) {
+        let line = out.lines().find(|l| l.contains(a.as_str())).unwrap_or_default();
+        assert!(tail_callers.iter().any(|t| line.contains(t)), "rewind lacks the frame {line}:\n{out}");
+    }
+    let in_gdb_order: Vec<&String> = gdb.iter().filter(|a| ours.contains(a)).collect();
+    assert_eq!(in_gdb_order, ours.iter().collect::<Vec<_>>(), "{out}");
+    assert_has(&out, &["in do_one_initcall+", "in kernel_init+", "at /usr/src/linux-source-6.1/init/main.c:"]);
+}
+
 /// QEMU's `info` commands for what the devices did, at the end of the kernel's initcalls: the disk's partition scan,
 /// the console's and the timer's interrupts, the PLIC's enabled sources, the loaded images, the kernel's mappings.
 #[test]

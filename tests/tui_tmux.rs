@@ -119,6 +119,22 @@ fn boot_to_start_kernel_step_and_look_at_the_machine() {
     let pane = expect(s, "serial (ns16550a)");
     assert!(pane.contains("lcr: 0x03"), "no UART state:\n{pane}");
 
+    // Into a driver: the call stack (from the kernel's call-frame information) shows who called, `o` returns to
+    // the caller, and the mtree counts the accesses of the run (the firmware's to the CLINT for the timer).
+    command(s, "delete start_kernel");
+    command(s, "break mem_serial_out");
+    keys(s, &["c"]);
+    let pane = expect(s, "<mem_serial_out>");
+    assert!(pane.contains("call stack") && pane.contains("in uart_add_one_port+0x37a at "), "{pane}");
+    let clint = pane.lines().find(|l| l.contains("0000000002000000-")).unwrap_or_default();
+    // The count column is what the mtree pane shows before the region's address.
+    let before = clint.split("0000000002000000-").next().unwrap_or_default();
+    let counted = before.rsplit('│').next().is_some_and(|c| c.contains('/'));
+    assert!(counted, "no CLINT accesses counted:\n{pane}");
+    command(s, "delete mem_serial_out");
+    keys(s, &["o"]);
+    expect(s, "<uart_add_one_port+0x37a>");
+
     // Run to the poweroff; the TUI stays to be looked at, and q quits with the guest's code.
     keys(s, &["c"]);
     expect(s, "the guest powered off (code 0); q quits");

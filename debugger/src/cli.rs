@@ -477,7 +477,7 @@ mod tests {
     #[test]
     fn drives_keep_writes_in_memory_unless_snapshot_is_off() {
         let d = parse_drive("file=disk.img,format=raw,if=virtio").unwrap();
-        assert_eq!(d, DriveSpec { file: "disk.img".into(), read_only: false, snapshot: true });
+        assert_eq!(d, DriveSpec { file: "disk.img".into(), read_only: false, snapshot: true, id: None });
         let d = parse_drive("file=disk.img,snapshot=off").unwrap();
         assert!(!d.snapshot);
         assert!(parse_drive("file=x,format=qcow2").is_err());

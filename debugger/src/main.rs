@@ -18,6 +18,7 @@ mod session;
 mod symbols;
 mod term;
 mod tui;
+mod unwind;
 
 use anyhow::Context;
 use clap::Parser;

@@ -26,6 +26,8 @@ pub struct Symbols {
     /// Source lines; None when the file has no DWARF. addr2line parses a unit's line program on first use and
     /// caches it in cells that are not `Sync`; the lock makes `Symbols` shareable between threads.
     lines: Option<Mutex<addr2line::Context<Reader>>>,
+    /// Call-frame information, for backtraces.
+    frames: Option<crate::unwind::FrameTable>,
 }
 
 struct Entry {
@@ -109,7 +111,8 @@ impl Symbols {
         } else {
             None
         };
-        Ok(Symbols { by_addr, by_name, names, lines })
+        let frames = crate::unwind::FrameTable::load(&file, &data);
+        Ok(Symbols { by_addr, by_name, names, lines, frames })
     }
 
     /// The symbol containing `addr` and the offset into it. A symbol with a size contains just its bytes; one
@@ -135,6 +138,12 @@ impl Symbols {
         let lines = self.lines.as_ref()?.lock().unwrap_or_else(PoisonError::into_inner);
         let location = lines.find_location(addr).ok()??;
         Some((location.file?.to_string(), location.line?))
+    }
+
+    /// The return addresses of the frames above the one at `pc` (see [`crate::unwind::FrameTable::callers`]);
+    /// empty without call-frame information.
+    pub fn callers(&self, pc: u64, regs: &[u64; 32], read: &crate::unwind::ReadU64<'_>) -> Vec<u64> {
+        self.frames.as_ref().map_or_else(Vec::new, |f| f.callers(pc, regs, read))
     }
 
     /// The distinct names starting with `prefix`, sorted, at most `n` of them (for command-line completion).

@@ -114,6 +114,11 @@ pub const COMMANDS: &[Command] = &[
         run: info::blockstats,
     },
     Command { name: "info roms", help: "the images the board loaded: address, size, name, as QEMU's", run: info::roms },
+    Command {
+        name: "backtrace|bt",
+        help: "the current hart's call stack, from the symbol file's call-frame information",
+        run: backtrace,
+    },
     Command { name: "info cpus", help: "every hart, its pc and whether it waits (wfi)", run: info_cpus },
     Command { name: "info status", help: "whether the machine runs or is stopped", run: info_status },
     Command {
@@ -439,6 +444,40 @@ fn info_registers(m: &mut Monitor<'_>, _: &[&str]) -> Result<String, String> {
         }
     }
     let _ = writeln!(s, " {:<8} {:?}\n {:<8} {}", "priv", h.privilege, "icount", h.icount);
+    Ok(s)
+}
+
+/// The call stack of `hart`: its pc, then each caller's return address, innermost first (from the symbol file's
+/// call-frame information; just the pc without it).
+pub fn call_stack(machine: &Machine, hart: usize, symbols: &Symbols) -> Vec<u64> {
+    let Some(h) = machine.hart(hart) else { return Vec::new() };
+    let read =
+        |addr: u64| read_memory(machine, hart, false, addr, 8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes);
+    let mut stack = vec![h.pc];
+    stack.extend(symbols.callers(h.pc, &h.x, &read));
+    stack
+}
+
+/// `#N  address in function+offset at file:line`, as gdb's `bt` prints a frame.
+pub fn describe_frame(symbols: &Symbols, n: usize, pc: u64) -> String {
+    let mut s = format!("#{n:<2} {pc:#018x}");
+    // A caller's line is that of its call, just before the return address.
+    let line_at = if n == 0 { pc } else { pc.wrapping_sub(1) };
+    if let Some(name) = crate::symbols::describe(Some(symbols), pc) {
+        let _ = write!(s, " in {name}");
+    }
+    if let Some((file, line)) = symbols.source_line(line_at) {
+        let _ = write!(s, " at {file}:{line}");
+    }
+    s
+}
+
+fn backtrace(m: &mut Monitor<'_>, _: &[&str]) -> Result<String, String> {
+    let symbols = m.symbols.ok_or("backtrace needs symbols: load them with `symbols FILE` or --symbols")?;
+    let mut s = String::new();
+    for (n, pc) in call_stack(m.machine, m.hart, symbols).into_iter().enumerate() {
+        let _ = writeln!(s, "{}", describe_frame(symbols, n, pc));
+    }
     Ok(s)
 }
 

@@ -29,8 +29,15 @@ pub fn draw(frame: &mut Frame, screen: &Screen) {
     let areas = screen.layout.areas(area);
     for (pane, rect) in &areas.panes {
         let block = pane_block(screen, *pane);
-        let inner = block.inner(*rect);
+        let mut inner = block.inner(*rect);
         frame.render_widget(block, *rect);
+        if *pane == Pane::Disassembly && !screen.backtrace.is_empty() {
+            // The call stack takes the bottom of the code pane: up to a third of it.
+            let height = (screen.backtrace.len() as u16 + 1).min(inner.height / 3);
+            inner.height -= height;
+            let area = Rect { y: inner.y + inner.height, height, ..inner };
+            frame.render_widget(Paragraph::new(call_stack(screen, area.height)), area);
+        }
         let lines = match pane {
             Pane::Disassembly => disassembly(screen, inner.height),
             Pane::Registers => registers(screen, inner.width),
@@ -65,6 +72,7 @@ fn pane_block(screen: &Screen, pane: Pane) -> Block<'static> {
             title = format!(" {key} registers {} ", tabs.join(" "));
         }
         Pane::Registers => title = format!(" {key} registers hart {} ({}) ", screen.hart, screen.privilege),
+        Pane::Mtree => title = format!(" {key} mtree: reads/writes since the machine last ran "),
         Pane::Memory if screen.page_table.is_some() => title = format!(" {key} page table (satp) "),
         Pane::Memory => title = format!(" {key} memory {} ", screen.memory_title),
         Pane::Console if screen.console_typing => {
@@ -167,6 +175,12 @@ fn memory(screen: &Screen, width: u16) -> Vec<Line<'static>> {
     lines
 }
 
+fn call_stack(screen: &Screen, height: u16) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::styled("call stack", Style::new().add_modifier(Modifier::BOLD))];
+    lines.extend(screen.backtrace.iter().take(height.saturating_sub(1) as usize).map(|f| Line::raw(f.clone())));
+    lines
+}
+
 fn mtree(screen: &Screen, height: u16) -> Vec<Line<'static>> {
     let skip = screen.mtree_cursor.saturating_sub(height as usize / 2);
     screen
@@ -180,23 +194,22 @@ fn mtree(screen: &Screen, height: u16) -> Vec<Line<'static>> {
             // devices the guest talks to stand out even in a narrow pane.
             let count = match l.accesses {
                 Some(a) if a.reads + a.writes > 0 => {
-                    Span::styled(format!("{:>5}r{:>5}w ", compact(a.reads), compact(a.writes)), CHANGED)
+                    Span::styled(format!("{:>4}/{:<4} ", compact(a.reads), compact(a.writes)), CHANGED)
                 }
-                _ => Span::raw(" ".repeat(13)),
+                _ => Span::raw(" ".repeat(10)),
             };
             Line::from(vec![count, Span::styled(l.text.clone(), style)])
         })
         .collect()
 }
 
-/// A count in at most five characters: 1234, 12k, 3.4M.
+/// A count in at most four characters: 1234, 12k, 345k, 3M, 12G.
 fn compact(n: u64) -> String {
     match n {
         0..=9999 => n.to_string(),
         10_000..=999_999 => format!("{}k", n / 1000),
-        1_000_000..=9_999_999 => format!("{:.1}M", n as f64 / 1e6),
-        10_000_000..=999_999_999 => format!("{}M", n / 1_000_000),
-        _ => format!("{}G", n / 1_000_000_000),
+        1_000_000..=999_999_999 => format!("{}M", n / 1_000_000),
+        _ => format!("{}G", (n / 1_000_000_000).min(999)),
     }
 }
 

@@ -296,6 +296,12 @@ impl Tui {
     /// Runs to the caller: the return address in `ra` at a function's first instruction, else the one its frame
     /// record holds (kernels built with frame pointers keep it at `s0 - 8`).
     fn step_out(&mut self, session: &mut Session) {
+        // The caller from the call-frame information when the symbols have it; else the return address in ra at a
+        // function's entry, or the frame record at s0 - 8 (kernels built with frame pointers).
+        let stack = session.symbols().map(|s| crate::monitor::call_stack(&session.machine, self.hart, s));
+        if let Some(&caller) = stack.as_ref().and_then(|s| s.get(1)) {
+            return self.run_until(session, caller, "stepping out");
+        }
         let Some(h) = session.machine.hart(self.hart) else { return };
         let (pc, ra, fp) = (h.pc, h.x[1], h.x[8]);
         let at_entry = session.symbols().and_then(|s| s.lookup(pc)).is_none_or(|(_, off)| off == 0);
@@ -308,7 +314,7 @@ impl Tui {
         };
         match target {
             Some(addr) if addr != 0 => self.run_until(session, addr, "stepping out"),
-            _ => self.say("step out: no return address (no frame record at s0 - 8)"),
+            _ => self.say("step out: no caller (no call-frame information, no frame record at s0 - 8)"),
         }
     }
 

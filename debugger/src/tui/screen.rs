@@ -79,6 +79,8 @@ pub struct Screen {
     pub disasm: Vec<DisasmLine>,
     /// `function+0x10 at file.c:123` for the pc (or the disassembly cursor).
     pub location: Option<String>,
+    /// The call stack, `#N address in function+offset at file:line`, innermost first (empty without symbols).
+    pub backtrace: Vec<String>,
     pub memory_title: String,
     pub memory: Vec<MemoryRow>,
     /// The hart's page table (`info mem`), shown instead of the bytes when asked for.
@@ -127,6 +129,10 @@ pub fn capture(tui: &Tui, session: &mut Session) -> Screen {
         Some((file, line)) => format!("{d} at {file}:{line}"),
         None => d,
     });
+    let backtrace = symbols.map_or_else(Vec::new, |s| {
+        let stack = crate::monitor::call_stack(machine, hart, s);
+        stack.into_iter().enumerate().map(|(n, pc)| crate::monitor::describe_frame(s, n, pc)).collect()
+    });
     let memory_addr = tui.memory_addr.unwrap_or_else(|| machine.hart(hart).map_or(0, |h| h.x[2]));
     let (memory_title, memory) = memory_rows(machine, hart, memory_addr, tui.memory_physical);
     let page_table = tui.page_table.then(|| match crate::monitor::page_table(machine, hart) {
@@ -145,6 +151,7 @@ pub fn capture(tui: &Tui, session: &mut Session) -> Screen {
         registers: registers(machine, hart, tui.show_fp, tui.baseline.get(hart)),
         disasm,
         location,
+        backtrace,
         memory_title,
         memory,
         page_table,
