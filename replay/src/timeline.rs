@@ -90,6 +90,20 @@ impl Timeline {
         self.high_water
     }
 
+    /// The instruction counts at which input reached the machine (console bytes, network frames), in order.
+    pub fn input_stamps(&self) -> impl Iterator<Item = u64> + '_ {
+        self.events.iter().filter(|e| matches!(e, Event::Input { .. })).map(|e| e.stamp().icount)
+    }
+
+    /// How a finished recording ended: the instruction count and the reason written (`poweroff 0`, `guest
+    /// failure`).
+    pub fn end(&self) -> Option<(u64, &str)> {
+        self.events.iter().rev().find_map(|e| match e {
+            Event::End { at, reason } => Some((at.icount, reason.as_str())),
+            _ => None,
+        })
+    }
+
     /// Where a closed history's evidence ends: the stamp of its last event (`None` while it can still grow).
     pub fn recorded_end(&self) -> Option<u64> {
         if !self.closed {

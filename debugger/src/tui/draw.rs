@@ -1,7 +1,6 @@
 //! Draws a [`Screen`]: a pure function of the frame's data, so every pane can be checked with ratatui's
 //! `TestBackend` against the text it must show.
 
-use super::keys::BINDINGS;
 use super::layout::{Pane, MIN_HEIGHT, MIN_WIDTH};
 use super::screen::{Screen, TimelineView};
 use ratatui::layout::Rect;
@@ -56,8 +55,8 @@ pub fn draw(frame: &mut Frame, screen: &Screen) {
         Paragraph::new(timeline(&screen.timeline, &screen.status, areas.timeline.width)),
         areas.timeline,
     );
-    if screen.help {
-        help(frame, area);
+    if let Some(keys) = &screen.help {
+        help(frame, area, keys);
     }
 }
 
@@ -253,28 +252,38 @@ pub fn timeline(t: &TimelineView, status: &str, width: u16) -> Line<'static> {
     let mut bar = vec!['-'; room];
     let at = |icount: u64| (icount as u128 * room.saturating_sub(1) as u128 / t.end.max(1) as u128) as usize;
     if room > 0 {
-        for &c in &t.checkpoints {
-            bar[at(c).min(room - 1)] = '|';
+        // Later marks win a shared cell: the position over a failure over hits over inputs over checkpoints.
+        let marks = [(&t.checkpoints, '|'), (&t.inputs, 'i'), (&t.hits, '*')];
+        for (icounts, mark) in marks {
+            for &c in icounts {
+                bar[at(c).min(room - 1)] = mark;
+            }
         }
-        for &h in &t.hits {
-            bar[at(h).min(room - 1)] = '*';
+        if let Some(f) = t.failure {
+            bar[at(f).min(room - 1)] = '!';
         }
         bar[at(t.icount).min(room - 1)] = '#';
     }
-    let bar: String = bar.into_iter().collect();
-    Line::from(vec![
-        Span::styled(head, Style::new().add_modifier(Modifier::BOLD)),
-        Span::raw(format!("[{bar}]")),
-        Span::styled(tail, Style::new().fg(Color::Cyan)),
-    ])
+    let mut spans = vec![Span::styled(head, Style::new().add_modifier(Modifier::BOLD)), Span::raw("[")];
+    // The failure mark stands out in red.
+    for (i, part) in bar.into_iter().collect::<String>().split('!').enumerate() {
+        if i > 0 {
+            spans.push(Span::styled("!", Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)));
+        }
+        spans.push(Span::raw(part.to_string()));
+    }
+    spans.push(Span::raw("]"));
+    spans.push(Span::styled(tail, Style::new().fg(Color::Cyan)));
+    Line::from(spans)
 }
 
-fn help(frame: &mut Frame, area: Rect) {
-    let width = area.width.min(110);
-    let height = area.height.min(BINDINGS.len() as u16 + 4);
+fn help(frame: &mut Frame, area: Rect, keys: &[(String, &'static str, &'static str)]) {
+    let width = area.width.min(120);
+    let height = area.height.min(keys.len() as u16 + 4);
     let rect = Rect::new(area.x + (area.width - width) / 2, area.y + (area.height - height) / 2, width, height);
-    let mut lines: Vec<Line> = BINDINGS.iter().map(|b| Line::raw(format!(" {:>6}  {}", b.label, b.help))).collect();
-    lines.push(Line::styled(" any key closes this help", DIM));
+    let mut lines: Vec<Line> =
+        keys.iter().map(|(key, name, help)| Line::raw(format!(" {key:>8}  {name:<18} {help}"))).collect();
+    lines.push(Line::styled(" any key closes this help; rebind keys in tui.conf with `key KEY ACTION`", DIM));
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(lines).block(Block::bordered().title(" keys ")), rect);
 }

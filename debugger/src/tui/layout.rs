@@ -40,6 +40,14 @@ impl Pane {
     }
 }
 
+/// The comment the layout writes at the top of the config file.
+const LAYOUT_HEADER: &str = "# rewind TUI layout";
+
+/// The TUI's config file (the layout, and the user's `key` lines), empty when there is none.
+pub fn config_text() -> String {
+    Layout::config_path().and_then(|p| std::fs::read_to_string(p).ok()).unwrap_or_default()
+}
+
 /// The smallest terminal the layout fits in.
 pub const MIN_WIDTH: u16 = 80;
 pub const MIN_HEIGHT: u16 = 24;
@@ -109,7 +117,7 @@ impl Layout {
 
     /// The layout in the config file's words.
     pub fn to_config(&self) -> String {
-        let mut s = String::from("# rewind TUI layout: `weight PANE 1-9`, `hidden PANE`\n");
+        let mut s = format!("{LAYOUT_HEADER}: `weight PANE 1-9`, `hidden PANE`\n");
         for pane in Pane::ALL {
             s.push_str(&format!("weight {} {}\n", pane.name(), self.weights[pane.index()]));
             if !self.visible(pane) {
@@ -154,21 +162,31 @@ impl Layout {
         Some(base.join("rewind").join("tui.conf"))
     }
 
-    /// The remembered layout, or the default one.
-    pub fn load() -> Layout {
-        Layout::config_path()
-            .and_then(|p| std::fs::read_to_string(p).ok())
-            .map(|t| Layout::from_config(&t))
-            .unwrap_or_default()
-    }
-
-    /// Remembers the layout; an error message if it cannot.
+    /// Remembers the layout, keeping the file's other lines (the user's key bindings); an error message if it
+    /// cannot.
     pub fn save(&self) -> Result<(), String> {
         let path = Layout::config_path().ok_or("no place for the TUI's config file (HOME is not set)")?;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         }
-        std::fs::write(&path, self.to_config()).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        std::fs::write(&path, self.merged_into(&config_text()))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    }
+
+    /// The config file `existing` with its layout lines replaced by this layout's.
+    fn merged_into(&self, existing: &str) -> String {
+        let mut text = self.to_config();
+        for line in existing.lines().filter(|l| !Layout::owns(l)) {
+            text.push_str(line);
+            text.push('\n');
+        }
+        text
+    }
+
+    /// Whether `line` of the config file is one the layout writes.
+    fn owns(line: &str) -> bool {
+        let first = line.split_whitespace().next();
+        matches!(first, Some("weight" | "hidden")) || line.starts_with(LAYOUT_HEADER)
     }
 }
 
@@ -185,6 +203,17 @@ mod tests {
         let text = layout.to_config();
         assert_eq!(Layout::from_config(&text), layout);
         assert_eq!(Layout::from_config("weight console 5\nzoom all\nhidden nothing\n").weights[2], 5);
+    }
+
+    #[test]
+    fn saving_the_layout_keeps_the_users_key_bindings() {
+        let existing = "# rewind TUI layout: ...\nweight console 5\nkey F10 step-over\nhidden mtree\n";
+        let mut layout = Layout::from_config(existing);
+        layout.set_visible(Pane::Mtree, true);
+        let saved = layout.merged_into(existing);
+        assert!(saved.contains("key F10 step-over\n") && saved.contains("weight console 5\n"), "{saved}");
+        assert!(!saved.contains("hidden mtree"), "{saved}");
+        assert_eq!(saved.matches("# rewind TUI layout").count(), 1, "{saved}");
     }
 
     #[test]

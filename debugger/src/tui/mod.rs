@@ -98,6 +98,7 @@ struct Until {
 pub struct Tui {
     terminal: Option<terminal::Terminal>,
     layout: Layout,
+    keys: keys::Keymap,
     focus: Pane,
     status: String,
     hart: usize,
@@ -161,9 +162,12 @@ impl Tui {
     /// A TUI without a terminal (tests draw its frames on a `TestBackend`).
     fn headless(session: &mut Session) -> Tui {
         session.debug.resume = Resume::Halted;
+        let config = layout::config_text();
+        let (keys, config_errors) = keys::Keymap::from_config(&config);
         let mut tui = Tui {
             terminal: None,
-            layout: Layout::load(),
+            layout: Layout::from_config(&config),
+            keys,
             focus: Pane::Disassembly,
             status: "stopped at reset: c continues, ? shows the keys".into(),
             hart: 0,
@@ -200,6 +204,9 @@ impl Tui {
             quit: None,
         };
         tui.note_baseline(session);
+        for e in config_errors {
+            tui.say(e);
+        }
         tui
     }
 
@@ -391,8 +398,44 @@ impl Tui {
                 self.scroll(session, action)
             }
             Action::Select => self.select(session),
+            Action::PreviousMark => self.go_to_mark(session, false),
+            Action::NextMark => self.go_to_mark(session, true),
             Action::Help => self.help = true,
             Action::Quit => self.quit = Some(self.powered_off.map_or(0, |c| c as i32)),
+        }
+    }
+
+    /// A left click at (`column`, `row`) of a screen of size `area`: focuses the pane under it, and in the console
+    /// and the mtree selects the line clicked.
+    fn click(&mut self, session: &mut Session, area: ratatui::layout::Rect, column: u16, row: u16) {
+        let at = ratatui::layout::Position { x: column, y: row };
+        let Some((pane, rect)) = self.layout.areas(area).panes.into_iter().find(|(_, r)| r.contains(at)) else {
+            return;
+        };
+        self.act(session, Action::Focus(pane));
+        self.dirty = true;
+        // Inside the border.
+        let (top, height) = (rect.y + 1, rect.height.saturating_sub(2));
+        if row < top || row >= top + height {
+            return;
+        }
+        let line = (row - top) as usize;
+        match pane {
+            Pane::Console => {
+                let in_view = self.console.lines.len().saturating_sub(self.console_scroll).min(screen::CONSOLE_LINES);
+                let shown = in_view.min(height as usize);
+                if line < shown {
+                    self.console_cursor = Some(shown - 1 - line);
+                }
+            }
+            Pane::Mtree => {
+                let first = self.mtree_cursor.saturating_sub(height as usize / 2);
+                let rows = screen::mtree_lines(&session.machine).len();
+                if first + line < rows {
+                    self.mtree_cursor = first + line;
+                }
+            }
+            _ => {}
         }
     }
 
@@ -544,6 +587,27 @@ impl Tui {
         }
     }
 
+    /// Goes to the nearest mark on the timeline after (`forward`) or before the current instruction: where recorded
+    /// input arrived, a breakpoint or watchpoint hit, a captured failure.
+    fn go_to_mark(&mut self, session: &mut Session, forward: bool) {
+        let now = session.machine.icount();
+        let mut marks = self.hits.clone();
+        if let Some(history) = session.inputs.history() {
+            marks.extend(history.input_stamps());
+            let failed = |reason: &str| crate::session::exit_code_of(reason) == crate::session::FAILURE_EXIT;
+            marks.extend(history.end().filter(|(_, reason)| failed(reason)).map(|(at, _)| at));
+        }
+        let next = if forward {
+            marks.into_iter().filter(|&m| m > now).min()
+        } else {
+            marks.into_iter().filter(|&m| m < now).max()
+        };
+        match next {
+            Some(at) => self.goto(session, &at.to_string()),
+            None => self.say(format!("no mark on the timeline {} here", if forward { "after" } else { "before" })),
+        }
+    }
+
     /// `goto N` moves to instruction count N; `goto SYMBOL` runs until a hart gets there.
     fn goto(&mut self, session: &mut Session, target: &str) {
         if let Ok(n) = target.replace('_', "").parse::<u64>() {
@@ -620,7 +684,7 @@ impl Tui {
                 return;
             }
         }
-        if let Some(action) = keys::action_of(&key) {
+        if let Some(action) = self.keys.action_of(&key) {
             self.act(session, action);
         } else if self.help {
             self.help = false;
@@ -634,6 +698,11 @@ impl Tui {
             Event::Mouse(m) => match m.kind {
                 MouseEventKind::ScrollUp => self.scroll(session, Action::Up),
                 MouseEventKind::ScrollDown => self.scroll(session, Action::Down),
+                MouseEventKind::Down(crossterm::event::MouseButton::Left) => {
+                    if let Ok((width, height)) = crossterm::terminal::size() {
+                        self.click(session, ratatui::layout::Rect::new(0, 0, width, height), m.column, m.row);
+                    }
+                }
                 _ => {}
             },
             Event::Paste(text) if self.command.is_some() => {

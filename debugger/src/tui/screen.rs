@@ -50,6 +50,10 @@ pub struct TimelineView {
     pub checkpoints: Vec<u64>,
     /// Breakpoint and watchpoint hits seen so far.
     pub hits: Vec<u64>,
+    /// Where recorded input reached the machine.
+    pub inputs: Vec<u64>,
+    /// Where a recording of a failing guest (`rewind record` stopped at a panic or trap loop) captured it.
+    pub failure: Option<u64>,
     /// Whether the run can go backwards.
     pub reversible: bool,
 }
@@ -97,14 +101,15 @@ pub struct Screen {
     pub log: Vec<String>,
     /// The command line being typed.
     pub command: Option<String>,
-    pub help: bool,
+    /// The help pane, when shown: each action's keys, its name in the config file, what it does.
+    pub help: Option<Vec<(String, &'static str, &'static str)>>,
 }
 
 /// Lines of code captured before the cursor, and in all.
 const DISASM_BEFORE: usize = 12;
 const DISASM_LINES: usize = 64;
 /// Console lines captured (more than any pane shows).
-const CONSOLE_LINES: usize = 200;
+pub const CONSOLE_LINES: usize = 200;
 /// Memory rows of 16 bytes.
 const MEMORY_ROWS: u64 = 32;
 /// Lines of the command pane kept in a frame.
@@ -169,7 +174,7 @@ pub fn capture(tui: &Tui, session: &mut Session) -> Screen {
         timeline,
         log: tui.log.iter().rev().take(LOG_LINES).rev().cloned().collect(),
         command: tui.command.clone(),
-        help: tui.help,
+        help: tui.help.then(|| tui.keys.help()),
     }
 }
 
@@ -346,6 +351,9 @@ fn timeline(tui: &Tui, session: &mut Session) -> TimelineView {
         view.reversible = true;
         view.end = view.end.max(history.recorded_end().unwrap_or(0)).max(history.high_water());
         view.checkpoints = history.checkpoints().info().iter().map(|c| c.icount).collect();
+        view.inputs = history.input_stamps().collect();
+        let failed = |reason: &str| crate::session::exit_code_of(reason) == crate::session::FAILURE_EXIT;
+        view.failure = history.end().filter(|(_, reason)| failed(reason)).map(|(at, _)| at);
     }
     view
 }

@@ -205,7 +205,7 @@ fn hidden_panes_disappear_and_the_help_lists_every_key() {
     press(&mut tui, &mut s, '?');
     let text = render(&mut tui, &mut s, 130, 50).join("\n");
     for b in keys::BINDINGS {
-        assert!(text.contains(b.help), "help lacks {}", b.help);
+        assert!(text.contains(b.help) && text.contains(b.name), "help lacks {} ({})", b.help, b.name);
     }
 }
 
@@ -249,4 +249,69 @@ fn the_mtree_counts_the_device_accesses_of_the_last_run() {
     press(&mut tui, &mut s, 's');
     let text = render(&mut tui, &mut s, 160, 50).join("\n");
     assert!(!text.contains("0/3"), "{text}");
+}
+
+#[test]
+fn the_timeline_marks_inputs_hits_a_failure_and_the_position() {
+    let view = screen::TimelineView {
+        icount: 500,
+        now: 5,
+        end: 1000,
+        checkpoints: vec![0],
+        hits: vec![250],
+        inputs: vec![100],
+        failure: Some(1000),
+        reversible: true,
+    };
+    let line = draw::timeline(&view, "stopped", 60);
+    let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+    let bar = &text[text.find('[').unwrap() + 1..text.find(']').unwrap()];
+    let at = |mark: char| bar.find(mark).map(|i| i * 1000 / (bar.len() - 1));
+    assert_eq!(bar.chars().next(), Some('|'), "{text}");
+    assert!(at('i').is_some_and(|i| (80..=120).contains(&i)), "{text}");
+    assert!(at('*').is_some_and(|i| (230..=270).contains(&i)), "{text}");
+    assert!(at('#').is_some_and(|i| (480..=520).contains(&i)), "{text}");
+    assert_eq!(bar.chars().last(), Some('!'), "{text}");
+    let red = line.spans.iter().find(|s| s.content == "!").map(|s| s.style.fg);
+    assert_eq!(red, Some(Some(ratatui::style::Color::Red)));
+}
+
+#[test]
+fn marks_on_the_timeline_are_keys_away() {
+    let mut s = session(&COUNT, true);
+    let mut tui = headless(&mut s);
+    press(&mut tui, &mut s, '>');
+    assert!(tui.log.last().unwrap().contains("no mark on the timeline after here"), "{:?}", tui.log);
+    for _ in 0..3 {
+        press(&mut tui, &mut s, 's');
+        run_until_halted(&mut tui, &mut s);
+    }
+    // A breakpoint hit is a mark: `<` goes back to it.
+    tui.hits.push(1);
+    press(&mut tui, &mut s, '<');
+    assert_eq!(s.machine.icount(), 1);
+    press(&mut tui, &mut s, '<');
+    assert!(tui.log.last().unwrap().contains("no mark on the timeline before here"), "{:?}", tui.log);
+}
+
+#[test]
+fn a_click_focuses_a_pane_and_selects_the_line_under_it() {
+    let mut s = session(&COUNT, true);
+    let mut tui = headless(&mut s);
+    tui.console.push(b"first\nsecond\nthird\n", 0, 3);
+    let area = ratatui::layout::Rect::new(0, 0, 120, 40);
+    let screen = render(&mut tui, &mut s, 120, 40);
+    // The console pane's second line of text, found on the screen as a user would see it.
+    let row = screen.iter().position(|l| l.contains("│second")).unwrap();
+    let column = screen[row].find("second").unwrap() as u16;
+    tui.click(&mut s, area, column, row as u16);
+    assert_eq!(tui.focus, Pane::Console);
+    assert!(tui.console_typing, "a live guest's console takes the keys, as when focused with 3");
+    let text = render(&mut tui, &mut s, 120, 40);
+    assert_eq!(screen::capture(&tui, &mut s).console_cursor, Some(1), "{}", text.join("\n"));
+    // The mtree: a click on the serial region selects it.
+    let row = text.iter().position(|l| l.contains("0000000010000000-")).unwrap();
+    tui.click(&mut s, area, 100, row as u16);
+    assert_eq!(tui.focus, Pane::Mtree);
+    assert!(screen::mtree_lines(&s.machine)[tui.mtree_cursor].contains("serial"));
 }
