@@ -233,6 +233,30 @@ fn gdb_and_the_tui_drive_the_same_machine() {
     quit(s, &done, 0);
 }
 
+/// SIGTERM while the guest runs: rewind ends as a process that signal ended (128 + 15) and leaves the terminal
+/// as it found it (cooked mode, the main screen).
+#[test]
+fn sigterm_while_the_guest_runs_restores_the_terminal() {
+    let vmlinux = vmlinux(&guest_dir());
+    // No poweroff: the guest runs its shell until the signal comes.
+    let (guard, done) = start("rewind-tui-term", &format!("tui {}", guest_args("console=ttyS0", &vmlinux)));
+    let s = guard.0.as_str();
+    expect(s, "stopped at reset");
+    keys(s, &["c"]);
+    expect(s, "] running");
+    let shell = tmux(&["display-message", "-p", "-t", s, "#{pane_pid}"]);
+    let pgrep = std::process::Command::new("pgrep").args(["-P", shell.trim()]).output().expect("pgrep");
+    let rewind = String::from_utf8_lossy(&pgrep.stdout).trim().to_string();
+    assert!(!rewind.is_empty(), "no rewind under the pane's shell {shell}");
+    let kill = std::process::Command::new("kill").args(["-TERM", &rewind]).status().expect("kill");
+    assert!(kill.success());
+    let status = exit_status(&done, WAIT);
+    assert!(status.starts_with("exit=143"), "rewind did not end as SIGTERM asks: {status}");
+    assert!(status.contains(" icanon") && status.contains(" echo "), "the terminal is still raw:\n{status}");
+    let pane = tmux(&["capture-pane", "-p", "-t", s]);
+    assert!(!pane.contains("1 disassembly"), "the TUI's screen stayed:\n{pane}");
+}
+
 /// The instruction count on the timeline line.
 fn insns(pane: &str) -> u64 {
     let at = pane.find(" insns").unwrap_or(0);

@@ -8,21 +8,23 @@ use crossterm::event::{DisableBracketedPaste, DisableMouseCapture, EnableBracket
 use crossterm::terminal::{disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen};
 use ratatui::backend::CrosstermBackend;
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// Set by SIGTERM (and SIGHUP): the run loop ends the session, and the terminal is restored on the way out.
-static TERMINATED: AtomicBool = AtomicBool::new(false);
+/// The signal (SIGTERM, SIGHUP) that asked rewind to end, 0 for none: the run loop ends the session, and the
+/// terminal is restored on the way out.
+static TERMINATED: AtomicI32 = AtomicI32::new(0);
 
-pub fn terminated() -> bool {
-    TERMINATED.load(Ordering::Relaxed)
+/// The signal that asked rewind to end, if one did.
+pub fn terminated() -> Option<i32> {
+    Some(TERMINATED.load(Ordering::Relaxed)).filter(|&s| s != 0)
 }
 
-extern "C" fn on_signal(_: libc::c_int) {
-    TERMINATED.store(true, Ordering::Relaxed);
+extern "C" fn on_signal(signal: libc::c_int) {
+    TERMINATED.store(signal, Ordering::Relaxed);
 }
 
 /// The newest frame, waiting for the renderer; `None` in `closed` ends it.
