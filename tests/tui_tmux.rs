@@ -210,7 +210,7 @@ fn gdb_and_the_tui_drive_the_same_machine() {
     expect(s, "stopped for gdb: hart 0 at breakpoint 0xffffffff8030b9d0 <start_kernel+0x2>");
     // A stop from the TUI reaches gdb as its own Ctrl-C.
     let gdb = std::thread::spawn(move || {
-        gdb_session(&vmlinux_copy(), &format!("target remote 127.0.0.1:{port}"), &["continue", "info registers pc"])
+        gdb_session(&vmlinux, &format!("target remote 127.0.0.1:{port}"), &["continue", "info registers pc"])
     });
     // Once the second client is attached and has continued (the instruction count moves), stop from the TUI.
     let start = std::time::Instant::now();
@@ -261,8 +261,4 @@ fn sigterm_while_the_guest_runs_restores_the_terminal() {
 fn insns(pane: &str) -> u64 {
     let at = pane.find(" insns").unwrap_or(0);
     pane[..at].rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0)
-}
-
-fn vmlinux_copy() -> PathBuf {
-    vmlinux(&guest_dir())
 }

@@ -232,6 +232,10 @@ fn load_dwarf(file: &object::File, data: &Arc<[u8]>) -> gimli::Dwarf<Reader> {
 }
 
 #[cfg(test)]
+#[path = "../../tests/common/vmlinux.rs"]
+mod test_vmlinux;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::path::PathBuf;
@@ -249,21 +253,7 @@ mod tests {
                 eprintln!("skipped: no test kernel at {}", packed.display());
                 return None;
             }
-            let dir = std::env::temp_dir().join("rewind-symbols-test");
-            std::fs::create_dir_all(&dir).unwrap();
-            let dest = dir.join("vmlinux");
-            let fresh = match (std::fs::metadata(&dest), std::fs::metadata(&packed)) {
-                (Ok(d), Ok(p)) => d.len() > 0 && d.modified().ok() >= p.modified().ok(),
-                _ => false,
-            };
-            if !fresh {
-                // Unpack to a private name and rename, so a concurrent run never reads a half-written file.
-                let tmp = dir.join(format!("vmlinux.tmp{}", std::process::id()));
-                let st = Command::new("zstd").args(["-q", "-f", "-d"]).arg(&packed).arg("-o").arg(&tmp).status();
-                assert!(st.is_ok_and(|s| s.success()), "zstd -d {} failed", packed.display());
-                std::fs::rename(&tmp, &dest).unwrap();
-            }
-            Some(dest)
+            Some(test_vmlinux::unpack_vmlinux(&packed))
         });
         path.as_deref()
     }

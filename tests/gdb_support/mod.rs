@@ -8,6 +8,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+#[path = "../common/vmlinux.rs"]
+mod vmlinux_file;
+use vmlinux_file::unpack_vmlinux;
+
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
@@ -159,21 +163,7 @@ fn build_demo() -> PathBuf {
     build.join("demo.elf")
 }
 
-/// The guest's vmlinux (with DWARF), unpacked once from `vmlinux.zst` into the cargo target's tmp dir.
+/// The guest's vmlinux (with DWARF), unpacked once from `vmlinux.zst`.
 pub fn vmlinux(guest: &Path) -> PathBuf {
-    let dest = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("vmlinux");
-    let packed = guest.join("vmlinux.zst");
-    let fresh = |d: &Path| {
-        let (Ok(a), Ok(b)) = (std::fs::metadata(d), std::fs::metadata(&packed)) else { return false };
-        a.len() > 0 && a.modified().ok() >= b.modified().ok()
-    };
-    if !fresh(&dest) {
-        // Unpack to a private name and rename: tests running at once never see a half-written file.
-        let tmp = dest.with_extension(format!("tmp{}-{:?}", std::process::id(), std::thread::current().id()));
-        let tmp = PathBuf::from(tmp.to_string_lossy().replace(['(', ')'], ""));
-        let st = Command::new("zstd").args(["-q", "-f", "-d"]).arg(&packed).arg("-o").arg(&tmp).status();
-        assert!(st.is_ok_and(|s| s.success()), "zstd -d {} failed", packed.display());
-        std::fs::rename(&tmp, &dest).expect("rename vmlinux");
-    }
-    dest
+    unpack_vmlinux(&guest.join("vmlinux.zst"))
 }

@@ -647,6 +647,10 @@ fn rounding(rm: u8) -> &'static str {
 }
 
 #[cfg(test)]
+#[path = "../../../tests/common/vmlinux.rs"]
+mod test_vmlinux;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
@@ -846,9 +850,7 @@ mod tests {
             eprintln!("skipped: needs {} and riscv64 objdump", compressed.display());
             return;
         };
-        let vmlinux = scratch("vmlinux");
-        let unpacked = Command::new("zstd").arg("-dqfo").arg(&vmlinux).arg(&compressed).status();
-        assert!(unpacked.is_ok_and(|s| s.success()), "zstd failed to unpack {}", compressed.display());
+        let vmlinux = test_vmlinux::unpack_vmlinux(&compressed);
         let mut child = Command::new(objdump)
             .args(["-d", "-w", "--section=.head.text", "--section=.text"])
             .arg(&vmlinux)
@@ -860,7 +862,6 @@ mod tests {
         let Comparison { total, wrong, wrong_but_decoded } = compare(lines);
         let _ = child.kill();
         let _ = child.wait();
-        let _ = std::fs::remove_file(&vmlinux);
         assert!(total > 100_000, "only {total} instructions parsed");
         assert!(wrong * 1000 <= total * 5, "{wrong} of {total} instructions differ from objdump");
         assert_eq!(wrong_but_decoded, 0, "instructions the decoder knows print differently from objdump");
