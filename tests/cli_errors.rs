@@ -65,6 +65,21 @@ fn unknown_option_and_bad_values_are_errors() {
     );
     assert_clean_error(&rewind(&["tui", "-bios", "none"]), "the TUI needs a terminal");
     assert_clean_error(&rewind(&["-bios", "none", "--symbols", "/nonexistent/vmlinux"]), "/nonexistent/vmlinux");
+    assert_clean_error(&rewind(&["-bios", "none", "--on-timeout", "maybe"]), "maybe");
+}
+
+/// With a verdict option, what rewind cannot judge exits 128 (git bisect stops) and an image it cannot load
+/// exits 125 (git bisect skips the commit); the verdict is the last line.
+#[test]
+fn verdict_errors_stop_or_skip_a_bisection() {
+    let run = rewind(&["-bios", "none", "--timeout", "soon"]);
+    assert_eq!(run.code, Some(128), "{}", run.stderr);
+    assert_clean_error(&run, "--timeout soon: 'soon' is not a duration (30s, 500ms, 2m)");
+    assert!(run.stderr.trim_end().ends_with("exit 128 stops git bisect)"), "{}", run.stderr);
+    let run = rewind(&["-bios", "none", "-kernel", "/nonexistent/Image", "--expect", "login:"]);
+    assert_eq!(run.code, Some(125), "{}", run.stderr);
+    let last = run.stderr.trim_end().lines().last().unwrap_or_default().to_string();
+    assert!(last.starts_with("rewind: verdict: skip (cannot load an image: ") && last.contains("/nonexistent/Image"));
 }
 
 #[test]

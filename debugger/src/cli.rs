@@ -30,12 +30,6 @@ pub enum Command {
         /// The recording to write.
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
-        /// Console text that means the guest failed: the recording stops there (repeatable).
-        #[arg(long = "fail-on", default_value = "Kernel panic")]
-        fail_on: Vec<String>,
-        /// Stop if the console stays silent for this many seconds of virtual time (0: never).
-        #[arg(long = "fail-silent", default_value = "0")]
-        fail_silent: u64,
         /// Embed the images (compressed) in the recording, so it replays on any machine: for bug reports.
         #[arg(long = "bundle")]
         bundle: bool,
@@ -98,6 +92,12 @@ const RUN_ONLY: &[&str] = &[
     "tui",
     "symbols",
     "monitor",
+    "expect",
+    "fail_on",
+    "fail_silent",
+    "timeout",
+    "on_timeout",
+    "verdict_json",
 ];
 
 fn hide_run_only(arg: clap::Arg) -> clap::Arg {
@@ -198,6 +198,8 @@ pub struct MachineArgs {
     /// Run inside the full-screen terminal UI (as `rewind tui`), stopped at reset.
     #[arg(long = "tui")]
     pub tui: bool,
+    #[command(flatten)]
+    pub verdict: crate::verdict::VerdictArgs,
     /// Symbols and DWARF source lines for the TUI and the monitor: an ELF file such as vmlinux (default: the
     /// -kernel file, when it is an ELF with symbols).
     #[arg(long = "symbols", value_name = "FILE")]

@@ -11,6 +11,7 @@ use crate::session::{Frontend, InputPath, Options, Rebuild, Session, SharedOutpu
 use crate::symbols::Symbols;
 use crate::term;
 use crate::tui::Tui;
+use crate::verdict::{Ended, LoadFailed};
 use anyhow::{Context, Result};
 use rewind::{Machine, TIMEBASE_HZ};
 use std::io::IsTerminal;
@@ -19,28 +20,37 @@ use std::time::Instant;
 /// Instructions between two checkpoints under the TUI.
 const TUI_CHECKPOINT_EVERY: u64 = 2_000_000;
 
-/// Runs the machine with the console on stdin/stdout (and the gdb server, if asked for). Returns the process
-/// exit code.
-pub fn run(args: &MachineArgs) -> Result<i32> {
+/// Runs the machine with the console on stdin/stdout (and the gdb server, if asked for).
+pub fn run(args: &MachineArgs) -> Result<Ended> {
     run_with(args, InputPath::Live, None)
 }
 
 /// Runs the machine with the console, sending console input and idle skips through `inputs`; `originals`: see
 /// [`crate::drives::attach`].
-pub fn run_with(args: &MachineArgs, inputs: InputPath, originals: Option<crate::drives::OriginalsFor>) -> Result<i32> {
+pub fn run_with(
+    args: &MachineArgs,
+    inputs: InputPath,
+    originals: Option<crate::drives::OriginalsFor>,
+) -> Result<Ended> {
     let out = SharedOutput::default();
     let endpoint = args.gdb_endpoint()?;
-    let (machine, boot) = build_machine(args, Box::new(out.clone()), originals)?;
+    // Runs and recordings are judged (a panicking kernel ends them); a replay ends where its recording did.
+    let judged = !matches!(inputs, InputPath::Replay { .. });
+    let criteria = args.verdict.criteria()?;
+    let (machine, boot) =
+        build_machine(args, Box::new(out.clone()), originals).map_err(|e| LoadFailed(format!("{e:#}")))?;
     if let Some(path) = cli::parse_machine(&args.machine)?.dump_dtb {
         // As QEMU: write the tree the guest would get and stop before running it.
         std::fs::write(&path, &boot.fdt).with_context(|| format!("dumpdtb: cannot write {}", path.display()))?;
-        return Ok(0);
+        return Ok(Ended { code: 0, outcome: None, at: None });
     }
     let (fresh_args, fresh_out) = (args.clone(), out.clone());
     let rebuild: Rebuild = Box::new(move || Ok(build_machine(&fresh_args, Box::new(fresh_out.clone()), None)?.0));
     let options = Options {
         reverse: args.reverse,
-        sleep: cli::parse_icount(&args.icount)?,
+        // A run that ends in a verdict has nobody typing: idle time passes at once rather than at the wall
+        // clock's pace.
+        sleep: cli::parse_icount(&args.icount)? && !args.verdict.wanted(),
         max_insns: args.max_insns,
         // The TUI answers a step back or a jump to a console line by re-running from the checkpoint before it:
         // denser checkpoints keep that under a tenth of a second.
@@ -62,6 +72,9 @@ pub fn run_with(args: &MachineArgs, inputs: InputPath, originals: Option<crate::
         );
     }
     let mut session = Session::new(machine, inputs, out, options, rebuild)?;
+    if judged {
+        session.set_judge(criteria);
+    }
     session.set_symbols(load_symbols(args)?);
     // The TUI owns the keyboard and the screen (and shows rewind's messages from now on); without it, the
     // console has them.
@@ -112,7 +125,8 @@ pub fn run_with(args: &MachineArgs, inputs: InputPath, originals: Option<crate::
     if args.stats {
         print_stats(&session.machine, started);
     }
-    Ok(code)
+    let at = Some((session.machine.icount(), session.machine.now()));
+    Ok(Ended { code, outcome: session.outcome().cloned(), at })
 }
 
 /// The symbols of `--symbols FILE`, or of the `-kernel` file when it is an ELF that has them.

@@ -19,6 +19,7 @@ mod symbols;
 mod term;
 mod tui;
 mod unwind;
+mod verdict;
 
 use anyhow::Context;
 use clap::Parser;
@@ -42,12 +43,15 @@ fn main() {
         }
     };
     let result = match cli.command {
-        Some(cli::Command::Run(args)) => launch::run(&args),
-        Some(cli::Command::Tui(args)) => launch::run(&cli::MachineArgs { tui: true, ..args }),
+        Some(cli::Command::Run(args)) => verdict::conclude(&args.verdict, launch::run(&args)),
+        Some(cli::Command::Tui(args)) => {
+            let args = cli::MachineArgs { tui: true, ..args };
+            verdict::conclude(&args.verdict, launch::run(&args))
+        }
         Some(cli::Command::Mtree(args)) => machine_setup::print_mtree(&args),
-        Some(cli::Command::Record { output, machine, fail_on, fail_silent, bundle }) => {
-            let watch = session::FailureWatch::new(fail_on, fail_silent);
-            recording::record(&machine, &argv, recording::RecordOptions { output, watch, bundle })
+        Some(cli::Command::Record { output, machine, bundle }) => {
+            let ended = recording::record(&machine, &argv, recording::RecordOptions { output, bundle });
+            verdict::conclude(&machine.verdict, ended)
         }
         Some(cli::Command::Replay { file, gdb_default, gdb, freeze, image_dir, tui, symbols }) => {
             let options = recording::ReplayOptions { gdb_default, gdb, freeze, image_dir, tui, symbols };
@@ -55,7 +59,7 @@ fn main() {
         }
         Some(cli::Command::Completions { shell }) => print(&cli::completions(shell)),
         Some(cli::Command::Manpage) => cli::manpage().map_err(Into::into).and_then(|page| print(&page)),
-        None => launch::run(&cli.machine),
+        None => verdict::conclude(&cli.machine.verdict, launch::run(&cli.machine)),
     };
     match result {
         Ok(code) => std::process::exit(code),

@@ -3,8 +3,10 @@
 //! ([`InputPath::Replay`]).
 
 use crate::cli::{Cli, MachineArgs};
-use crate::session::{FailureWatch, InputPath, FAILURE_EXIT};
+use crate::session::judge::Outcome;
+use crate::session::InputPath;
 use crate::term;
+use crate::verdict::{Ended, LoadFailed};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use rewind_machines::virt::DEFAULT_FIRMWARE;
@@ -40,8 +42,14 @@ fn images(args: &MachineArgs) -> Result<Vec<(String, PathBuf)>> {
 const RECORD_OPTIONS: &[(&str, bool)] = &[
     ("-o", true),
     ("--output", true),
+    // The verdict's options: how this run was judged, which its replay does not repeat (it ends where the
+    // recording does).
     ("--fail-on", true),
     ("--fail-silent", true),
+    ("--expect", true),
+    ("--timeout", true),
+    ("--on-timeout", true),
+    ("--verdict-json", true),
     ("--bundle", false),
     // Front-end options: how this run was watched, not what the machine was.
     ("--tui", false),
@@ -68,17 +76,16 @@ pub fn machine_argv(argv: &[String]) -> Vec<String> {
 /// `rewind record`'s own options.
 pub struct RecordOptions {
     pub output: PathBuf,
-    pub watch: FailureWatch,
     /// Embed the images, so the recording replays anywhere (`--bundle`).
     pub bundle: bool,
 }
 
 /// `rewind record -o FILE <machine options>`.
-pub fn record(args: &MachineArgs, argv: &[String], options: RecordOptions) -> Result<i32> {
+pub fn record(args: &MachineArgs, argv: &[String], options: RecordOptions) -> Result<Ended> {
     let mut hashes = Vec::new();
     let roles = images(args)?;
     for (role, path) in &roles {
-        hashes.push(ImageHash::of_file(role, path)?);
+        hashes.push(ImageHash::of_file(role, path).map_err(|e| LoadFailed(format!("{e:#}")))?);
     }
     let header = Header {
         machine_args: machine_argv(argv),
@@ -108,9 +115,9 @@ pub fn record(args: &MachineArgs, argv: &[String], options: RecordOptions) -> Re
         })
     };
     let recorder = Box::new(Recorder::new(log, HASH_EVERY));
-    let code = crate::launch::run_with(args, InputPath::Record(recorder, options.watch), Some(&originals))?;
+    let ended = crate::launch::run_with(args, InputPath::Record(recorder), Some(&originals))?;
     let file = output.display();
-    if code == FAILURE_EXIT {
+    if matches!(ended.outcome, Some(Outcome::Failed(_))) {
         term::line(&format!("rewind: the failure is recorded in {file}. Replay it with:"));
         term::line(&format!("    rewind replay {file}"));
         term::line("and debug it, backwards too, with:");
@@ -127,7 +134,7 @@ pub fn record(args: &MachineArgs, argv: &[String], options: RecordOptions) -> Re
     } else {
         term::line(&format!("rewind: recording written to {file}; replay it with: rewind replay {file}"));
     }
-    Ok(code)
+    Ok(ended)
 }
 
 /// `rewind replay`'s own options.
@@ -187,9 +194,9 @@ pub fn replay(file: &Path, options: ReplayOptions) -> Result<i32> {
         symbols: options.symbols.or(args.symbols),
         ..args
     };
-    let code = crate::launch::run_with(&args, InputPath::Replay { events, damage }, None);
+    let ended = crate::launch::run_with(&args, InputPath::Replay { events, damage }, None);
     drop(scratch);
-    code
+    ended.map(|e| e.code)
 }
 
 /// A directory of the replay's own, removed when the replay ends: images unpacked from a bundle, and private

@@ -2,7 +2,6 @@
 //! an [`InputPath`], which applies it (a plain run), applies and logs it (a recording) or keeps it in memory for
 //! reverse execution; a replay takes its inputs from the recording instead.
 
-use super::failure::FailureWatch;
 use super::stop::Stop;
 use anyhow::Result;
 use rewind::{DeviceId, DeviceInput, Machine};
@@ -15,7 +14,7 @@ pub const CHECKPOINT_BUDGET: usize = 1 << 30;
 /// Where the run loop's nondeterministic inputs go.
 pub enum InputPath {
     Live,
-    Record(Box<Recorder>, FailureWatch),
+    Record(Box<Recorder>),
     /// Live, with the inputs kept in memory and checkpoints taken, so execution can go backwards
     /// (`rewind run --reverse`), or a recording being replayed.
     History(Box<Timeline>),
@@ -33,7 +32,7 @@ impl InputPath {
             InputPath::Live => {
                 m.deliver_input(device, &input);
             }
-            InputPath::Record(r, _) => r.deliver(m, device, input)?,
+            InputPath::Record(r) => r.deliver(m, device, input)?,
             InputPath::History(t) => t.deliver(m, device, input),
             InputPath::Replay { .. } => {}
         }
@@ -44,7 +43,7 @@ impl InputPath {
     pub fn replaying(&mut self) -> bool {
         match self {
             InputPath::History(t) => !t.at_frontier(),
-            InputPath::Record(r, _) => r.history().is_some_and(|t| !t.at_frontier()),
+            InputPath::Record(r) => r.history().is_some_and(|t| !t.at_frontier()),
             InputPath::Replay { .. } => true,
             _ => false,
         }
@@ -56,16 +55,8 @@ impl InputPath {
             InputPath::Live | InputPath::Replay { .. } => {
                 Stop::forward(rewind_replay::TimelineStop::Machine(m.run(budget)))
             }
-            InputPath::Record(r, _) => Stop::forward(r.run(m, budget)),
+            InputPath::Record(r) => Stop::forward(r.run(m, budget)),
             InputPath::History(t) => Stop::forward(t.run(m, budget)),
-        }
-    }
-
-    /// During a recording: whether the console output just produced shows a guest failure.
-    pub fn check_failure(&mut self, output: &[u8], m: &Machine) -> Option<String> {
-        match self {
-            InputPath::Record(_, watch) => watch.check(output, m),
-            _ => None,
         }
     }
 
@@ -73,7 +64,7 @@ impl InputPath {
     pub fn history(&mut self) -> Option<&mut Timeline> {
         match self {
             InputPath::History(t) => Some(t),
-            InputPath::Record(r, _) => r.history(),
+            InputPath::Record(r) => r.history(),
             _ => None,
         }
     }
@@ -81,7 +72,7 @@ impl InputPath {
     pub fn skip_idle(&mut self, m: &mut Machine) -> bool {
         match self {
             InputPath::Live => m.skip_idle(),
-            InputPath::Record(r, _) => r.skip_idle(m),
+            InputPath::Record(r) => r.skip_idle(m),
             InputPath::History(t) => t.skip_idle(m),
             InputPath::Replay { .. } => false,
         }
@@ -91,7 +82,7 @@ impl InputPath {
     pub fn skip_idle_until(&mut self, m: &mut Machine, ticks: u64) -> bool {
         match self {
             InputPath::Live => m.skip_idle_until(ticks),
-            InputPath::Record(r, _) => r.skip_idle_until(m, ticks),
+            InputPath::Record(r) => r.skip_idle_until(m, ticks),
             InputPath::History(t) => t.skip_idle_until(m, ticks),
             InputPath::Replay { .. } => false,
         }
@@ -99,14 +90,14 @@ impl InputPath {
 
     /// Called after every run chunk.
     pub fn checkpoint(&mut self, m: &mut Machine) -> Result<()> {
-        if let InputPath::Record(r, _) = self {
+        if let InputPath::Record(r) = self {
             r.checkpoint(m)?;
         }
         Ok(())
     }
 
     pub fn finish(self, m: &mut Machine, reason: &str) -> Result<()> {
-        if let InputPath::Record(r, _) = self {
+        if let InputPath::Record(r) = self {
             r.finish(m, reason)?;
         }
         Ok(())

@@ -3,16 +3,15 @@
 //! [`Frontend`] trait; the session never knows which ones are there.
 
 mod debug;
-mod failure;
 mod frontend;
 mod input;
+pub mod judge;
 mod output;
 mod pacing;
 mod run;
 mod stop;
 
 pub use debug::{DebugState, Resume};
-pub use failure::FailureWatch;
 pub use frontend::{Command, Frontend, Presence, Reported};
 pub use input::{InputPath, CHECKPOINT_BUDGET, CHECKPOINT_EVERY};
 pub use output::SharedOutput;
@@ -84,6 +83,11 @@ pub struct Session {
     symbols: Option<Symbols>,
     /// Where the monitor's `gdbserver` asked the gdb server to listen, until the launcher starts it.
     gdbserver: Option<crate::cli::Endpoint>,
+    /// Watches the run for what ends it: a failing guest, `--expect` text, `--timeout` (runs and recordings; a
+    /// replay ends where its recording did).
+    judge: Option<judge::Judge>,
+    /// How the judge ended the run, if it did.
+    outcome: Option<judge::Outcome>,
 }
 
 impl Session {
@@ -102,10 +106,10 @@ impl Session {
             let history = Timeline::new(&mut machine, Vec::new(), false, options.checkpoint_every, CHECKPOINT_BUDGET);
             inputs = InputPath::History(Box::new(history));
         }
-        if let InputPath::Record(recorder, watch) = inputs {
+        if let InputPath::Record(recorder) = inputs {
             // Checkpoints while recording: the run being recorded can be debugged backwards at once.
             let recorder = Box::new(recorder.with_history(&mut machine, options.checkpoint_every, CHECKPOINT_BUDGET));
-            inputs = InputPath::Record(recorder, watch);
+            inputs = InputPath::Record(recorder);
         }
         let mut replay_damage = None;
         if let InputPath::Replay { events, damage } = inputs {
@@ -138,6 +142,8 @@ impl Session {
             bar: Progress::new("", 0),
             idle_waiting: false,
             woke: false,
+            judge: None,
+            outcome: None,
         })
     }
 
@@ -273,6 +279,16 @@ impl Session {
         self.machine.set_stop_on_idle(true);
         self.reapply_debug_state();
         Ok(())
+    }
+
+    /// Judges the run by `criteria` from now on (see [`judge::Judge`]).
+    pub fn set_judge(&mut self, criteria: judge::Criteria) {
+        self.judge = Some(judge::Judge::new(criteria));
+    }
+
+    /// How the judge ended the run, if it did.
+    pub fn outcome(&self) -> Option<&judge::Outcome> {
+        self.outcome.as_ref()
     }
 
     /// Ends the session's input path (a recording writes how the run ended).

@@ -3,6 +3,7 @@
 
 use super::frontend::{Command, Frontend, Presence, Reported};
 use super::input::InputPath;
+use super::judge::Outcome;
 use super::stop::{Direction, Stop, StopEvent};
 use super::{exit_code_of, Resume, Session, FAILURE_EXIT, REPLAY_CUT_OFF_EXIT};
 use anyhow::Result;
@@ -34,6 +35,8 @@ impl Session {
         loop {
             let mut chunk = self.budget.map_or(CHUNK, |b| b.min(CHUNK));
             if chunk == 0 {
+                let at = self.machine.icount();
+                self.outcome = Some(Outcome::TimedOut(format!("--max-insns reached at instruction {at}")));
                 return Ok(0);
             }
             if let Some(code) = self.quit.take() {
@@ -93,10 +96,20 @@ impl Session {
             self.bar.set(self.machine.icount());
             self.show_output(frontends, &output);
             self.inputs.checkpoint(&mut self.machine)?;
-            if let Some(failure) = self.inputs.check_failure(&output, &self.machine) {
-                let at = self.machine.icount();
-                say(frontends, &format!("rewind: guest failure at instruction {at}: {failure}"));
-                return Ok(FAILURE_EXIT);
+            // Judged where the recording is, so a replay of the run gets to the same end.
+            if let Some(judge) = self.judge.as_mut().filter(|_| !self.inputs.replaying()) {
+                if let Some(outcome) = judge.check(&output, &self.machine) {
+                    let code = match &outcome {
+                        Outcome::Failed(why) => {
+                            let at = self.machine.icount();
+                            say(frontends, &format!("rewind: guest failure at instruction {at}: {why}"));
+                            FAILURE_EXIT
+                        }
+                        Outcome::Passed(_) | Outcome::TimedOut(_) => 0,
+                    };
+                    self.outcome = Some(outcome);
+                    return Ok(code);
+                }
             }
             // A replay's poweroff is not the end of the session: the recording's end follows at the same point
             // and is reported as the end of the history, from which a debugger can go back.
