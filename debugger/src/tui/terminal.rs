@@ -154,3 +154,47 @@ fn install_restore_on_panic() {
         previous(info);
     }));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+    use std::time::Instant;
+
+    const CHILD: &str = "REWIND_TUI_PANIC_CHILD";
+
+    /// A panic while the TUI owns a real terminal (this test, run again inside tmux) leaves the terminal cooked
+    /// and on its main screen, with the panic's message readable there (printed after the screen was restored).
+    #[test]
+    fn a_panic_restores_the_terminal() {
+        if std::env::var_os(CHILD).is_some() {
+            let _terminal = Terminal::open().expect("a terminal in tmux");
+            panic!("a deliberate panic with the TUI's terminal open");
+        }
+        if !Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success()) {
+            eprintln!("skipped: no tmux");
+            return;
+        }
+        let exe = std::env::current_exe().expect("the test binary");
+        let name = format!("rewind-panic-{}", std::process::id());
+        let done = std::env::temp_dir().join(format!("{name}.stty"));
+        let cmd = format!(
+            "{CHILD}=1 {} --exact tui::terminal::tests::a_panic_restores_the_terminal --nocapture; stty -a > {d}.tmp; \
+             mv {d}.tmp {d}; sleep 60",
+            exe.display(),
+            d = done.display()
+        );
+        let tmux = |args: &[&str]| Command::new("tmux").args(args).output().expect("tmux");
+        tmux(&["new-session", "-d", "-s", &name, "-x", "100", "-y", "30", &cmd]);
+        let start = Instant::now();
+        while !done.exists() && start.elapsed() < Duration::from_secs(30) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let stty = std::fs::read_to_string(&done).unwrap_or_default();
+        let pane = String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &name]).stdout).into_owned();
+        tmux(&["kill-session", "-t", &name]);
+        let _ = std::fs::remove_file(&done);
+        assert!(stty.contains(" icanon") && stty.contains(" echo "), "the terminal is still raw:\n{stty}");
+        assert!(pane.contains("a deliberate panic with the TUI's terminal open"), "no panic message:\n{pane}");
+    }
+}
