@@ -2,6 +2,7 @@
 //! now and the standalone monitor REPL will share. Where QEMU's HMP has a command, its spelling and output follow
 //! QEMU's.
 
+mod history;
 mod info;
 mod memory;
 mod paging;
@@ -167,6 +168,26 @@ pub const COMMANDS: &[Command] = &[
         },
     },
     Command { name: "info snapshots", help: "the named snapshots", run: info_snapshots },
+    Command {
+        name: "when",
+        help: "where the run is: instruction count, virtual time, the hart's pc",
+        run: history::when,
+    },
+    Command {
+        name: "last-write",
+        help: "last-write ADDR [LEN]: the last write there before now (who, where, old -> new); needs a history",
+        run: history::last_write,
+    },
+    Command {
+        name: "writes",
+        help: "writes ADDR [LEN] [FROM [TO]]: every write there between two instruction counts; needs a history",
+        run: history::writes,
+    },
+    Command {
+        name: "first-exec",
+        help: "first-exec LOCATION: the first time a hart executes it; needs a history",
+        run: history::first_exec,
+    },
     Command {
         name: "break|b",
         help: "break LOCATION: stop when a hart reaches it (an address, $reg or symbol[+offset])",

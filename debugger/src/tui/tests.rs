@@ -315,3 +315,35 @@ fn a_click_focuses_a_pane_and_selects_the_line_under_it() {
     assert_eq!(tui.focus, Pane::Mtree);
     assert!(screen::mtree_lines(&s.machine)[tui.mtree_cursor].contains("serial"));
 }
+
+#[test]
+fn history_queries_answer_from_the_past_and_leave_the_machine_where_it_was() {
+    // auipc a1, 1 (a1 = RAM + 0x1000); li a0, 5; sd a0, 0(a1); addi a0, a0, 1; sd a0, 0(a1); j .
+    let program = [0x0000_1597, 0x0050_0513, 0x00a5_b023, 0x0015_0513, 0x00a5_b023, 0x0000_006f];
+    let mut s = session(&program, true);
+    let mut tui = headless(&mut s);
+    type_command(&mut tui, &mut s, "break 0x80000014");
+    press(&mut tui, &mut s, 'c');
+    run_until_halted(&mut tui, &mut s);
+    assert_eq!(s.machine.icount(), 5);
+    let ask = |tui: &mut Tui, s: &mut Session, q: &str| {
+        let before = tui.log.len();
+        type_command(tui, s, q);
+        tui.log[before..].join("\n")
+    };
+    let out = ask(&mut tui, &mut s, "last-write 0x80001000");
+    assert!(out.contains("instruction 5: hart 0 at 0x80000010 wrote 8 bytes at 0x80001000: 0x5 -> 0x6"), "{out}");
+    let out = ask(&mut tui, &mut s, "writes 0x80001000");
+    assert!(out.contains("2 writes to 0x80001000 between instructions 0 and 5"), "{out}");
+    assert!(out.contains("instruction 3: hart 0 at 0x80000008 wrote 8 bytes at 0x80001000: 0x0 -> 0x5"), "{out}");
+    let out = ask(&mut tui, &mut s, "first-exec 0x8000000c");
+    assert!(out.contains("first executed at instruction 3 by hart 0: 0x8000000c"), "{out}");
+    let out = ask(&mut tui, &mut s, "last-write 0x80002000 4");
+    assert!(out.contains("no write to 0x80002000 before instruction 5"), "{out}");
+    assert!(ask(&mut tui, &mut s, "when").contains("instruction 5 ("));
+    // Back where it was, with the user's breakpoint.
+    assert_eq!(s.machine.icount(), 5);
+    assert!(s.machine.breakpoints().contains(&0x8000_0014));
+    let out = ask(&mut tui, &mut s, "last-write");
+    assert!(out.contains("usage: last-write ADDR [LEN]"), "{out}");
+}

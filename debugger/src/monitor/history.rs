@@ -1,0 +1,198 @@
+//! Questions asked of a run's history (a replay, or a run with `--reverse`), after rr's `when` and Pernosco's
+//! "where did this value come from": `when`, `last-write ADDR [LEN]`, `writes ADDR [LEN] [FROM [TO]]` and
+//! `first-exec LOCATION`. Each answers by re-executing stretches of the history from its checkpoints with a
+//! breakpoint or watchpoint of its own, then puts the machine back where it was, with the user's breakpoints and
+//! watchpoints as they were.
+
+use super::{parse_address, read_memory, Monitor};
+use rewind::{StopReason, WatchKind, Watchpoint};
+use rewind_replay::{Timeline, TimelineStop};
+use std::fmt::Write;
+
+/// Writes `writes` lists at most.
+const MAX_WRITES: usize = 1000;
+
+/// `when`: where the run is (rr's `when`).
+pub fn when(m: &mut Monitor<'_>, _: &[&str]) -> Result<String, String> {
+    let secs = m.machine.now() as f64 / rewind::TIMEBASE_HZ as f64;
+    let mut s = format!("instruction {} ({secs:.9} s virtual)", m.machine.icount());
+    if let Some(h) = m.machine.hart(m.hart) {
+        let place = crate::symbols::describe(m.symbols, h.pc).map_or(String::new(), |d| format!(" <{d}>"));
+        let _ = write!(s, ", hart {} at {:#x}{place}", m.hart, h.pc);
+    }
+    s.push('\n');
+    Ok(s)
+}
+
+/// `last-write ADDR [LEN]`: the last write to `[ADDR, ADDR+LEN)` before now (the current instruction's
+/// included, as it has executed).
+pub fn last_write(m: &mut Monitor<'_>, args: &[&str]) -> Result<String, String> {
+    let (addr, len) = address_and_len(m, args, "last-write ADDR [LEN]")?;
+    let watch = Watchpoint { addr, len, kind: WatchKind::Write };
+    with_own_stops(m, |history, machine, q| {
+        let checkpoints: Vec<u64> = history.checkpoints().info().iter().map(|c| c.icount).collect();
+        // From the stretch before now backwards, each from the checkpoint that starts it, until one has a write.
+        let mut end = q.origin;
+        loop {
+            let start = checkpoints.iter().copied().filter(|&c| c < end).max().unwrap_or(0);
+            if let Some(last) = q.scan(history, machine, watch, start, end, usize::MAX).pop() {
+                return Ok(format!("{last}\n"));
+            }
+            if start == 0 {
+                return Ok(format!("no write to {addr:#x} before instruction {}\n", q.origin));
+            }
+            end = start;
+        }
+    })
+}
+
+/// `writes ADDR [LEN] [FROM [TO]]`: every write to `[ADDR, ADDR+LEN)` between two instruction counts (from the
+/// start of the history to now by default).
+pub fn writes(m: &mut Monitor<'_>, args: &[&str]) -> Result<String, String> {
+    const USAGE: &str = "writes ADDR [LEN] [FROM [TO]]";
+    let (addr, len) = address_and_len(m, args, USAGE)?;
+    let count = |i: usize, default: u64| -> Result<u64, String> {
+        args.get(i).map_or(Ok(default), |a| a.replace('_', "").parse().map_err(|_| format!("usage: {USAGE}")))
+    };
+    let here = m.machine.icount();
+    let (from, to) = (count(2, 0)?, count(3, here)?);
+    if from > to {
+        return Err(format!("{from} is after {to}"));
+    }
+    let watch = Watchpoint { addr, len, kind: WatchKind::Write };
+    with_own_stops(m, |history, machine, q| {
+        let lines = q.scan(history, machine, watch, from, to, MAX_WRITES);
+        let mut s = if lines.len() == MAX_WRITES {
+            format!("the first {MAX_WRITES} writes to {addr:#x} from instruction {from}\n")
+        } else {
+            format!("{} writes to {addr:#x} between instructions {from} and {to}\n", lines.len())
+        };
+        for line in lines {
+            let _ = writeln!(s, "{line}");
+        }
+        Ok(s)
+    })
+}
+
+/// `first-exec LOCATION`: the first time a hart executes the instruction at LOCATION.
+pub fn first_exec(m: &mut Monitor<'_>, args: &[&str]) -> Result<String, String> {
+    let text = args.first().ok_or("usage: first-exec SYMBOL|ADDR")?;
+    let pc = parse_address(m.machine, m.hart, m.symbols, text)?;
+    with_own_stops(m, |history, machine, q| {
+        history.seek(machine, 0);
+        machine.add_breakpoint(pc);
+        loop {
+            match history.run(machine, u64::MAX) {
+                TimelineStop::Machine(StopReason::Breakpoint { hart, .. }) => {
+                    let place = crate::symbols::describe(q.symbols, pc).map_or(String::new(), |d| format!(" <{d}>"));
+                    let at = machine.icount();
+                    return Ok(format!("first executed at instruction {at} by hart {hart}: {pc:#x}{place}\n"));
+                }
+                TimelineStop::Machine(StopReason::BudgetExhausted | StopReason::Idle { .. }) => {
+                    if !history.skip_idle(machine) && history.at_frontier() {
+                        break;
+                    }
+                }
+                _ => break,
+            }
+        }
+        Ok(format!("{pc:#x} is never executed up to instruction {}\n", machine.icount()))
+    })
+}
+
+const NO_HISTORY: &str = "no history: replay a recording, or run rewind with --reverse";
+
+/// What a query knows besides the history and the machine.
+struct Query<'a> {
+    hart: usize,
+    phys: bool,
+    symbols: Option<&'a crate::symbols::Symbols>,
+    /// The instruction count the query started at, which the machine returns to.
+    origin: u64,
+}
+
+/// Runs `query` with only its own breakpoints and watchpoints, then goes back to where the machine was and
+/// gives the user's stops back.
+fn with_own_stops(
+    m: &mut Monitor<'_>,
+    query: impl FnOnce(&mut Timeline, &mut rewind::Machine, &Query<'_>) -> Result<String, String>,
+) -> Result<String, String> {
+    let history = m.history.as_deref_mut().ok_or(NO_HISTORY)?;
+    let origin = m.machine.icount();
+    let q = Query { hart: m.hart, phys: *m.phys, symbols: m.symbols, origin };
+    let stops = m.machine.suspend_debug_stops();
+    let answer = query(history, m.machine, &q);
+    let _ = m.machine.suspend_debug_stops();
+    history.seek(m.machine, origin);
+    m.machine.restore_debug_stops(stops);
+    m.machine.step_over_breakpoint_here(m.hart);
+    answer
+}
+
+fn address_and_len(m: &Monitor<'_>, args: &[&str], usage: &str) -> Result<(u64, u64), String> {
+    let text = args.first().ok_or_else(|| format!("usage: {usage}"))?;
+    let addr = parse_address(m.machine, m.hart, m.symbols, text)?;
+    let len = match args.get(1) {
+        Some(l) => {
+            parse_address(m.machine, m.hart, None, l).ok().filter(|l| (1..=8).contains(l)).ok_or("LEN is 1 to 8")?
+        }
+        None => 8,
+    };
+    Ok((addr, len))
+}
+
+impl Query<'_> {
+    /// Runs the history from `from` to `to` with `watch` armed: each write it sees (at most `max`), described.
+    fn scan(
+        &self,
+        history: &mut Timeline,
+        machine: &mut rewind::Machine,
+        watch: Watchpoint,
+        from: u64,
+        to: u64,
+        max: usize,
+    ) -> Vec<String> {
+        history.seek(machine, from);
+        let mut old = self.read_value(machine, watch.addr, watch.len);
+        machine.add_watchpoint(watch);
+        let mut lines = Vec::new();
+        while machine.icount() < to && lines.len() < max {
+            match history.run(machine, to - machine.icount()) {
+                TimelineStop::Machine(StopReason::Watchpoint { .. }) => {
+                    let Some(access) = machine.last_watch_hit() else { break };
+                    let new = self.read_value(machine, watch.addr, watch.len);
+                    lines.push(self.describe_write(machine.icount(), &access, old, new.clone()));
+                    old = new;
+                }
+                TimelineStop::Machine(StopReason::BudgetExhausted | StopReason::Idle { .. }) => {
+                    if !history.skip_idle(machine) && history.at_frontier() {
+                        break;
+                    }
+                }
+                _ => break,
+            }
+        }
+        machine.remove_watchpoint(&watch);
+        lines
+    }
+
+    /// The `len` bytes at `addr` (virtual unless `phys on`), as a hex number; `?` where they cannot be read.
+    fn read_value(&self, machine: &rewind::Machine, addr: u64, len: u64) -> String {
+        match read_memory(machine, self.hart, self.phys, addr, len as usize) {
+            Some(bytes) => {
+                let mut value = [0u8; 8];
+                value[..bytes.len()].copy_from_slice(&bytes);
+                format!("{:#x}", u64::from_le_bytes(value))
+            }
+            None => "?".into(),
+        }
+    }
+
+    fn describe_write(&self, at: u64, access: &rewind::MemAccess, old: String, new: String) -> String {
+        let place = crate::symbols::describe(self.symbols, access.pc).map_or(String::new(), |d| format!(" <{d}>"));
+        format!(
+            "instruction {at}: hart {} at {:#x}{place} wrote {} bytes at {:#x}: {old} -> {new}",
+            access.hart, access.pc, access.size, access.vaddr
+        )
+    }
+}
