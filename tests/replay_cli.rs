@@ -148,3 +148,41 @@ fn a_trap_loop_is_captured() {
     let _ = std::fs::remove_file(kernel);
     let _ = std::fs::remove_file(file);
 }
+
+/// `rewind query` answers questions about a boot recording at its end: where the run is, when start_kernel first
+/// ran, who last wrote jiffies and the history of that variable; a bad question exits 1.
+#[test]
+fn query_answers_questions_about_a_boot_recording() {
+    let file = temp("query.rwd");
+    let g = guest_dir();
+    let mut record = Command::new(rewind_bin());
+    record.args(["record", "-o"]).arg(&file);
+    record.args(["-M", "virt", "-m", "256M", "-nographic", "-kernel"]).arg(g.join("Image"));
+    record.arg("-initrd").arg(g.join("initramfs.cpio.gz")).args(["-append", "console=ttyS0 poweroff=1"]);
+    let rec = run_with_input(record, b"", TIMEOUT);
+    assert_eq!(rec.code, Some(0), "{}", rec.stderr);
+    let vmlinux = common::vmlinux::unpack_vmlinux(&g.join("vmlinux.zst"));
+    let query = |questions: &[&str]| {
+        let mut cmd = Command::new(rewind_bin());
+        cmd.arg("query").arg(&file).arg("--symbols").arg(&vmlinux).args(questions);
+        let started = std::time::Instant::now();
+        let run = run_with_input(cmd, b"", TIMEOUT);
+        eprintln!("{questions:?}: {:.2} s", started.elapsed().as_secs_f64());
+        run
+    };
+    let out = query(&["when", "first-exec start_kernel", "last-write jiffies", "writes jiffies"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(lines[0].starts_with("instruction ") && lines[0].contains(" s virtual), hart 0 at "), "{}", out.stdout);
+    assert!(lines[1].starts_with("first executed at instruction ") && lines[1].ends_with("<start_kernel>"));
+    let last = lines[2];
+    assert!(last.contains("wrote 8 bytes at 0xffffffff8040fd40"), "{}", out.stdout);
+    assert!(last.contains("<do_timer+") || last.contains("<tick_do_update_jiffies64+"), "{}", out.stdout);
+    // The history ends with the write last-write found.
+    assert!(lines[3].contains(" writes to 0xffffffff8040fd40 between instructions 0 and "), "{}", out.stdout);
+    assert_eq!(lines.last().copied(), Some(last), "{}", out.stdout);
+    let bad = query(&["when", "frobnicate"]);
+    assert_eq!(bad.code, Some(1), "{}", bad.stderr);
+    assert!(bad.stderr.contains("rewind: frobnicate: unknown command 'frobnicate'"), "{}", bad.stderr);
+    let _ = std::fs::remove_file(&file);
+}

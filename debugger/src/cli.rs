@@ -59,6 +59,21 @@ pub enum Command {
         #[arg(long = "symbols", value_name = "FILE")]
         symbols: Option<PathBuf>,
     },
+    /// Ask a recording questions: replays it to its end, then runs each monitor command given (`when`,
+    /// `last-write ADDR`, `writes ADDR`, `first-exec SYMBOL`, `x`, `info registers`...) and prints the answers.
+    Query {
+        /// The recording (from `rewind record`).
+        file: PathBuf,
+        /// The monitor commands, each one argument: rewind query boot.rwd 'last-write jiffies' when
+        #[arg(required = true, value_name = "COMMAND")]
+        commands: Vec<String>,
+        /// Symbols for addresses (an ELF file such as vmlinux), so commands may name them.
+        #[arg(long = "symbols", value_name = "FILE")]
+        symbols: Option<PathBuf>,
+        /// Look for the images the recording needs in this directory too (found by content hash).
+        #[arg(long = "image-dir", value_name = "DIR")]
+        image_dir: Option<PathBuf>,
+    },
     /// Boot a machine inside the full-screen terminal UI (the same as `run --tui`): it starts stopped at reset.
     Tui(MachineArgs),
     /// Print the machine's memory-region tree (QEMU's `info mtree`) and exit.
@@ -200,6 +215,9 @@ pub struct MachineArgs {
     pub tui: bool,
     #[command(flatten)]
     pub verdict: crate::verdict::VerdictArgs,
+    /// `rewind query`'s commands, run at the end of the replay instead of the front ends.
+    #[arg(skip)]
+    pub query: Vec<String>,
     /// Symbols and DWARF source lines for the TUI and the monitor: an ELF file such as vmlinux (default: the
     /// -kernel file, when it is an ELF with symbols).
     #[arg(long = "symbols", value_name = "FILE")]

@@ -84,7 +84,7 @@ pub fn run_with(
         None => None,
     });
     // A replay without gdb shows how far it got (on a terminal).
-    if gdb.0.is_none() && !args.tui {
+    if gdb.0.is_none() && !args.tui && args.query.is_empty() {
         session.show_replay_progress();
     }
     if args.freeze && gdb.0.is_none() && !args.tui && !monitor_stdio {
@@ -101,6 +101,7 @@ pub fn run_with(
     let mut console = (!args.tui && serial == Serial::Stdio).then(Console::start);
     let mut sink = if serial == Serial::Stdio { None } else { Some(SerialSink::open(&serial)?) };
     let mut monitor = if monitor_stdio { Some(MonitorStdio::start()?) } else { None };
+    let mut query = (!args.query.is_empty()).then(|| Query { commands: args.query.clone(), failed: false });
     let started = Instant::now();
     let mut frontends: Vec<&mut dyn Frontend> = Vec::new();
     frontends.push(&mut gdb);
@@ -116,8 +117,14 @@ pub fn run_with(
     if let Some(monitor) = monitor.as_mut() {
         frontends.push(monitor);
     }
-    let code = session.run(&mut frontends)?;
+    if let Some(query) = query.as_mut() {
+        frontends.push(query);
+    }
+    let mut code = session.run(&mut frontends)?;
     drop(frontends);
+    if query.as_ref().is_some_and(|q| q.failed) {
+        code = 1;
+    }
     drop(tui);
     drop(console);
     drop(monitor);
@@ -127,6 +134,33 @@ pub fn run_with(
     }
     let at = Some((session.machine.icount(), session.machine.now()));
     Ok(Ended { code, outcome: session.outcome().cloned(), at })
+}
+
+/// `rewind query`: at the first look, moves the replay to its end, answers each command there (on stdout) and
+/// ends the session; exit code 1 if a command failed.
+struct Query {
+    commands: Vec<String>,
+    failed: bool,
+}
+
+impl Frontend for Query {
+    fn poll(&mut self, session: &mut Session, _: std::time::Duration) -> Result<crate::session::Command> {
+        let _ = session.monitor(&format!("replay goto {}", u64::MAX), &mut |_, _| {});
+        for command in &self.commands {
+            match session.monitor_checked(command, &mut |_, _| {}) {
+                Ok(answer) => print!("{answer}"),
+                Err(error) => {
+                    self.failed = true;
+                    term::line(&format!("rewind: {command}: {}", error.trim_end()));
+                }
+            }
+        }
+        Ok(crate::session::Command::Quit(0))
+    }
+
+    fn presence(&self) -> crate::session::Presence {
+        crate::session::Presence::Input
+    }
 }
 
 /// The symbols of `--symbols FILE`, or of the `-kernel` file when it is an ELF that has them.

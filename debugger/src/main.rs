@@ -54,7 +54,19 @@ fn main() {
             verdict::conclude(&machine.verdict, ended)
         }
         Some(cli::Command::Replay { file, gdb_default, gdb, freeze, image_dir, tui, symbols }) => {
-            let options = recording::ReplayOptions { gdb_default, gdb, freeze, image_dir, tui, symbols };
+            let options = recording::ReplayOptions { gdb_default, gdb, freeze, image_dir, tui, symbols, query: vec![] };
+            recording::replay(&file, options)
+        }
+        Some(cli::Command::Query { file, commands, symbols, image_dir }) => {
+            let options = recording::ReplayOptions {
+                gdb_default: false,
+                gdb: None,
+                freeze: false,
+                image_dir,
+                tui: false,
+                symbols,
+                query: commands,
+            };
             recording::replay(&file, options)
         }
         Some(cli::Command::Completions { shell }) => print(&cli::completions(shell)),

@@ -146,6 +146,8 @@ pub struct ReplayOptions {
     pub image_dir: Option<PathBuf>,
     pub tui: bool,
     pub symbols: Option<PathBuf>,
+    /// `rewind query`: monitor commands to answer at the end of the replay.
+    pub query: Vec<String>,
 }
 
 /// `rewind replay FILE`: re-executes a recording with no further input and checks it stays on the recorded path.
@@ -192,6 +194,9 @@ pub fn replay(file: &Path, options: ReplayOptions) -> Result<i32> {
         max_insns: None,
         tui: options.tui,
         symbols: options.symbols.or(args.symbols),
+        // A query prints answers, not the guest's console.
+        serial: if options.query.is_empty() { args.serial } else { "none".into() },
+        query: options.query,
         ..args
     };
     let ended = crate::launch::run_with(&args, InputPath::Replay { events, damage }, None);

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 mod guest;
 pub mod tmux;
+pub mod vmlinux;
 // Not every test binary uses every helper (`dead_code` above is allowed for the same reason).
 #[allow(unused_imports)]
 pub use guest::{guest_dir, linux_config, Captured};

@@ -8,9 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-#[path = "../common/vmlinux.rs"]
-mod vmlinux_file;
-use vmlinux_file::unpack_vmlinux;
+use crate::common::vmlinux::unpack_vmlinux;
 
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {

@@ -173,6 +173,14 @@ impl Session {
     /// Runs a monitor command (`info registers`, `replay goto N`, ...) for the current hart; the text to show.
     /// `progress` hears how far a long command (a seek) got: (instruction count now, target).
     pub fn monitor(&mut self, line: &str, progress: &mut dyn FnMut(u64, u64)) -> String {
+        match self.monitor_checked(line, progress) {
+            Ok(text) => text,
+            Err(text) => text,
+        }
+    }
+
+    /// [`Session::monitor`], telling an answer (`Ok`) from an error (`Err`, the error's line).
+    pub fn monitor_checked(&mut self, line: &str, progress: &mut dyn FnMut(u64, u64)) -> Result<String, String> {
         let before = self.machine.icount();
         // A bar shows a seek's progress on rewind's terminal too.
         let mut bar: Option<Progress> = None;
@@ -200,13 +208,10 @@ impl Session {
             // Execution moved: a watchpoint stop's bookkeeping belongs to the point left behind.
             self.debug.forget_watch_stop();
         }
-        let text = match result {
-            Ok(text) => text,
-            Err(e) => format!("{e}\n"),
-        };
+        let text = result.map_err(|e| format!("{e}\n"))?;
         match request.map(|r| self.carry_out(r)) {
-            Some(Err(e)) => format!("{text}{e}\n"),
-            _ => text,
+            Some(Err(e)) => Err(format!("{text}{e}\n")),
+            _ => Ok(text),
         }
     }
 
