@@ -66,3 +66,41 @@ fn device_tree_matches_qemus_for_the_same_command_line() {
         }
     }
 }
+
+/// Where each virtio device lands, against QEMU 7.2 with the same `-drive`/`-device` options: the guest lists its
+/// virtio devices' transports (`/sys/bus/virtio/devices/*` links to `NNNNNNNN.virtio_mmio`) under both.
+#[test]
+fn virtio_devices_land_in_qemus_slots() {
+    let g = guest_dir();
+    // Two files: QEMU locks an image, so two drives cannot share one.
+    let disks = ["a", "b"].map(|n| std::env::temp_dir().join(format!("rewind-dt-{}-{n}.img", std::process::id())));
+    for d in &disks {
+        std::fs::write(d, vec![0u8; 1 << 20]).unwrap();
+    }
+    let options = [
+        format!("file={},format=raw,if=none,id=x0", disks[0].display()),
+        format!("file={},format=raw,if=none,id=x1,readonly=on", disks[1].display()),
+    ];
+    let listing = |program: &Path| {
+        let mut cmd = Command::new(program);
+        cmd.args(["-M", "virt", "-m", "256M", "-nographic", "-kernel"]).arg(g.join("Image"));
+        cmd.arg("-initrd").arg(g.join("initramfs.cpio.gz")).args(["-append", "console=ttyS0"]);
+        cmd.args(["-drive", &options[0], "-drive", &options[1]]);
+        cmd.args(["-device", "virtio-rng-device", "-device", "virtio-blk-device,drive=x0"]);
+        cmd.args(["-device", "virtio-blk-device,drive=x1,bus=virtio-mmio-bus.2"]);
+        let prompt = "rewind-guest:/# ";
+        let list = "for d in /sys/bus/virtio/devices/*; do echo \"slot $(readlink $d | grep -o '1000[0-9a-f]*') \
+                    $(cat $d/device)\"; done\n";
+        let run = common::run_conversation(cmd, &[(prompt, list), (prompt, "poweroff -f\n")], Duration::from_secs(120));
+        let mut slots: Vec<String> = run.stdout.lines().filter(|l| l.starts_with("slot ")).map(String::from).collect();
+        slots.sort();
+        slots
+    };
+    let ours = listing(&rewind_bin());
+    let theirs = listing(Path::new("qemu-system-riscv64"));
+    for d in &disks {
+        let _ = std::fs::remove_file(d);
+    }
+    assert_eq!(ours.len(), 3, "{ours:?}");
+    assert_eq!(ours, theirs);
+}

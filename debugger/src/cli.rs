@@ -159,10 +159,12 @@ pub struct MachineArgs {
     /// Kernel command line.
     #[arg(long = "append", default_value = "")]
     pub append: String,
-    /// A drive: `file=disk.img,format=raw,if=virtio[,readonly=on][,snapshot=on]`.
+    /// A drive: `file=disk.img,format=raw,if=virtio[,readonly=on][,snapshot=on]`; `if=none,id=ID` for a -device
+    /// to attach.
     #[arg(long = "drive")]
     pub drives: Vec<String>,
-    /// A device: `virtio-rng-device` (seeded by --rng-seed).
+    /// A device, as QEMU spells it: `virtio-blk-device,drive=ID` (an `if=none` drive) or `virtio-rng-device`
+    /// (seeded by --rng-seed), with `bus=virtio-mmio-bus.N` to choose the slot.
     #[arg(long = "device")]
     pub devices: Vec<String>,
     /// No graphics (accepted for QEMU compatibility: rewind never opens a window).
@@ -391,8 +393,10 @@ pub struct DriveSpec {
     pub read_only: bool,
     /// Keep guest writes in memory. The default: the user's image is written only with `snapshot=off`.
     pub snapshot: bool,
-    /// `id=`: the drive's name (`info blockstats`).
+    /// `id=`: the drive's name (`info blockstats`, and what `-device ...,drive=ID` names).
     pub id: Option<String>,
+    /// `if=none`: no device of its own; a `-device` attaches it.
+    pub detached: bool,
 }
 
 /// `spec` (a `-drive` value) with its image file replaced by `file`.
@@ -404,23 +408,27 @@ pub fn with_drive_file(spec: &str, file: &std::path::Path) -> String {
 
 pub fn parse_drive(s: &str) -> Result<DriveSpec> {
     let mut file = None;
-    let (mut read_only, mut snapshot, mut id) = (false, true, None);
+    let (mut read_only, mut snapshot, mut id, mut detached) = (false, true, None, false);
     for part in s.split(',') {
         let (key, value) = part.split_once('=').unwrap_or((part, "on"));
         let on = || matches!(value, "on" | "true" | "yes" | "1");
         match key {
             "file" => file = Some(PathBuf::from(value)),
             "format" if value != "raw" => bail!("-drive {s}: only format=raw is supported"),
-            "if" if value != "virtio" && value != "none" => bail!("-drive {s}: only if=virtio is supported"),
+            "if" if value != "virtio" && value != "none" => bail!("-drive {s}: rewind supports if=virtio and if=none"),
             "readonly" => read_only = on(),
             "snapshot" => snapshot = on(),
             "id" => id = Some(value.to_string()),
-            "format" | "if" | "media" | "cache" => {}
+            "if" => detached = value == "none",
+            "format" | "media" | "cache" => {}
             _ => bail!("-drive {s}: unknown option '{key}'"),
         }
     }
     let file = file.with_context(|| format!("-drive {s}: missing file="))?;
-    Ok(DriveSpec { file, read_only, snapshot, id })
+    if detached && id.is_none() {
+        bail!("-drive {s}: if=none needs an id= for a -device to name");
+    }
+    Ok(DriveSpec { file, read_only, snapshot, id, detached })
 }
 
 #[cfg(test)]
@@ -497,7 +505,10 @@ mod tests {
     #[test]
     fn drives_keep_writes_in_memory_unless_snapshot_is_off() {
         let d = parse_drive("file=disk.img,format=raw,if=virtio").unwrap();
-        assert_eq!(d, DriveSpec { file: "disk.img".into(), read_only: false, snapshot: true, id: None });
+        assert_eq!(
+            d,
+            DriveSpec { file: "disk.img".into(), read_only: false, snapshot: true, id: None, detached: false }
+        );
         let d = parse_drive("file=disk.img,snapshot=off").unwrap();
         assert!(!d.snapshot);
         assert!(parse_drive("file=x,format=qcow2").is_err());

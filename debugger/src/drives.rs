@@ -1,5 +1,7 @@
-//! `-drive` and `-device`: virtio-blk and virtio-rng devices in the virt board's virtio-mmio slots. As in QEMU,
-//! devices fill the slots from the last one (0x10008000) down.
+//! `-drive` and `-device`: virtio-blk and virtio-rng devices in the virt board's virtio-mmio slots, as QEMU
+//! spells them. A `-drive` with `if=virtio` (the default) makes its own disk; one with `if=none,id=ID` waits for
+//! `-device virtio-blk-device,drive=ID`. `bus=virtio-mmio-bus.N` puts a device in slot N; the others fill the
+//! free slots from the last one (0x10008000) down, as in QEMU.
 
 use crate::cli::{self, MachineArgs};
 use anyhow::{bail, Context, Result};
@@ -13,45 +15,175 @@ type MakeDevice = Box<dyn FnOnce(u32) -> Box<dyn FdtDevice>>;
 /// For a recorded run: where writable drive `i` keeps the original contents of what it overwrites.
 pub type OriginalsFor<'a> = &'a dyn Fn(usize) -> SaveOriginal;
 
+/// The devices `-device` makes, and the properties each takes.
+const DEVICES: [(&str, &[&str]); 2] = [("virtio-blk-device", &["drive", "bus"]), ("virtio-rng-device", &["bus"])];
+
 /// Attaches the drives and devices given on the command line.
 pub fn attach(args: &MachineArgs, config: &mut VirtConfig, originals: Option<OriginalsFor>) -> Result<()> {
-    // Each device is made once its slot (and so its interrupt line) is known.
-    let mut devices: Vec<MakeDevice> = Vec::new();
+    // Each device is made once its slot (and so its interrupt line) is known; `Some(n)`: the slot `bus=` asked for.
+    let mut devices: Vec<(Option<usize>, MakeDevice)> = Vec::new();
+    // `if=none` drives, by id, until a -device takes them.
+    let mut waiting: Vec<(String, Blk)> = Vec::new();
     for (i, d) in args.drives.iter().enumerate() {
         let spec = cli::parse_drive(d)?;
-        let path = &spec.file;
-        let open_error = || format!("-drive {d}: cannot open '{}'", path.display());
-        let disk: Box<dyn BlockBackend> = if spec.read_only {
-            Box::new(FileDisk::open_read_only(path).with_context(open_error)?)
-        } else if spec.snapshot {
-            Box::new(OverlayDisk::open(path).with_context(open_error)?)
-        } else {
-            let file = Box::new(FileDisk::open_writable(path).with_context(open_error)?);
-            match originals {
-                Some(saver) => Box::new(JournaledDisk::new(file, saver(i))),
-                None => file,
+        let blk = open_drive(d, &spec, i, originals)?;
+        match spec.id.filter(|_| spec.detached) {
+            Some(id) => waiting.push((id, blk)),
+            None => {
+                devices.push((None, Box::new(move |irq| Box::new(VirtioMmio::new(blk, irq)) as Box<dyn FdtDevice>)))
             }
-        };
-        // Named as QEMU names drives: by id=, else by interface and index.
-        let name = spec.id.clone().unwrap_or_else(|| format!("virtio{i}"));
-        let blk = Blk::new(disk).with_serial(&format!("rewind-disk{i}")).with_drive_name(&name);
-        devices.push(Box::new(move |irq| Box::new(VirtioMmio::new(blk, irq)) as Box<dyn FdtDevice>));
-    }
-    for d in &args.devices {
-        match d.split(',').next().unwrap_or("") {
-            "virtio-rng-device" | "virtio-rng" => {
-                let seed = args.rng_seed;
-                devices.push(Box::new(move |irq| Box::new(VirtioMmio::new(Rng::new(seed), irq)) as Box<dyn FdtDevice>));
-            }
-            other => bail!("-device {other}: rewind supports virtio-rng-device (disks come from -drive)"),
         }
     }
-    if devices.len() > VIRTIO_SLOTS {
-        bail!("{} virtio devices requested, the virt board has {VIRTIO_SLOTS} slots", devices.len());
+    for d in &args.devices {
+        let (kind, props) = parse_device(d)?;
+        let prop = |name: &str| props.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let slot = prop("bus").map(|bus| parse_bus(d, &bus)).transpose()?;
+        let make: MakeDevice = match kind.as_str() {
+            "virtio-blk-device" => {
+                let id = prop("drive").with_context(|| format!("-device {d}: drive=ID is required"))?;
+                let Some(at) = waiting.iter().position(|(w, _)| *w == id) else {
+                    bail!("-device {d}: no -drive with if=none,id={id} (or another -device took it)");
+                };
+                let (_, blk) = waiting.remove(at);
+                Box::new(move |irq| Box::new(VirtioMmio::new(blk, irq)) as Box<dyn FdtDevice>)
+            }
+            _ => {
+                let seed = args.rng_seed;
+                Box::new(move |irq| Box::new(VirtioMmio::new(Rng::new(seed), irq)) as Box<dyn FdtDevice>)
+            }
+        };
+        devices.push((slot, make));
     }
-    for (i, make) in devices.into_iter().enumerate() {
-        let slot = VIRTIO_SLOTS - 1 - i;
-        config.virtio[slot] = Some(make(VIRTIO_IRQ + slot as u32));
+    place(devices, config)
+}
+
+/// Opens `-drive` number `i` (`text` as given, `spec` parsed) as a virtio-blk device's disk.
+fn open_drive(text: &str, spec: &cli::DriveSpec, i: usize, originals: Option<OriginalsFor>) -> Result<Blk> {
+    let path = &spec.file;
+    let open_error = || format!("-drive {text}: cannot open '{}'", path.display());
+    let disk: Box<dyn BlockBackend> = if spec.read_only {
+        Box::new(FileDisk::open_read_only(path).with_context(open_error)?)
+    } else if spec.snapshot {
+        Box::new(OverlayDisk::open(path).with_context(open_error)?)
+    } else {
+        let file = Box::new(FileDisk::open_writable(path).with_context(open_error)?);
+        match originals {
+            Some(saver) => Box::new(JournaledDisk::new(file, saver(i))),
+            None => file,
+        }
+    };
+    // Named as QEMU names drives: by id=, else by interface and index.
+    let name = spec.id.clone().unwrap_or_else(|| format!("virtio{i}"));
+    Ok(Blk::new(disk).with_serial(&format!("rewind-disk{i}")).with_drive_name(&name))
+}
+
+/// `TYPE,prop=value,...`: the type (QEMU's aliases resolved) and its properties, each one the type takes.
+fn parse_device(text: &str) -> Result<(String, Vec<(String, String)>)> {
+    let mut parts = text.split(',');
+    let kind = match parts.next().unwrap_or("") {
+        "virtio-rng" => "virtio-rng-device",
+        "virtio-blk" => "virtio-blk-device",
+        other => other,
+    };
+    let Some((_, allowed)) = DEVICES.iter().find(|(name, _)| *name == kind) else {
+        let known: Vec<&str> = DEVICES.iter().map(|(name, _)| *name).collect();
+        bail!("-device {text}: rewind supports {} (on the virtio-mmio bus)", known.join(" and "));
+    };
+    let mut props = Vec::new();
+    for part in parts {
+        let (key, value) = part.split_once('=').unwrap_or((part, "on"));
+        if !allowed.contains(&key) {
+            bail!("-device {text}: {kind} has no property '{key}' (rewind's takes: {})", allowed.join(", "));
+        }
+        props.push((key.to_string(), value.to_string()));
+    }
+    Ok((kind.to_string(), props))
+}
+
+/// `virtio-mmio-bus.N`: slot N.
+fn parse_bus(device: &str, bus: &str) -> Result<usize> {
+    bus.strip_prefix("virtio-mmio-bus.")
+        .and_then(|n| n.parse::<usize>().ok())
+        .filter(|n| *n < VIRTIO_SLOTS)
+        .with_context(|| {
+            format!("-device {device}: bus '{bus}' does not exist (virtio-mmio-bus.0 to .{})", VIRTIO_SLOTS - 1)
+        })
+}
+
+/// Puts each device in its slot: the ones `bus=` placed first, then the others from the last free slot down.
+fn place(devices: Vec<(Option<usize>, MakeDevice)>, config: &mut VirtConfig) -> Result<()> {
+    let mut slots: [Option<MakeDevice>; VIRTIO_SLOTS] = Default::default();
+    let mut unplaced = Vec::new();
+    for (slot, make) in devices {
+        match slot {
+            Some(n) if slots[n].is_some() => bail!("-device ...,bus=virtio-mmio-bus.{n}: the slot is taken"),
+            Some(n) => slots[n] = Some(make),
+            None => unplaced.push(make),
+        }
+    }
+    let mut free = (0..VIRTIO_SLOTS).rev().filter(|n| slots[*n].is_none()).collect::<Vec<_>>().into_iter();
+    for make in unplaced {
+        let Some(n) = free.next() else {
+            bail!("too many virtio devices: the virt board has {VIRTIO_SLOTS} virtio-mmio slots");
+        };
+        slots[n] = Some(make);
+    }
+    for (n, make) in slots.into_iter().enumerate() {
+        if let Some(make) = make {
+            config.virtio[n] = Some(make(VIRTIO_IRQ + n as u32));
+        }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn disk(name: &str) -> String {
+        let path = std::env::temp_dir().join(format!("rewind-drives-{}-{name}.img", std::process::id()));
+        std::fs::write(&path, vec![0u8; 4096]).unwrap();
+        path.display().to_string()
+    }
+
+    /// The kind of device in each slot after attaching `drives` and `devices`, or the error.
+    fn slots(drives: &[String], devices: &[&str]) -> Result<Vec<Option<&'static str>>> {
+        let args = MachineArgs {
+            drives: drives.to_vec(),
+            devices: devices.iter().map(|d| d.to_string()).collect(),
+            ..Default::default()
+        };
+        let mut config = VirtConfig::new(Box::new(std::io::sink()));
+        attach(&args, &mut config, None)?;
+        Ok(config.virtio.iter().map(|d| d.as_ref().map(|d| d.kind())).collect())
+    }
+
+    #[test]
+    fn devices_fill_the_slots_from_the_last_and_bus_picks_one() {
+        let (a, b) = (disk("a"), disk("b"));
+        let s = slots(&[format!("file={a},if=virtio")], &["virtio-rng-device"]).unwrap();
+        assert_eq!((s[7], s[6], s[5]), (Some("virtio-blk"), Some("virtio-rng"), None));
+        // if=none attaches nothing by itself; the -device naming it does, where bus= says.
+        let s = slots(&[format!("file={a},if=none,id=x0")], &[]).unwrap();
+        assert!(s.iter().all(Option::is_none), "{s:?}");
+        let drives = [format!("file={a},if=none,id=x0"), format!("file={b},format=raw")];
+        let s = slots(&drives, &["virtio-blk-device,drive=x0,bus=virtio-mmio-bus.0", "virtio-rng"]).unwrap();
+        assert_eq!((s[0], s[7], s[6]), (Some("virtio-blk"), Some("virtio-blk"), Some("virtio-rng")));
+    }
+
+    #[test]
+    fn bad_devices_get_one_clear_line() {
+        let a = disk("c");
+        let error = |drives: &[String], devices: &[&str]| format!("{:#}", slots(drives, devices).unwrap_err());
+        assert!(error(&[], &["virtio-net-device"]).contains("rewind supports virtio-blk-device and virtio-rng-device"));
+        assert!(error(&[], &["virtio-blk-device"]).contains("drive=ID is required"));
+        assert!(error(&[], &["virtio-blk-device,drive=x9"]).contains("no -drive with if=none,id=x9"));
+        assert!(error(&[], &["virtio-rng-device,bus=virtio-mmio-bus.8"]).contains("does not exist"));
+        assert!(error(&[], &["virtio-rng-device,speed=9"]).contains("has no property 'speed'"));
+        let taken = ["virtio-rng-device,bus=virtio-mmio-bus.3", "virtio-rng-device,bus=virtio-mmio-bus.3"];
+        assert!(error(&[], &taken).contains("the slot is taken"));
+        assert!(error(&[format!("file={a},if=none")], &[]).contains("if=none needs an id="));
+        let nine: Vec<&str> = vec!["virtio-rng-device"; 9];
+        assert!(error(&[], &nine).contains("8 virtio-mmio slots"));
+    }
 }
