@@ -66,6 +66,11 @@ fn unknown_option_and_bad_values_are_errors() {
     assert_clean_error(&rewind(&["tui", "-bios", "none"]), "the TUI needs a terminal");
     assert_clean_error(&rewind(&["-bios", "none", "--symbols", "/nonexistent/vmlinux"]), "/nonexistent/vmlinux");
     assert_clean_error(&rewind(&["-bios", "none", "--on-timeout", "maybe"]), "maybe");
+    assert_clean_error(&rewind(&["-bios", "none", "-device", "virtio-gpu-device"]), "-device help lists them");
+    // As QEMU: help lists what exists, on stdout, and nothing runs.
+    let help = rewind(&["-device", "help"]);
+    assert_eq!(help.code, Some(0), "{}", help.stderr);
+    assert!(help.stdout.contains("name \"virtio-blk-device\", bus virtio-bus"), "{}", help.stdout);
 }
 
 /// With a verdict option, what rewind cannot judge exits 128 (git bisect stops) and an image it cannot load

@@ -15,8 +15,65 @@ type MakeDevice = Box<dyn FnOnce(u32) -> Box<dyn FdtDevice>>;
 /// For a recorded run: where writable drive `i` keeps the original contents of what it overwrites.
 pub type OriginalsFor<'a> = &'a dyn Fn(usize) -> SaveOriginal;
 
-/// The devices `-device` makes, and the properties each takes.
-const DEVICES: [(&str, &[&str]); 2] = [("virtio-blk-device", &["drive", "bus"]), ("virtio-rng-device", &["bus"])];
+/// A device `-device` makes: its name, QEMU's category for `-device help`, and its properties with their help.
+struct DeviceType {
+    name: &'static str,
+    category: &'static str,
+    props: &'static [(&'static str, &'static str)],
+}
+
+const BUS: (&str, &str) = ("bus", "<str> - the virtio-mmio slot: virtio-mmio-bus.0 to virtio-mmio-bus.7");
+
+const DEVICES: [DeviceType; 2] = [
+    DeviceType {
+        name: "virtio-blk-device",
+        category: "Storage devices",
+        props: &[("drive", "<str> - the id of an if=none -drive to use as the disk"), BUS],
+    },
+    DeviceType { name: "virtio-rng-device", category: "Misc devices", props: &[BUS] },
+];
+
+/// `-device help` (every device, by category, as QEMU lists them) or `-device TYPE,help` (its properties); `None`
+/// when no -device asks for help.
+pub fn device_help(devices: &[String]) -> Result<Option<String>> {
+    for d in devices {
+        if d == "help" || d == "?" {
+            let mut out = String::new();
+            for category in ["Storage devices", "Misc devices"] {
+                out.push_str(&format!("{category}:\n"));
+                for t in DEVICES.iter().filter(|t| t.category == category) {
+                    out.push_str(&format!("name \"{}\", bus virtio-bus\n", t.name));
+                }
+                out.push('\n');
+            }
+            return Ok(Some(out));
+        }
+        if let Some(kind) = d.strip_suffix(",help") {
+            let t = device_type(kind).with_context(|| unknown_device(d))?;
+            let mut out = format!("{} options:\n", t.name);
+            for (prop, help) in t.props {
+                out.push_str(&format!("  {prop}={help}\n"));
+            }
+            return Ok(Some(out));
+        }
+    }
+    Ok(None)
+}
+
+/// A device type by name or QEMU's alias.
+fn device_type(name: &str) -> Option<&'static DeviceType> {
+    let name = match name {
+        "virtio-rng" => "virtio-rng-device",
+        "virtio-blk" => "virtio-blk-device",
+        other => other,
+    };
+    DEVICES.iter().find(|t| t.name == name)
+}
+
+fn unknown_device(text: &str) -> String {
+    let known: Vec<&str> = DEVICES.iter().map(|t| t.name).collect();
+    format!("-device {text}: rewind supports {} (on the virtio-mmio bus; -device help lists them)", known.join(" and "))
+}
 
 /// Attaches the drives and devices given on the command line.
 pub fn attach(args: &MachineArgs, config: &mut VirtConfig, originals: Option<OriginalsFor>) -> Result<()> {
@@ -80,24 +137,17 @@ fn open_drive(text: &str, spec: &cli::DriveSpec, i: usize, originals: Option<Ori
 /// `TYPE,prop=value,...`: the type (QEMU's aliases resolved) and its properties, each one the type takes.
 fn parse_device(text: &str) -> Result<(String, Vec<(String, String)>)> {
     let mut parts = text.split(',');
-    let kind = match parts.next().unwrap_or("") {
-        "virtio-rng" => "virtio-rng-device",
-        "virtio-blk" => "virtio-blk-device",
-        other => other,
-    };
-    let Some((_, allowed)) = DEVICES.iter().find(|(name, _)| *name == kind) else {
-        let known: Vec<&str> = DEVICES.iter().map(|(name, _)| *name).collect();
-        bail!("-device {text}: rewind supports {} (on the virtio-mmio bus)", known.join(" and "));
-    };
+    let t = device_type(parts.next().unwrap_or("")).with_context(|| unknown_device(text))?;
+    let allowed: Vec<&str> = t.props.iter().map(|(name, _)| *name).collect();
     let mut props = Vec::new();
     for part in parts {
         let (key, value) = part.split_once('=').unwrap_or((part, "on"));
         if !allowed.contains(&key) {
-            bail!("-device {text}: {kind} has no property '{key}' (rewind's takes: {})", allowed.join(", "));
+            bail!("-device {text}: {} has no property '{key}' (rewind's takes: {})", t.name, allowed.join(", "));
         }
         props.push((key.to_string(), value.to_string()));
     }
-    Ok((kind.to_string(), props))
+    Ok((t.name.to_string(), props))
 }
 
 /// `virtio-mmio-bus.N`: slot N.
@@ -176,6 +226,12 @@ mod tests {
         let a = disk("c");
         let error = |drives: &[String], devices: &[&str]| format!("{:#}", slots(drives, devices).unwrap_err());
         assert!(error(&[], &["virtio-net-device"]).contains("rewind supports virtio-blk-device and virtio-rng-device"));
+        let help = device_help(&["virtio-blk-device,help".into()]).unwrap().unwrap();
+        assert!(help.starts_with("virtio-blk-device options:\n  drive=<str>"), "{help}");
+        let list = device_help(&["help".into()]).unwrap().unwrap();
+        assert!(list.contains("Storage devices:\nname \"virtio-blk-device\", bus virtio-bus\n"), "{list}");
+        assert!(device_help(&["virtio-net-device,help".into()]).is_err());
+        assert!(device_help(&["virtio-rng-device".into()]).unwrap().is_none());
         assert!(error(&[], &["virtio-blk-device"]).contains("drive=ID is required"));
         assert!(error(&[], &["virtio-blk-device,drive=x9"]).contains("no -drive with if=none,id=x9"));
         assert!(error(&[], &["virtio-rng-device,bus=virtio-mmio-bus.8"]).contains("does not exist"));

@@ -32,6 +32,11 @@ pub fn run_with(
     inputs: InputPath,
     originals: Option<crate::drives::OriginalsFor>,
 ) -> Result<Ended> {
+    if let Some(help) = crate::drives::device_help(&args.devices)? {
+        // As QEMU: `-device help` lists what exists, `-device TYPE,help` its properties, and nothing runs.
+        print!("{help}");
+        return Ok(Ended { code: 0, outcome: None, at: None });
+    }
     let out = SharedOutput::default();
     let endpoint = args.gdb_endpoint()?;
     // Runs and recordings are judged (a panicking kernel ends them); a replay ends where its recording did.
