@@ -2,7 +2,8 @@
 //! "where did this value come from": `when`, `last-write ADDR [LEN]`, `writes ADDR [LEN] [FROM [TO]]` and
 //! `first-exec LOCATION`. Each answers by re-executing stretches of the history from its checkpoints with a
 //! breakpoint or watchpoint of its own, then puts the machine back where it was, with the user's breakpoints and
-//! watchpoints as they were.
+//! watchpoints as they were. Queries only re-execute the known history (to a recording's end, or as far as a live
+//! run got): they never run a live machine on, nor log anything in its history.
 
 use super::{parse_address, read_memory, Monitor};
 use rewind::{StopReason, WatchKind, Watchpoint};
@@ -61,6 +62,7 @@ pub fn writes(m: &mut Monitor<'_>, args: &[&str]) -> Result<String, String> {
     }
     let watch = Watchpoint { addr, len, kind: WatchKind::Write };
     with_own_stops(m, |history, machine, q| {
+        let to = to.min(known_end(history));
         let lines = q.scan(history, machine, watch, from, to, MAX_WRITES);
         let mut s = if lines.len() == MAX_WRITES {
             format!("the first {MAX_WRITES} writes to {addr:#x} from instruction {from}\n")
@@ -79,28 +81,25 @@ pub fn first_exec(m: &mut Monitor<'_>, args: &[&str]) -> Result<String, String> 
     let text = args.first().ok_or("usage: first-exec SYMBOL|ADDR")?;
     let pc = parse_address(m.machine, m.hart, m.symbols, text)?;
     with_own_stops(m, |history, machine, q| {
+        let end = known_end(history);
         history.seek(machine, 0);
         machine.add_breakpoint(pc);
-        loop {
-            match history.run(machine, u64::MAX) {
-                TimelineStop::Machine(StopReason::Breakpoint { hart, .. }) => {
-                    let place = crate::symbols::describe(q.symbols, pc).map_or(String::new(), |d| format!(" <{d}>"));
-                    let at = machine.icount();
-                    return Ok(format!("first executed at instruction {at} by hart {hart}: {pc:#x}{place}\n"));
-                }
-                TimelineStop::Machine(StopReason::BudgetExhausted | StopReason::Idle { .. }) => {
-                    if !history.skip_idle(machine) && history.at_frontier() {
-                        break;
-                    }
-                }
-                _ => break,
-            }
+        if let TimelineStop::Machine(StopReason::Breakpoint { hart, .. }) = history.run(machine, end) {
+            let place = crate::symbols::describe(q.symbols, pc).map_or(String::new(), |d| format!(" <{d}>"));
+            let at = machine.icount();
+            return Ok(format!("first executed at instruction {at} by hart {hart}: {pc:#x}{place}\n"));
         }
         Ok(format!("{pc:#x} is never executed up to instruction {}\n", machine.icount()))
     })
 }
 
 const NO_HISTORY: &str = "no history: replay a recording, or run rewind with --reverse";
+
+/// Where the known history ends: a recording's end, or the furthest a live run got. Running a live history further
+/// would execute a future nobody gave input to (and log it), so queries stop there.
+fn known_end(history: &Timeline) -> u64 {
+    history.recorded_end().unwrap_or(0).max(history.high_water())
+}
 
 /// What a query knows besides the history and the machine.
 struct Query<'a> {
@@ -156,21 +155,16 @@ impl Query<'_> {
         let mut old = self.read_value(machine, watch.addr, watch.len);
         machine.add_watchpoint(watch);
         let mut lines = Vec::new();
+        // Within the known history the timeline replays idle time itself; any stop but a hit ends the scan.
         while machine.icount() < to && lines.len() < max {
-            match history.run(machine, to - machine.icount()) {
-                TimelineStop::Machine(StopReason::Watchpoint { .. }) => {
-                    let Some(access) = machine.last_watch_hit() else { break };
-                    let new = self.read_value(machine, watch.addr, watch.len);
-                    lines.push(self.describe_write(machine.icount(), &access, old, new.clone()));
-                    old = new;
-                }
-                TimelineStop::Machine(StopReason::BudgetExhausted | StopReason::Idle { .. }) => {
-                    if !history.skip_idle(machine) && history.at_frontier() {
-                        break;
-                    }
-                }
-                _ => break,
-            }
+            let TimelineStop::Machine(StopReason::Watchpoint { .. }) = history.run(machine, to - machine.icount())
+            else {
+                break;
+            };
+            let Some(access) = machine.last_watch_hit() else { break };
+            let new = self.read_value(machine, watch.addr, watch.len);
+            lines.push(self.describe_write(machine.icount(), &access, old, new.clone()));
+            old = new;
         }
         machine.remove_watchpoint(&watch);
         lines

@@ -13,6 +13,11 @@ const UART: u64 = 0x1000_0000;
 
 /// A one-hart machine running `program` from the start of RAM, with a UART named as the session expects.
 fn session(program: &[u32], reverse: bool) -> Session {
+    session_on(program, reverse, InputPath::Live)
+}
+
+/// [`session`] with its inputs from `inputs` (a recording's events, for a replay).
+fn session_on(program: &[u32], reverse: bool, inputs: InputPath) -> Session {
     let out = SharedOutput::default();
     let mut b = rewind::MachineBuilder::new(1, "ram", RAM, 0x10000).unwrap();
     b.add_device("serial", UART, 0x100, Box::new(Uart16550::new(10, Box::new(out.clone()))));
@@ -23,7 +28,7 @@ fn session(program: &[u32], reverse: bool) -> Session {
     let options =
         Options { reverse, sleep: false, max_insns: None, checkpoint_every: crate::session::CHECKPOINT_EVERY };
     let rebuild: Rebuild = Box::new(|| anyhow::bail!("no reset in this test"));
-    Session::new(machine, InputPath::Live, out, options, rebuild).unwrap()
+    Session::new(machine, inputs, out, options, rebuild).unwrap()
 }
 
 /// addi a0, zero, 5; addi a0, a0, 1; then `j .`.
@@ -346,4 +351,32 @@ fn history_queries_answer_from_the_past_and_leave_the_machine_where_it_was() {
     assert!(s.machine.breakpoints().contains(&0x8000_0014));
     let out = ask(&mut tui, &mut s, "last-write");
     assert!(out.contains("usage: last-write ADDR [LEN]"), "{out}");
+}
+
+#[test]
+fn history_queries_in_a_replay_keep_its_future_and_stop_at_its_end() {
+    // The program of the test above, replayed from a recording that ends after its five instructions.
+    let program = [0x0000_1597, 0x0050_0513, 0x00a5_b023, 0x0015_0513, 0x00a5_b023, 0x0000_006f];
+    let end =
+        rewind_replay::Event::End { at: rewind_replay::Stamp { icount: 5, vclock: 5 }, reason: "poweroff 0".into() };
+    let mut s = session_on(&program, false, InputPath::Replay { events: vec![end], damage: None });
+    let mut tui = headless(&mut s);
+    let ask = |tui: &mut Tui, s: &mut Session, q: &str| {
+        let before = tui.log.len();
+        type_command(tui, s, q);
+        tui.log[before..].join("\n")
+    };
+    ask(&mut tui, &mut s, "replay goto 2");
+    // Ending at instruction 4 is inside the recording: its end must survive the query.
+    let out = ask(&mut tui, &mut s, "writes 0x80001000 8 0 4");
+    assert!(out.contains("1 writes to 0x80001000 between instructions 0 and 4"), "{out}");
+    assert_eq!(s.inputs.history().unwrap().recorded_end(), Some(5), "the query cut the recording short");
+    // From the start, past now (instruction 2), to the recording's end, and no further.
+    let out = ask(&mut tui, &mut s, "first-exec 0x80000010");
+    assert!(out.contains("first executed at instruction 4 by hart 0: 0x80000010"), "{out}");
+    let out = ask(&mut tui, &mut s, "writes 0x80001000 8 0 99");
+    assert!(out.contains("2 writes to 0x80001000 between instructions 0 and 5"), "{out}");
+    let out = ask(&mut tui, &mut s, "first-exec 0x80000020");
+    assert!(out.contains("0x80000020 is never executed up to instruction 5"), "{out}");
+    assert_eq!(s.machine.icount(), 2);
 }
