@@ -59,6 +59,15 @@ impl PlicState {
     }
 }
 
+/// The privilege mode of context `ctx`: `2h` is hart h's M mode, `2h+1` its S mode.
+fn context_mode(ctx: usize) -> &'static str {
+    if ctx.is_multiple_of(2) {
+        "M"
+    } else {
+        "S"
+    }
+}
+
 fn set_bit(words: &mut [u32; WORDS], src: usize, value: bool) {
     if value {
         words[src / 32] |= 1 << (src % 32);
@@ -267,7 +276,7 @@ impl Device for Plic {
         out.push(("priority".into(), prios.join(" ")));
         for ctx in 0..self.contexts() {
             let e = s.enable[ctx];
-            let mode = if ctx % 2 == 0 { "M" } else { "S" };
+            let mode = context_mode(ctx);
             out.push((
                 format!("ctx{ctx} (hart {} {mode})", ctx / 2),
                 format!("enable={:08x}_{:08x}_{:08x} threshold={}", e[2], e[1], e[0], s.threshold[ctx]),
@@ -284,7 +293,7 @@ impl Device for Plic {
             let (level, pending, claimed) = (bit(&s.levels, src), bit(&s.pending, src), bit(&s.claimed, src));
             let enabled: Vec<String> = (0..self.contexts())
                 .filter(|&ctx| bit(&s.enable[ctx], src))
-                .map(|ctx| format!("hart{}.{}", ctx / 2, if ctx % 2 == 0 { "M" } else { "S" }))
+                .map(|ctx| format!("hart{}.{}", ctx / 2, context_mode(ctx)))
                 .collect();
             // Linux gives every source a priority; the sources that matter are enabled somewhere or active.
             if !level && !pending && !claimed && enabled.is_empty() {
@@ -301,7 +310,7 @@ impl Device for Plic {
             ));
         }
         for ctx in 0..self.contexts() {
-            let mode = if ctx % 2 == 0 { "M" } else { "S" };
+            let mode = context_mode(ctx);
             out.push_str(&format!("context {ctx} (hart {} {mode}): threshold {}\n", ctx / 2, s.threshold[ctx]));
         }
         Some(out)

@@ -17,6 +17,7 @@ const ATTR_BITS: [(u64, char); 7] =
     [(R, 'r'), (W, 'w'), (X, 'x'), (1 << 4, 'u'), (1 << 5, 'g'), (1 << 6, 'a'), (1 << 7, 'd')];
 
 /// One leaf of the page table: `size` bytes at virtual `vaddr` (not yet sign-extended) map to `paddr`.
+#[derive(Clone, Copy)]
 struct Leaf {
     vaddr: u64,
     paddr: u64,
@@ -100,7 +101,7 @@ pub fn info_mem(machine: &Machine, hart: usize) -> Result<String, String> {
     runs.extend(run);
     let mut out = String::from("vaddr            paddr            size             attr\n");
     out.push_str("---------------- ---------------- ---------------- -------\n");
-    for (vaddr, paddr, size, attr) in runs.into_iter().filter(|r| r.0 < 1 << va_bits) {
+    for (vaddr, paddr, size, attr) in runs {
         let _ = writeln!(out, "{:016x} {paddr:016x} {size:016x} {}", canonical(vaddr, va_bits), attr_text(attr));
     }
     Ok(out)
@@ -110,10 +111,10 @@ pub fn info_mem(machine: &Machine, hart: usize) -> Result<String, String> {
 /// translations the hart's TLB can hold.
 pub fn info_tlb(machine: &Machine, hart: usize) -> Result<String, String> {
     let mut leaves = Vec::new();
-    let va_bits = walk_satp(machine, hart, &mut |leaf| leaves.push((leaf.vaddr, leaf.paddr, leaf.size, leaf.attr)))?;
+    let va_bits = walk_satp(machine, hart, &mut |leaf| leaves.push(*leaf))?;
     let Some(va_bits) = va_bits else { return Ok("No translation or protection\n".into()) };
     let mut out = String::new();
-    for (vaddr, paddr, size, attr) in leaves {
+    for Leaf { vaddr, paddr, size, attr, .. } in leaves {
         let size = match size {
             s if s >= 1 << 30 => format!("{}G", s >> 30),
             s if s >= 1 << 20 => format!("{}M", s >> 20),

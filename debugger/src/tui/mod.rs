@@ -300,11 +300,10 @@ impl Tui {
         }
     }
 
-    /// Runs to the caller: the return address in `ra` at a function's first instruction, else the one its frame
-    /// record holds (kernels built with frame pointers keep it at `s0 - 8`).
+    /// Runs to the caller: the one the symbols' call-frame information unwinds to; without it, the return address
+    /// in `ra` at a function's first instruction, else the one its frame record holds (kernels built with frame
+    /// pointers keep it at `s0 - 8`).
     fn step_out(&mut self, session: &mut Session) {
-        // The caller from the call-frame information when the symbols have it; else the return address in ra at a
-        // function's entry, or the frame record at s0 - 8 (kernels built with frame pointers).
         let stack = session.symbols().map(|s| crate::monitor::call_stack(&session.machine, self.hart, s));
         if let Some(&caller) = stack.as_ref().and_then(|s| s.get(1)) {
             return self.run_until(session, caller, "stepping out");
@@ -591,17 +590,10 @@ impl Tui {
     /// input arrived, a breakpoint or watchpoint hit, a captured failure.
     fn go_to_mark(&mut self, session: &mut Session, forward: bool) {
         let now = session.machine.icount();
-        let mut marks = self.hits.clone();
-        if let Some(history) = session.inputs.history() {
-            marks.extend(history.input_stamps());
-            let failed = |reason: &str| crate::session::exit_code_of(reason) == crate::session::FAILURE_EXIT;
-            marks.extend(history.end().filter(|(_, reason)| failed(reason)).map(|(at, _)| at));
-        }
-        let next = if forward {
-            marks.into_iter().filter(|&m| m > now).min()
-        } else {
-            marks.into_iter().filter(|&m| m < now).max()
-        };
+        // The marks the timeline shows.
+        let view = screen::timeline(self, session);
+        let next =
+            if forward { view.marks().filter(|&m| m > now).min() } else { view.marks().filter(|&m| m < now).max() };
         match next {
             Some(at) => self.goto(session, &at.to_string()),
             None => self.say(format!("no mark on the timeline {} here", if forward { "after" } else { "before" })),

@@ -58,6 +58,13 @@ pub struct TimelineView {
     pub reversible: bool,
 }
 
+impl TimelineView {
+    /// The instants `<` and `>` move between: recorded input, breakpoint and watchpoint hits, a captured failure.
+    pub fn marks(&self) -> impl Iterator<Item = u64> + '_ {
+        self.inputs.iter().chain(&self.hits).copied().chain(self.failure)
+    }
+}
+
 /// One line of the memory-region tree, and how often the guest accessed the device it maps since the machine
 /// last resumed (`None` for regions that are not device registers).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -342,7 +349,7 @@ fn devices(
         .collect()
 }
 
-fn timeline(tui: &Tui, session: &mut Session) -> TimelineView {
+pub fn timeline(tui: &Tui, session: &mut Session) -> TimelineView {
     let icount = session.machine.icount();
     let now = session.machine.now();
     let mut view =
