@@ -81,26 +81,60 @@ fn virtio_devices_land_in_qemus_slots() {
         format!("file={},format=raw,if=none,id=x0", disks[0].display()),
         format!("file={},format=raw,if=none,id=x1,readonly=on", disks[1].display()),
     ];
-    let listing = |program: &Path| {
+    // Whether each driver negotiated VERSION_1 (bit 32, the 33rd character of the features file): never on QEMU's
+    // default legacy transport, always on the modern one.
+    let listing = |program: &Path, globals: &[&str]| {
         let mut cmd = Command::new(program);
         cmd.args(["-M", "virt", "-m", "256M", "-nographic", "-kernel"]).arg(g.join("Image"));
         cmd.arg("-initrd").arg(g.join("initramfs.cpio.gz")).args(["-append", "console=ttyS0"]);
         cmd.args(["-drive", &options[0], "-drive", &options[1]]);
         cmd.args(["-device", "virtio-rng-device", "-device", "virtio-blk-device,drive=x0"]);
         cmd.args(["-device", "virtio-blk-device,drive=x1,bus=virtio-mmio-bus.2"]);
+        for global in globals {
+            cmd.args(["-global", global]);
+        }
         let prompt = "rewind-guest:/# ";
         let list = "for d in /sys/bus/virtio/devices/*; do echo \"slot $(readlink $d | grep -o '1000[0-9a-f]*') \
-                    $(cat $d/device)\"; done\n";
+                    $(cat $d/device) version_1=$(cut -c33 $d/features)\"; done\n";
         let run = common::run_conversation(cmd, &[(prompt, list), (prompt, "poweroff -f\n")], Duration::from_secs(120));
         let mut slots: Vec<String> = run.stdout.lines().filter(|l| l.starts_with("slot ")).map(String::from).collect();
         slots.sort();
         slots
     };
-    let ours = listing(&rewind_bin());
-    let theirs = listing(Path::new("qemu-system-riscv64"));
+    let modern = ["virtio-mmio.force-legacy=false"];
+    let ours = [listing(&rewind_bin(), &[]), listing(&rewind_bin(), &modern)];
+    let theirs = [listing(Path::new("qemu-system-riscv64"), &[]), listing(Path::new("qemu-system-riscv64"), &modern)];
     for d in &disks {
         let _ = std::fs::remove_file(d);
     }
-    assert_eq!(ours.len(), 3, "{ours:?}");
+    assert_eq!(ours[0].len(), 3, "{:?}", ours[0]);
+    assert!(ours[0].iter().all(|l| l.ends_with("version_1=0")), "{:?}", ours[0]);
+    assert!(ours[1].iter().all(|l| l.ends_with("version_1=1")), "{:?}", ours[1]);
     assert_eq!(ours, theirs);
+}
+
+/// examples/isa's virtio_mmio program reads every slot's Version and DeviceID registers: legacy (1) by default,
+/// modern (2) with -global virtio-mmio.force-legacy=false, in the empty slots too, as in QEMU.
+#[test]
+fn virtio_mmio_version_registers_match_qemus() {
+    let elf = common::workspace().join("examples/isa/build/virtio_mmio.elf");
+    assert!(elf.exists(), "{} missing: build with `make -C examples/isa`", elf.display());
+    let probe = |program: &Path, globals: &[&str]| {
+        let mut cmd = Command::new(program);
+        cmd.args(["-M", "virt", "-m", "128M", "-nographic", "-bios", "none", "-kernel"]).arg(&elf);
+        cmd.args(["-device", "virtio-rng-device"]);
+        for global in globals {
+            cmd.args(["-global", global]);
+        }
+        let run = run_with_input(cmd, b"", Duration::from_secs(60));
+        assert_eq!(run.code, Some(0), "{}: {}{}", program.display(), run.stdout, run.stderr);
+        run.stdout.lines().filter(|l| l.starts_with("slot ")).map(String::from).collect::<Vec<_>>()
+    };
+    for (globals, version) in [(&[][..], 1), (&["virtio-mmio.force-legacy=false"][..], 2)] {
+        let ours = probe(&rewind_bin(), globals);
+        assert_eq!(ours.len(), 8, "{ours:?}");
+        assert!(ours.iter().all(|l| l.contains(&format!(" version {version} "))), "{ours:?}");
+        assert_eq!(ours[7], format!("slot 7 version {version} device 4"));
+        assert_eq!(ours, probe(Path::new("qemu-system-riscv64"), globals), "{globals:?}");
+    }
 }

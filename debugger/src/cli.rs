@@ -167,6 +167,10 @@ pub struct MachineArgs {
     /// (seeded by --rng-seed), with `bus=virtio-mmio-bus.N` to choose the slot.
     #[arg(long = "device")]
     pub devices: Vec<String>,
+    /// A device property for every device of a type, as QEMU spells it: `virtio-mmio.force-legacy=off` gives the
+    /// virtio-mmio slots the modern (version 2) register layout instead of QEMU's default legacy one.
+    #[arg(long = "global", value_name = "DRIVER.PROP=VALUE")]
+    pub globals: Vec<String>,
     /// No graphics (accepted for QEMU compatibility: rewind never opens a window).
     #[arg(long = "nographic")]
     pub nographic: bool,
@@ -295,6 +299,7 @@ const QEMU_LONG_OPTIONS: &[&str] = &[
     "append",
     "drive",
     "device",
+    "global",
     "nographic",
     "serial",
     "monitor",

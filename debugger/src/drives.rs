@@ -1,16 +1,23 @@
 //! `-drive` and `-device`: virtio-blk and virtio-rng devices in the virt board's virtio-mmio slots, as QEMU
 //! spells them. A `-drive` with `if=virtio` (the default) makes its own disk; one with `if=none,id=ID` waits for
 //! `-device virtio-blk-device,drive=ID`. `bus=virtio-mmio-bus.N` puts a device in slot N; the others fill the
-//! free slots from the last one (0x10008000) down, as in QEMU.
+//! free slots from the last one (0x10008000) down, as in QEMU. `-global virtio-mmio.force-legacy=off` gives every
+//! slot the modern register layout instead of QEMU's default legacy one.
 
 use crate::cli::{self, MachineArgs};
 use anyhow::{bail, Context, Result};
 use rewind_machines::fdt::FdtDevice;
 use rewind_machines::virt::{VirtConfig, VIRTIO_IRQ, VIRTIO_SLOTS};
-use rewind_machines::virtio::{Blk, BlockBackend, FileDisk, JournaledDisk, OverlayDisk, Rng, SaveOriginal, VirtioMmio};
+use rewind_machines::virtio::{
+    Blk, BlockBackend, FileDisk, JournaledDisk, MmioVersion, OverlayDisk, Rng, SaveOriginal, VirtioMmio,
+};
 
-/// Builds a device for the interrupt line of its slot.
-type MakeDevice = Box<dyn FnOnce(u32) -> Box<dyn FdtDevice>>;
+/// Builds a device for the interrupt line of its slot, with the slots' register layout.
+type MakeDevice = Box<dyn FnOnce(u32, MmioVersion) -> Box<dyn FdtDevice>>;
+
+/// The `-global DRIVER.PROP=VALUE` settings rewind has: (driver, property, help).
+const GLOBALS: &[(&str, &str, &str)] =
+    &[("virtio-mmio", "force-legacy", "<bool> - the legacy (version 1) register layout; default on, as in QEMU")];
 
 /// For a recorded run: where writable drive `i` keeps the original contents of what it overwrites.
 pub type OriginalsFor<'a> = &'a dyn Fn(usize) -> SaveOriginal;
@@ -75,8 +82,58 @@ fn unknown_device(text: &str) -> String {
     format!("-device {text}: rewind supports {} (on the virtio-mmio bus; -device help lists them)", known.join(" and "))
 }
 
+/// Parses one `-global`: `DRIVER.PROP=VALUE`, or QEMU's long form `driver=D,property=P,value=V`, into
+/// (driver, property, value); a setting rewind does not have is an error naming the ones it has.
+fn parse_global(text: &str) -> Result<(String, String, String)> {
+    let long_form = || {
+        let mut fields = [None, None, None];
+        for part in text.split(',') {
+            let (key, value) = part.split_once('=')?;
+            let at = ["driver", "property", "value"].iter().position(|k| *k == key)?;
+            fields[at] = Some(value.to_string());
+        }
+        let [Some(driver), Some(prop), Some(value)] = fields else {
+            return None;
+        };
+        Some((driver, prop, value))
+    };
+    let short_form = || {
+        let (name, value) = text.split_once('=')?;
+        let (driver, prop) = name.rsplit_once('.')?;
+        Some((driver.to_string(), prop.to_string(), value.to_string()))
+    };
+    let (driver, prop, value) = if text.starts_with("driver=") { long_form() } else { short_form() }
+        .with_context(|| format!("-global {text}: expected DRIVER.PROPERTY=VALUE"))?;
+    if !GLOBALS.iter().any(|(d, p, _)| *d == driver && *p == prop) {
+        let known: Vec<String> = GLOBALS.iter().map(|(d, p, help)| format!("{d}.{p}={help}")).collect();
+        bail!("-global {text}: rewind has no {driver}.{prop} (it has: {})", known.join("; "));
+    }
+    Ok((driver, prop, value))
+}
+
+/// QEMU's boolean property values.
+fn parse_bool(option: &str, value: &str) -> Result<bool> {
+    match value {
+        "on" | "yes" | "true" | "y" => Ok(true),
+        "off" | "no" | "false" | "n" => Ok(false),
+        _ => bail!("{option}: '{value}' is not a boolean (on/off, yes/no, true/false)"),
+    }
+}
+
+/// The virtio-mmio register layout the `-global` options ask for (the last setting wins, as in QEMU).
+pub fn virtio_mmio_version(globals: &[String]) -> Result<MmioVersion> {
+    let mut version = MmioVersion::Legacy;
+    for g in globals {
+        let (_, _, value) = parse_global(g)?;
+        let legacy = parse_bool(&format!("-global {g}"), &value)?;
+        version = if legacy { MmioVersion::Legacy } else { MmioVersion::Modern };
+    }
+    Ok(version)
+}
+
 /// Attaches the drives and devices given on the command line.
 pub fn attach(args: &MachineArgs, config: &mut VirtConfig, originals: Option<OriginalsFor>) -> Result<()> {
+    config.virtio_mmio_version = virtio_mmio_version(&args.globals)?;
     // Each device is made once its slot (and so its interrupt line) is known; `Some(n)`: the slot `bus=` asked for.
     let mut devices: Vec<(Option<usize>, MakeDevice)> = Vec::new();
     // `if=none` drives, by id, until a -device takes them.
@@ -86,9 +143,8 @@ pub fn attach(args: &MachineArgs, config: &mut VirtConfig, originals: Option<Ori
         let blk = open_drive(d, &spec, i, originals)?;
         match spec.id.filter(|_| spec.detached) {
             Some(id) => waiting.push((id, blk)),
-            None => {
-                devices.push((None, Box::new(move |irq| Box::new(VirtioMmio::new(blk, irq)) as Box<dyn FdtDevice>)))
-            }
+            None => devices
+                .push((None, Box::new(move |irq, v| Box::new(VirtioMmio::new(blk, irq, v)) as Box<dyn FdtDevice>))),
         }
     }
     for d in &args.devices {
@@ -102,11 +158,11 @@ pub fn attach(args: &MachineArgs, config: &mut VirtConfig, originals: Option<Ori
                     bail!("-device {d}: no -drive with if=none,id={id} (or another -device took it)");
                 };
                 let (_, blk) = waiting.remove(at);
-                Box::new(move |irq| Box::new(VirtioMmio::new(blk, irq)) as Box<dyn FdtDevice>)
+                Box::new(move |irq, v| Box::new(VirtioMmio::new(blk, irq, v)) as Box<dyn FdtDevice>)
             }
             _ => {
                 let seed = args.rng_seed;
-                Box::new(move |irq| Box::new(VirtioMmio::new(Rng::new(seed), irq)) as Box<dyn FdtDevice>)
+                Box::new(move |irq, v| Box::new(VirtioMmio::new(Rng::new(seed), irq, v)) as Box<dyn FdtDevice>)
             }
         };
         devices.push((slot, make));
@@ -180,7 +236,7 @@ fn place(devices: Vec<(Option<usize>, MakeDevice)>, config: &mut VirtConfig) -> 
     }
     for (n, make) in slots.into_iter().enumerate() {
         if let Some(make) = make {
-            config.virtio[n] = Some(make(VIRTIO_IRQ + n as u32));
+            config.virtio[n] = Some(make(VIRTIO_IRQ + n as u32, config.virtio_mmio_version));
         }
     }
     Ok(())
@@ -241,5 +297,35 @@ mod tests {
         assert!(error(&[format!("file={a},if=none")], &[]).contains("if=none needs an id="));
         let nine: Vec<&str> = vec!["virtio-rng-device"; 9];
         assert!(error(&[], &nine).contains("8 virtio-mmio slots"));
+    }
+
+    #[test]
+    fn global_sets_the_virtio_mmio_layout_as_qemu_spells_it() {
+        let version =
+            |globals: &[&str]| virtio_mmio_version(&globals.iter().map(|g| g.to_string()).collect::<Vec<_>>());
+        assert_eq!(version(&[]).unwrap(), MmioVersion::Legacy, "QEMU's default");
+        assert_eq!(version(&["virtio-mmio.force-legacy=false"]).unwrap(), MmioVersion::Modern);
+        assert_eq!(version(&["driver=virtio-mmio,property=force-legacy,value=off"]).unwrap(), MmioVersion::Modern);
+        assert_eq!(
+            version(&["virtio-mmio.force-legacy=off", "virtio-mmio.force-legacy=on"]).unwrap(),
+            MmioVersion::Legacy
+        );
+        let error = |g: &str| format!("{:#}", version(&[g]).unwrap_err());
+        assert!(error("virtio-mmio.force-legacy=maybe").contains("'maybe' is not a boolean"));
+        assert!(error("virtio-blk-device.scsi=off")
+            .contains("rewind has no virtio-blk-device.scsi (it has: virtio-mmio.force-legacy="));
+        assert!(error("force-legacy").contains("expected DRIVER.PROPERTY=VALUE"));
+        assert!(error("driver=virtio-mmio,value=off").contains("expected DRIVER.PROPERTY=VALUE"));
+        // Every device the slots get, and the empty slots, report the layout.
+        let mut config = VirtConfig::new(Box::new(std::io::sink()));
+        let args = MachineArgs {
+            devices: vec!["virtio-rng-device".into()],
+            globals: vec!["virtio-mmio.force-legacy=no".into()],
+            ..Default::default()
+        };
+        attach(&args, &mut config, None).unwrap();
+        assert_eq!(config.virtio_mmio_version, MmioVersion::Modern);
+        let rng = config.virtio[7].as_ref().map(|d| d.inspect()).unwrap_or_default();
+        assert!(rng.contains(&("transport".to_string(), "virtio-mmio version 2".to_string())), "{rng:?}");
     }
 }

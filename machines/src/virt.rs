@@ -19,6 +19,7 @@ use crate::loader::{self, ImageFile, LoadError, Loaded};
 use crate::plic::Plic;
 use crate::sifive_test::SifiveTest;
 use crate::uart16550::Uart16550;
+use crate::virtio::mmio::MmioVersion;
 use crate::virtio_empty::EmptyVirtioSlot;
 
 /// What sits in a slot of the board's memory map.
@@ -115,6 +116,9 @@ pub struct VirtConfig {
     /// Devices for the 8 virtio-mmio slots (slot i at 0x10001000 + i*0x1000, irq 1+i); `None` maps nothing,
     /// but the slot is still listed in the device tree, as QEMU does.
     pub virtio: [Option<Box<dyn FdtDevice>>; VIRTIO_SLOTS],
+    /// The register layout of the empty virtio-mmio slots: the one the devices in the others use (QEMU's
+    /// `-global virtio-mmio.force-legacy`).
+    pub virtio_mmio_version: MmioVersion,
     pub bios: Firmware,
     pub kernel: Option<ImageFile>,
     pub initrd: Option<ImageFile>,
@@ -131,6 +135,7 @@ impl VirtConfig {
             console_out,
             rtc_start_ns: 0,
             virtio: Default::default(),
+            virtio_mmio_version: MmioVersion::default(),
             bios: Firmware::Default,
             kernel: None,
             initrd: None,
@@ -220,7 +225,18 @@ fn check_overlaps(ranges: &[(String, Loaded)]) -> Result<(), BoardError> {
 /// Builds the board: loads firmware, kernel and initrd, generates and places the device tree, writes the boot
 /// ROM and maps every device of [`VIRT_MEMMAP`].
 pub fn build(config: VirtConfig) -> Result<(Machine, BootInfo), BoardError> {
-    let VirtConfig { harts, ram_size, console_out, rtc_start_ns, virtio, bios, kernel, initrd, append } = config;
+    let VirtConfig {
+        harts,
+        ram_size,
+        console_out,
+        rtc_start_ns,
+        virtio,
+        virtio_mmio_version,
+        bios,
+        kernel,
+        initrd,
+        append,
+    } = config;
     if !(1..=MAX_HARTS).contains(&harts) {
         return Err(BoardError::Harts(harts));
     }
@@ -278,12 +294,10 @@ pub fn build(config: VirtConfig) -> Result<(Machine, BootInfo), BoardError> {
             Slot::Uart0 => console_out
                 .take()
                 .map(|out| Box::new(Uart16550::new(entry.irq.unwrap_or(UART0_IRQ), out)) as Box<dyn FdtDevice>),
-            Slot::VirtioMmio(i) => Some(
-                virtio
-                    .get_mut(i)
-                    .and_then(Option::take)
-                    .unwrap_or_else(|| Box::new(EmptyVirtioSlot { irq: entry.irq.unwrap_or(VIRTIO_IRQ + i as u32) })),
-            ),
+            Slot::VirtioMmio(i) => Some(virtio.get_mut(i).and_then(Option::take).unwrap_or_else(|| {
+                let irq = entry.irq.unwrap_or(VIRTIO_IRQ + i as u32);
+                Box::new(EmptyVirtioSlot { irq, version: virtio_mmio_version })
+            })),
         };
         if let Some(device) = device {
             let node = device.fdt_node();
@@ -427,7 +441,7 @@ mod tests {
     fn virtio_slots_map_only_the_devices_given() {
         let mut c = config();
         c.virtio[2] = Some(Box::new(Dummy));
-        c.virtio[5] = Some(Box::new(VirtioMmio::new(Rng::new(1), VIRTIO_IRQ + 5)));
+        c.virtio[5] = Some(Box::new(VirtioMmio::new(Rng::new(1), VIRTIO_IRQ + 5, MmioVersion::Modern)));
         let (m, info) = build(c).unwrap();
         assert_eq!(device_at(&m, 0x1000_3000), Some(("virtio-mmio".into(), "dummy")));
         assert_eq!(device_at(&m, 0x1000_6000), Some(("virtio-mmio".into(), "virtio-rng")));

@@ -1,17 +1,16 @@
-//! An empty virtio-mmio slot, as QEMU's `virt` has: the transport answers with its magic, version 2 and device ID
-//! 0 ("no device"), so a guest probing all eight slots listed in the device tree skips it instead of faulting.
+//! An empty virtio-mmio slot, as QEMU's `virt` has: the transport answers with its magic, its version and device
+//! ID 0 ("no device"), so a guest probing all eight slots listed in the device tree skips it instead of faulting.
 
 use crate::fdt::{FdtDevice, FdtNode};
+use crate::virtio::mmio::{MmioVersion, MAGIC, VENDOR_ID};
 use rewind::device::{Device, DeviceBus, RestoreError};
-
-const MAGIC: u64 = 0x7472_6976; // "virt"
-const VERSION: u64 = 2;
-const VENDOR_QEMU: u64 = 0x554d_4551;
 
 #[derive(Debug)]
 pub struct EmptyVirtioSlot {
     /// The platform interrupt line the slot is wired to: the device tree lists it although nothing raises it.
     pub irq: u32,
+    /// The register layout the slot reports, as a device in it would.
+    pub version: MmioVersion,
 }
 
 impl Device for EmptyVirtioSlot {
@@ -21,9 +20,9 @@ impl Device for EmptyVirtioSlot {
 
     fn read(&mut self, offset: u64, _size: u8, _bus: &mut DeviceBus) -> u64 {
         match offset {
-            0x000 => MAGIC,
-            0x004 => VERSION,
-            0x00c => VENDOR_QEMU,
+            0x000 => u64::from(MAGIC),
+            0x004 => u64::from(self.version.register()),
+            0x00c => u64::from(VENDOR_ID),
             _ => 0,
         }
     }
@@ -59,9 +58,11 @@ mod tests {
         let mut ram = Ram::new(0x8000_0000, 0x1000).unwrap();
         let mut signals = rewind::device::Signals::new(1);
         let mut bus = DeviceBus::new(0, &mut ram, &mut signals);
-        let mut slot = EmptyVirtioSlot { irq: 1 };
-        assert_eq!(slot.read(0, 4, &mut bus), MAGIC);
-        assert_eq!(slot.read(4, 4, &mut bus), 2);
-        assert_eq!(slot.read(8, 4, &mut bus), 0, "device id 0: no device");
+        for (version, register) in [(MmioVersion::Legacy, 1), (MmioVersion::Modern, 2)] {
+            let mut slot = EmptyVirtioSlot { irq: 1, version };
+            assert_eq!(slot.read(0, 4, &mut bus), u64::from(MAGIC));
+            assert_eq!(slot.read(4, 4, &mut bus), register);
+            assert_eq!(slot.read(8, 4, &mut bus), 0, "device id 0: no device");
+        }
     }
 }

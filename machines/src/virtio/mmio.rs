@@ -1,4 +1,6 @@
-//! The virtio-mmio transport, version 2 (VIRTIO 1.1 section 4.2.2), generic over the device type.
+//! The virtio-mmio transport, generic over the device type: the modern register layout (version 2, VIRTIO 1.1
+//! section 4.2.2) and the legacy one (version 1, section 4.2.4), which QEMU's devices use unless
+//! `-global virtio-mmio.force-legacy=false` asks for the modern one.
 
 use super::queue::{Queue, QueueError, QUEUE_SIZE_MAX, VIRTQ_AVAIL_F_NO_INTERRUPT};
 use super::{virtio_mmio_fdt_node, VirtioBackend, VIRTIO_F_INDIRECT_DESC, VIRTIO_F_VERSION_1};
@@ -8,8 +10,26 @@ use serde::{Deserialize, Serialize};
 
 /// "virt" in little-endian ASCII.
 pub const MAGIC: u32 = 0x7472_6976;
-/// The modern virtio-mmio register layout.
-pub const VERSION: u32 = 2;
+
+/// Which register layout a transport offers (its Version register).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MmioVersion {
+    /// Version 1: queues placed by a page frame number, no FEATURES_OK, 32 feature bits. QEMU's default.
+    #[default]
+    Legacy,
+    /// Version 2: queues placed by three 64-bit addresses and enabled by QueueReady.
+    Modern,
+}
+
+impl MmioVersion {
+    /// The value of the Version register.
+    pub fn register(self) -> u32 {
+        match self {
+            MmioVersion::Legacy => 1,
+            MmioVersion::Modern => 2,
+        }
+    }
+}
 /// "QEMU", as QEMU's devices report it.
 pub const VENDOR_ID: u32 = 0x554d_4551;
 
@@ -27,6 +47,12 @@ pub mod reg {
     pub const QUEUE_NUM_MAX: u64 = 0x034;
     pub const QUEUE_NUM: u64 = 0x038;
     pub const QUEUE_READY: u64 = 0x044;
+    /// Legacy only: the guest's page size, the unit of QueuePFN.
+    pub const GUEST_PAGE_SIZE: u64 = 0x028;
+    /// Legacy only: the alignment of the used ring.
+    pub const QUEUE_ALIGN: u64 = 0x03c;
+    /// Legacy only: the page frame number of the queue (descriptor table, then available ring, then used ring).
+    pub const QUEUE_PFN: u64 = 0x040;
     pub const QUEUE_NOTIFY: u64 = 0x050;
     pub const INTERRUPT_STATUS: u64 = 0x060;
     pub const INTERRUPT_ACK: u64 = 0x064;
@@ -60,6 +86,7 @@ pub const INT_CONFIG_CHANGE: u32 = 2;
 pub struct VirtioMmio<B: VirtioBackend> {
     backend: B,
     irq: u32,
+    version: MmioVersion,
     s: TransportState,
 }
 
@@ -76,7 +103,16 @@ struct TransportState {
     queues: Vec<Queue>,
     /// Why the device last entered DEVICE_NEEDS_RESET, for `info devices`.
     last_error: Option<String>,
+    /// Legacy transport: log2 of the guest's page size (GuestPageSize), 0 until written, as in QEMU.
+    #[serde(default)]
+    guest_page_shift: u32,
+    /// Legacy transport: each queue's used-ring alignment (QueueAlign).
+    #[serde(default)]
+    queue_align: Vec<u32>,
 }
+
+/// The used-ring alignment a legacy queue has until the driver writes QueueAlign (QEMU's, the x86 page size).
+const LEGACY_DEFAULT_ALIGN: u32 = 4096;
 
 #[derive(Serialize, Deserialize)]
 struct SavedState {
@@ -87,10 +123,11 @@ struct SavedState {
 }
 
 impl<B: VirtioBackend> VirtioMmio<B> {
-    /// A device driving platform interrupt line `irq` (a PLIC source on `virt`: 1..=8 for the eight slots).
-    pub fn new(backend: B, irq: u32) -> VirtioMmio<B> {
-        let queues = vec![Queue::default(); backend.num_queues()];
-        VirtioMmio { backend, irq, s: TransportState { queues, ..TransportState::default() } }
+    /// A device driving platform interrupt line `irq` (a PLIC source on `virt`: 1..=8 for the eight slots),
+    /// with the register layout `version`.
+    pub fn new(backend: B, irq: u32, version: MmioVersion) -> VirtioMmio<B> {
+        let s = TransportState::fresh(backend.num_queues(), 0);
+        VirtioMmio { backend, irq, version, s }
     }
 
     /// The device type behind the transport.
@@ -113,9 +150,14 @@ impl<B: VirtioBackend> VirtioMmio<B> {
         self.s.interrupt_status
     }
 
-    /// All features offered: the device's plus the transport's.
+    /// All features offered: the device's plus the transport's. A legacy transport has only 32 feature bits,
+    /// so it never offers VERSION_1.
     pub fn device_features(&self) -> u64 {
-        self.backend.features() | VIRTIO_F_VERSION_1 | VIRTIO_F_INDIRECT_DESC
+        let features = self.backend.features() | VIRTIO_F_VERSION_1 | VIRTIO_F_INDIRECT_DESC;
+        match self.version {
+            MmioVersion::Legacy => features & 0xffff_ffff,
+            MmioVersion::Modern => features,
+        }
     }
 
     fn selected_queue(&mut self) -> Option<&mut Queue> {
@@ -126,10 +168,12 @@ impl<B: VirtioBackend> VirtioMmio<B> {
         bus.set_irq(self.irq, self.s.interrupt_status != 0);
     }
 
+    /// The driver's reset (Status = 0, or a legacy QueuePFN = 0). Like QEMU's, it keeps the guest page size:
+    /// Linux writes GuestPageSize once at probe, before the reset that starts every driver.
     fn reset(&mut self, bus: &mut DeviceBus) {
-        let generation = self.s.config_generation;
-        let queues = vec![Queue::default(); self.backend.num_queues()];
-        self.s = TransportState { queues, config_generation: generation, ..TransportState::default() };
+        let page_shift = self.s.guest_page_shift;
+        self.s = TransportState::fresh(self.backend.num_queues(), self.s.config_generation);
+        self.s.guest_page_shift = page_shift;
         self.backend.reset();
         self.update_irq(bus);
     }
@@ -150,17 +194,37 @@ impl<B: VirtioBackend> VirtioMmio<B> {
             return;
         }
         let old = self.s.status;
-        let mut new = (value & 0xff) | (old & status::DEVICE_NEEDS_RESET);
-        if new & status::FEATURES_OK != 0 && old & status::FEATURES_OK == 0 {
-            let f = self.s.driver_features;
-            if f & !self.device_features() == 0 && f & VIRTIO_F_VERSION_1 != 0 {
-                self.backend.ack_features(f);
-            } else {
-                // The driver sees FEATURES_OK clear on read-back and gives up (section 3.1.1).
-                new &= !status::FEATURES_OK;
-            }
+        let new = (value & 0xff) | (old & status::DEVICE_NEEDS_RESET);
+        // The features take effect when the driver says it is done with them: FEATURES_OK on the modern
+        // transport; a legacy driver sets no FEATURES_OK and has them taken as written (in QEMU, at once).
+        // Bits the device did not offer are dropped and a driver that does not accept VERSION_1 is served all
+        // the same, as QEMU does (the spec would refuse; drivers in teaching kernels rely on QEMU's leniency).
+        if new & status::FEATURES_OK != 0 && old & status::FEATURES_OK == 0 && self.version == MmioVersion::Modern {
+            self.s.driver_features &= self.device_features();
+            self.backend.ack_features(self.s.driver_features);
         }
         self.s.status = new;
+    }
+
+    /// Legacy transport: the driver placed the selected queue at page frame `pfn`; the three rings follow each
+    /// other (section 2.7.2 of VIRTIO 1.0's legacy layout). Frame 0 resets the device, as in QEMU.
+    fn write_queue_pfn(&mut self, pfn: u32, bus: &mut DeviceBus) {
+        if pfn == 0 {
+            self.reset(bus);
+            return;
+        }
+        let sel = self.s.queue_sel as usize;
+        let align = u64::from(self.s.queue_align.get(sel).copied().unwrap_or(LEGACY_DEFAULT_ALIGN).max(1));
+        let shift = self.s.guest_page_shift;
+        let Some(queue) = self.s.queues.get_mut(sel) else {
+            return;
+        };
+        let n = u64::from(queue.size);
+        queue.desc = u64::from(pfn) << shift;
+        queue.driver = queue.desc + 16 * n;
+        queue.device = (queue.driver + 6 + 2 * n).next_multiple_of(align);
+        queue.ready = false;
+        self.write_queue_ready(1, bus);
     }
 
     fn notify(&mut self, index: usize, bus: &mut DeviceBus) {
@@ -260,9 +324,10 @@ impl<B: VirtioBackend> VirtioMmio<B> {
 
     fn read_reg(&self, offset: u64) -> u32 {
         let queue = self.s.queues.get(self.s.queue_sel as usize);
+        let legacy = self.version == MmioVersion::Legacy;
         match offset {
             reg::MAGIC_VALUE => MAGIC,
-            reg::VERSION => VERSION,
+            reg::VERSION => self.version.register(),
             reg::DEVICE_ID => self.backend.device_id(),
             reg::VENDOR_ID => VENDOR_ID,
             reg::DEVICE_FEATURES => match self.s.device_features_sel {
@@ -271,11 +336,26 @@ impl<B: VirtioBackend> VirtioMmio<B> {
                 _ => 0,
             },
             reg::QUEUE_NUM_MAX => queue.map_or(0, |_| u32::from(QUEUE_SIZE_MAX)),
-            reg::QUEUE_READY => queue.map_or(0, |q| u32::from(q.ready)),
+            reg::QUEUE_READY if !legacy => queue.map_or(0, |q| u32::from(q.ready)),
+            reg::QUEUE_PFN if legacy => {
+                queue.filter(|q| q.ready).map_or(0, |q| (q.desc >> self.s.guest_page_shift) as u32)
+            }
             reg::INTERRUPT_STATUS => self.s.interrupt_status,
             reg::STATUS => self.s.status,
-            reg::CONFIG_GENERATION => self.s.config_generation,
+            reg::CONFIG_GENERATION if !legacy => self.s.config_generation,
             _ => 0,
+        }
+    }
+}
+
+impl TransportState {
+    /// The state after a reset: `queues` unready queues; the configuration generation survives.
+    fn fresh(queues: usize, config_generation: u32) -> TransportState {
+        TransportState {
+            queues: vec![Queue::default(); queues],
+            queue_align: vec![LEGACY_DEFAULT_ALIGN; queues],
+            config_generation,
+            ..TransportState::default()
         }
     }
 }
@@ -308,10 +388,17 @@ impl<B: VirtioBackend> Device for VirtioMmio<B> {
             return;
         }
         let value = value as u32;
+        let legacy = self.version == MmioVersion::Legacy;
         match offset {
             reg::DEVICE_FEATURES_SEL => self.s.device_features_sel = value,
             reg::DRIVER_FEATURES_SEL => self.s.driver_features_sel = value,
             // Features are frozen once the driver set FEATURES_OK.
+            reg::DRIVER_FEATURES if legacy => {
+                if self.s.driver_features_sel == 0 {
+                    self.s.driver_features = u64::from(value) & self.device_features();
+                    self.backend.ack_features(self.s.driver_features);
+                }
+            }
             reg::DRIVER_FEATURES if self.s.status & status::FEATURES_OK == 0 => {
                 let f = &mut self.s.driver_features;
                 match self.s.driver_features_sel {
@@ -320,8 +407,18 @@ impl<B: VirtioBackend> Device for VirtioMmio<B> {
                     _ => {}
                 }
             }
+            reg::GUEST_PAGE_SIZE if legacy => {
+                // QEMU keeps log2 of the lowest set bit, and 0 for a write of 0.
+                self.s.guest_page_shift = if value == 0 { 0 } else { value.trailing_zeros() };
+            }
+            reg::QUEUE_ALIGN if legacy => {
+                if let Some(align) = self.s.queue_align.get_mut(self.s.queue_sel as usize) {
+                    *align = value;
+                }
+            }
+            reg::QUEUE_PFN if legacy => self.write_queue_pfn(value, bus),
             reg::QUEUE_SEL => self.s.queue_sel = value,
-            reg::QUEUE_READY => self.write_queue_ready(value, bus),
+            reg::QUEUE_READY if !legacy => self.write_queue_ready(value, bus),
             reg::QUEUE_NOTIFY => self.notify((value & 0xffff) as usize, bus),
             reg::INTERRUPT_ACK => {
                 self.s.interrupt_status &= !value;
@@ -334,7 +431,12 @@ impl<B: VirtioBackend> Device for VirtioMmio<B> {
             | reg::QUEUE_DRIVER_LOW
             | reg::QUEUE_DRIVER_HIGH
             | reg::QUEUE_DEVICE_LOW
-            | reg::QUEUE_DEVICE_HIGH => self.write_queue_reg(offset, value),
+            | reg::QUEUE_DEVICE_HIGH
+                if !legacy =>
+            {
+                self.write_queue_reg(offset, value)
+            }
+            reg::QUEUE_NUM => self.write_queue_reg(offset, value),
             _ => {}
         }
     }
@@ -397,6 +499,7 @@ impl<B: VirtioBackend> Device for VirtioMmio<B> {
         let flags: Vec<&str> = names.iter().filter(|(b, _)| self.s.status & b != 0).map(|(_, n)| *n).collect();
         let mut out = vec![
             ("irq".to_string(), self.irq.to_string()),
+            ("transport".to_string(), format!("virtio-mmio version {}", self.version.register())),
             ("status".to_string(), format!("{:#04x} [{}]", self.s.status, flags.join(" "))),
             ("device_features".to_string(), format!("{:#018x}", self.device_features())),
             ("driver_features".to_string(), format!("{:#018x}", self.s.driver_features)),

@@ -1,4 +1,5 @@
-//! virtio devices on the virtio-mmio transport (VIRTIO 1.1, modern interface only).
+//! virtio devices on the virtio-mmio transport (VIRTIO 1.1: the modern interface, and the legacy one QEMU
+//! defaults to).
 //!
 //! [`VirtioMmio`] is the transport: the register block of section 4.2.2, feature negotiation, the device status
 //! state machine, split virtqueues ([`queue`]) and the interrupt line. What a device *does* lives behind
@@ -13,7 +14,7 @@ pub mod queue;
 pub mod rng;
 
 pub use blk::{Blk, BlockBackend, FileDisk, JournaledDisk, OverlayDisk, SaveOriginal};
-pub use mmio::VirtioMmio;
+pub use mmio::{MmioVersion, VirtioMmio};
 pub use queue::{Buf, DescChain, Queue, QueueError};
 pub use rng::Rng;
 
