@@ -52,6 +52,11 @@ impl DeviceInput {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IrqLines {
     words: Vec<u64>,
+    /// Lines that went from low to high since the interrupt controller last took them ([`IrqLines::take_rises`]).
+    /// A controller that latches a request when its line is raised, as QEMU's PLIC does, reads these rather than
+    /// comparing levels, so a line that falls and rises again within one access still makes a request.
+    #[serde(default)]
+    rises: Vec<u64>,
 }
 
 impl IrqLines {
@@ -73,7 +78,20 @@ impl IrqLines {
         }
         let before = self.words[word];
         self.words[word] = if level { before | bit } else { before & !bit };
-        before != self.words[word]
+        let changed = before != self.words[word];
+        if changed && level {
+            if word >= self.rises.len() {
+                self.rises.resize(word + 1, 0);
+            }
+            self.rises[word] |= bit;
+        }
+        changed
+    }
+
+    /// The lines `64 * index .. 64 * index + 63` that rose since the last call for `index`, bit n for line
+    /// `64 * index + n`; forgets them.
+    pub fn take_rises(&mut self, index: usize) -> u64 {
+        self.rises.get_mut(index).map(std::mem::take).unwrap_or(0)
     }
 
     pub fn level(&self, line: u32) -> bool {
@@ -236,6 +254,12 @@ impl<'a> DeviceBus<'a> {
     /// The levels of every platform interrupt line (the interrupt controller samples them).
     pub fn irq_lines(&self) -> &IrqLines {
         &self.signals.lines
+    }
+
+    /// The platform lines `64 * index ..` that rose since the interrupt controller last asked (see
+    /// [`IrqLines::take_rises`]).
+    pub fn take_irq_rises(&mut self, index: usize) -> u64 {
+        self.signals.lines.take_rises(index)
     }
 
     /// Sets or clears the local interrupt lines `bits` of hart `hart`, bit n = local line n. The architecture

@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use rewind::{DeviceInput, Machine, Priv, StopReason};
 use rewind_machines::virt::{build, VIRTIO_IRQ, VIRTIO_SLOTS};
-use rewind_machines::virtio::{Blk, OverlayDisk, Rng, VirtioMmio};
+use rewind_machines::virtio::{Blk, MmioVersion, OverlayDisk, Rng, VirtioMmio};
 use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(240);
@@ -130,8 +130,10 @@ fn console_input_arriving_in_a_timer_interrupt_handler_reaches_the_shell() {
     let mut c = linux_config(1, Box::new(out.clone()), "");
     // The slots `-drive` and `-device virtio-rng-device` take.
     let blk = Blk::new(Box::new(OverlayDisk::open(&disk.0).unwrap()));
-    c.virtio[VIRTIO_SLOTS - 1] = Some(Box::new(VirtioMmio::new(blk, VIRTIO_IRQ + VIRTIO_SLOTS as u32 - 1)));
-    c.virtio[VIRTIO_SLOTS - 2] = Some(Box::new(VirtioMmio::new(Rng::new(0), VIRTIO_IRQ + VIRTIO_SLOTS as u32 - 2)));
+    c.virtio[VIRTIO_SLOTS - 1] =
+        Some(Box::new(VirtioMmio::new(blk, VIRTIO_IRQ + VIRTIO_SLOTS as u32 - 1, MmioVersion::default())));
+    c.virtio[VIRTIO_SLOTS - 2] =
+        Some(Box::new(VirtioMmio::new(Rng::new(0), VIRTIO_IRQ + VIRTIO_SLOTS as u32 - 2, MmioVersion::default())));
     let (mut m, _) = build(c).unwrap();
     m.set_jit(Some(rewind::DEFAULT_JIT_THRESHOLD));
     let uart = m.device_id("serial").unwrap();

@@ -9,10 +9,12 @@
 //! | `0x200000 + 0x1000*ctx` | priority threshold of `ctx` |
 //! | `0x200004 + 0x1000*ctx` | claim (read) / complete (write) |
 //!
-//! Gateways are level-triggered as in QEMU: a source is pending while its line (read from `bus.irq_lines()`) is
-//! high and it is not claimed; a claim clears pending and marks it claimed; a complete re-arms it, so a line
-//! still high is pending again at once. A context's interrupt is asserted while some pending, enabled source has
-//! a priority above the context's threshold.
+//! Gateways behave as QEMU's: a source becomes pending when a device raises its line and stops being pending when
+//! the line falls or the source is claimed; a complete only ends the claim. A line left high through a claim and
+//! complete therefore makes no new request until it falls and rises again (a real PLIC's level-triggered gateway
+//! would request again at once; QEMU's does not, and guests written against QEMU, which leave a UART's
+//! transmit-empty interrupt asserted, would otherwise take an endless storm of interrupts). A context's interrupt
+//! is asserted while some pending, unclaimed, enabled source has a priority above the context's threshold.
 
 use crate::fdt::{FdtDevice, FdtNode, FdtWiring};
 use rewind::arch::riscv::mip;
@@ -93,21 +95,19 @@ impl Plic {
         self.state.threshold.len()
     }
 
-    /// Pending = line high and not claimed, for every source.
-    fn gate(&mut self) {
+    /// Takes the lines' levels and the raises since the last sample: a raise makes its source pending, a low line
+    /// withdraws the request.
+    fn sample_lines(&mut self, bus: &mut DeviceBus) {
+        let rises = [bus.take_irq_rises(0), bus.take_irq_rises(1)];
         for w in 0..WORDS {
-            self.state.pending[w] = self.state.levels[w] & !self.state.claimed[w];
-        }
-        self.state.pending[0] &= !1;
-    }
-
-    fn sample_lines(&mut self, bus: &DeviceBus) {
-        let lines = bus.irq_lines();
-        for (w, level) in self.state.levels.iter_mut().enumerate() {
-            *level = (lines.word(w / 2) >> (32 * (w % 2))) as u32;
+            let shift = 32 * (w % 2);
+            let level = (bus.irq_lines().word(w / 2) >> shift) as u32;
+            let rose = rises.get(w / 2).map_or(0, |r| (r >> shift) as u32);
+            self.state.levels[w] = level;
+            self.state.pending[w] = (self.state.pending[w] | rose) & level;
         }
         self.state.levels[0] &= !1;
-        self.gate();
+        self.state.pending[0] &= !1;
     }
 
     /// The best pending, enabled source of `ctx` above its threshold (highest priority, lowest id on ties).
@@ -116,8 +116,10 @@ impl Plic {
         let threshold = self.state.threshold[ctx];
         let mut best: Option<(usize, u32)> = None;
         // Word by word: this runs at every device tick, and almost always nothing is pending.
-        for (word, (&pending, &enabled)) in self.state.pending.iter().zip(enable).enumerate() {
-            let mut candidates = pending & enabled;
+        for (word, ((&pending, &claimed), &enabled)) in
+            self.state.pending.iter().zip(&self.state.claimed).zip(enable).enumerate()
+        {
+            let mut candidates = pending & !claimed & enabled;
             while candidates != 0 {
                 let src = word * 32 + candidates.trailing_zeros() as usize;
                 candidates &= candidates - 1;
@@ -141,7 +143,7 @@ impl Plic {
         match self.best(ctx) {
             Some(src) => {
                 set_bit(&mut self.state.claimed, src, true);
-                self.gate();
+                set_bit(&mut self.state.pending, src, false);
                 src as u32
             }
             None => 0,
@@ -151,7 +153,6 @@ impl Plic {
     fn complete(&mut self, src: u64) {
         if (1..NUM_SOURCES as u64).contains(&src) {
             set_bit(&mut self.state.claimed, src as usize, false);
-            self.gate();
         }
     }
 
@@ -371,16 +372,34 @@ mod tests {
     }
 
     #[test]
-    fn complete_re_arms_a_line_that_is_still_high() {
+    fn complete_leaves_a_line_still_high_alone_until_it_is_raised_again() {
         let (mut t, mut p) = setup(1, 0, 1);
         raise(&mut t, &mut p, 10, true);
         assert_eq!(p.read(CLAIM0, 4, &mut t.bus()), 10);
         p.write(CLAIM0, 4, 10, &mut t.bus());
+        p.tick(&mut t.bus());
+        assert_eq!(t.hart_irqs()[0], 0, "QEMU's PLIC: no new request without a new raise");
+        assert_eq!(p.read(CLAIM0, 4, &mut t.bus()), 0);
+        // Re-raising the line (the device asserting it anew) requests again.
+        raise(&mut t, &mut p, 10, false);
+        raise(&mut t, &mut p, 10, true);
         assert_eq!(t.hart_irqs()[0], mip::MEIP);
         assert_eq!(p.read(CLAIM0, 4, &mut t.bus()), 10);
-        raise(&mut t, &mut p, 10, false);
+    }
+
+    #[test]
+    fn a_line_that_falls_and_rises_while_claimed_or_between_samples_requests_again() {
+        let (mut t, mut p) = setup(1, 0, 1);
+        raise(&mut t, &mut p, 10, true);
+        assert_eq!(p.read(CLAIM0, 4, &mut t.bus()), 10);
+        // Within one device access (no tick between): a UART's THR write drops and raises THRE.
+        t.bus().set_irq(10, false);
+        t.bus().set_irq(10, true);
+        p.tick(&mut t.bus());
+        assert_eq!(t.hart_irqs()[0], 0, "still claimed");
+        assert_eq!(p.read(PENDING_BASE, 4, &mut t.bus()), 1 << 10, "but pending");
         p.write(CLAIM0, 4, 10, &mut t.bus());
-        assert_eq!(t.hart_irqs()[0], 0, "line low after complete: nothing pending");
+        assert_eq!(t.hart_irqs()[0], mip::MEIP, "delivered once the claim ends");
     }
 
     #[test]

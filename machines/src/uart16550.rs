@@ -207,10 +207,8 @@ impl Uart16550 {
         let dlab = self.state.lcr & LCR_DLAB != 0;
         match reg {
             RBR_THR_DLL if dlab => self.state.dll = v,
-            RBR_THR_DLL => {
-                self.state.thr_ipending = false;
-                self.transmit(v);
-            }
+            // `write` has dropped THRE's interrupt as the byte went in; sending it raises it again.
+            RBR_THR_DLL => self.transmit(v),
             IER_DLM if dlab => self.state.dlm = v,
             IER_DLM => {
                 let was = self.state.ier;
@@ -254,7 +252,14 @@ impl Device for Uart16550 {
 
     fn write(&mut self, offset: u64, size: u8, value: u64, bus: &mut DeviceBus) {
         for i in 0..u64::from(size.clamp(1, 8)) {
-            self.write_reg(offset.wrapping_add(i), (value >> (8 * i)) as u8);
+            let reg = offset.wrapping_add(i);
+            if reg == RBR_THR_DLL && self.state.lcr & LCR_DLAB == 0 {
+                // As QEMU's 16550 does: the line drops while the byte is in THR and rises once it is sent, so
+                // the PLIC (which requests on a raise) sees a new transmit-empty interrupt for every byte.
+                self.state.thr_ipending = false;
+                self.update_irq(bus);
+            }
+            self.write_reg(reg, (value >> (8 * i)) as u8);
         }
         self.update_irq(bus);
     }
