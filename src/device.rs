@@ -341,6 +341,12 @@ pub trait Device: Send {
     /// Human-readable registers and state for `info devices` and the TUI.
     fn inspect(&self) -> Vec<(String, String)>;
 
+    /// Whether a read at `offset` reads a free-running clock (a timer's counter): a hart that spins on it with
+    /// nothing else to do gets its time sped up. Every other access counts as talking to the device.
+    fn is_clock(&self, _offset: u64) -> bool {
+        false
+    }
+
     /// An interrupt controller's state, one line per source that is enabled, pending or in service (`info
     /// pic`, after QEMU's `InterruptStatsProvider::print_info`); `None` for every other device.
     fn pic_info(&self) -> Option<String> {

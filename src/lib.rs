@@ -7,6 +7,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod arch;
+pub mod clock;
 pub mod device;
 mod exec;
 pub mod hooks;
@@ -20,4 +21,3 @@ pub use exec::jit::{JitStats, DEFAULT_THRESHOLD as DEFAULT_JIT_THRESHOLD};
 pub use hooks::{AccessKind, MemAccess, Tracer, WatchKind, Watchpoint};
 pub use machine::{CpuState, DebugStops, Machine, MachineBuilder, MachineState, StopReason, TIMEBASE_HZ};
 pub use memory::{DeviceId, MemoryRegion, Ram, RamError};
-pub use platform::INSNS_PER_TICK;

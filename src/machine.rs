@@ -4,12 +4,13 @@
 use crate::arch::riscv::mmu::Mmu;
 use crate::arch::riscv::Hart;
 use crate::arch::ArchHart;
+use crate::clock::{PollWatch, Timebase};
 use crate::device::{Device, DeviceInput, IrqLines, PowerRequest};
 use crate::exec::{Breakpoints, Core, Exec, SliceExit};
 use crate::hooks::{AccessKind, Tracer, Watchpoint};
 use crate::memory::{DeviceId, FlatView, MemoryRegion, Ram, RamError, RamImage, RomId, PAGE_SIZE};
 pub use crate::platform::AccessCount;
-use crate::platform::{NamedDevice, Platform, INSNS_PER_TICK};
+use crate::platform::{NamedDevice, Platform};
 use serde::{Deserialize, Serialize};
 
 /// Virtual time: timer ticks per second (the `timebase-frequency` boards advertise).
@@ -180,6 +181,8 @@ pub struct CpuState {
     pub irq_lines: IrqLines,
     pub hart_irqs: Vec<u64>,
     pub vclock: u64,
+    /// The poll of the clock in progress, if any: it decides how fast time runs next.
+    pub poll: PollWatch,
     sched: Schedule,
     pub power: Option<PowerRequest>,
 }
@@ -253,10 +256,12 @@ impl Machine {
             }
             let idx = self.sched.hart.min(self.cores.len() - 1);
             let mut slice = self.sched.quantum_left.min(remaining);
+            self.plat.slice_deadline = u64::MAX;
             if let Some(deadline) = self.plat.next_deadline() {
-                let deadline_clock = deadline.saturating_mul(INSNS_PER_TICK);
+                let deadline_clock = self.plat.timebase.vclock_at(deadline);
                 if deadline_clock > self.plat.vclock {
                     slice = slice.min(deadline_clock - self.plat.vclock);
+                    self.plat.slice_deadline = deadline_clock;
                 }
             }
             let before = self.cores[idx].hart.icount;
@@ -333,13 +338,26 @@ impl Machine {
             (None, Some(limit)) => limit,
             (None, None) => return false,
         };
-        let clock = target.saturating_mul(INSNS_PER_TICK);
+        let clock = self.plat.timebase.vclock_at(target);
         if limit.is_some() && clock <= self.plat.vclock {
             return false;
         }
         self.plat.vclock = self.plat.vclock.max(clock);
         self.plat.tick_devices();
         true
+    }
+
+    /// Sets how long an instruction takes in virtual time: `2^shift` ns (QEMU's `-icount shift=N`; 0, one
+    /// nanosecond, by default). Returns false, changing nothing, for a shift beyond [`crate::clock::MAX_SHIFT`].
+    /// Set it before the machine runs: it changes what time every instruction count means.
+    pub fn set_time_shift(&mut self, shift: u32) -> bool {
+        match Timebase::new(shift) {
+            Some(timebase) => {
+                self.plat.timebase = timebase;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Turns the JIT tier on, translating blocks once they have been entered `threshold` times, or off (`None`).
@@ -580,6 +598,7 @@ impl Machine {
             irq_lines: self.plat.signals.lines().clone(),
             hart_irqs: self.plat.signals.hart_lines().to_vec(),
             vclock: self.plat.vclock,
+            poll: self.plat.poll,
             sched: self.sched,
             power: self.plat.signals.power(),
         }
@@ -602,6 +621,7 @@ impl Machine {
         }
         self.plat.signals.restore(state.irq_lines.clone(), state.hart_irqs.clone(), state.power);
         self.plat.vclock = state.vclock;
+        self.plat.poll = state.poll;
         self.sched = state.sched;
         // Decoded and translated code stays: it depends on RAM alone, and RAM changes drop it page by page. Cached
         // translations go (the MMU's generation may repeat).
@@ -689,6 +709,7 @@ impl Machine {
         h.word(lines.word(0));
         self.plat.signals.hart_lines().iter().for_each(|w| h.word(*w));
         h.word(self.plat.vclock);
+        h.bytes(&postcard::to_allocvec(&self.plat.poll).unwrap_or_default());
         h.word(self.sched.hart as u64);
         h.word(self.sched.quantum_left);
         for (index, word) in lines.high_words_above_first() {

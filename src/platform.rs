@@ -1,11 +1,9 @@
 //! Physical-address dispatch: RAM fast path, ROMs and device registers through the flat view. Everything an
 //! executing hart can reach lives here, apart from the hart itself.
 
+use crate::clock::{PollWatch, Timebase};
 use crate::device::{Device, DeviceBus, Msi, Signals};
 use crate::memory::{FlatTarget, FlatView, MemoryRegion, Ram, PAGE_SIZE};
-
-/// Instructions per timer tick: mtime runs at 10 MHz of virtual time and one instruction is 1 ns.
-pub const INSNS_PER_TICK: u64 = 100;
 
 pub(crate) struct NamedDevice {
     pub name: String,
@@ -38,8 +36,18 @@ pub(crate) struct Platform {
     pub topology_generation: u64,
     pub devices: Vec<NamedDevice>,
     pub signals: Signals,
-    /// Virtual instruction clock: instructions executed by all harts plus idle time skipped.
+    /// Virtual instruction clock: instructions executed by all harts plus idle time skipped and the time a poll
+    /// of the clock was sped up by.
     pub vclock: u64,
+    /// How the instruction clock becomes timer ticks.
+    pub timebase: Timebase,
+    /// Watches for a hart spinning on the clock (see [`PollWatch`]).
+    pub poll: PollWatch,
+    /// The instruction clock of the next timer deadline, as the machine saw it when the running slice began: a
+    /// sped-up clock read that passes it lets the devices see the new time at once.
+    pub slice_deadline: u64,
+    /// Set when the running slice must end before its budget (time jumped past `slice_deadline`).
+    end_slice: bool,
     /// One bit per RAM page holding decoded code: a store there invalidates the block cache.
     code_pages: Vec<u64>,
     /// Physical page numbers of code pages stores went to since the interpreter last looked: their decoded
@@ -69,6 +77,10 @@ impl Platform {
             devices,
             signals: Signals::new(harts),
             vclock: 0,
+            timebase: Timebase::default(),
+            poll: PollWatch::default(),
+            slice_deadline: u64::MAX,
+            end_slice: false,
             code_pages: vec![0; pages.div_ceil(64)],
             stale_code_pages: Vec::new(),
             end_block: false,
@@ -136,7 +148,31 @@ impl Platform {
     /// Virtual time in timer ticks.
     #[inline]
     pub fn now(&self) -> u64 {
-        self.vclock / INSNS_PER_TICK
+        self.timebase.ticks(self.vclock)
+    }
+
+    /// A hart is about to read the clock from `site` (the reading instruction's address, or the timer register's):
+    /// a hart spinning on the clock gets its time sped up first (see [`PollWatch`]).
+    pub fn before_clock_read(&mut self, site: u64) {
+        let extra = self.poll.on_read(site, self.vclock);
+        if extra == 0 {
+            return;
+        }
+        self.vclock += extra;
+        if self.vclock >= self.slice_deadline {
+            // A timer fired during the jump: devices see the new time now, and the machine plans the next slice
+            // from it.
+            self.slice_deadline = u64::MAX;
+            self.tick_devices();
+            self.end_block = true;
+            self.end_slice = true;
+        }
+    }
+
+    /// Whether the running slice must end now (see `end_slice`); clears the request.
+    #[inline(always)]
+    pub fn take_end_slice(&mut self) -> bool {
+        std::mem::take(&mut self.end_slice)
     }
 
     /// Whether a store to RAM page `page` (an index) may skip the platform: the page holds no decoded code and
@@ -279,6 +315,13 @@ impl Platform {
 
     /// Runs one device access, then lets every device react (interrupt lines propagate to the PLIC and harts).
     fn device_access(&mut self, device: usize, offset: u64, size: u8, write: Option<u64>) -> u64 {
+        let is_clock = write.is_none() && self.devices.get(device).is_some_and(|d| d.device.is_clock(offset));
+        if is_clock {
+            // The site names the register: device and offset (never a code address, so never a CSR read's).
+            self.before_clock_read(((device as u64) << 48) | offset);
+        } else {
+            self.poll.disturb();
+        }
         let now = self.now();
         let mut value = 0;
         if let Some(dev) = self.devices.get_mut(device) {

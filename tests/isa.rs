@@ -56,3 +56,36 @@ fn every_isa_test_passes_under_qemu_the_reference() {
         assert_eq!(run.code, Some(0), "{} under QEMU:\n{}", elf.display(), run.stdout);
     }
 }
+
+/// examples/isa/busy_wait spins two seconds on the clock: rewind speeds a polling hart's time up, so the wait costs
+/// a few million instructions instead of two billion, under both backends and at any `-icount shift`, while a timer
+/// interrupt that falls due during the wait still comes within a millisecond of its time.
+#[test]
+fn a_busy_wait_costs_few_instructions_and_its_timer_interrupt_comes_on_time() {
+    let elf = workspace().join("examples/isa/build/busy_wait.elf");
+    for extra in [&["--jit", "on"][..], &["--jit", "off"], &["-icount", "shift=3"]] {
+        let mut cmd = Command::new(rewind_bin());
+        cmd.args(["-M", "virt", "-m", "128M", "-nographic", "-bios", "none", "--stats", "-kernel"]).arg(&elf);
+        cmd.args(extra);
+        let run = run_with_input(cmd, b"", Duration::from_secs(60));
+        assert_eq!(run.code, Some(0), "{extra:?}:\n{}{}", run.stdout, run.stderr);
+        let number_before = |text: &str, marker: &str| -> u64 {
+            let at = text.find(marker).unwrap_or_else(|| panic!("no '{marker}' in:\n{text}"));
+            let digits: String = text[..at]
+                .trim_end()
+                .chars()
+                .rev()
+                .take_while(char::is_ascii_digit)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            digits.parse().unwrap()
+        };
+        let late_us = number_before(&run.stdout, " us late");
+        assert!(late_us <= 1000, "{extra:?}: the timer interrupt came {late_us} us late");
+        let instructions = number_before(&run.stderr, " instructions,");
+        assert!(instructions < 20_000_000, "{extra:?}: {instructions} instructions for a two-second wait");
+        assert!(run.stderr.contains("2.000 s virtual time"), "{extra:?}: {}", run.stderr);
+    }
+}

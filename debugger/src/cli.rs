@@ -228,27 +228,55 @@ pub struct MachineArgs {
     /// -kernel file, when it is an ELF with symbols).
     #[arg(long = "symbols", value_name = "FILE")]
     pub symbols: Option<PathBuf>,
-    /// Virtual time (QEMU's `-icount`): always the instruction count here; `sleep=on` (the default) lets an idle
-    /// guest's clock advance with the wall clock at no CPU cost, `sleep=off` jumps idle time at once.
-    #[arg(long = "icount", value_name = "sleep=on|off", default_value = "sleep=on")]
+    /// Virtual time (QEMU's `-icount`): always the instruction count here. `shift=N` makes an instruction 2^N ns
+    /// (default 0: 1 ns); `sleep=on` (the default) lets an idle guest's clock advance with the wall clock at no CPU
+    /// cost, `sleep=off` jumps idle time at once.
+    #[arg(long = "icount", value_name = "[shift=N][,sleep=on|off]", default_value = "sleep=on")]
     pub icount: String,
 }
 
-/// Parses `-icount`: whether an idle guest sleeps in real time (`sleep=on`).
-pub fn parse_icount(spec: &str) -> Result<bool> {
-    let mut sleep = true;
-    for part in spec.split(',') {
-        match part.split_once('=').unwrap_or((part, "")) {
-            ("sleep", "on") => sleep = true,
-            ("sleep", "off") => sleep = false,
-            ("shift", _) | ("align", _) | ("rr", _) | ("rrfile", _) | ("rrsnapshot", _) => bail!(
-                "-icount {spec}: rewind supports only sleep=on|off (virtual time always follows the instruction \
-                 count; record and replay are `rewind record` and `rewind replay`)"
+/// QEMU's `-icount` options rewind has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Icount {
+    /// An instruction takes 2^shift ns of virtual time.
+    pub shift: u32,
+    /// An idle guest's clock keeps pace with the wall clock.
+    pub sleep: bool,
+}
+
+/// Parses `-icount`: `[shift=]N`, `sleep=on|off`, comma-separated, as QEMU spells them.
+pub fn parse_icount(spec: &str) -> Result<Icount> {
+    let mut icount = Icount { shift: 0, sleep: true };
+    for (i, part) in spec.split(',').enumerate() {
+        let (key, value) = match part.split_once('=') {
+            Some(kv) => kv,
+            // QEMU takes a bare first value as the shift.
+            None if i == 0 => ("shift", part),
+            None => (part, ""),
+        };
+        match (key, value) {
+            ("sleep", "on") => icount.sleep = true,
+            ("sleep", "off") => icount.sleep = false,
+            ("shift", "auto") => bail!(
+                "-icount {spec}: shift=auto follows the host's speed, which no replay could repeat; give a fixed \
+                 shift=N (0 to {})",
+                rewind::clock::MAX_SHIFT
             ),
-            _ => bail!("-icount {spec}: expected sleep=on or sleep=off"),
+            ("shift", n) => {
+                icount.shift = n
+                    .parse()
+                    .ok()
+                    .filter(|s| *s <= rewind::clock::MAX_SHIFT)
+                    .with_context(|| format!("-icount {spec}: shift must be 0 to {}", rewind::clock::MAX_SHIFT))?;
+            }
+            ("align", _) | ("rr", _) | ("rrfile", _) | ("rrsnapshot", _) => bail!(
+                "-icount {spec}: rewind supports shift=N and sleep=on|off (virtual time always follows the \
+                 instruction count; record and replay are `rewind record` and `rewind replay`)"
+            ),
+            _ => bail!("-icount {spec}: expected shift=N or sleep=on|off"),
         }
     }
-    Ok(sleep)
+    Ok(icount)
 }
 
 impl MachineArgs {
@@ -439,6 +467,18 @@ pub fn parse_drive(s: &str) -> Result<DriveSpec> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn icount_takes_qemus_shift_and_sleep_and_refuses_what_cannot_replay() {
+        let icount = |spec: &str| parse_icount(spec).map_err(|e| format!("{e:#}"));
+        assert_eq!(icount("sleep=on").unwrap(), Icount { shift: 0, sleep: true });
+        assert_eq!(icount("shift=3,sleep=off").unwrap(), Icount { shift: 3, sleep: false });
+        assert_eq!(icount("7").unwrap(), Icount { shift: 7, sleep: true }, "QEMU's bare shift");
+        assert!(icount("shift=auto").unwrap_err().contains("no replay could repeat"));
+        assert!(icount("shift=11").unwrap_err().contains("shift must be 0 to 10"));
+        assert!(icount("shift=3,align=on").unwrap_err().contains("rewind supports shift=N and sleep=on|off"));
+        assert!(icount("speed=9").unwrap_err().contains("expected shift=N or sleep=on|off"));
+    }
 
     #[test]
     fn a_drive_file_is_replaced_and_its_options_kept() {

@@ -55,7 +55,7 @@ pub fn run_with(
         reverse: args.reverse,
         // A run that ends in a verdict has nobody typing: idle time passes at once rather than at the wall
         // clock's pace.
-        sleep: cli::parse_icount(&args.icount)? && !args.verdict.wanted(),
+        sleep: cli::parse_icount(&args.icount)?.sleep && !args.verdict.wanted(),
         max_insns: args.max_insns,
         // The TUI answers a step back or a jump to a console line by re-running from the checkpoint before it:
         // denser checkpoints keep that under a tenth of a second.

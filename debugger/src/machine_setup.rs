@@ -35,7 +35,10 @@ pub fn build_machine(
         config.initrd = Some(ImageFile::read(i)?);
     }
     crate::drives::attach(args, &mut config, originals)?;
+    let icount = cli::parse_icount(&args.icount)?;
     let (mut machine, boot) = virt::build(config)?;
+    // parse_icount keeps the shift in range.
+    machine.set_time_shift(icount.shift);
     if args.jit == "on" && !machine.set_jit(Some(args.jit_threshold)) {
         term::line("rewind: no JIT on this host; interpreting");
     }

@@ -118,6 +118,10 @@ impl Device for Clint {
         self.update_all(bus);
     }
 
+    fn is_clock(&self, offset: u64) -> bool {
+        (MTIME..MTIME + 8).contains(&offset)
+    }
+
     fn next_deadline(&self) -> Option<u64> {
         self.state.mtimecmp.iter().zip(&self.state.mtip).filter(|(_, &fired)| !fired).map(|(&cmp, _)| cmp).min()
     }

@@ -494,6 +494,9 @@ fn execute_exact(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64) -> 
                 Csrrwi | Csrrsi | Csrrci => insn.rs1 as u64,
                 _ => rs1,
             };
+            if csr_no == csr::TIME {
+                plat.before_clock_read(pc);
+            }
             let env = CsrEnv { time: plat.now(), external_irqs: plat.signals.hart_line_word(h.id) };
             let writes = matches!(insn.op, Csrrw | Csrrwi) || insn.rs1 != 0;
             let reads = !matches!(insn.op, Csrrw | Csrrwi) || rd != 0;

@@ -146,7 +146,7 @@ impl Exec {
             if !core.hart.service_interrupts(plat.signals.hart_line_word(core.hart.id)) {
                 return SliceExit::Idle;
             }
-            if core.hart.icount >= end {
+            if core.hart.icount >= end || plat.take_end_slice() {
                 return SliceExit::Budget;
             }
             let slot = match self.cache.lookup(core, plat) {
