@@ -393,12 +393,12 @@ impl<B: VirtioBackend> Device for VirtioMmio<B> {
             reg::DEVICE_FEATURES_SEL => self.s.device_features_sel = value,
             reg::DRIVER_FEATURES_SEL => self.s.driver_features_sel = value,
             // Features are frozen once the driver set FEATURES_OK.
-            reg::DRIVER_FEATURES if legacy => {
-                if self.s.driver_features_sel == 0 {
-                    self.s.driver_features = u64::from(value) & self.device_features();
-                    self.backend.ack_features(self.s.driver_features);
-                }
+            // A legacy transport has 32 feature bits: a write with another selector goes nowhere.
+            reg::DRIVER_FEATURES if legacy && self.s.driver_features_sel == 0 => {
+                self.s.driver_features = u64::from(value) & self.device_features();
+                self.backend.ack_features(self.s.driver_features);
             }
+            reg::DRIVER_FEATURES if legacy => {}
             reg::DRIVER_FEATURES if self.s.status & status::FEATURES_OK == 0 => {
                 let f = &mut self.s.driver_features;
                 match self.s.driver_features_sel {
