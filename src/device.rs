@@ -331,6 +331,10 @@ pub trait Device: Send {
         false
     }
 
+    /// A system reset: the device takes its power-on state, as QEMU's device reset gives it. What lives outside
+    /// the machine stays: a disk keeps what the guest wrote to it, the console its host side.
+    fn reset(&mut self);
+
     /// The device's complete guest-visible state, serialized (a plain `XxxState` struct encoded with postcard,
     /// whose wire format is specified).
     fn save(&self) -> Vec<u8>;

@@ -128,7 +128,10 @@ impl MachineBuilder {
     pub fn build(self) -> Machine {
         let cores =
             (0..self.harts).map(|id| Core { hart: Hart::new(id, self.reset_pc), mmu: Mmu::default() }).collect();
+        // What the board loaded is all that RAM holds now: a reset writes it back.
+        let power_on_ram = self.ram.image();
         Machine {
+            power_on_ram,
             cores,
             plat: Platform::new(self.ram, self.roms, self.root, self.devices, self.harts),
             exec: Exec::default(),
@@ -199,9 +202,28 @@ pub struct Machine {
     reset_pc: u64,
     last_watch_hit: Option<crate::hooks::MemAccess>,
     images: Vec<LoadedImage>,
+    /// RAM as the board loaded it (the written pages only), for [`Machine::reset`].
+    power_on_ram: RamImage,
 }
 
 impl Machine {
+    /// A system reset, as QEMU's `system_reset` or a guest's reset request gives it: harts start over at the
+    /// reset vector, devices take their power-on state and the images the board loaded are written back (the
+    /// rest of RAM keeps its contents, as in QEMU). Instruction counts and virtual time go on: a run that resets
+    /// is still one run, its statistics cover it whole, and its recording replays across the reset.
+    pub fn reset(&mut self) {
+        for core in &mut self.cores {
+            let icount = core.hart.icount;
+            core.hart = Hart::new(core.hart.id, self.reset_pc);
+            core.hart.icount = icount;
+            core.mmu.csrs_changed();
+        }
+        self.plat.reset(self.cores.len(), &self.power_on_ram);
+        self.exec.flush();
+        self.sched = Schedule { hart: 0, quantum_left: QUANTUM };
+        self.last_watch_hit = None;
+    }
+
     /// The images the board loaded, in the order it loaded them.
     pub fn loaded_images(&self) -> &[LoadedImage] {
         &self.images
@@ -778,6 +800,23 @@ mod tests {
     }
 
     #[test]
+    fn a_reset_restarts_the_harts_and_reloads_the_images_while_counts_and_other_ram_go_on() {
+        let mut m = machine();
+        assert_eq!(m.run(4), StopReason::BudgetExhausted);
+        let vclock = m.vclock();
+        // The guest overwrote its own code (the image) and wrote data elsewhere.
+        m.write_phys(BASE + 16, &0x0010_0073u32.to_le_bytes()).unwrap();
+        m.reset();
+        let hart = m.hart(0).unwrap();
+        assert_eq!((hart.pc, hart.x[12], hart.icount), (BASE, 0, 4), "reset pc, fresh registers, count kept");
+        assert_eq!(m.ram().read_u32(BASE + 16), Some(0x0000_006f), "the image is back");
+        assert_eq!(m.ram().read_u64(BASE + 0x1000), Some(42), "the rest of RAM keeps what it held");
+        assert_eq!(m.vclock(), vclock, "time goes on");
+        assert_eq!(m.run(5), StopReason::BudgetExhausted);
+        assert_eq!((m.icount(), m.hart(0).unwrap().pc), (9, BASE + 16), "runs the reloaded code");
+    }
+
+    #[test]
     fn write_watchpoint_stops_after_the_writing_instruction() {
         let mut m = machine();
         m.add_watchpoint(Watchpoint { addr: BASE + 0x1000, len: 8, kind: WatchKind::Write });
@@ -892,6 +931,7 @@ mod tests {
         fn kind(&self) -> &'static str {
             "test"
         }
+        fn reset(&mut self) {}
         fn read(&mut self, _: u64, _: u8, _: &mut crate::DeviceBus) -> u64 {
             0x1234
         }

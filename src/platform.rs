@@ -151,6 +151,21 @@ impl Platform {
         self.timebase.ticks(self.vclock)
     }
 
+    /// A system reset of everything outside the harts: every device takes its power-on state, the interrupt
+    /// lines fall, a pending power request is dropped, and the pages of `power_on` (the images the board loaded)
+    /// are written back; the rest of RAM keeps its contents, as in QEMU. Decoded code is dropped.
+    pub fn reset(&mut self, harts: usize, power_on: &crate::memory::RamImage) {
+        for dev in &mut self.devices {
+            dev.device.reset();
+        }
+        self.signals.restore(crate::device::IrqLines::default(), vec![0; harts], None);
+        self.ram.write_back(power_on);
+        self.poll = PollWatch::default();
+        self.clear_code_pages();
+        self.fast_path_epoch += 1;
+        self.end_block = true;
+    }
+
     /// A hart is about to read the clock from `site` (the reading instruction's address, or the timer register's):
     /// a hart spinning on the clock gets its time sped up first (see [`PollWatch`]).
     pub fn before_clock_read(&mut self, site: u64) {

@@ -186,3 +186,62 @@ fn query_answers_questions_about_a_boot_recording() {
     assert!(bad.stderr.contains("rewind: frobnicate: unknown command 'frobnicate'"), "{}", bad.stderr);
     let _ = std::fs::remove_file(&file);
 }
+
+/// A guest reset is part of the run: `--stats` counts both boots, the recording goes on across the reset, and its
+/// replay repeats both boots and says the run ended in the guest's poweroff.
+#[test]
+fn a_guest_reset_is_recorded_and_replayed_with_the_run() {
+    let g = guest_dir();
+    let file = temp("reset.rwd");
+    let mut cmd = Command::new(rewind_bin());
+    cmd.args(["record", "-o"]).arg(&file).args(["--stats", "-M", "virt", "-m", "256M", "-nographic", "-kernel"]);
+    cmd.arg(g.join("Image")).arg("-initrd").arg(g.join("initramfs.cpio.gz")).args(["-append", "console=ttyS0"]);
+    let prompt = "rewind-guest:/# ";
+    let steps = [(prompt, "reboot -f\n"), (prompt, "echo after-reset-$((6*7))\n"), (prompt, "poweroff -f\n")];
+    let rec = run_conversation(cmd, &steps, TIMEOUT);
+    assert_eq!(rec.code, Some(0), "{}\n{}", rec.stdout, rec.stderr);
+    assert_eq!(rec.stdout.matches("Linux version").count(), 2, "{}", rec.stdout);
+    assert!(rec.stdout.contains("after-reset-42"), "{}", rec.stdout);
+    // One boot to the shell is about 10^8 instructions: the statistics cover both.
+    let instructions: u64 = rec
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("rewind: ")?.split_once(" instructions,")?.0.parse().ok())
+        .unwrap_or_else(|| panic!("no statistics in:\n{}", rec.stderr));
+    assert!(instructions > 150_000_000, "{instructions} instructions for two boots:\n{}", rec.stderr);
+    let rep = replay(&file);
+    assert_eq!(rep.code, Some(0), "{}", rep.stderr);
+    assert_eq!(rep.stdout, rec.stdout);
+    assert!(rep.stderr.contains("(poweroff 0); state matches the recording"), "{}", rep.stderr);
+    let _ = std::fs::remove_file(file);
+}
+
+/// A run the user ends (here by SIGTERM, as by Ctrl-A x or the monitor's quit) replays to the same point and says
+/// so, rather than claiming the guest powered off.
+#[test]
+fn a_run_ended_by_the_user_replays_as_such() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let g = guest_dir();
+    let file = temp("quit.rwd");
+    let mut cmd = Command::new(rewind_bin());
+    cmd.args(["record", "-o"]).arg(&file).args(["-M", "virt", "-m", "256M", "-nographic", "-kernel"]);
+    cmd.arg(g.join("Image")).arg("-initrd").arg(g.join("initramfs.cpio.gz")).args(["-append", "console=ttyS0"]);
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("rewind-guest:/# ") {
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "the guest never gave its prompt:\n{}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(128 + 15));
+    let rep = replay(&file);
+    assert_eq!(rep.code, Some(0), "{}", rep.stderr);
+    assert!(rep.stderr.contains("(quit); state matches the recording"), "{}", rep.stderr);
+    let _ = std::fs::remove_file(file);
+}

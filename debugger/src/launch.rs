@@ -7,7 +7,7 @@ use crate::gdb::{GdbServer, GdbSlot};
 use crate::machine_setup::build_machine;
 use crate::monitor_stdio::MonitorStdio;
 use crate::serial::{Serial, SerialSink};
-use crate::session::{Frontend, InputPath, Options, Rebuild, Session, SharedOutput, CHECKPOINT_EVERY};
+use crate::session::{Frontend, InputPath, Options, Session, SharedOutput, CHECKPOINT_EVERY};
 use crate::symbols::Symbols;
 use crate::term;
 use crate::tui::Tui;
@@ -32,6 +32,7 @@ pub fn run_with(
     inputs: InputPath,
     originals: Option<crate::drives::OriginalsFor>,
 ) -> Result<Ended> {
+    crate::signals::install();
     if let Some(help) = crate::drives::device_help(&args.devices)? {
         // As QEMU: `-device help` lists what exists, `-device TYPE,help` its properties, and nothing runs.
         print!("{help}");
@@ -49,8 +50,6 @@ pub fn run_with(
         std::fs::write(&path, &boot.fdt).with_context(|| format!("dumpdtb: cannot write {}", path.display()))?;
         return Ok(Ended { code: 0, outcome: None, at: None });
     }
-    let (fresh_args, fresh_out) = (args.clone(), out.clone());
-    let rebuild: Rebuild = Box::new(move || Ok(build_machine(&fresh_args, Box::new(fresh_out.clone()), None)?.0));
     let options = Options {
         reverse: args.reverse,
         // A run that ends in a verdict has nobody typing: idle time passes at once rather than at the wall
@@ -76,7 +75,7 @@ pub fn run_with(
              devices); add -serial file:PATH or -serial none, or keep the console and press Ctrl-A c for the monitor"
         );
     }
-    let mut session = Session::new(machine, inputs, out, options, rebuild)?;
+    let mut session = Session::new(machine, inputs, out, options)?;
     if judged {
         session.set_judge(criteria);
     }
@@ -133,7 +132,7 @@ pub fn run_with(
     drop(tui);
     drop(console);
     drop(monitor);
-    session.finish(code)?;
+    session.finish()?;
     if args.stats {
         print_stats(&session.machine, started);
     }

@@ -15,6 +15,7 @@ mod progress;
 mod recording;
 mod serial;
 mod session;
+mod signals;
 mod symbols;
 mod term;
 mod tui;

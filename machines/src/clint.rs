@@ -79,6 +79,10 @@ impl Device for Clint {
         "sifive_clint"
     }
 
+    fn reset(&mut self) {
+        self.state = ClintState::reset(self.harts());
+    }
+
     fn read(&mut self, offset: u64, size: u8, bus: &mut DeviceBus) -> u64 {
         let harts = self.harts() as u64;
         if offset < MTIMECMP_BASE {

@@ -81,6 +81,11 @@ impl Device for GoldfishRtc {
         "goldfish_rtc"
     }
 
+    /// The alarm and interrupt go; the time the guest set stays, as a battery-backed clock's does.
+    fn reset(&mut self) {
+        self.state = GoldfishRtcState { base_ns: self.state.base_ns, ..GoldfishRtcState::default() };
+    }
+
     fn read(&mut self, offset: u64, size: u8, bus: &mut DeviceBus) -> u64 {
         let reg = offset & !3;
         let value: u32 = match reg {

@@ -222,6 +222,10 @@ impl Device for Plic {
         "sifive_plic"
     }
 
+    fn reset(&mut self) {
+        self.state = PlicState::reset(self.contexts() / 2);
+    }
+
     fn read(&mut self, offset: u64, size: u8, bus: &mut DeviceBus) -> u64 {
         let aligned = offset & !3;
         let value = if size > 4 {

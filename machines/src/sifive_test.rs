@@ -35,6 +35,8 @@ impl Device for SifiveTest {
         "sifive_test"
     }
 
+    fn reset(&mut self) {}
+
     fn read(&mut self, _offset: u64, _size: u8, _bus: &mut DeviceBus) -> u64 {
         0
     }

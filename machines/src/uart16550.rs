@@ -240,6 +240,12 @@ impl Device for Uart16550 {
         "ns16550a"
     }
 
+    /// Input the guest had not yet taken stays queued: it is the host side's, as a chardev's is in QEMU.
+    fn reset(&mut self) {
+        let pending = std::mem::take(&mut self.state.rx_pending);
+        self.state = Uart16550State { rx_pending: pending, ..Uart16550State::default() };
+    }
+
     fn read(&mut self, offset: u64, size: u8, bus: &mut DeviceBus) -> u64 {
         // Byte registers: a wider access reads consecutive registers.
         let mut value = 0u64;

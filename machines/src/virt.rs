@@ -366,6 +366,7 @@ mod tests {
         fn kind(&self) -> &'static str {
             "dummy"
         }
+        fn reset(&mut self) {}
         fn read(&mut self, _: u64, _: u8, _: &mut DeviceBus) -> u64 {
             0x7472_6976
         }

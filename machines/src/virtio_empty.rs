@@ -18,6 +18,8 @@ impl Device for EmptyVirtioSlot {
         "virtio-mmio (empty)"
     }
 
+    fn reset(&mut self) {}
+
     fn read(&mut self, offset: u64, _size: u8, _bus: &mut DeviceBus) -> u64 {
         match offset {
             0x000 => u64::from(MAGIC),

@@ -323,6 +323,20 @@ impl Ram {
         RamImage { base: self.base, size: self.size(), pages }
     }
 
+    /// Writes the pages of `image` back over RAM and leaves every other page as it is (a system reset reloading
+    /// what the board loaded); the pages written are dirty for every consumer. Pages of an image from other RAM
+    /// that do not fit are skipped.
+    pub fn write_back(&mut self, image: &RamImage) {
+        for (index, data) in &image.pages {
+            let Some(span) = usize::try_from(*index).ok().and_then(|i| self.page_span(i)) else { continue };
+            if span.len() == data.len() {
+                let start = span.start;
+                self.bytes.as_mut_slice()[span].copy_from_slice(data);
+                self.mark_dirty(start, data.len());
+            }
+        }
+    }
+
     /// Makes the contents those of `image`, which must come from RAM of the same base and size and hold whole
     /// pages inside it; `Err` says what does not match (and RAM is left as it was). The pages that change are
     /// dirty for every consumer.

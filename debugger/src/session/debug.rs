@@ -134,14 +134,4 @@ impl Session {
         self.debug.phys = false;
         self.debug.forget_watch_stop();
     }
-
-    /// Sets the breakpoints and watchpoints again on a fresh machine (after a guest reset).
-    pub(super) fn reapply_debug_state(&mut self) {
-        for addr in self.debug.breakpoints.keys() {
-            self.machine.add_breakpoint(*addr);
-        }
-        for w in &self.debug.watchpoints {
-            self.machine.add_watchpoint(*w);
-        }
-    }
 }

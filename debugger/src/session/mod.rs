@@ -32,9 +32,6 @@ pub const FAILURE_EXIT: i32 = 70;
 /// Exit code of a replay whose recording ends before its recorded end (cut off or damaged).
 pub const REPLAY_CUT_OFF_EXIT: i32 = 3;
 
-/// Makes a fresh machine of the session's configuration (a guest reset is a fresh boot).
-pub type Rebuild = Box<dyn FnMut() -> Result<Machine>>;
-
 /// How a session runs.
 pub struct Options {
     /// Keep a history of a live run, so it can go backwards (`--reverse`).
@@ -62,7 +59,6 @@ pub struct Session {
     output: SharedOutput,
     /// While replaying a recording: why it may end before its recorded end.
     replay_damage: Option<String>,
-    rebuild: Rebuild,
     pacing: IdlePacing,
     /// Instructions left before `--max-insns` stops the run.
     budget: Option<u64>,
@@ -88,18 +84,14 @@ pub struct Session {
     judge: Option<judge::Judge>,
     /// How the judge ended the run, if it did.
     outcome: Option<judge::Outcome>,
+    /// How the run ended, when the guest or the verdict ended it: a recording's `End` reason.
+    ended: Option<String>,
 }
 
 impl Session {
     /// A session on `machine`, whose console writes to `output`. `inputs` is `Live`, `Record` or `Replay`; the
     /// session adds the history that reverse execution needs.
-    pub fn new(
-        mut machine: Machine,
-        mut inputs: InputPath,
-        output: SharedOutput,
-        options: Options,
-        rebuild: Rebuild,
-    ) -> Result<Session> {
+    pub fn new(mut machine: Machine, mut inputs: InputPath, output: SharedOutput, options: Options) -> Result<Session> {
         let console = machine.device_id("serial").context("the board has no serial port")?;
         // A recording keeps its own history (below); a plain run keeps one when asked.
         if options.reverse && matches!(inputs, InputPath::Live) {
@@ -136,7 +128,6 @@ impl Session {
             console,
             output,
             replay_damage,
-            rebuild,
             pacing,
             budget: options.max_insns,
             bar: Progress::new("", 0),
@@ -144,6 +135,7 @@ impl Session {
             woke: false,
             judge: None,
             outcome: None,
+            ended: None,
         })
     }
 
@@ -258,7 +250,7 @@ impl Session {
             Request::Reset if !matches!(self.inputs, InputPath::Live) => {
                 anyhow::bail!("a recording or replay cannot be reset: its log decides what the machine does")
             }
-            Request::Reset => self.reset_machine()?,
+            Request::Reset => self.reset_machine(),
             Request::Break(addr) => self.add_breakpoint(addr),
             Request::Delete(addr) => {
                 if !self.remove_breakpoint(addr) {
@@ -277,13 +269,10 @@ impl Session {
         Ok(())
     }
 
-    /// A reset is a fresh boot of the same configuration: images are reloaded, devices start over, breakpoints
-    /// and watchpoints stay.
-    pub(super) fn reset_machine(&mut self) -> Result<()> {
-        self.machine = (self.rebuild)()?;
-        self.machine.set_stop_on_idle(true);
-        self.reapply_debug_state();
-        Ok(())
+    /// A system reset (see [`Machine::reset`]): the same machine boots again, its instruction count and virtual
+    /// time going on, breakpoints and watchpoints kept.
+    pub(super) fn reset_machine(&mut self) {
+        self.machine.reset();
     }
 
     /// Judges the run by `criteria` from now on (see [`judge::Judge`]).
@@ -296,14 +285,18 @@ impl Session {
         self.outcome.as_ref()
     }
 
-    /// Ends the session's input path (a recording writes how the run ended).
-    pub fn finish(&mut self, code: i32) -> Result<()> {
-        let reason = if code == FAILURE_EXIT { "guest failure".to_string() } else { format!("poweroff {code}") };
+    /// Ends the session's input path (a recording writes how the run ended: the guest's poweroff, the verdict,
+    /// or `quit` when the user or a signal ended it).
+    pub fn finish(&mut self) -> Result<()> {
+        let reason = self.ended.take().unwrap_or_else(|| QUIT.to_string());
         std::mem::replace(&mut self.inputs, InputPath::Live).finish(&mut self.machine, &reason)
     }
 }
 
-/// The guest's exit code from a recording's `End` reason (`poweroff N`, `guest failure`).
+/// The `End` reason of a run the user ended (Ctrl-A x, the monitor's `quit`, gdb's `kill`, a signal).
+pub const QUIT: &str = "quit";
+
+/// The guest's exit code from a recording's `End` reason (`poweroff N`, `guest failure`; 0 for the others).
 pub fn exit_code_of(reason: &str) -> i32 {
     if reason == "guest failure" {
         return FAILURE_EXIT;

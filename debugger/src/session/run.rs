@@ -2,7 +2,6 @@
 //! stopped, and treats itself what no front end took (idle waits, poweroff, reset, the end of a replay).
 
 use super::frontend::{Command, Frontend, Presence, Reported};
-use super::input::InputPath;
 use super::judge::Outcome;
 use super::stop::{Direction, Stop, StopEvent};
 use super::{exit_code_of, Resume, Session, FAILURE_EXIT, REPLAY_CUT_OFF_EXIT};
@@ -36,7 +35,9 @@ impl Session {
             let mut chunk = self.budget.map_or(CHUNK, |b| b.min(CHUNK));
             if chunk == 0 {
                 let at = self.machine.icount();
-                self.outcome = Some(Outcome::TimedOut(format!("--max-insns reached at instruction {at}")));
+                let why = format!("--max-insns reached at instruction {at}");
+                self.ended = Some(format!("stopped: {why}"));
+                self.outcome = Some(Outcome::TimedOut(why));
                 return Ok(0);
             }
             if let Some(code) = self.quit.take() {
@@ -99,14 +100,16 @@ impl Session {
             // Judged where the recording is, so a replay of the run gets to the same end.
             if let Some(judge) = self.judge.as_mut().filter(|_| !self.inputs.replaying()) {
                 if let Some(outcome) = judge.check(&output, &self.machine) {
-                    let code = match &outcome {
+                    let (code, ended) = match &outcome {
                         Outcome::Failed(why) => {
                             let at = self.machine.icount();
                             say(frontends, &format!("rewind: guest failure at instruction {at}: {why}"));
-                            FAILURE_EXIT
+                            (FAILURE_EXIT, "guest failure".to_string())
                         }
-                        Outcome::Passed(_) | Outcome::TimedOut(_) => 0,
+                        Outcome::Passed(line) => (0, format!("passed: {line}")),
+                        Outcome::TimedOut(why) => (0, format!("stopped: {why}")),
                     };
+                    self.ended = Some(ended);
                     self.outcome = Some(outcome);
                     return Ok(code);
                 }
@@ -129,6 +132,10 @@ impl Session {
 
     /// Polls every front end, giving them `wait` between them to wait for input; what the machine may do.
     fn poll(&mut self, frontends: &mut Frontends, wait: Duration) -> Result<Command> {
+        if let Some(signal) = crate::signals::terminated() {
+            say(frontends, &format!("rewind: terminated by signal {signal}"));
+            return Ok(Command::Quit(128 + signal));
+        }
         let until = Instant::now() + wait;
         let mut verdict = Command::Run(u64::MAX);
         for frontend in frontends.iter_mut() {
@@ -183,13 +190,13 @@ impl Session {
             // A replay runs on to the recording's end event, which says how the recorded run ended (the timeline
             // stops there, or at the last recorded event of a recording cut off).
             StopEvent::Poweroff { .. } if self.replay_damage.is_some() => None,
-            StopEvent::Poweroff { code } => Some(code as i32),
-            StopEvent::Reset if !matches!(self.inputs, InputPath::Live) => {
-                say(frontends, "rewind: the guest reset; the recording ends here");
-                Some(0)
+            StopEvent::Poweroff { code } => {
+                self.ended = Some(format!("poweroff {code}"));
+                Some(code as i32)
             }
+            // The guest asked: a reset is part of the run, recorded or replayed like the rest of it.
             StopEvent::Reset => {
-                self.reset_machine()?;
+                self.reset_machine();
                 None
             }
             // Only debuggers set breakpoints and watchpoints, and they take their stops.
@@ -306,7 +313,7 @@ fn say(frontends: &mut Frontends, text: &str) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Options, SharedOutput, CHECKPOINT_EVERY};
+    use super::super::{InputPath, Options, SharedOutput, CHECKPOINT_EVERY};
     use super::*;
     use rewind_machines::uart16550::Uart16550;
 
@@ -320,8 +327,7 @@ mod tests {
         let mut machine = b.build();
         machine.write_phys(RAM, &0x0000_006f_u32.to_le_bytes()).unwrap();
         let options = Options { reverse: false, sleep: false, max_insns, checkpoint_every: CHECKPOINT_EVERY };
-        let rebuild: super::super::Rebuild = Box::new(|| anyhow::bail!("no reset in this test"));
-        Session::new(machine, InputPath::Live, SharedOutput::default(), options, rebuild).unwrap()
+        Session::new(machine, InputPath::Live, SharedOutput::default(), options).unwrap()
     }
 
     /// A front end that answers each poll from a script (then lets the machine run), and notes what it is told.

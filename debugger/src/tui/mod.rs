@@ -800,11 +800,6 @@ fn complete(session: &Session, line: &str) -> String {
 
 impl Frontend for Tui {
     fn poll(&mut self, session: &mut Session, wait: Duration) -> Result<Command> {
-        if let Some(signal) = terminal::terminated() {
-            self.say(format!("terminated by signal {signal}"));
-            // As a shell reports a process a signal ended.
-            return Ok(Command::Quit(128 + signal));
-        }
         for line in term::take_captured() {
             self.say(line);
         }

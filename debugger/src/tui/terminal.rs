@@ -8,24 +8,10 @@ use crossterm::event::{DisableBracketedPaste, DisableMouseCapture, EnableBracket
 use crossterm::terminal::{disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen};
 use ratatui::backend::CrosstermBackend;
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
-
-/// The signal (SIGTERM, SIGHUP) that asked rewind to end, 0 for none: the run loop ends the session, and the
-/// terminal is restored on the way out.
-static TERMINATED: AtomicI32 = AtomicI32::new(0);
-
-/// The signal that asked rewind to end, if one did.
-pub fn terminated() -> Option<i32> {
-    Some(TERMINATED.load(Ordering::Relaxed)).filter(|&s| s != 0)
-}
-
-extern "C" fn on_signal(signal: libc::c_int) {
-    TERMINATED.store(signal, Ordering::Relaxed);
-}
 
 /// The newest frame, waiting for the renderer; `None` in `closed` ends it.
 #[derive(Default)]
@@ -49,11 +35,6 @@ impl Terminal {
         crate::term::set_raw(true);
         crate::term::capture(true);
         install_restore_on_panic();
-        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-        unsafe {
-            libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
-            libc::signal(libc::SIGHUP, on_signal as *const () as libc::sighandler_t);
-        }
         let mut stdout = std::io::stdout();
         crossterm::execute!(stdout, EnterAlternateScreen, EnableMouseCapture, EnableBracketedPaste)
             .context("cannot set the terminal up")?;

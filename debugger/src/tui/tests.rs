@@ -3,7 +3,7 @@
 
 use super::layout::Pane;
 use super::*;
-use crate::session::{InputPath, Options, Rebuild, SharedOutput};
+use crate::session::{InputPath, Options, SharedOutput};
 use crossterm::event::KeyEvent;
 use ratatui::backend::TestBackend;
 use rewind_machines::uart16550::Uart16550;
@@ -27,8 +27,7 @@ fn session_on(program: &[u32], reverse: bool, inputs: InputPath) -> Session {
     machine.write_phys(RAM, &code).unwrap();
     let options =
         Options { reverse, sleep: false, max_insns: None, checkpoint_every: crate::session::CHECKPOINT_EVERY };
-    let rebuild: Rebuild = Box::new(|| anyhow::bail!("no reset in this test"));
-    Session::new(machine, inputs, out, options, rebuild).unwrap()
+    Session::new(machine, inputs, out, options).unwrap()
 }
 
 /// addi a0, zero, 5; addi a0, a0, 1; then `j .`.

@@ -365,6 +365,12 @@ impl<B: VirtioBackend> Device for VirtioMmio<B> {
         self.backend.kind()
     }
 
+    /// Unlike the driver's reset (Status = 0), a system reset forgets the guest page size too, as QEMU's does.
+    fn reset(&mut self) {
+        self.s = TransportState::fresh(self.backend.num_queues(), self.s.config_generation);
+        self.backend.reset();
+    }
+
     fn read(&mut self, offset: u64, size: u8, _bus: &mut DeviceBus) -> u64 {
         if offset >= reg::CONFIG {
             let mut data = [0u8; 8];
