@@ -82,7 +82,8 @@ pub enum PciSpace {
     Mem64 = 3,
 }
 
-pub const RISCV_ISA: &str = "rv64imafdc_zicsr_zifencei";
+/// The ISA string of QEMU 7.2's default CPU, less the extensions rewind does not have yet (H, Sstc).
+pub const RISCV_ISA: &str = "rv64imafdc_zicsr_zifencei_zihintpause_zba_zbb_zbc_zbs";
 pub const MMU_TYPE: &str = "riscv,sv48";
 pub const TIMEBASE_FREQUENCY: u32 = 10_000_000;
 
@@ -438,7 +439,7 @@ mod tests {
             "memory@80000000 {",
             "reg = <0x00 0x80000000 0x00 0x10000000>;",
             "timebase-frequency = <0x989680>;",
-            "riscv,isa = \"rv64imafdc_zicsr_zifencei\";",
+            "riscv,isa = \"rv64imafdc_zicsr_zifencei_zihintpause_zba_zbb_zbc_zbs\";",
             "mmu-type = \"riscv,sv48\";",
             "compatible = \"riscv,cpu-intc\";",
             "core1 {",

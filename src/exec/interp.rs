@@ -2,7 +2,7 @@
 //! counting (a block stops precisely where its budget ends). Every other tier is checked against it.
 
 use crate::arch::riscv::csr::{self, CsrEnv};
-use crate::arch::riscv::decode::{AmoOp, Insn, Op};
+use crate::arch::riscv::decode::{bitmanip_ops, AmoOp, Insn, Op};
 use crate::arch::riscv::fpu::{self, FpFmt, FpOp};
 use crate::arch::riscv::hart::{cause, Exception, Hart, Priv};
 use crate::arch::riscv::mmu::Access;
@@ -387,6 +387,7 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64, excess: A
             (a, 0) => a as i32 as i64 as u64,
             (a, b) => (a % b) as i32 as i64 as u64,
         }),
+        op @ bitmanip_ops!() => set!(bitmanip(op, rs1, rs2, imm)),
         Fence | Nop => return Ok(Flow::Next),
         FenceI => {
             // Nothing to flush: every write to a page holding decoded code (stores, DMA) already drops that
@@ -475,6 +476,60 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64, excess: A
         return Ok(Flow::Jump);
     }
     Ok(Flow::Next)
+}
+
+/// Zba, Zbb, Zbc and Zbs: `rd` from `rs1`, `rs2` and the immediate (a shift amount).
+fn bitmanip(op: Op, rs1: u64, rs2: u64, imm: i64) -> u64 {
+    use Op::*;
+    let word = |v: u32| v as i32 as i64 as u64;
+    let bit = |index: u64| 1u64 << (index & 63);
+    match op {
+        Sh1add => rs2.wrapping_add(rs1 << 1),
+        Sh2add => rs2.wrapping_add(rs1 << 2),
+        Sh3add => rs2.wrapping_add(rs1 << 3),
+        AddUw => rs2.wrapping_add(u64::from(rs1 as u32)),
+        Sh1addUw => rs2.wrapping_add(u64::from(rs1 as u32) << 1),
+        Sh2addUw => rs2.wrapping_add(u64::from(rs1 as u32) << 2),
+        Sh3addUw => rs2.wrapping_add(u64::from(rs1 as u32) << 3),
+        SlliUw => u64::from(rs1 as u32) << (imm & 63),
+        Andn => rs1 & !rs2,
+        Orn => rs1 | !rs2,
+        Xnor => !(rs1 ^ rs2),
+        Clz => u64::from(rs1.leading_zeros()),
+        Clzw => u64::from((rs1 as u32).leading_zeros()),
+        Ctz => u64::from(rs1.trailing_zeros()),
+        Ctzw => u64::from((rs1 as u32).trailing_zeros()),
+        Cpop => u64::from(rs1.count_ones()),
+        Cpopw => u64::from((rs1 as u32).count_ones()),
+        Max => (rs1 as i64).max(rs2 as i64) as u64,
+        Maxu => rs1.max(rs2),
+        Min => (rs1 as i64).min(rs2 as i64) as u64,
+        Minu => rs1.min(rs2),
+        SextB => rs1 as i8 as i64 as u64,
+        SextH => rs1 as i16 as i64 as u64,
+        ZextH => u64::from(rs1 as u16),
+        Rol => rs1.rotate_left((rs2 & 63) as u32),
+        Rolw => word((rs1 as u32).rotate_left((rs2 & 31) as u32)),
+        Ror => rs1.rotate_right((rs2 & 63) as u32),
+        Rorw => word((rs1 as u32).rotate_right((rs2 & 31) as u32)),
+        Rori => rs1.rotate_right((imm & 63) as u32),
+        Roriw => word((rs1 as u32).rotate_right((imm & 31) as u32)),
+        OrcB => u64::from_le_bytes(rs1.to_le_bytes().map(|b| if b == 0 { 0 } else { 0xff })),
+        Rev8 => rs1.swap_bytes(),
+        Clmul => (0..64).filter(|i| rs2 >> i & 1 != 0).fold(0, |acc, i| acc ^ (rs1 << i)),
+        Clmulh => (1..64).filter(|i| rs2 >> i & 1 != 0).fold(0, |acc, i| acc ^ (rs1 >> (64 - i))),
+        Clmulr => (0..64).filter(|i| rs2 >> i & 1 != 0).fold(0, |acc, i| acc ^ (rs1 >> (63 - i))),
+        Bclr => rs1 & !bit(rs2),
+        Bclri => rs1 & !bit(imm as u64),
+        Bext => (rs1 >> (rs2 & 63)) & 1,
+        Bexti => (rs1 >> (imm & 63)) & 1,
+        Binv => rs1 ^ bit(rs2),
+        Binvi => rs1 ^ bit(imm as u64),
+        Bset => rs1 | bit(rs2),
+        Bseti => rs1 | bit(imm as u64),
+        // Not a bit-manipulation operation: the caller matched `is_bitmanip`.
+        _ => 0,
+    }
 }
 
 /// CSR accesses and atomics: they may read the counters or reach devices, so they run with exact counters.

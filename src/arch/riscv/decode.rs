@@ -69,6 +69,53 @@ pub enum Op {
     Divuw,
     Remw,
     Remuw,
+    // Zba: address generation.
+    Sh1add,
+    Sh2add,
+    Sh3add,
+    AddUw,
+    Sh1addUw,
+    Sh2addUw,
+    Sh3addUw,
+    SlliUw,
+    // Zbb: basic bit manipulation.
+    Andn,
+    Orn,
+    Xnor,
+    Clz,
+    Clzw,
+    Ctz,
+    Ctzw,
+    Cpop,
+    Cpopw,
+    Max,
+    Maxu,
+    Min,
+    Minu,
+    SextB,
+    SextH,
+    ZextH,
+    Rol,
+    Rolw,
+    Ror,
+    Rorw,
+    Rori,
+    Roriw,
+    OrcB,
+    Rev8,
+    // Zbc: carry-less multiplication.
+    Clmul,
+    Clmulh,
+    Clmulr,
+    // Zbs: single-bit instructions.
+    Bclr,
+    Bclri,
+    Bext,
+    Bexti,
+    Binv,
+    Binvi,
+    Bset,
+    Bseti,
     Fence,
     FenceI,
     Ecall,
@@ -208,7 +255,7 @@ impl Insn {
                 | Divuw
                 | Remw
                 | Remuw
-        )
+        ) || self.op.is_bitmanip()
     }
 
     /// Ends a basic block: control transfers and system instructions (so interrupts are checked right after
@@ -218,7 +265,63 @@ impl Insn {
     }
 }
 
+/// The operations of Zba, Zbb, Zbc and Zbs, as a pattern: one list for the decoder's predicate and the
+/// interpreter's match, which stays exhaustive.
+macro_rules! bitmanip_ops {
+    () => {
+        $crate::arch::riscv::decode::Op::Sh1add
+            | $crate::arch::riscv::decode::Op::Sh2add
+            | $crate::arch::riscv::decode::Op::Sh3add
+            | $crate::arch::riscv::decode::Op::AddUw
+            | $crate::arch::riscv::decode::Op::Sh1addUw
+            | $crate::arch::riscv::decode::Op::Sh2addUw
+            | $crate::arch::riscv::decode::Op::Sh3addUw
+            | $crate::arch::riscv::decode::Op::SlliUw
+            | $crate::arch::riscv::decode::Op::Andn
+            | $crate::arch::riscv::decode::Op::Orn
+            | $crate::arch::riscv::decode::Op::Xnor
+            | $crate::arch::riscv::decode::Op::Clz
+            | $crate::arch::riscv::decode::Op::Clzw
+            | $crate::arch::riscv::decode::Op::Ctz
+            | $crate::arch::riscv::decode::Op::Ctzw
+            | $crate::arch::riscv::decode::Op::Cpop
+            | $crate::arch::riscv::decode::Op::Cpopw
+            | $crate::arch::riscv::decode::Op::Max
+            | $crate::arch::riscv::decode::Op::Maxu
+            | $crate::arch::riscv::decode::Op::Min
+            | $crate::arch::riscv::decode::Op::Minu
+            | $crate::arch::riscv::decode::Op::SextB
+            | $crate::arch::riscv::decode::Op::SextH
+            | $crate::arch::riscv::decode::Op::ZextH
+            | $crate::arch::riscv::decode::Op::Rol
+            | $crate::arch::riscv::decode::Op::Rolw
+            | $crate::arch::riscv::decode::Op::Ror
+            | $crate::arch::riscv::decode::Op::Rorw
+            | $crate::arch::riscv::decode::Op::Rori
+            | $crate::arch::riscv::decode::Op::Roriw
+            | $crate::arch::riscv::decode::Op::OrcB
+            | $crate::arch::riscv::decode::Op::Rev8
+            | $crate::arch::riscv::decode::Op::Clmul
+            | $crate::arch::riscv::decode::Op::Clmulh
+            | $crate::arch::riscv::decode::Op::Clmulr
+            | $crate::arch::riscv::decode::Op::Bclr
+            | $crate::arch::riscv::decode::Op::Bclri
+            | $crate::arch::riscv::decode::Op::Bext
+            | $crate::arch::riscv::decode::Op::Bexti
+            | $crate::arch::riscv::decode::Op::Binv
+            | $crate::arch::riscv::decode::Op::Binvi
+            | $crate::arch::riscv::decode::Op::Bset
+            | $crate::arch::riscv::decode::Op::Bseti
+    };
+}
+pub(crate) use bitmanip_ops;
+
 impl Op {
+    /// The bit-manipulation extensions Zba, Zbb, Zbc and Zbs: integer computations that only write `rd`.
+    pub fn is_bitmanip(self) -> bool {
+        matches!(self, bitmanip_ops!())
+    }
+
     /// Jumps and conditional branches.
     pub fn is_control_transfer(self) -> bool {
         use Op::*;
@@ -321,6 +424,28 @@ fn i(op: Op, raw: u32) -> Insn {
     Insn { imm: i_imm(raw), ..r(op, raw) }
 }
 
+/// The OP-IMM encodings with funct3 1 or 5 beyond the base shifts: Zbb's unary operations and `rori`, Zbs's
+/// single-bit immediates.
+fn decode_bitmanip_imm(raw: u32, f3: u32, shamt: i64) -> Insn {
+    use Op::*;
+    let shift = |op| Insn { imm: shamt, ..r(op, raw) };
+    match (f3, bits(raw, 31, 20), bits(raw, 31, 26)) {
+        (1, 0x600, _) => r(Clz, raw),
+        (1, 0x601, _) => r(Ctz, raw),
+        (1, 0x602, _) => r(Cpop, raw),
+        (1, 0x604, _) => r(SextB, raw),
+        (1, 0x605, _) => r(SextH, raw),
+        (5, 0x287, _) => r(OrcB, raw),
+        (5, 0x6b8, _) => r(Rev8, raw),
+        (5, _, 0x18) => shift(Rori),
+        (1, _, 0x12) => shift(Bclri),
+        (5, _, 0x12) => shift(Bexti),
+        (1, _, 0x1a) => shift(Binvi),
+        (1, _, 0x0a) => shift(Bseti),
+        _ => Insn::illegal(raw, 4),
+    }
+}
+
 fn decode_full(raw: u32) -> Insn {
     use Op::*;
     let opcode = bits(raw, 6, 0);
@@ -378,6 +503,7 @@ fn decode_full(raw: u32) -> Insn {
                 1 if bits(raw, 31, 26) == 0 => Insn { imm: shamt, ..r(Slli, raw) },
                 5 if bits(raw, 31, 26) == 0 => Insn { imm: shamt, ..r(Srli, raw) },
                 5 if bits(raw, 31, 26) == 0x10 => Insn { imm: shamt, ..r(Srai, raw) },
+                1 | 5 => decode_bitmanip_imm(raw, f3, shamt),
                 _ => Insn::illegal(raw, 4),
             }
         }
@@ -388,6 +514,14 @@ fn decode_full(raw: u32) -> Insn {
                 (1, 0) => Insn { imm: shamt, ..r(Slliw, raw) },
                 (5, 0) => Insn { imm: shamt, ..r(Srliw, raw) },
                 (5, 0x20) => Insn { imm: shamt, ..r(Sraiw, raw) },
+                (1, 0x30) => match bits(raw, 24, 20) {
+                    0 => r(Clzw, raw),
+                    1 => r(Ctzw, raw),
+                    2 => r(Cpopw, raw),
+                    _ => Insn::illegal(raw, 4),
+                },
+                (5, 0x30) => Insn { imm: shamt, ..r(Roriw, raw) },
+                (1, _) if bits(raw, 31, 26) == 0x02 => Insn { imm: bits(raw, 25, 20) as i64, ..r(SlliUw, raw) },
                 _ => Insn::illegal(raw, 4),
             }
         }
@@ -411,6 +545,25 @@ fn decode_full(raw: u32) -> Insn {
                 (1, 5) => Divu,
                 (1, 6) => Rem,
                 (1, 7) => Remu,
+                (0x10, 2) => Sh1add,
+                (0x10, 4) => Sh2add,
+                (0x10, 6) => Sh3add,
+                (0x20, 7) => Andn,
+                (0x20, 6) => Orn,
+                (0x20, 4) => Xnor,
+                (0x05, 1) => Clmul,
+                (0x05, 2) => Clmulr,
+                (0x05, 3) => Clmulh,
+                (0x05, 4) => Min,
+                (0x05, 5) => Minu,
+                (0x05, 6) => Max,
+                (0x05, 7) => Maxu,
+                (0x30, 1) => Rol,
+                (0x30, 5) => Ror,
+                (0x24, 1) => Bclr,
+                (0x24, 5) => Bext,
+                (0x34, 1) => Binv,
+                (0x14, 1) => Bset,
                 _ => return Insn::illegal(raw, 4),
             };
             r(op, raw)
@@ -427,6 +580,14 @@ fn decode_full(raw: u32) -> Insn {
                 (1, 5) => Divuw,
                 (1, 6) => Remw,
                 (1, 7) => Remuw,
+                (0x04, 0) => AddUw,
+                (0x10, 2) => Sh1addUw,
+                (0x10, 4) => Sh2addUw,
+                (0x10, 6) => Sh3addUw,
+                (0x30, 1) => Rolw,
+                (0x30, 5) => Rorw,
+                // zext.h is packw with rs2 = x0; packw itself is Zbkb, which the hart does not have.
+                (0x04, 4) if bits(raw, 24, 20) == 0 => ZextH,
                 _ => return Insn::illegal(raw, 4),
             };
             r(op, raw)

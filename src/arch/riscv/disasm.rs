@@ -90,6 +90,14 @@ fn full(i: &Insn, pc: u64) -> String {
         Flw | Fld => format!("{} {},{}({rs1})", memory_mnemonic(i.op), f(i.rd), i.imm),
         Fsw | Fsd => format!("{} {},{}({rs1})", memory_mnemonic(i.op), f(i.rs2), i.imm),
         Addi | Slti | Sltiu | Xori | Ori | Andi | Slli | Srli | Srai | Addiw | Slliw | Srliw | Sraiw => op_imm(i),
+        Clz | Clzw | Ctz | Ctzw | Cpop | Cpopw | SextB | SextH | ZextH | OrcB | Rev8 => {
+            format!("{} {rd},{rs1}", bitmanip_mnemonic(i.op))
+        }
+        AddUw if i.rs2 == 0 => format!("zext.w {rd},{rs1}"),
+        SlliUw => format!("slli.uw {rd},{rs1},0x{:x}", i.imm),
+        // objdump names the immediate forms by the register form's mnemonic, as it does `slli`.
+        Rori | Roriw | Bclri | Bexti | Binvi | Bseti => format!("{} {rd},{rs1},0x{:x}", bitmanip_mnemonic(i.op), i.imm),
+        op if op.is_bitmanip() => format!("{} {rd},{rs1},{rs2}", bitmanip_mnemonic(op)),
         Fence => fence(i.raw),
         FenceI if i.raw == 0x0000_100f => "fence.i".to_string(),
         FenceI => illegal_word(i.raw),
@@ -114,6 +122,50 @@ fn full(i: &Insn, pc: u64) -> String {
         // `decode_operation` does not fold hints into `Nop`; an all-zero `addi` is what one would be.
         Nop => "nop".to_string(),
         _ => op_reg(i),
+    }
+}
+
+/// Zba, Zbb, Zbc and Zbs mnemonics; an immediate form has its register form's.
+fn bitmanip_mnemonic(op: Op) -> &'static str {
+    use Op::*;
+    match op {
+        Sh1add => "sh1add",
+        Sh2add => "sh2add",
+        Sh3add => "sh3add",
+        AddUw => "add.uw",
+        Sh1addUw => "sh1add.uw",
+        Sh2addUw => "sh2add.uw",
+        Sh3addUw => "sh3add.uw",
+        SlliUw => "slli.uw",
+        Andn => "andn",
+        Orn => "orn",
+        Xnor => "xnor",
+        Clz => "clz",
+        Clzw => "clzw",
+        Ctz => "ctz",
+        Ctzw => "ctzw",
+        Cpop => "cpop",
+        Cpopw => "cpopw",
+        Max => "max",
+        Maxu => "maxu",
+        Min => "min",
+        Minu => "minu",
+        SextB => "sext.b",
+        SextH => "sext.h",
+        ZextH => "zext.h",
+        Rol => "rol",
+        Rolw => "rolw",
+        Ror | Rori => "ror",
+        Rorw | Roriw => "rorw",
+        OrcB => "orc.b",
+        Rev8 => "rev8",
+        Clmul => "clmul",
+        Clmulh => "clmulh",
+        Clmulr => "clmulr",
+        Bclr | Bclri => "bclr",
+        Bext | Bexti => "bext",
+        Binv | Binvi => "binv",
+        _ => "bset",
     }
 }
 
@@ -902,7 +954,11 @@ mod tests {
         }
         let (asm, obj) = (scratch("all.s"), scratch("all.o"));
         std::fs::write(&asm, source).expect("write the assembler source");
-        let assembled = Command::new(assembler).args(["-march=rv64gc_zihintpause", "-o"]).arg(&obj).arg(&asm).status();
+        let assembled = Command::new(assembler)
+            .args(["-march=rv64gc_zihintpause_zba_zbb_zbc_zbs", "-o"])
+            .arg(&obj)
+            .arg(&asm)
+            .status();
         assert!(assembled.is_ok_and(|s| s.success()), "as failed on {}", asm.display());
         let listing = Command::new(objdump).args(["-d", "-w"]).arg(&obj).output().expect("objdump runs");
         let _ = (std::fs::remove_file(&asm), std::fs::remove_file(&obj));

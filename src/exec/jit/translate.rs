@@ -52,10 +52,12 @@ pub struct Region {
 }
 
 /// Operations translated code performs itself; before any other the translation exits to the interpreter: system
-/// instructions, atomics and floating point.
+/// instructions, atomics, floating point and (for now) the bit-manipulation extensions.
 fn translatable(op: Op) -> bool {
     use Op::*;
-    !(op.is_system() || matches!(op, LrW | ScW | LrD | ScD | AmoW | AmoD | Flw | Fld | Fsw | Fsd | Fp))
+    !(op.is_system()
+        || op.is_bitmanip()
+        || matches!(op, LrW | ScW | LrD | ScD | AmoW | AmoD | Flw | Fld | Fsw | Fsd | Fp))
 }
 
 impl Region {
