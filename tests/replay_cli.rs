@@ -12,12 +12,18 @@ fn temp(name: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("rewind-replay-cli-{}-{name}", std::process::id()))
 }
 
-fn record_session(file: &std::path::Path, extra: &[&str]) -> Run {
+/// `rewind record -o FILE` of the shared guest to its shell, with `extra` options.
+fn record_command(file: &std::path::Path, extra: &[&str]) -> Command {
     let g = guest_dir();
     let mut cmd = Command::new(rewind_bin());
-    cmd.args(["record", "-o"]).arg(file);
+    cmd.args(["record", "-o"]).arg(file).args(extra);
     cmd.args(["-M", "virt", "-m", "256M", "-nographic", "-kernel"]).arg(g.join("Image"));
-    cmd.arg("-initrd").arg(g.join("initramfs.cpio.gz")).args(["-append", "console=ttyS0"]).args(extra);
+    cmd.arg("-initrd").arg(g.join("initramfs.cpio.gz")).args(["-append", "console=ttyS0"]);
+    cmd
+}
+
+fn record_session(file: &std::path::Path, extra: &[&str]) -> Run {
+    let cmd = record_command(file, extra);
     let prompt = "rewind-guest:/# ";
     let steps = [(prompt, "echo replayed-$((2*21)); cat /proc/uptime\n"), (prompt, "poweroff -f\n")];
     run_conversation(cmd, &steps, TIMEOUT)
@@ -191,11 +197,8 @@ fn query_answers_questions_about_a_boot_recording() {
 /// replay repeats both boots and says the run ended in the guest's poweroff.
 #[test]
 fn a_guest_reset_is_recorded_and_replayed_with_the_run() {
-    let g = guest_dir();
     let file = temp("reset.rwd");
-    let mut cmd = Command::new(rewind_bin());
-    cmd.args(["record", "-o"]).arg(&file).args(["--stats", "-M", "virt", "-m", "256M", "-nographic", "-kernel"]);
-    cmd.arg(g.join("Image")).arg("-initrd").arg(g.join("initramfs.cpio.gz")).args(["-append", "console=ttyS0"]);
+    let cmd = record_command(&file, &["--stats"]);
     let prompt = "rewind-guest:/# ";
     let steps = [(prompt, "reboot -f\n"), (prompt, "echo after-reset-$((6*7))\n"), (prompt, "poweroff -f\n")];
     let rec = run_conversation(cmd, &steps, TIMEOUT);
@@ -222,11 +225,8 @@ fn a_guest_reset_is_recorded_and_replayed_with_the_run() {
 fn a_run_ended_by_the_user_replays_as_such() {
     use std::io::Read;
     use std::process::Stdio;
-    let g = guest_dir();
     let file = temp("quit.rwd");
-    let mut cmd = Command::new(rewind_bin());
-    cmd.args(["record", "-o"]).arg(&file).args(["-M", "virt", "-m", "256M", "-nographic", "-kernel"]);
-    cmd.arg(g.join("Image")).arg("-initrd").arg(g.join("initramfs.cpio.gz")).args(["-append", "console=ttyS0"]);
+    let mut cmd = record_command(&file, &[]);
     let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let mut stdout = child.stdout.take().unwrap();
     let mut seen = Vec::new();
@@ -243,5 +243,20 @@ fn a_run_ended_by_the_user_replays_as_such() {
     let rep = replay(&file);
     assert_eq!(rep.code, Some(0), "{}", rep.stderr);
     assert!(rep.stderr.contains("(quit); state matches the recording"), "{}", rep.stderr);
+    let _ = std::fs::remove_file(file);
+}
+
+/// QEMU's `-no-reboot`: the guest's reset ends the run, and its replay ends there too.
+#[test]
+fn no_reboot_ends_the_run_at_the_guest_reset() {
+    let file = temp("no-reboot.rwd");
+    let cmd = record_command(&file, &["-no-reboot"]);
+    let rec = run_conversation(cmd, &[("rewind-guest:/# ", "reboot -f\n")], TIMEOUT);
+    assert_eq!(rec.code, Some(0), "{}\n{}", rec.stdout, rec.stderr);
+    assert!(rec.stderr.contains("the guest reset; -no-reboot ends the run"), "{}", rec.stderr);
+    assert_eq!(rec.stdout.matches("Linux version").count(), 1, "{}", rec.stdout);
+    let rep = replay(&file);
+    assert_eq!(rep.code, Some(0), "{}", rep.stderr);
+    assert!(rep.stderr.contains("(reset); state matches the recording"), "{}", rep.stderr);
     let _ = std::fs::remove_file(file);
 }

@@ -107,6 +107,7 @@ const RUN_ONLY: &[&str] = &[
     "tui",
     "symbols",
     "monitor",
+    "no_reboot",
     "expect",
     "fail_on",
     "fail_silent",
@@ -216,6 +217,9 @@ pub struct MachineArgs {
     /// `-serial file:PATH` or `-serial none`).
     #[arg(long = "monitor", value_name = "DEV")]
     pub monitor: Option<String>,
+    /// End the run when the guest resets, instead of booting again (QEMU's `-no-reboot`).
+    #[arg(long = "no-reboot")]
+    pub no_reboot: bool,
     /// Run inside the full-screen terminal UI (as `rewind tui`), stopped at reset.
     #[arg(long = "tui")]
     pub tui: bool,
@@ -333,10 +337,50 @@ const QEMU_LONG_OPTIONS: &[&str] = &[
     "monitor",
     "gdb",
     "icount",
+    "no-reboot",
 ];
 
 /// Single-dash QEMU options that take no value.
-const QEMU_FLAGS: &[&str] = &["nographic"];
+const QEMU_FLAGS: &[&str] = &["nographic", "no-reboot"];
+
+/// QEMU options rewind does not have, each with the one line that says so (and what to use instead).
+const QEMU_LACKS: &[(&[&str], &str)] = &[
+    (
+        &["cpu"],
+        "rewind's hart is fixed: rv64gc with Zba, Zbb, Zbc and Zbs (QEMU's default rv64 less H and Sstc); -cpu is not \
+         supported yet",
+    ),
+    (&["netdev", "nic", "net"], "rewind has no network devices yet"),
+    (&["fw_cfg"], "rewind's virt board has no fw_cfg device yet"),
+    (&["pflash"], "rewind's virt board has no flash banks yet"),
+    (
+        &["accel", "enable-kvm"],
+        "rewind runs the guest with its own interpreter and JIT: there is no accelerator to choose",
+    ),
+    (&["rtc"], "rewind's RTC starts at a fixed time, for determinism: set it with --rtc-start SECS"),
+    (
+        &["chardev", "mon", "qmp"],
+        "rewind's console is -serial stdio|file:PATH|none and its monitor -monitor stdio; chardevs and QMP are not \
+         supported",
+    ),
+    (&["display", "vga", "vnc", "spice"], "rewind has no display: the console is the serial port, as with -nographic"),
+    (
+        &["snapshot"],
+        "drive writes stay in memory unless a -drive says snapshot=off; the -snapshot switch is not supported",
+    ),
+    (
+        &["loadvm"],
+        "rewind's snapshots are the monitor's savevm/loadvm and recordings; -loadvm at start is not supported",
+    ),
+    (&["incoming"], "rewind has no migration: a recording (rewind record) carries a run to another machine"),
+    (&["daemonize", "pidfile"], "rewind stays in the foreground"),
+    (&["object"], "rewind has no QOM objects"),
+    (&["boot"], "the virt board boots -bios and -kernel directly; -boot is not supported"),
+    (&["no-shutdown"], "rewind ends the run when the guest powers off; -no-shutdown is not supported"),
+    (&["plugin"], "rewind has no TCG plugins: its hooks are gdb, the tracer, breakpoints and watchpoints"),
+    (&["semihosting", "semihosting-config"], "rewind has no semihosting"),
+    (&["usb", "usbdevice", "audiodev", "audio"], "rewind's virt board has no USB or audio"),
+];
 
 /// Rewrites `-bios x` to `--bios x` (and `-machine`, `-smp`, ...) so QEMU command lines parse; a single-dash word
 /// that is not an option rewind knows is an error (clap would read it as a bundle of short flags).
@@ -350,6 +394,9 @@ pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Result<Vec<Stri
             continue;
         }
         let word = a.strip_prefix('-').filter(|r| !r.starts_with('-') && r.len() > 1);
+        if let Some((_, why)) = word.and_then(|w| QEMU_LACKS.iter().find(|(names, _)| names.contains(&w))) {
+            return Err(format!("{a}: {why}"));
+        }
         match word {
             Some(rest) if QEMU_LONG_OPTIONS.contains(&rest) => {
                 expects_value = !QEMU_FLAGS.contains(&rest);
@@ -499,6 +546,17 @@ mod tests {
         assert_eq!(cli.machine.bios, "none");
         assert_eq!(parse_smp(&cli.machine.smp).unwrap(), 2);
         assert!(cli.machine.nographic);
+    }
+
+    #[test]
+    fn qemu_options_rewind_lacks_get_one_line_each() {
+        let error = |args: &[&str]| normalize_args(["rewind"].iter().chain(args).map(|s| s.to_string())).unwrap_err();
+        assert_eq!(error(&["-netdev", "user,id=n0"]), "-netdev: rewind has no network devices yet");
+        assert!(error(&["-fw_cfg", "name=opt/x,string=1"]).starts_with("-fw_cfg: rewind's virt board has no fw_cfg"));
+        assert!(error(&["-cpu", "rv64,zba=false"]).contains("-cpu is not supported yet"));
+        assert!(error(&["-rtc", "base=utc"]).contains("--rtc-start"));
+        let args = normalize_args(["rewind", "-no-reboot", "-kernel", "k"].map(String::from)).unwrap();
+        assert!(Cli::try_parse_from(args).unwrap().machine.no_reboot);
     }
 
     #[test]

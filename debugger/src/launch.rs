@@ -59,6 +59,7 @@ pub fn run_with(
         // The TUI answers a step back or a jump to a console line by re-running from the checkpoint before it:
         // denser checkpoints keep that under a tenth of a second.
         checkpoint_every: if args.tui { TUI_CHECKPOINT_EVERY } else { CHECKPOINT_EVERY },
+        no_reboot: args.no_reboot,
     };
     let serial = Serial::parse(&args.serial)?;
     let monitor_stdio = match args.monitor.as_deref() {

@@ -43,6 +43,8 @@ pub struct Options {
     /// Instructions between two checkpoints of a history: fewer make going back (and a jump in time) quicker at the
     /// cost of memory.
     pub checkpoint_every: u64,
+    /// A guest reset ends the run instead of booting again (`-no-reboot`).
+    pub no_reboot: bool,
 }
 
 pub struct Session {
@@ -84,6 +86,7 @@ pub struct Session {
     judge: Option<judge::Judge>,
     /// How the judge ended the run, if it did.
     outcome: Option<judge::Outcome>,
+    no_reboot: bool,
     /// How the run ended, when the guest or the verdict ended it: a recording's `End` reason.
     ended: Option<String>,
 }
@@ -135,6 +138,7 @@ impl Session {
             woke: false,
             judge: None,
             outcome: None,
+            no_reboot: options.no_reboot,
             ended: None,
         })
     }

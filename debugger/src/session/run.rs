@@ -114,10 +114,10 @@ impl Session {
                     return Ok(code);
                 }
             }
-            // A replay's poweroff is not the end of the session: the recording's end follows at the same point
+            // A replay's poweroff (or -no-reboot reset) is not the end of the session: the recording's end follows at the same point
             // and is reported as the end of the history, from which a debugger can go back.
-            let replay_poweroff = self.replay_damage.is_some() && matches!(stop.event, StopEvent::Poweroff { .. });
-            if !replay_poweroff {
+            let replay_end = self.replay_damage.is_some() && self.ends_the_run(&stop.event);
+            if !replay_end {
                 match self.report(frontends, &stop) {
                     Reported::Quit(code) => return Ok(code),
                     Reported::Taken => continue,
@@ -183,16 +183,27 @@ impl Session {
         Some(Stop::backward(stop, hart))
     }
 
+    /// Whether the guest ended the run with `event`: its poweroff, or a reset under `-no-reboot`. A replay runs on
+    /// to the recording's end there, which says how the run ended.
+    fn ends_the_run(&self, event: &StopEvent) -> bool {
+        matches!(event, StopEvent::Poweroff { .. }) || (self.no_reboot && matches!(event, StopEvent::Reset))
+    }
+
     /// Treats a stop no front end took; an exit code if it ends the session.
     fn settle(&mut self, frontends: &mut Frontends, event: StopEvent) -> Result<Option<i32>> {
         Ok(match event {
             StopEvent::Idle { next_deadline } => self.idle(frontends, next_deadline)?,
             // A replay runs on to the recording's end event, which says how the recorded run ended (the timeline
             // stops there, or at the last recorded event of a recording cut off).
-            StopEvent::Poweroff { .. } if self.replay_damage.is_some() => None,
+            event if self.replay_damage.is_some() && self.ends_the_run(&event) => None,
             StopEvent::Poweroff { code } => {
                 self.ended = Some(format!("poweroff {code}"));
                 Some(code as i32)
+            }
+            StopEvent::Reset if self.no_reboot => {
+                say(frontends, "rewind: the guest reset; -no-reboot ends the run");
+                self.ended = Some("reset".to_string());
+                Some(0)
             }
             // The guest asked: a reset is part of the run, recorded or replayed like the rest of it.
             StopEvent::Reset => {
@@ -326,7 +337,8 @@ mod tests {
         b.set_reset_pc(RAM);
         let mut machine = b.build();
         machine.write_phys(RAM, &0x0000_006f_u32.to_le_bytes()).unwrap();
-        let options = Options { reverse: false, sleep: false, max_insns, checkpoint_every: CHECKPOINT_EVERY };
+        let options =
+            Options { reverse: false, sleep: false, max_insns, checkpoint_every: CHECKPOINT_EVERY, no_reboot: false };
         Session::new(machine, InputPath::Live, SharedOutput::default(), options).unwrap()
     }
 

@@ -25,8 +25,13 @@ fn session_on(program: &[u32], reverse: bool, inputs: InputPath) -> Session {
     let mut machine = b.build();
     let code: Vec<u8> = program.iter().flat_map(|w| w.to_le_bytes()).collect();
     machine.write_phys(RAM, &code).unwrap();
-    let options =
-        Options { reverse, sleep: false, max_insns: None, checkpoint_every: crate::session::CHECKPOINT_EVERY };
+    let options = Options {
+        reverse,
+        sleep: false,
+        max_insns: None,
+        checkpoint_every: crate::session::CHECKPOINT_EVERY,
+        no_reboot: false,
+    };
     Session::new(machine, inputs, out, options).unwrap()
 }
 
