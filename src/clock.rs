@@ -8,8 +8,11 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Virtual time: timer ticks per second (the `timebase-frequency` boards advertise).
+pub const TIMEBASE_HZ: u64 = 10_000_000;
+
 /// Nanoseconds per timer tick (`mtime`, the `time` CSR), from the machine's one timer frequency.
-const NS_PER_TICK: u128 = (1_000_000_000 / crate::machine::TIMEBASE_HZ) as u128;
+const NS_PER_TICK: u128 = (1_000_000_000 / TIMEBASE_HZ) as u128;
 
 /// The largest `shift` QEMU's `-icount` accepts.
 pub const MAX_SHIFT: u32 = 10;

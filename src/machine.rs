@@ -13,8 +13,7 @@ pub use crate::platform::AccessCount;
 use crate::platform::{NamedDevice, Platform};
 use serde::{Deserialize, Serialize};
 
-/// Virtual time: timer ticks per second (the `timebase-frequency` boards advertise).
-pub const TIMEBASE_HZ: u64 = 10_000_000;
+pub use crate::clock::TIMEBASE_HZ;
 
 /// Instructions a hart runs before the next hart gets its turn.
 pub const QUANTUM: u64 = 10_000;
