@@ -15,6 +15,7 @@ pub mod machine;
 pub mod memory;
 mod platform;
 
+pub use arch::riscv::cpu::{CpuConfig, CpuSpecError, Model as CpuModel, MODELS as CPU_MODELS};
 pub use arch::riscv::{Hart, Priv};
 pub use device::{Device, DeviceBus, DeviceInput, InputPort, IrqLines, Msi, PowerRequest};
 pub use exec::jit::{JitStats, DEFAULT_THRESHOLD as DEFAULT_JIT_THRESHOLD};

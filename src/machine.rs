@@ -1,6 +1,7 @@
 //! The whole machine: harts, RAM, ROMs, devices and the memory-region tree, and the run loop that schedules the
 //! harts deterministically (round-robin quanta on one host thread, virtual time from the instruction count).
 
+use crate::arch::riscv::cpu::CpuConfig;
 use crate::arch::riscv::mmu::Mmu;
 use crate::arch::riscv::Hart;
 use crate::arch::ArchHart;
@@ -47,6 +48,7 @@ pub struct MachineBuilder {
     devices: Vec<NamedDevice>,
     reset_pc: u64,
     images: Vec<LoadedImage>,
+    cpu: CpuConfig,
 }
 
 /// An image the board loaded into memory (firmware, kernel, initrd, device tree, boot ROM contents), as QEMU's
@@ -74,6 +76,7 @@ impl MachineBuilder {
             devices: Vec::new(),
             images: Vec::new(),
             reset_pc: ram_base,
+            cpu: CpuConfig::default(),
         })
     }
 
@@ -115,6 +118,11 @@ impl MachineBuilder {
     }
 
     /// Where every hart starts after reset.
+    /// Makes every hart of this kind (the default is [`CpuConfig::default`]).
+    pub fn set_cpu(&mut self, cpu: CpuConfig) {
+        self.cpu = cpu;
+    }
+
     pub fn set_reset_pc(&mut self, pc: u64) {
         self.reset_pc = pc;
     }
@@ -125,8 +133,9 @@ impl MachineBuilder {
     }
 
     pub fn build(self) -> Machine {
-        let cores =
-            (0..self.harts).map(|id| Core { hart: Hart::new(id, self.reset_pc), mmu: Mmu::default() }).collect();
+        let cores = (0..self.harts)
+            .map(|id| Core { hart: Hart::with_cpu(id, self.reset_pc, self.cpu), mmu: Mmu::default() })
+            .collect();
         // What the board loaded is all that RAM holds now: a reset writes it back.
         let power_on_ram = self.ram.image();
         Machine {
@@ -213,7 +222,7 @@ impl Machine {
     pub fn reset(&mut self) {
         for core in &mut self.cores {
             let icount = core.hart.icount;
-            core.hart = Hart::new(core.hart.id, self.reset_pc);
+            core.hart = Hart::with_cpu(core.hart.id, self.reset_pc, core.hart.cpu);
             core.hart.icount = icount;
             core.mmu.csrs_changed();
         }
@@ -265,10 +274,10 @@ impl Machine {
             if remaining == 0 {
                 return StopReason::BudgetExhausted;
             }
-            self.plat.tick_devices();
+            self.tick();
             let all_idle = self.all_waiting();
             if all_idle {
-                let next_deadline = self.plat.next_deadline();
+                let next_deadline = self.next_deadline();
                 if self.stop_on_idle || next_deadline.is_none() {
                     return StopReason::Idle { next_deadline };
                 }
@@ -278,7 +287,7 @@ impl Machine {
             let idx = self.sched.hart.min(self.cores.len() - 1);
             let mut slice = self.sched.quantum_left.min(remaining);
             self.plat.slice_deadline = u64::MAX;
-            if let Some(deadline) = self.plat.next_deadline() {
+            if let Some(deadline) = self.next_deadline() {
                 let deadline_clock = self.plat.timebase.vclock_at(deadline);
                 if deadline_clock > self.plat.vclock {
                     slice = slice.min(deadline_clock - self.plat.vclock);
@@ -322,6 +331,21 @@ impl Machine {
         }
     }
 
+    /// Lets the devices and the harts' own timers catch up with virtual time.
+    fn tick(&mut self) {
+        self.plat.tick_devices();
+        let now = self.plat.now();
+        for core in &mut self.cores {
+            core.hart.update_timer(now);
+        }
+    }
+
+    /// The earliest virtual time (ticks) at which a device or a hart's timer changes state on its own.
+    fn next_deadline(&self) -> Option<u64> {
+        let harts = self.cores.iter().filter_map(|c| c.hart.timer_deadline());
+        self.plat.next_deadline().into_iter().chain(harts).min()
+    }
+
     /// Whether every hart waits for an interrupt and none is due.
     fn all_waiting(&self) -> bool {
         self.cores
@@ -353,7 +377,7 @@ impl Machine {
         if !self.all_waiting() {
             return false;
         }
-        let target = match (self.plat.next_deadline(), limit) {
+        let target = match (self.next_deadline(), limit) {
             (Some(deadline), Some(limit)) => deadline.min(limit),
             (Some(deadline), None) => deadline,
             (None, Some(limit)) => limit,
@@ -364,7 +388,7 @@ impl Machine {
             return false;
         }
         self.plat.vclock = self.plat.vclock.max(clock);
-        self.plat.tick_devices();
+        self.tick();
         true
     }
 
@@ -449,19 +473,21 @@ impl Machine {
     /// such hart or CSR.
     pub fn debug_read_csr(&self, hart: usize, csr: u16) -> Option<u64> {
         let core = self.cores.get(hart)?;
-        let env = crate::arch::riscv::csr::CsrEnv {
-            time: self.plat.now(),
-            external_irqs: self.plat.signals.hart_line_word(hart),
-        };
-        crate::arch::riscv::csr::debug_read(&core.hart, csr, &env)
+        crate::arch::riscv::csr::debug_read(&core.hart, csr, &self.csr_env(hart))
+    }
+
+    /// What hart `hart`'s CSRs see from outside it: virtual time and its device-driven interrupt bits.
+    fn csr_env(&self, hart: usize) -> crate::arch::riscv::csr::CsrEnv {
+        crate::arch::riscv::csr::CsrEnv { time: self.plat.now(), external_irqs: self.plat.signals.hart_line_word(hart) }
     }
 
     /// Writes CSR `csr` of hart `hart` as a debugger would: with the CSR's write rules (WARL fields, read-only
     /// CSRs refuse), but whatever the hart's privilege level and `mstatus.FS`. Returns false if the write is
     /// refused. Translation caches are flushed.
     pub fn debug_write_csr(&mut self, hart: usize, csr: u16, value: u64) -> bool {
+        let env = self.csr_env(hart);
         let Some(core) = self.cores.get_mut(hart) else { return false };
-        let ok = crate::arch::riscv::csr::debug_write(&mut core.hart, csr, value);
+        let ok = crate::arch::riscv::csr::debug_write(&mut core.hart, csr, value, &env);
         core.mmu.csrs_changed();
         ok
     }

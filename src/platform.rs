@@ -184,6 +184,12 @@ impl Platform {
         }
     }
 
+    /// Ends the running slice after this instruction, so the machine plans the next one from the current timer
+    /// deadlines.
+    pub fn request_end_slice(&mut self) {
+        self.end_slice = true;
+    }
+
     /// Whether the running slice must end now (see `end_slice`); clears the request.
     #[inline(always)]
     pub fn take_end_slice(&mut self) -> bool {

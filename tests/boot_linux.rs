@@ -46,6 +46,46 @@ fn two_harts_boot() {
     assert_eq!(run.code, Some(0));
 }
 
+/// OpenSBI's description of the boot hart: the `Boot HART` lines of its banner.
+fn boot_hart_lines(console: &str) -> Vec<String> {
+    console.lines().filter(|l| l.starts_with("Boot HART")).map(|l| l.trim_end().to_string()).collect()
+}
+
+/// The hart is QEMU 7.2's default less H: OpenSBI finds the same extensions, PMP entries and HPM counters under
+/// rewind as under QEMU with `-cpu rv64,h=false`, for the default CPU and one with Sstc off and 4 counters; Linux
+/// lists the extensions it knows in /proc/cpuinfo.
+#[test]
+fn opensbi_and_linux_see_the_hart_qemu_gives() {
+    let prompt = "rewind-guest:/# ";
+    let steps = [(prompt, "cat /proc/cpuinfo\n"), (prompt, "poweroff -f\n")];
+    let run = run_conversation(linux_command("", &[]), &steps, TIMEOUT);
+    assert_booted(&run);
+    assert!(run.stdout.contains("isa\t\t: rv64imafdc_sstc_zihintpause"), "{}", run.stdout);
+    let lines = boot_hart_lines(&run.stdout);
+    for expected in ["Boot HART ISA Extensions  : time,sstc", "Boot HART MHPM Count      : 16"] {
+        assert!(lines.iter().any(|l| l == expected), "no '{expected}' in {lines:#?}");
+    }
+    let qemu = std::process::Command::new("qemu-system-riscv64").arg("--version").output().is_ok();
+    for cpu in ["rv64", "rv64,sstc=off,pmu-num=4"] {
+        let ours = boot_hart_lines(&run_with_input(linux_command("poweroff=1", &["-cpu", cpu]), b"", TIMEOUT).stdout);
+        assert!(ours.len() >= 8, "-cpu {cpu}: {ours:#?}");
+        if !qemu {
+            continue;
+        }
+        let g = guest_dir();
+        let mut cmd = std::process::Command::new("qemu-system-riscv64");
+        cmd.args(["-M", "virt", "-m", "256M", "-nographic", "-bios", rewind_machines::virt::DEFAULT_FIRMWARE, "-cpu"])
+            .arg(format!("{cpu},h=false"))
+            .arg("-kernel")
+            .arg(g.join("Image"))
+            .arg("-initrd")
+            .arg(g.join("initramfs.cpio.gz"))
+            .args(["-append", "console=ttyS0 poweroff=1"]);
+        let theirs = boot_hart_lines(&run_with_input(cmd, b"", TIMEOUT).stdout);
+        assert_eq!(ours, theirs, "-cpu {cpu}: OpenSBI under rewind (left) and QEMU");
+    }
+}
+
 #[test]
 fn busybox_shell_answers_commands_typed_on_stdin() {
     let prompt = "rewind-guest:/# ";
@@ -123,11 +163,13 @@ fn run_to_stop(m: &mut Machine, limit: u64) -> StopReason {
 /// UART's pending interrupt into the software-writable mip.SEIP: from then on Linux took an external interrupt
 /// that no device raised, again and again, and the shell never saw another byte. Run through the machine API
 /// so that the input lands at that point in every run (on the command line it is a matter of host timing).
+/// Without Sstc, so that the kernel programs its timer through OpenSBI, the path that went wrong.
 #[test]
 fn console_input_arriving_in_a_timer_interrupt_handler_reaches_the_shell() {
     let disk = TempDisk::new("timer-irq-console");
     let out = Captured::default();
     let mut c = linux_config(1, Box::new(out.clone()), "");
+    c.cpu = rewind::CpuConfig::parse("rv64,sstc=off").unwrap();
     // The slots `-drive` and `-device virtio-rng-device` take.
     let blk = Blk::new(Box::new(OverlayDisk::open(&disk.0).unwrap()));
     c.virtio[VIRTIO_SLOTS - 1] =

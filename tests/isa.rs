@@ -57,6 +57,36 @@ fn every_isa_test_passes_under_qemu_the_reference() {
     }
 }
 
+/// examples/isa/cpu_probe prints which optional instructions and CSRs the hart has: under each `-cpu` it prints
+/// what QEMU 7.2 prints with the same option, under both backends. An extension turned off is illegal.
+#[test]
+fn the_cpu_option_gives_the_hart_qemu_gives() {
+    let elf = workspace().join("examples/isa/build/cpu_probe.elf");
+    let probe = |program: &str, cpu: &str, extra: &[&str]| {
+        let mut cmd = Command::new(program);
+        cmd.args(["-M", "virt", "-m", "128M", "-nographic", "-bios", "none", "-cpu", cpu, "-kernel"]).arg(&elf);
+        cmd.args(extra);
+        let run = run_with_input(cmd, b"", Duration::from_secs(60));
+        assert_eq!(run.code, Some(0), "{program} -cpu {cpu}:\n{}{}", run.stdout, run.stderr);
+        run.stdout.lines().filter(|l| l.contains(": ") || l.starts_with("misa")).map(String::from).collect::<Vec<_>>()
+    };
+    let qemu = Command::new("qemu-system-riscv64").arg("--version").output().is_ok();
+    for cpu in ["rv64", "rv64,zba=false,zbc=false,sstc=false,pmu-num=4", "rv64,zbb=off,zbs=off,pmu-num=0"] {
+        let interp = probe(&rewind_bin().to_string_lossy(), cpu, &["--jit", "off"]);
+        let jit = probe(&rewind_bin().to_string_lossy(), cpu, &["--jit", "on", "--jit-threshold", "1"]);
+        assert_eq!(interp, jit, "-cpu {cpu}: interpreter and JIT differ");
+        if qemu {
+            assert_eq!(interp, probe("qemu-system-riscv64", cpu, &[]), "-cpu {cpu}: rewind (left) and QEMU differ");
+        }
+    }
+    let off = probe(&rewind_bin().to_string_lossy(), "rv64,zba=off,sstc=off,pmu-num=4", &[]);
+    for line in
+        ["zba sh1add: illegal", "zbb clz: ok", "sstc stimecmp: illegal", "mhpmcounter6: ok", "mhpmcounter7: illegal"]
+    {
+        assert!(off.iter().any(|l| l == line), "no '{line}' in {off:?}");
+    }
+}
+
 /// examples/isa/busy_wait spins two seconds on the clock: rewind speeds a polling hart's time up, so the wait costs
 /// a few million instructions instead of two billion, under both backends and at any `-icount shift`, while a timer
 /// interrupt that falls due during the wait still comes within a millisecond of its time.

@@ -148,6 +148,10 @@ pub struct MachineArgs {
     /// Number of harts.
     #[arg(long = "smp", default_value = "1")]
     pub smp: String,
+    /// The harts' kind, as QEMU spells it: `rv64` (QEMU 7.2's default less H), `max`, `rv64gc`, with properties
+    /// such as `rv64,zba=off,sstc=off,pmu-num=4`; `help` lists the models, `MODEL,help` the properties.
+    #[arg(long = "cpu", default_value = "rv64")]
+    pub cpu: String,
     /// Firmware: a path, `default` (Debian's OpenSBI fw_jump.bin) or `none`.
     #[arg(long = "bios", default_value = "default")]
     pub bios: String,
@@ -325,6 +329,7 @@ const QEMU_LONG_OPTIONS: &[&str] = &[
     "machine",
     "memory",
     "smp",
+    "cpu",
     "bios",
     "kernel",
     "initrd",
@@ -345,11 +350,6 @@ const QEMU_FLAGS: &[&str] = &["nographic", "no-reboot"];
 
 /// QEMU options rewind does not have, each with the one line that says so (and what to use instead).
 const QEMU_LACKS: &[(&[&str], &str)] = &[
-    (
-        &["cpu"],
-        "rewind's hart is fixed: rv64gc with Zba, Zbb, Zbc and Zbs (QEMU's default rv64 less H and Sstc); -cpu is not \
-         supported yet",
-    ),
     (&["netdev", "nic", "net"], "rewind has no network devices yet"),
     (&["fw_cfg"], "rewind's virt board has no fw_cfg device yet"),
     (&["pflash"], "rewind's virt board has no flash banks yet"),
@@ -455,6 +455,29 @@ pub fn parse_machine(s: &str) -> Result<MachineSpec> {
     Ok(spec)
 }
 
+/// `-cpu help` (the models) or `-cpu MODEL,help` (its properties and their values); `None` for any other -cpu.
+pub fn cpu_help(spec: &str) -> Result<Option<String>> {
+    if spec == "help" || spec == "?" {
+        let mut out = String::from("Available CPUs:\n");
+        for model in rewind::CPU_MODELS {
+            out.push_str(&format!("  {:<8} {}\n", model.name, model.description));
+        }
+        return Ok(Some(out));
+    }
+    let Some(model) = spec.strip_suffix(",help") else { return Ok(None) };
+    let cpu = parse_cpu(model)?;
+    let mut out = format!("{model} properties:\n");
+    for (name, value, what) in cpu.properties() {
+        out.push_str(&format!("  {name}={value:<6} {what}\n"));
+    }
+    Ok(Some(out))
+}
+
+/// Parses `-cpu MODEL[,PROP=VALUE...]`.
+pub fn parse_cpu(spec: &str) -> Result<rewind::CpuConfig> {
+    rewind::CpuConfig::parse(spec).map_err(|e| anyhow::anyhow!("-cpu {spec}: {e}"))
+}
+
 /// Parses `-smp N` (also `cpus=N`).
 pub fn parse_smp(s: &str) -> Result<usize> {
     let v = s.strip_prefix("cpus=").unwrap_or(s);
@@ -528,6 +551,19 @@ mod tests {
     }
 
     #[test]
+    fn cpu_takes_qemus_models_and_properties_and_lists_them_on_help() {
+        let args = normalize_args(["rewind", "-cpu", "rv64,zba=off,pmu-num=4"].map(String::from)).unwrap();
+        let cpu = parse_cpu(&Cli::try_parse_from(args).unwrap().machine.cpu).unwrap();
+        assert_eq!((cpu.isa_string().contains("zba"), cpu.pmu_counters), (false, 4));
+        let models = cpu_help("help").unwrap().unwrap();
+        assert!(models.contains("  rv64 ") && models.contains("  max "), "{models}");
+        let props = cpu_help("rv64,sstc=off,help").unwrap().unwrap();
+        assert!(props.contains("sstc=off") && props.contains("zba=on") && props.contains("pmu-num=16"), "{props}");
+        assert!(format!("{:#}", parse_cpu("rv64,h=on").unwrap_err()).starts_with("-cpu rv64,h=on: CPU property h:"));
+        assert!(cpu_help("rv64").unwrap().is_none());
+    }
+
+    #[test]
     fn a_drive_file_is_replaced_and_its_options_kept() {
         let spec = with_drive_file("if=virtio,file=old.img,snapshot=off", std::path::Path::new("/tmp/new.img"));
         assert_eq!(spec, "file=/tmp/new.img,if=virtio,snapshot=off");
@@ -553,7 +589,6 @@ mod tests {
         let error = |args: &[&str]| normalize_args(["rewind"].iter().chain(args).map(|s| s.to_string())).unwrap_err();
         assert_eq!(error(&["-netdev", "user,id=n0"]), "-netdev: rewind has no network devices yet");
         assert!(error(&["-fw_cfg", "name=opt/x,string=1"]).starts_with("-fw_cfg: rewind's virt board has no fw_cfg"));
-        assert!(error(&["-cpu", "rv64,zba=false"]).contains("-cpu is not supported yet"));
         assert!(error(&["-rtc", "base=utc"]).contains("--rtc-start"));
         let args = normalize_args(["rewind", "-no-reboot", "-kernel", "k"].map(String::from)).unwrap();
         assert!(Cli::try_parse_from(args).unwrap().machine.no_reboot);

@@ -38,6 +38,10 @@ pub fn run_with(
         print!("{help}");
         return Ok(Ended { code: 0, outcome: None, at: None });
     }
+    if let Some(help) = cli::cpu_help(&args.cpu)? {
+        print!("{help}");
+        return Ok(Ended { code: 0, outcome: None, at: None });
+    }
     let out = SharedOutput::default();
     let endpoint = args.gdb_endpoint()?;
     // Runs and recordings are judged (a panicking kernel ends them); a replay ends where its recording did.

@@ -20,6 +20,7 @@ pub fn build_machine(
     crate::serial::Serial::parse(&args.serial)?;
     let mut config = VirtConfig::new(console_out);
     config.harts = cli::parse_smp(&args.smp)?;
+    config.cpu = cli::parse_cpu(&args.cpu)?;
     config.ram_size = cli::parse_size(&args.memory)?;
     config.rtc_start_ns = args.rtc_start.saturating_mul(1_000_000_000);
     config.append = args.append.clone();

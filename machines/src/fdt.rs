@@ -82,8 +82,6 @@ pub enum PciSpace {
     Mem64 = 3,
 }
 
-/// The ISA string of QEMU 7.2's default CPU, less the extensions rewind does not have yet (H, Sstc).
-pub const RISCV_ISA: &str = "rv64imafdc_zicsr_zifencei_zihintpause_zba_zbb_zbc_zbs";
 pub const MMU_TYPE: &str = "riscv,sv48";
 pub const TIMEBASE_FREQUENCY: u32 = 10_000_000;
 
@@ -91,6 +89,8 @@ pub const TIMEBASE_FREQUENCY: u32 = 10_000_000;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FdtParams {
     pub harts: usize,
+    /// Every hart's `riscv,isa` (from its CPU description).
+    pub isa: String,
     /// `/chosen/bootargs`; omitted when empty, as QEMU does.
     pub bootargs: String,
     /// `[start, end)` of the initrd.
@@ -234,7 +234,7 @@ pub fn generate(
         end(&mut fdt, node)?;
     }
 
-    cpus(&mut fdt, ph)?;
+    cpus(&mut fdt, ph, &p.isa)?;
 
     let bus = fdt.begin_node("soc")?;
     fdt.property_u32("#address-cells", 2)?;
@@ -250,7 +250,7 @@ pub fn generate(
     Ok(fdt.finish()?)
 }
 
-fn cpus(fdt: &mut FdtWriter, ph: Phandles) -> Result<(), FdtError> {
+fn cpus(fdt: &mut FdtWriter, ph: Phandles, isa: &str) -> Result<(), FdtError> {
     let cpus = fdt.begin_node("cpus")?;
     fdt.property_u32("#address-cells", 1)?;
     fdt.property_u32("#size-cells", 0)?;
@@ -262,7 +262,7 @@ fn cpus(fdt: &mut FdtWriter, ph: Phandles) -> Result<(), FdtError> {
         fdt.property_u32("reg", hart)?;
         fdt.property_string("status", "okay")?;
         fdt.property_string("compatible", "riscv")?;
-        fdt.property_string("riscv,isa", RISCV_ISA)?;
+        fdt.property_string("riscv,isa", isa)?;
         fdt.property_string("mmu-type", MMU_TYPE)?;
         let intc = fdt.begin_node("interrupt-controller")?;
         fdt.property_u32("#interrupt-cells", 1)?;
@@ -439,7 +439,7 @@ mod tests {
             "memory@80000000 {",
             "reg = <0x00 0x80000000 0x00 0x10000000>;",
             "timebase-frequency = <0x989680>;",
-            "riscv,isa = \"rv64imafdc_zicsr_zifencei_zihintpause_zba_zbb_zbc_zbs\";",
+            "riscv,isa = \"rv64imafdc_zicsr_zifencei_zihintpause_zba_zbb_zbc_zbs_sstc\";",
             "mmu-type = \"riscv,sv48\";",
             "compatible = \"riscv,cpu-intc\";",
             "core1 {",
@@ -532,7 +532,12 @@ mod tests {
                 cells: Vec::new(),
             }),
         };
-        let params = FdtParams { harts: 1, bootargs: String::new(), initrd: None };
+        let params = FdtParams {
+            harts: 1,
+            isa: rewind::CpuConfig::default().isa_string(),
+            bootargs: String::new(),
+            initrd: None,
+        };
         let Some(ours) = decompile(&generate(&params, &tree, &describe).unwrap(), "pci") else { return };
         let block = |dts: &str| -> Vec<String> {
             let mut lines: Vec<String> = dts

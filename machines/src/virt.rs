@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use rewind::machine::LoadedImage;
 use rewind::memory::human_size;
-use rewind::{Machine, MachineBuilder, RamError};
+use rewind::{CpuConfig, Machine, MachineBuilder, RamError};
 
 use crate::clint::Clint;
 use crate::fdt::{self, FdtDevice, FdtError, FdtParams};
@@ -108,6 +108,8 @@ pub enum Firmware {
 
 pub struct VirtConfig {
     pub harts: usize,
+    /// What kind of harts (QEMU's `-cpu`).
+    pub cpu: CpuConfig,
     pub ram_size: u64,
     /// Where the UART's output goes.
     pub console_out: Box<dyn Write + Send>,
@@ -131,6 +133,7 @@ impl VirtConfig {
     pub fn new(console_out: Box<dyn Write + Send>) -> VirtConfig {
         VirtConfig {
             harts: 1,
+            cpu: CpuConfig::default(),
             ram_size: DEFAULT_RAM,
             console_out,
             rtc_start_ns: 0,
@@ -227,6 +230,7 @@ fn check_overlaps(ranges: &[(String, Loaded)]) -> Result<(), BoardError> {
 pub fn build(config: VirtConfig) -> Result<(Machine, BootInfo), BoardError> {
     let VirtConfig {
         harts,
+        cpu,
         ram_size,
         console_out,
         rtc_start_ns,
@@ -246,6 +250,7 @@ pub fn build(config: VirtConfig) -> Result<(Machine, BootInfo), BoardError> {
     let dram = memmap(Slot::Dram).map_or(DRAM_BASE, |e| e.base);
     let ram_name = memmap(Slot::Dram).map_or("ram", |e| e.name);
     let mut builder = MachineBuilder::new(harts, ram_name, dram, ram_size)?;
+    builder.set_cpu(cpu);
     let mut placed: Vec<(String, Loaded)> = Vec::new();
 
     let firmware_file = match bios {
@@ -307,7 +312,8 @@ pub fn build(config: VirtConfig) -> Result<(Machine, BootInfo), BoardError> {
     }
 
     // The device tree describes what the region tree holds.
-    let params = FdtParams { harts, bootargs: append, initrd: initrd_loaded.map(|l| (l.start, l.end)) };
+    let params =
+        FdtParams { harts, isa: cpu.isa_string(), bootargs: append, initrd: initrd_loaded.map(|l| (l.start, l.end)) };
     let describe = |id| nodes.iter().find(|(device, _)| *device == id).and_then(|(_, node)| node.clone());
     let fdt = fdt::generate(&params, builder.memory_tree(), &describe)?;
     let fdt_size = fdt.len() as u64;

@@ -1,9 +1,10 @@
 //! Memory accesses with exact counters, shared by every tier: the interpreter's slow paths and the JIT's access
 //! helper both come here, so an access behaves the same whichever tier made it.
 
-use crate::arch::riscv::decode::{decode, insn_len, Insn};
+use crate::arch::riscv::decode::{insn_len, Insn};
 use crate::arch::riscv::hart::{cause, Exception, Hart};
 use crate::arch::riscv::mmu::{Access, Mmu};
+use crate::exec::block::decode_for;
 use crate::hooks::{AccessKind, MemAccess};
 use crate::platform::Platform;
 
@@ -96,8 +97,8 @@ pub(crate) fn fetch_slow(core: &mut Core, plat: &mut Platform) -> Result<Insn, E
     };
     let low = fetch16(core, plat, pc)?;
     if insn_len(low) == 2 {
-        return Ok(decode(low as u32));
+        return Ok(decode_for(&core.hart.cpu, low as u32));
     }
     let high = fetch16(core, plat, pc.wrapping_add(2))?;
-    Ok(decode(low as u32 | (high as u32) << 16))
+    Ok(decode_for(&core.hart.cpu, low as u32 | (high as u32) << 16))
 }

@@ -119,7 +119,7 @@ impl BlockCache {
         insns.clear();
         // Where PMP allows execution from part of the page only, nothing is decoded ahead.
         if whole_page {
-            decode_block(pa, &mut insns, |at, size| plat.load(at, size));
+            decode_block(pa, &core.hart.cpu, &mut insns, |at, size| plat.load(at, size));
         }
         if insns.is_empty() {
             // PMP allows only part of the page, or the first instruction straddles a page boundary or its bytes are

@@ -12,7 +12,7 @@ use crate::hooks::AccessKind;
 use crate::platform::Platform;
 
 /// Runs the instructions of one block (already counted); returns how many ran (completed or trapped) and why
-/// the slice must stop, if it must. `CHECKED`: breakpoints or instrumentation are active.
+/// the slice must stop, if it must. `CHECKED`: breakpoints, instrumentation or the guest's triggers are active.
 #[inline(always)]
 pub(super) fn run_block<const CHECKED: bool>(
     core: &mut Core,
@@ -43,7 +43,14 @@ pub(super) fn run_block<const CHECKED: bool>(
                 t.instruction(core.hart.id, pc, insn.raw);
             }
         }
-        match execute(core, plat, insn, pc, excess) {
+        // Sdtrig: a trigger on this instruction or the data it would access fires before it runs.
+        let fired = CHECKED && core.hart.csr.triggers.armed() && {
+            let h = &core.hart;
+            h.csr.triggers.fire(h.privilege as u8, insn, pc, &h.x, h.reservation.is_some())
+        };
+        let result =
+            if fired { Err(Exception::new(cause::BREAKPOINT, 0)) } else { execute(core, plat, insn, pc, excess) };
+        match result {
             Ok(Flow::Next) => {
                 pc = pc.wrapping_add(insn.len as u64);
                 continue;
@@ -568,9 +575,12 @@ fn execute_exact(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64) -> 
                         }
                     }
                 };
-                let effect = csr::write(h, csr_no, new).map_err(|_| Exception::illegal(insn.raw))?;
+                let effect = csr::write(h, csr_no, new, &env).map_err(|_| Exception::illegal(insn.raw))?;
                 if matches!(csr_no, csr::FFLAGS | csr::FRM | csr::FCSR) {
                     h.set_fs_dirty();
+                }
+                if effect.timer_changed {
+                    plat.request_end_slice();
                 }
                 if effect.pmp_changed {
                     core.mmu.csrs_changed();

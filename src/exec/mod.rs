@@ -12,6 +12,7 @@ mod tier;
 
 pub use access::Core;
 
+use crate::arch::riscv::cpu::CpuConfig;
 use crate::arch::ArchHart;
 use crate::platform::Platform;
 use cache::BlockCache;
@@ -106,7 +107,7 @@ impl Exec {
     /// The promotion policy, in one place: a block entered as often as a tier's threshold is translated by that
     /// tier, together with the blocks it reaches in its page that ran at least a quarter as often (cold paths
     /// would only cost compile time).
-    fn promote(&mut self, slot: usize, plat: &Platform) {
+    fn promote(&mut self, slot: usize, plat: &Platform, cpu: &CpuConfig) {
         let hits = self.cache.count_entry(slot);
         let Some(index) = self.thresholds.iter().position(|&t| t == hits) else { return };
         if index >= self.tiers.len() || self.cache.block(slot).translations[index].is_some() {
@@ -115,7 +116,7 @@ impl Exec {
         let threshold = hits;
         let cache = &self.cache;
         let is_hot = |pa: u64| cache.hits_at(pa).is_some_and(|hits| hits.saturating_mul(4) >= threshold);
-        match self.tiers[index].translate(plat, cache.block(slot).pa, &is_hot) {
+        match self.tiers[index].translate(plat, cpu, cache.block(slot).pa, &is_hot) {
             Ok(t) => self.cache.install(slot, index, t),
             Err(TranslateError::Untranslatable) => {}
             // Out of code space: start afresh; blocks are translated again when they are hot again.
@@ -158,12 +159,14 @@ impl Exec {
                 }
             };
             // Translated code has no hooks: it runs unless a tracer or watchpoint observes every instruction or
-            // access, or a breakpoint lies in the page it would run in (a region never leaves its page).
-            let observed = plat.instrumented || (check_bps && bps.in_page_of(core.hart.pc));
+            // access, the guest armed a trigger, or a breakpoint lies in the page it would run in (a region never
+            // leaves its page).
+            let triggers = core.hart.csr.triggers.armed();
+            let observed = plat.instrumented || triggers || (check_bps && bps.in_page_of(core.hart.pc));
             if !observed {
                 let top = self.tiers.len().min(MAX_TIERS);
                 if top > 0 && self.cache.block(slot).translations[top - 1].is_none() {
-                    self.promote(slot, plat);
+                    self.promote(slot, plat, &core.hart.cpu);
                 }
                 if let Some((tier, t)) = self.best_translation(slot) {
                     let left = end - core.hart.icount;
@@ -188,7 +191,7 @@ impl Exec {
             // first.
             core.hart.icount += avail as u64;
             plat.vclock += avail as u64;
-            let (done, stop) = if check_bps || plat.instrumented {
+            let (done, stop) = if check_bps || plat.instrumented || triggers {
                 interp::run_block::<true>(core, plat, insns, bps)
             } else {
                 interp::run_block::<false>(core, plat, insns, bps)

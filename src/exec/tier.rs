@@ -4,6 +4,7 @@
 //! and keeps one translation slot per tier in the code cache, so a cheap tier and an optimising one can hold the
 //! same block at once.
 
+use crate::arch::riscv::cpu::CpuConfig;
 use crate::exec::access::Core;
 use crate::exec::jit::{Jit, JitStats, RegionExit, TranslateError, Translation};
 use crate::platform::Platform;
@@ -23,6 +24,7 @@ pub(crate) trait Tier {
     fn translate(
         &mut self,
         plat: &Platform,
+        cpu: &CpuConfig,
         pa: u64,
         is_hot: &dyn Fn(u64) -> bool,
     ) -> Result<Translation, TranslateError>;
@@ -49,10 +51,11 @@ impl Tier for Jit {
     fn translate(
         &mut self,
         plat: &Platform,
+        cpu: &CpuConfig,
         pa: u64,
         is_hot: &dyn Fn(u64) -> bool,
     ) -> Result<Translation, TranslateError> {
-        Jit::translate(self, plat, pa, is_hot)
+        Jit::translate(self, plat, cpu, pa, is_hot)
     }
 
     fn run(&mut self, t: Translation, core: &mut Core, plat: &mut Platform, budget: u64) -> Option<RegionExit> {

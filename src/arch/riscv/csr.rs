@@ -1,8 +1,11 @@
 //! CSR access (priv spec chapter 2 and the CSR listings of chapters 3 and 4): permission checks, WARL
 //! legalisation, and the views (`sstatus`, `sie`, `sip`) of machine-level registers.
 
-use super::hart::{mstatus, Exception, Hart, Priv, ALL_INTERRUPTS, MIP_SW_WRITABLE, S_INTERRUPTS};
+use super::cpu::Extension;
+use super::hart::{envcfg, mstatus, Exception, Hart, Priv, ALL_INTERRUPTS, MIP_SW_WRITABLE, S_INTERRUPTS};
+use super::mip::STIP;
 use super::pmp;
+use super::trigger;
 
 pub const FFLAGS: u16 = 0x001;
 pub const FRM: u16 = 0x002;
@@ -20,6 +23,7 @@ pub const SEPC: u16 = 0x141;
 pub const SCAUSE: u16 = 0x142;
 pub const STVAL: u16 = 0x143;
 pub const SIP: u16 = 0x144;
+pub const STIMECMP: u16 = 0x14d;
 pub const SATP: u16 = 0x180;
 pub const MSTATUS: u16 = 0x300;
 pub const MISA: u16 = 0x301;
@@ -30,6 +34,8 @@ pub const MTVEC: u16 = 0x305;
 pub const MCOUNTEREN: u16 = 0x306;
 pub const MENVCFG: u16 = 0x30a;
 pub const MCOUNTINHIBIT: u16 = 0x320;
+pub const MHPMEVENT3: u16 = 0x323;
+pub const MHPMEVENT31: u16 = 0x33f;
 pub const MSCRATCH: u16 = 0x340;
 pub const MEPC: u16 = 0x341;
 pub const MCAUSE: u16 = 0x342;
@@ -37,24 +43,20 @@ pub const MTVAL: u16 = 0x343;
 pub const MIP: u16 = 0x344;
 pub const PMPCFG0: u16 = 0x3a0;
 pub const PMPADDR0: u16 = 0x3b0;
+pub const TSELECT: u16 = 0x7a0;
+pub const TDATA1: u16 = 0x7a1;
+pub const TDATA2: u16 = 0x7a2;
+pub const TDATA3: u16 = 0x7a3;
+pub const TINFO: u16 = 0x7a4;
 pub const MCYCLE: u16 = 0xb00;
 pub const MINSTRET: u16 = 0xb02;
+pub const MHPMCOUNTER31: u16 = 0xb1f;
+pub const HPMCOUNTER31: u16 = 0xc1f;
 pub const MVENDORID: u16 = 0xf11;
 pub const MARCHID: u16 = 0xf12;
 pub const MIMPID: u16 = 0xf13;
 pub const MHARTID: u16 = 0xf14;
 pub const MCONFIGPTR: u16 = 0xf15;
-
-/// rv64 with I, M, A, F, D, C, S and U.
-pub const MISA_VALUE: u64 = (2 << 62)
-    | (1 << 0)   // A
-    | (1 << 2)   // C
-    | (1 << 3)   // D
-    | (1 << 5)   // F
-    | (1 << 8)   // I
-    | (1 << 12)  // M
-    | (1 << 18)  // S
-    | (1 << 20); // U
 
 /// What a CSR write changed, so the interpreter can flush what depends on it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -63,6 +65,8 @@ pub struct CsrEffect {
     pub flush_tlb: bool,
     /// The PMP entries changed (the TLB must be flushed too).
     pub pmp_changed: bool,
+    /// The hart's own timer was reprogrammed: the machine plans its next deadline anew.
+    pub timer_changed: bool,
 }
 
 /// Values the hart does not hold itself.
@@ -89,6 +93,18 @@ fn counter_allowed(hart: &Hart, index: u16) -> bool {
     }
 }
 
+/// Whether counter `index` (0 to 31) exists: `mcycle`, `time`, `minstret` and the configured HPM counters.
+fn counter_exists(hart: &Hart, index: usize) -> bool {
+    index < 3 + hart.cpu.pmu_counters as usize
+}
+
+/// Sstc's access rule for `stimecmp` (Sstc spec 2.1): it exists with the extension; below M mode it also needs
+/// `mcounteren.TM` and `menvcfg.STCE`.
+fn stimecmp_allowed(hart: &Hart) -> bool {
+    hart.cpu.has(Extension::Sstc)
+        && (hart.privilege == Priv::Machine || (hart.csr.mcounteren & 2 != 0 && hart.csr.menvcfg & envcfg::STCE != 0))
+}
+
 pub fn read(hart: &Hart, csr: u16, env: &CsrEnv) -> Result<u64, Exception> {
     if (csr >> 8) & 3 > hart.privilege as u16 {
         return Err(illegal());
@@ -99,14 +115,13 @@ pub fn read(hart: &Hart, csr: u16, env: &CsrEnv) -> Result<u64, Exception> {
         FFLAGS => c.fflags,
         FRM => c.frm,
         FCSR => (c.frm << 5) | c.fflags,
-        0xc00..=0xc1f => {
-            if !counter_allowed(hart, csr) {
+        CYCLE..=HPMCOUNTER31 => {
+            if !counter_exists(hart, (csr - CYCLE) as usize) || !counter_allowed(hart, csr) {
                 return Err(illegal());
             }
             match csr {
-                CYCLE | INSTRET => hart.icount,
                 TIME => env.time,
-                _ => 0,
+                _ => hart.counter((csr - CYCLE) as usize),
             }
         }
         SSTATUS => c.mstatus & mstatus::SSTATUS_MASK,
@@ -118,6 +133,7 @@ pub fn read(hart: &Hart, csr: u16, env: &CsrEnv) -> Result<u64, Exception> {
         SEPC => c.sepc,
         SCAUSE => c.scause,
         STVAL => c.stval,
+        STIMECMP if stimecmp_allowed(hart) => c.stimecmp,
         SIP => (c.mip | env.external_irqs) & c.mideleg,
         SATP => {
             if hart.privilege == Priv::Supervisor && c.mstatus & mstatus::TVM != 0 {
@@ -126,7 +142,7 @@ pub fn read(hart: &Hart, csr: u16, env: &CsrEnv) -> Result<u64, Exception> {
             c.satp
         }
         MSTATUS => c.mstatus,
-        MISA => MISA_VALUE,
+        MISA => hart.cpu.misa(),
         MEDELEG => c.medeleg,
         MIDELEG => c.mideleg,
         MIE => c.mie,
@@ -134,7 +150,7 @@ pub fn read(hart: &Hart, csr: u16, env: &CsrEnv) -> Result<u64, Exception> {
         MCOUNTEREN => c.mcounteren,
         MENVCFG => c.menvcfg,
         MCOUNTINHIBIT => c.mcountinhibit,
-        0x323..=0x33f => c.mhpmevent.get((csr - 0x323) as usize).copied().unwrap_or(0),
+        MHPMEVENT3..=MHPMEVENT31 => c.mhpmevent.get((csr - MHPMEVENT3) as usize).copied().unwrap_or(0),
         MSCRATCH => c.mscratch,
         MEPC => c.mepc,
         MCAUSE => c.mcause,
@@ -143,10 +159,19 @@ pub fn read(hart: &Hart, csr: u16, env: &CsrEnv) -> Result<u64, Exception> {
         // RV64: only the even pmpcfg registers exist.
         0x3a0..=0x3af if csr & 1 == 0 => c.pmpcfg.get(((csr - PMPCFG0) / 2) as usize).copied().unwrap_or(0),
         0x3b0..=0x3ef => c.pmpaddr.get((csr - PMPADDR0) as usize).copied().unwrap_or(0),
-        MCYCLE | MINSTRET => hart.icount,
-        0xb03..=0xb1f => 0,
-        MVENDORID | MARCHID | MIMPID | MCONFIGPTR => 0,
+        MCYCLE | MINSTRET..=MHPMCOUNTER31 if counter_exists(hart, (csr - MCYCLE) as usize) => {
+            hart.counter((csr - MCYCLE) as usize)
+        }
+        MVENDORID => hart.cpu.mvendorid,
+        MARCHID => hart.cpu.marchid,
+        MIMPID => hart.cpu.mimpid,
+        MCONFIGPTR => 0,
         MHARTID => hart.id as u64,
+        TSELECT if hart.cpu.debug => c.triggers.select,
+        TDATA1 if hart.cpu.debug => c.triggers.tdata1(),
+        TDATA2 if hart.cpu.debug => c.triggers.tdata2(),
+        TDATA3 if hart.cpu.debug => 0,
+        TINFO if hart.cpu.debug => trigger::TINFO,
         _ => return Err(illegal()),
     };
     Ok(value)
@@ -161,10 +186,54 @@ pub fn read_for_update(hart: &Hart, csr: u16, env: &CsrEnv) -> Result<u64, Excep
     read(hart, csr, &CsrEnv { external_irqs: env.external_irqs & !MIP_SW_WRITABLE, ..*env })
 }
 
-pub fn write(hart: &mut Hart, csr: u16, value: u64) -> Result<CsrEffect, Exception> {
+/// Writes `csr`; `env` gives the time a timer comparison is made at.
+pub fn write(hart: &mut Hart, csr: u16, value: u64, env: &CsrEnv) -> Result<CsrEffect, Exception> {
     if (csr >> 8) & 3 > hart.privilege as u16 || csr >> 10 == 3 {
         return Err(illegal());
     }
+    // Counters and timers first: they go through the hart, which keeps them in step with the instruction count.
+    let pmu = hart.cpu.pmu_counters as usize;
+    match csr {
+        MCYCLE | MINSTRET..=MHPMCOUNTER31 => {
+            let index = (csr - MCYCLE) as usize;
+            if !counter_exists(hart, index) {
+                return Err(illegal());
+            }
+            hart.set_counter(index, value);
+            return Ok(CsrEffect::default());
+        }
+        MCOUNTINHIBIT => {
+            // CY, IR and the HPM counters that exist; TM is read-only zero.
+            let mask = 0b101 | (((1u64 << pmu) - 1) << 3);
+            hart.change_counting(|c| c.mcountinhibit = value & mask);
+            return Ok(CsrEffect::default());
+        }
+        MHPMEVENT3..=MHPMEVENT31 => {
+            let index = (csr - MHPMEVENT3) as usize;
+            // The selectors of counters that do not exist are read-only zero.
+            if index < pmu {
+                hart.change_counting(|c| c.mhpmevent[index] = value);
+            }
+            return Ok(CsrEffect::default());
+        }
+        STIMECMP => {
+            if !stimecmp_allowed(hart) {
+                return Err(illegal());
+            }
+            hart.csr.stimecmp = value;
+            hart.update_timer(env.time);
+            return Ok(CsrEffect { timer_changed: true, ..CsrEffect::default() });
+        }
+        MENVCFG => {
+            let stce = if hart.cpu.has(Extension::Sstc) { envcfg::STCE } else { 0 };
+            hart.csr.menvcfg = value & (envcfg::FIOM | stce);
+            hart.update_timer(env.time);
+            return Ok(CsrEffect { timer_changed: true, ..CsrEffect::default() });
+        }
+        _ => {}
+    }
+    // With Sstc enabled, STIP is the timer's comparison and no software's to write.
+    let mip_writable = if hart.sstc_enabled() { MIP_SW_WRITABLE & !STIP } else { MIP_SW_WRITABLE };
     let mut effect = CsrEffect::default();
     let c = &mut hart.csr;
     match csr {
@@ -182,7 +251,7 @@ pub fn write(hart: &mut Hart, csr: u16, value: u64) -> Result<CsrEffect, Excepti
         SIE => c.mie = (c.mie & !c.mideleg) | (value & c.mideleg),
         STVEC => c.stvec = legal_tvec(value),
         SCOUNTEREN => c.scounteren = value & 0xffff_ffff,
-        SENVCFG => c.senvcfg = value & 1,
+        SENVCFG => c.senvcfg = value & envcfg::FIOM,
         SSCRATCH => c.sscratch = value,
         SEPC => c.sepc = value & !1,
         SCAUSE => c.scause = value,
@@ -211,14 +280,11 @@ pub fn write(hart: &mut Hart, csr: u16, value: u64) -> Result<CsrEffect, Excepti
         MIE => c.mie = value & ALL_INTERRUPTS,
         MTVEC => c.mtvec = legal_tvec(value),
         MCOUNTEREN => c.mcounteren = value & 0xffff_ffff,
-        MENVCFG => c.menvcfg = value & 1,
-        MCOUNTINHIBIT => c.mcountinhibit = value & 0xffff_fffd,
-        0x323..=0x33f => {}
         MSCRATCH => c.mscratch = value,
         MEPC => c.mepc = value & !1,
         MCAUSE => c.mcause = value,
         MTVAL => c.mtval = value,
-        MIP => c.mip = (c.mip & !MIP_SW_WRITABLE) | (value & MIP_SW_WRITABLE),
+        MIP => c.mip = (c.mip & !mip_writable) | (value & mip_writable),
         // Cached translations were checked against the old protection.
         0x3a0..=0x3af if csr & 1 == 0 => {
             pmp::write_cfg(c, ((csr - PMPCFG0) / 2) as usize, value);
@@ -228,9 +294,11 @@ pub fn write(hart: &mut Hart, csr: u16, value: u64) -> Result<CsrEffect, Excepti
             pmp::write_addr(c, (csr - PMPADDR0) as usize, value);
             effect.pmp_changed = true;
         }
-        // Counters are read-only views of the instruction count here: writes are ignored so that the count
-        // stays the one clock every part of rewind agrees on.
-        MCYCLE | MINSTRET | 0xb03..=0xb1f => {}
+        TSELECT if hart.cpu.debug => c.triggers.write_select(value),
+        TDATA1 if hart.cpu.debug => c.triggers.write_tdata1(value),
+        TDATA2 if hart.cpu.debug => c.triggers.write_tdata2(value),
+        // tdata3's match fields and tinfo are not writable here, as in QEMU 7.2: writes are ignored.
+        TDATA3 | TINFO if hart.cpu.debug => {}
         _ => return Err(illegal()),
     }
     Ok(effect)
@@ -280,14 +348,14 @@ pub fn debug_read(hart: &Hart, csr: u16, env: &CsrEnv) -> Option<u64> {
 
 /// Writes `csr` as a debugger would: with the CSR's write rules (WARL fields; read-only CSRs refuse), but whatever
 /// the hart's privilege level and `mstatus.FS`. Returns false if the write is refused.
-pub fn debug_write(hart: &mut Hart, csr: u16, value: u64) -> bool {
+pub fn debug_write(hart: &mut Hart, csr: u16, value: u64, env: &CsrEnv) -> bool {
     let (privilege, status) = (hart.privilege, hart.csr.mstatus);
     hart.privilege = Priv::Machine;
     let fp = matches!(csr, FFLAGS | FRM | FCSR);
     if fp {
         hart.csr.mstatus |= mstatus::FS;
     }
-    let ok = write(hart, csr, value).is_ok();
+    let ok = write(hart, csr, value, env).is_ok();
     hart.privilege = privilege;
     if fp {
         hart.csr.mstatus = status;
@@ -304,20 +372,20 @@ mod tests {
     #[test]
     fn unsupported_satp_modes_are_ignored_so_linux_falls_back() {
         let mut h = Hart::new(0, 0);
-        write(&mut h, SATP, (10 << 60) | 0x1234).unwrap();
+        write(&mut h, SATP, (10 << 60) | 0x1234, &ENV).unwrap();
         assert_eq!(read(&h, SATP, &ENV).unwrap(), 0);
-        write(&mut h, SATP, (9 << 60) | 0x1234).unwrap();
+        write(&mut h, SATP, (9 << 60) | 0x1234, &ENV).unwrap();
         assert_eq!(read(&h, SATP, &ENV).unwrap(), (9 << 60) | 0x1234);
     }
 
     #[test]
     fn supervisor_cannot_touch_machine_csrs_and_sees_masked_views() {
         let mut h = Hart::new(0, 0);
-        write(&mut h, MSTATUS, mstatus::MIE | mstatus::SIE).unwrap();
+        write(&mut h, MSTATUS, mstatus::MIE | mstatus::SIE, &ENV).unwrap();
         h.privilege = Priv::Supervisor;
         assert!(read(&h, MSTATUS, &ENV).is_err());
         assert_eq!(read(&h, SSTATUS, &ENV).unwrap() & (mstatus::MIE | mstatus::SIE), mstatus::SIE);
-        assert!(write(&mut h, MHARTID, 1).is_err());
+        assert!(write(&mut h, MHARTID, 1, &ENV).is_err());
     }
 
     #[test]
@@ -332,7 +400,7 @@ mod tests {
     #[test]
     fn mstatus_mpp_is_warl_and_sd_follows_fs() {
         let mut h = Hart::new(0, 0);
-        write(&mut h, MSTATUS, 2 << mstatus::MPP_SHIFT | mstatus::FS).unwrap();
+        write(&mut h, MSTATUS, 2 << mstatus::MPP_SHIFT | mstatus::FS, &ENV).unwrap();
         let v = read(&h, MSTATUS, &ENV).unwrap();
         assert_eq!(v & mstatus::MPP, 0);
         assert_ne!(v & mstatus::SD, 0);
@@ -353,7 +421,7 @@ mod tests {
         assert_eq!(read(&h, MIP, &plic_request).unwrap(), SEIP | MTIP, "rd shows the interrupt line");
         assert_eq!(read_for_update(&h, MIP, &plic_request).unwrap(), MTIP, "but SEIP's line is not written back");
         // A software-set SEIP (M-mode injecting an S external interrupt) takes part as usual.
-        write(&mut h, MIP, SEIP | STIP).unwrap();
+        write(&mut h, MIP, SEIP | STIP, &ENV).unwrap();
         assert_eq!(read_for_update(&h, MIP, &plic_request).unwrap(), SEIP | STIP | MTIP);
         assert_eq!(read_for_update(&h, MIP, &ENV).unwrap(), SEIP | STIP);
     }
@@ -362,8 +430,70 @@ mod tests {
     fn fp_csrs_need_fs_enabled() {
         let mut h = Hart::new(0, 0);
         assert!(read(&h, FCSR, &ENV).is_err());
-        write(&mut h, MSTATUS, 1 << mstatus::FS_SHIFT).unwrap();
-        write(&mut h, FCSR, 0xff).unwrap();
+        write(&mut h, MSTATUS, 1 << mstatus::FS_SHIFT, &ENV).unwrap();
+        write(&mut h, FCSR, 0xff, &ENV).unwrap();
         assert_eq!((read(&h, FRM, &ENV).unwrap(), read(&h, FFLAGS, &ENV).unwrap()), (7, 0x1f));
+    }
+
+    #[test]
+    fn counters_count_on_from_what_is_written_and_stop_when_inhibited() {
+        let mut h = Hart::new(0, 0);
+        h.icount = 500;
+        assert_eq!(read(&h, MINSTRET, &ENV).unwrap(), 500);
+        write(&mut h, MINSTRET, 1000, &ENV).unwrap();
+        h.icount += 10;
+        assert_eq!(read(&h, MINSTRET, &ENV).unwrap(), 1010);
+        assert_eq!(read(&h, INSTRET, &ENV).unwrap(), 1010, "the unprivileged view is the same counter");
+        assert_eq!(read(&h, MCYCLE, &ENV).unwrap(), 510, "mcycle was not written");
+        write(&mut h, MCOUNTINHIBIT, !0, &ENV).unwrap();
+        assert_eq!(read(&h, MCOUNTINHIBIT, &ENV).unwrap(), 0x7fffd, "TM and counters beyond pmu-num are zero");
+        h.icount += 10;
+        assert_eq!(read(&h, MINSTRET, &ENV).unwrap(), 1010);
+        write(&mut h, MCOUNTINHIBIT, 0, &ENV).unwrap();
+        h.icount += 1;
+        assert_eq!(read(&h, MINSTRET, &ENV).unwrap(), 1011);
+    }
+
+    #[test]
+    fn hpm_counters_exist_up_to_pmu_num_and_count_the_events_they_select() {
+        let mut h = Hart::new(0, 0);
+        write(&mut h, 0xb03, 5, &ENV).unwrap();
+        h.icount += 100;
+        assert_eq!(read(&h, 0xb03, &ENV).unwrap(), 5, "event 0 counts nothing");
+        write(&mut h, MHPMEVENT3, 2, &ENV).unwrap();
+        h.icount += 100;
+        assert_eq!(read(&h, 0xb03, &ENV).unwrap(), 105);
+        assert!(read(&h, 0xb12, &ENV).is_ok() && read(&h, 0xb13, &ENV).is_err(), "16 counters: 3 to 18");
+        assert!(write(&mut h, 0xb13, 0, &ENV).is_err());
+        write(&mut h, MHPMEVENT3 + 16, 2, &ENV).unwrap();
+        assert_eq!(read(&h, MHPMEVENT3 + 16, &ENV).unwrap(), 0, "selector of a missing counter reads zero");
+        h.cpu.pmu_counters = 0;
+        assert!(read(&h, 0xb03, &ENV).is_err());
+    }
+
+    #[test]
+    fn stimecmp_drives_stip_while_stce_is_set() {
+        use crate::arch::riscv::mip::STIP;
+        let mut h = Hart::new(0, 0);
+        let at = |time| CsrEnv { time, external_irqs: 0 };
+        write(&mut h, STIMECMP, 100, &at(50)).unwrap();
+        assert_eq!(h.csr.mip & STIP, 0);
+        write(&mut h, MENVCFG, !0, &at(150)).unwrap();
+        assert_eq!(read(&h, MENVCFG, &ENV).unwrap(), envcfg::STCE | envcfg::FIOM);
+        assert_eq!(h.csr.mip & STIP, STIP, "enabling STCE compares at once");
+        write(&mut h, MIP, 0, &at(150)).unwrap();
+        assert_eq!(h.csr.mip & STIP, STIP, "software cannot clear it");
+        write(&mut h, STIMECMP, 200, &at(150)).unwrap();
+        assert_eq!(h.csr.mip & STIP, 0);
+        assert_eq!(h.timer_deadline(), Some(200));
+        h.update_timer(200);
+        assert_eq!((h.csr.mip & STIP, h.timer_deadline()), (STIP, None));
+        // Below M mode it needs mcounteren.TM as well, and without Sstc it does not exist.
+        h.privilege = Priv::Supervisor;
+        assert!(read(&h, STIMECMP, &ENV).is_err());
+        h.csr.mcounteren = 2;
+        assert_eq!(read(&h, STIMECMP, &ENV).unwrap(), 200);
+        h.cpu.set(Extension::Sstc, false);
+        assert!(read(&h, STIMECMP, &ENV).is_err());
     }
 }

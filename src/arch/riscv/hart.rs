@@ -1,6 +1,7 @@
 //! Architectural state of one hart (RISC-V privileged spec 1.12): registers, privilege level and the CSRs the
 //! engine implements, plus the trap entry/return logic that moves between privilege levels.
 
+use super::cpu::{CpuConfig, Extension};
 use serde::{Deserialize, Serialize};
 
 /// Privilege level (encoding as in `mstatus.MPP`).
@@ -122,7 +123,40 @@ pub struct Csrs {
     pub frm: u64,
     pub pmpcfg: [u64; 2],
     pub pmpaddr: Vec<u64>,
+    /// `mhpmevent3..31`.
     pub mhpmevent: Vec<u64>,
+    /// `mcycle`, an unused slot where `time` would be, `minstret`, `mhpmcounter3..31`: see [`Counter`].
+    pub counters: [Counter; 32],
+    /// Sstc's supervisor timer compare value.
+    pub stimecmp: u64,
+    /// Sdtrig's triggers.
+    pub triggers: super::trigger::Triggers,
+}
+
+/// A counter CSR as the instruction count makes it: `value` when the hart's count was `since`, plus what the
+/// hart ran after that while the counter counts. Writing a counter, or changing whether it counts, starts a new
+/// span. Derived from the instruction count alone, so counters replay exactly.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counter {
+    pub value: u64,
+    pub since: u64,
+}
+
+/// `mhpmevent` selectors that count (the SBI PMU's hardware event numbers, which QEMU counts too); every other
+/// event never happens here.
+pub mod event {
+    pub const CYCLES: u64 = 1;
+    pub const INSTRUCTIONS: u64 = 2;
+    /// The event selector's bits (the top byte holds Sscofpmf's overflow and mode-inhibit flags).
+    pub const SELECTOR: u64 = (1 << 56) - 1;
+}
+
+/// `menvcfg` fields.
+pub mod envcfg {
+    /// Fence of I/O implies memory.
+    pub const FIOM: u64 = 1;
+    /// Sstc: `stimecmp` is enabled and drives `mip.STIP`.
+    pub const STCE: u64 = 1 << 63;
 }
 
 /// The architectural state of a hart.
@@ -134,6 +168,8 @@ pub struct Hart {
     pub pc: u64,
     pub privilege: Priv,
     pub csr: Csrs,
+    /// What kind of hart this is (fixed; the same for every hart of a machine).
+    pub cpu: CpuConfig,
     /// Address reserved by the last LR, if the reservation is still valid.
     pub reservation: Option<u64>,
     /// Waiting in WFI until an interrupt is pending.
@@ -163,8 +199,15 @@ impl PartialEq for FaultStreak {
 impl Eq for FaultStreak {}
 
 impl Hart {
+    /// A hart of the default kind ([`CpuConfig::default`]).
     pub fn new(id: usize, reset_pc: u64) -> Hart {
-        let mut csr = Csrs { pmpaddr: vec![0; 16], mhpmevent: vec![0; 29], ..Csrs::default() };
+        Hart::with_cpu(id, reset_pc, CpuConfig::default())
+    }
+
+    pub fn with_cpu(id: usize, reset_pc: u64, cpu: CpuConfig) -> Hart {
+        // The reset value of stimecmp is unspecified: the largest keeps a timer that software has not yet set from
+        // firing the moment Sstc is enabled.
+        let mut csr = Csrs { pmpaddr: vec![0; 16], mhpmevent: vec![0; 29], stimecmp: u64::MAX, ..Csrs::default() };
         // UXL = SXL = 2 (64-bit), fixed.
         csr.mstatus = (2 << 32) | (2 << 34);
         Hart {
@@ -174,11 +217,73 @@ impl Hart {
             pc: reset_pc,
             privilege: Priv::Machine,
             csr,
+            cpu,
             reservation: None,
             wfi: false,
             icount: 0,
             faults: FaultStreak::default(),
         }
+    }
+
+    /// Whether counter `index` (0 `mcycle`, 2 `minstret`, 3.. `mhpmcounter`s) advances with the instruction count.
+    fn counting(&self, index: usize) -> bool {
+        if self.csr.mcountinhibit & (1 << index) != 0 {
+            return false;
+        }
+        match index {
+            0 | 2 => true,
+            _ => matches!(
+                self.csr.mhpmevent.get(index.wrapping_sub(3)).map(|e| e & event::SELECTOR),
+                Some(event::CYCLES | event::INSTRUCTIONS)
+            ),
+        }
+    }
+
+    /// The value of counter `index` now. Cycles are instructions: one instruction per cycle.
+    pub fn counter(&self, index: usize) -> u64 {
+        let Some(c) = self.csr.counters.get(index) else { return 0 };
+        if self.counting(index) {
+            c.value.wrapping_add(self.icount.wrapping_sub(c.since))
+        } else {
+            c.value
+        }
+    }
+
+    /// Writes counter `index`: the next instruction counts on from `value`.
+    pub fn set_counter(&mut self, index: usize, value: u64) {
+        if let Some(c) = self.csr.counters.get_mut(index) {
+            *c = Counter { value, since: self.icount };
+        }
+    }
+
+    /// Runs `change` (of `mcountinhibit` or an event selector) with every counter's value carried across it.
+    pub fn change_counting(&mut self, change: impl FnOnce(&mut Csrs)) {
+        let values: Vec<u64> = (0..32).map(|i| self.counter(i)).collect();
+        change(&mut self.csr);
+        for (i, v) in values.into_iter().enumerate() {
+            self.set_counter(i, v);
+        }
+    }
+
+    /// Whether Sstc's timer drives `mip.STIP`.
+    pub fn sstc_enabled(&self) -> bool {
+        self.cpu.has(Extension::Sstc) && self.csr.menvcfg & envcfg::STCE != 0
+    }
+
+    /// Brings `mip.STIP` up to date with Sstc's comparison at virtual time `now` (ticks).
+    pub fn update_timer(&mut self, now: u64) {
+        if self.sstc_enabled() {
+            if now >= self.csr.stimecmp {
+                self.csr.mip |= super::mip::STIP;
+            } else {
+                self.csr.mip &= !super::mip::STIP;
+            }
+        }
+    }
+
+    /// When Sstc's timer will next raise `mip.STIP` (ticks), if it is armed and not already pending.
+    pub fn timer_deadline(&self) -> Option<u64> {
+        (self.sstc_enabled() && self.csr.mip & super::mip::STIP == 0).then_some(self.csr.stimecmp)
     }
 
     #[inline]
@@ -212,6 +317,7 @@ impl Hart {
                 self.faults = FaultStreak { last: (cause, self.pc), repeats: 1 };
             }
         }
+        self.drop_reservation_at_mode_switch();
         let deleg = if interrupt { self.csr.mideleg } else { self.csr.medeleg };
         let to_s = self.privilege <= Priv::Supervisor && (deleg >> cause) & 1 == 1;
         let cause_value = cause | if interrupt { 1 << 63 } else { 0 };
@@ -237,8 +343,15 @@ impl Hart {
         }
     }
 
+    /// What happens at every trap and trap return besides the privilege change: the hart's LR reservation goes
+    /// (priv spec 3.3.2 allows it; QEMU does it on every mode switch, so an SC after a trap fails under both).
+    fn drop_reservation_at_mode_switch(&mut self) {
+        self.reservation = None;
+    }
+
     /// `mret`: priv spec 3.3.2.
     pub fn mret(&mut self) {
+        self.drop_reservation_at_mode_switch();
         let st = self.csr.mstatus;
         let mpp = Priv::from_bits(st >> mstatus::MPP_SHIFT);
         let mie = if st & mstatus::MPIE != 0 { mstatus::MIE } else { 0 };
@@ -253,6 +366,7 @@ impl Hart {
 
     /// `sret`.
     pub fn sret(&mut self) {
+        self.drop_reservation_at_mode_switch();
         let st = self.csr.mstatus;
         let spp = if st & mstatus::SPP != 0 { Priv::Supervisor } else { Priv::User };
         let sie = if st & mstatus::SPIE != 0 { mstatus::SIE } else { 0 };

@@ -19,6 +19,7 @@ mod arena;
 mod fast_tlb;
 mod translate;
 
+use crate::arch::riscv::cpu::CpuConfig;
 use crate::arch::riscv::hart::Exception;
 use crate::arch::riscv::mmu::Mmu;
 use crate::exec::access::{load_exact, store_exact, Core};
@@ -263,11 +264,12 @@ impl Jit {
     pub fn translate(
         &mut self,
         plat: &Platform,
+        cpu: &CpuConfig,
         pa: u64,
         is_hot: &dyn Fn(u64) -> bool,
     ) -> Result<Translation, TranslateError> {
         let start = self.measure_compile_time.then(std::time::Instant::now);
-        let region = translate::Region::discover(plat, pa, is_hot).ok_or(TranslateError::Untranslatable)?;
+        let region = translate::Region::discover(plat, cpu, pa, is_hot).ok_or(TranslateError::Untranslatable)?;
         let code = self.compiler.compile(&region).map_err(|_| {
             self.stats.failed += 1;
             TranslateError::Untranslatable

@@ -13,6 +13,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 
 use super::fast_tlb::{FastEntry, FAST_ENTRIES};
 use super::{access_helper, JitEnv, HELPER_LEN_SHIFT, HELPER_SIGNED, HELPER_STORE};
+use crate::arch::riscv::cpu::CpuConfig;
 use crate::arch::riscv::decode::{Insn, Op};
 use crate::exec::block::decode_block;
 use crate::platform::Platform;
@@ -63,7 +64,7 @@ fn translatable(op: Op) -> bool {
 impl Region {
     /// Finds the region entered at physical `pa` (in RAM); `None` if its first instruction is not translatable.
     /// Other blocks join only if `is_hot` says they ran often (cold paths would only cost compile time).
-    pub fn discover(plat: &Platform, pa: u64, is_hot: &dyn Fn(u64) -> bool) -> Option<Region> {
+    pub fn discover(plat: &Platform, cpu: &CpuConfig, pa: u64, is_hot: &dyn Fn(u64) -> bool) -> Option<Region> {
         let page_pa = pa & !(PAGE as u64 - 1);
         let entry_off = (pa - page_pa) as i64;
         let mut region = Region { page_pa, entry_off, blocks: Vec::new() };
@@ -76,7 +77,7 @@ impl Region {
             if off != entry_off && !is_hot(page_pa + off as u64) {
                 continue;
             }
-            let block = region.decode_block(plat, off);
+            let block = region.decode_block(plat, cpu, off);
             if block.insns.is_empty() {
                 continue;
             }
@@ -90,9 +91,9 @@ impl Region {
 
     /// The block at page offset `start` as the interpreter decodes it, up to its first instruction translated
     /// code leaves to the interpreter.
-    fn decode_block(&self, plat: &Platform, start: i64) -> RegionBlock {
+    fn decode_block(&self, plat: &Platform, cpu: &CpuConfig, start: i64) -> RegionBlock {
         let mut insns = Vec::new();
-        decode_block(self.page_pa + start as u64, &mut insns, |pa, size| plat.load_ram(pa, size));
+        decode_block(self.page_pa + start as u64, cpu, &mut insns, |pa, size| plat.load_ram(pa, size));
         let translatable_len = insns.iter().position(|i| !translatable(i.op)).unwrap_or(insns.len());
         let mut off = start;
         let insns = insns[..translatable_len]

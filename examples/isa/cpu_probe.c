@@ -1,0 +1,32 @@
+/* Prints what the hart has, one line per feature: an instruction of each
+ * optional extension, Sstc's stimecmp, the HPM counters that exist, misa.
+ * It passes whatever it finds; tests run it under several -cpu settings and
+ * compare its lines with QEMU's. */
+#include "common.h"
+
+#define TRY(insn) ({ trap_arm(); asm volatile(insn ::: "t0", "t1", "memory"); trap_disarm(); trap_count; })
+
+static void report(const char *what, int traps) {
+    uart_puts(what);
+    uart_puts(traps ? ": illegal\n" : ": ok\n");
+}
+
+int main(void) {
+    /* sh1add, clz (orc.b's sibling in Zbb), clmul, bset: raw encodings, so
+     * the program assembles whatever the toolchain knows */
+    report("zba sh1add", TRY(".insn r 0x33, 2, 0x10, t0, t1, t1"));
+    report("zbb clz", TRY(".insn i 0x13, 1, t0, t1, 0x600"));
+    report("zbc clmul", TRY(".insn r 0x33, 1, 0x05, t0, t1, t1"));
+    report("zbs bset", TRY(".insn r 0x33, 1, 0x14, t0, t1, t1"));
+    report("sstc stimecmp", TRY("csrr t0, 0x14d"));
+    report("mhpmcounter3", TRY("csrr t0, mhpmcounter3"));
+    report("mhpmcounter6", TRY("csrr t0, mhpmcounter6"));
+    report("mhpmcounter7", TRY("csrr t0, mhpmcounter7"));
+    report("mhpmcounter18", TRY("csrr t0, mhpmcounter18"));
+    report("mhpmcounter19", TRY("csrr t0, mhpmcounter19"));
+    /* misa less H, which QEMU's default has and rewind does not */
+    uart_puts("misa ");
+    uart_puthex(csr_read(misa) & ~(1UL << 7));
+    uart_puts("\n");
+    finish();
+}

@@ -1,0 +1,362 @@
+//! What kind of hart the machine has: its optional extensions, performance counters and identity registers. One
+//! description that `misa`, the device tree's `riscv,isa`, the decoder (an extension turned off decodes as
+//! illegal) and the CSRs all follow, spelt as QEMU's `-cpu` spells it.
+//!
+//! The default is QEMU 7.2's default `rv64` CPU less the hypervisor extension, so a kernel takes the same paths
+//! under both.
+
+use super::decode::Op;
+use serde::{Deserialize, Serialize};
+
+/// An optional extension rewind implements. The base (RV64IMAFDC with S and U modes, Zicsr, Zifencei) is always
+/// there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Extension {
+    Zihintpause,
+    Zba,
+    Zbb,
+    Zbc,
+    Zbs,
+    Sstc,
+}
+
+/// An extension's names and default, in the canonical order of the ISA string.
+pub struct ExtensionInfo {
+    pub extension: Extension,
+    /// Its name in the ISA string, and QEMU's property name (compared without case).
+    pub name: &'static str,
+    /// Whether QEMU 7.2's `rv64` has it.
+    pub qemu_default: bool,
+    pub description: &'static str,
+}
+
+/// Every optional extension, in the order the ISA string lists them (Z extensions by the letter they extend,
+/// then S extensions alphabetically).
+pub const EXTENSIONS: &[ExtensionInfo] = &[
+    ExtensionInfo {
+        extension: Extension::Zihintpause,
+        name: "zihintpause",
+        qemu_default: true,
+        description: "the pause hint",
+    },
+    ExtensionInfo {
+        extension: Extension::Zba,
+        name: "zba",
+        qemu_default: true,
+        description: "address generation (sh1add, add.uw, ...)",
+    },
+    ExtensionInfo {
+        extension: Extension::Zbb,
+        name: "zbb",
+        qemu_default: true,
+        description: "basic bit manipulation (clz, cpop, rev8, ...)",
+    },
+    ExtensionInfo { extension: Extension::Zbc, name: "zbc", qemu_default: true, description: "carry-less multiply" },
+    ExtensionInfo { extension: Extension::Zbs, name: "zbs", qemu_default: true, description: "single-bit operations" },
+    ExtensionInfo {
+        extension: Extension::Sstc,
+        name: "sstc",
+        qemu_default: true,
+        description: "the supervisor timer (stimecmp)",
+    },
+];
+
+/// The most `mhpmcounter`s a hart can have (3 to 31).
+pub const MAX_PMU_COUNTERS: u8 = 29;
+
+/// The hart's configuration: fixed for a machine's life, the same on every hart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CpuConfig {
+    /// One bit per [`Extension`].
+    extensions: u64,
+    /// How many of `mhpmcounter3..31` exist, from 3 up (QEMU's `pmu-num`).
+    pub pmu_counters: u8,
+    /// Whether the hart has Sdtrig's trigger module (QEMU's `debug`).
+    pub debug: bool,
+    pub mvendorid: u64,
+    pub marchid: u64,
+    pub mimpid: u64,
+}
+
+impl Default for CpuConfig {
+    /// QEMU 7.2's `rv64`, less the hypervisor extension.
+    fn default() -> CpuConfig {
+        let mut cpu = CpuConfig { extensions: 0, pmu_counters: 16, debug: true, mvendorid: 0, marchid: 0, mimpid: 0 };
+        for info in EXTENSIONS {
+            cpu.set(info.extension, info.qemu_default);
+        }
+        cpu
+    }
+}
+
+/// A named CPU model `-cpu` accepts.
+pub struct Model {
+    pub name: &'static str,
+    pub description: &'static str,
+    build: fn() -> CpuConfig,
+}
+
+/// The models, QEMU's names first.
+pub const MODELS: &[Model] = &[
+    Model {
+        name: "rv64",
+        description: "QEMU 7.2's default rv64 less H: rv64gc, Zba/Zbb/Zbc/Zbs, Sstc, 16 HPM counters, Sdtrig (the \
+                      default)",
+        build: CpuConfig::default,
+    },
+    Model { name: "max", description: "every extension rewind implements", build: CpuConfig::max },
+    Model {
+        name: "rv64gc",
+        description: "rv64imafdc with Zicsr and Zifencei only: no performance counters, no triggers",
+        build: CpuConfig::base,
+    },
+];
+
+/// Why a `-cpu` specification cannot be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CpuSpecError {
+    #[error("unknown CPU model '{0}' (rewind has: {models}; -cpu help lists them)", models = model_names())]
+    UnknownModel(String),
+    #[error("unknown CPU property '{0}' (-cpu rv64,help lists the ones rewind has)")]
+    UnknownProperty(String),
+    #[error("CPU property {name}: '{value}' is not {expected}")]
+    BadValue { name: String, value: String, expected: &'static str },
+    #[error("CPU property {0}: {1}")]
+    Unsupported(String, &'static str),
+}
+
+fn model_names() -> String {
+    MODELS.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")
+}
+
+/// Base extensions QEMU lets a user turn off that rewind's hart always has, and why.
+const FIXED: &[(&str, &str)] = &[
+    ("i", "rewind's hart is always RV64IMAFDC"),
+    ("m", "rewind's hart is always RV64IMAFDC"),
+    ("a", "rewind's hart is always RV64IMAFDC"),
+    ("f", "rewind's hart is always RV64IMAFDC"),
+    ("d", "rewind's hart is always RV64IMAFDC"),
+    ("c", "rewind's hart is always RV64IMAFDC"),
+    ("g", "rewind's hart is always RV64IMAFDC"),
+    ("s", "rewind's hart always has S and U modes"),
+    ("u", "rewind's hart always has S and U modes"),
+    ("zicsr", "rewind's hart always has Zicsr"),
+    ("zifencei", "rewind's hart always has Zifencei"),
+    ("mmu", "rewind's hart always has its MMU (Sv39 and Sv48)"),
+    ("pmp", "rewind's hart always has 16 PMP entries"),
+];
+
+/// QEMU properties rewind cannot turn on, and why.
+const LACKING: &[(&str, &str)] = &[
+    ("h", "rewind has no hypervisor extension yet"),
+    ("v", "rewind has no vector extension yet"),
+    ("e", "rewind's hart is RV64I, not RV64E"),
+    ("sscofpmf", "rewind has no counter-overflow interrupts (Sscofpmf) yet"),
+    ("zfh", "rewind has no half-precision floating point yet"),
+    ("zfhmin", "rewind has no half-precision floating point yet"),
+    ("svinval", "rewind has no Svinval yet"),
+    ("svnapot", "rewind has no Svnapot yet"),
+    ("svpbmt", "rewind has no Svpbmt yet"),
+    ("zicbom", "rewind has no cache-block operations yet"),
+    ("zicboz", "rewind has no cache-block operations yet"),
+    ("zicond", "rewind has no Zicond yet"),
+    ("zkt", "rewind does not list Zkt yet"),
+    ("zbkb", "rewind has no scalar-crypto bit manipulation yet"),
+];
+
+impl CpuConfig {
+    /// rv64imafdc with Zicsr and Zifencei and nothing else.
+    pub fn base() -> CpuConfig {
+        CpuConfig { extensions: 0, pmu_counters: 0, debug: false, ..CpuConfig::default() }
+    }
+
+    /// Everything rewind implements.
+    pub fn max() -> CpuConfig {
+        let mut cpu = CpuConfig { pmu_counters: MAX_PMU_COUNTERS, ..CpuConfig::default() };
+        for info in EXTENSIONS {
+            cpu.set(info.extension, true);
+        }
+        cpu
+    }
+
+    #[inline]
+    pub fn has(&self, extension: Extension) -> bool {
+        self.extensions & (1 << extension as u8) != 0
+    }
+
+    pub fn set(&mut self, extension: Extension, on: bool) {
+        let bit = 1 << extension as u8;
+        if on {
+            self.extensions |= bit;
+        } else {
+            self.extensions &= !bit;
+        }
+    }
+
+    /// Parses QEMU's `-cpu MODEL[,PROP=VALUE...]`: extensions by name (`zba=off`), `pmu-num=N`, `mvendorid=`,
+    /// `marchid=`, `mimpid=`. Properties QEMU has and rewind lacks are each refused with the reason.
+    pub fn parse(spec: &str) -> Result<CpuConfig, CpuSpecError> {
+        let mut parts = spec.split(',');
+        let name = parts.next().unwrap_or_default();
+        let model = MODELS.iter().find(|m| m.name == name).ok_or_else(|| CpuSpecError::UnknownModel(name.into()))?;
+        let mut cpu = (model.build)();
+        for part in parts {
+            let (key, value) = part.split_once('=').unwrap_or((part, "on"));
+            cpu.set_property(key, value)?;
+        }
+        Ok(cpu)
+    }
+
+    fn set_property(&mut self, key: &str, value: &str) -> Result<(), CpuSpecError> {
+        let name = key.to_ascii_lowercase();
+        let bad = |expected| CpuSpecError::BadValue { name: key.into(), value: value.into(), expected };
+        let number = |expected| parse_number(value).ok_or_else(|| bad(expected));
+        let flag = || parse_bool(value).ok_or_else(|| bad("on, off, true or false"));
+        match name.as_str() {
+            "pmu-num" => {
+                let n = number("a number of counters from 0 to 29")?;
+                self.pmu_counters = u8::try_from(n)
+                    .ok()
+                    .filter(|n| *n <= MAX_PMU_COUNTERS)
+                    .ok_or_else(|| bad("a number of counters from 0 to 29"))?;
+                return Ok(());
+            }
+            "debug" => {
+                self.debug = flag()?;
+                return Ok(());
+            }
+            "mvendorid" => {
+                self.mvendorid = number("a number")?;
+                return Ok(());
+            }
+            "marchid" => {
+                self.marchid = number("a number")?;
+                return Ok(());
+            }
+            "mimpid" => {
+                self.mimpid = number("a number")?;
+                return Ok(());
+            }
+            _ => {}
+        }
+        let on = flag()?;
+        if let Some(info) = EXTENSIONS.iter().find(|e| e.name == name) {
+            self.set(info.extension, on);
+            return Ok(());
+        }
+        if let Some((_, why)) = FIXED.iter().find(|(n, _)| *n == name) {
+            return if on { Ok(()) } else { Err(CpuSpecError::Unsupported(key.into(), why)) };
+        }
+        if let Some((_, why)) = LACKING.iter().find(|(n, _)| *n == name) {
+            return if on { Err(CpuSpecError::Unsupported(key.into(), why)) } else { Ok(()) };
+        }
+        Err(CpuSpecError::UnknownProperty(key.into()))
+    }
+
+    /// The ISA string of the device tree's `riscv,isa`, as QEMU builds it.
+    pub fn isa_string(&self) -> String {
+        let mut isa = String::from("rv64imafdc_zicsr_zifencei");
+        for info in EXTENSIONS.iter().filter(|e| self.has(e.extension)) {
+            isa.push('_');
+            isa.push_str(info.name);
+        }
+        isa
+    }
+
+    /// `misa`: RV64 with A, C, D, F, I, M, S and U.
+    pub fn misa(&self) -> u64 {
+        (2 << 62) | [b'A', b'C', b'D', b'F', b'I', b'M', b'S', b'U'].iter().fold(0, |m, l| m | 1 << (l - b'A'))
+    }
+
+    /// Whether the hart executes `op`: false for an operation of an extension it lacks (it is illegal).
+    #[inline]
+    pub fn executes(&self, op: Op) -> bool {
+        match extension_of(op) {
+            Some(e) => self.has(e),
+            None => true,
+        }
+    }
+
+    /// The properties `-cpu MODEL,help` lists: name, value in this configuration, what it is.
+    pub fn properties(&self) -> Vec<(String, String, &'static str)> {
+        let on_off = |b: bool| if b { "on" } else { "off" }.to_string();
+        let mut list: Vec<_> =
+            EXTENSIONS.iter().map(|e| (e.name.to_string(), on_off(self.has(e.extension)), e.description)).collect();
+        list.push(("debug".into(), on_off(self.debug), "Sdtrig: two address triggers (tselect, tdata1-3, tinfo)"));
+        list.push(("pmu-num".into(), self.pmu_counters.to_string(), "mhpmcounter3.. that exist (0 to 29)"));
+        list.push(("mvendorid".into(), self.mvendorid.to_string(), "the vendor ID CSR"));
+        list.push(("marchid".into(), self.marchid.to_string(), "the architecture ID CSR"));
+        list.push(("mimpid".into(), self.mimpid.to_string(), "the implementation ID CSR"));
+        list
+    }
+}
+
+/// The extension an operation belongs to, if it is an optional one.
+fn extension_of(op: Op) -> Option<Extension> {
+    use Op::*;
+    Some(match op {
+        Sh1add | Sh2add | Sh3add | AddUw | Sh1addUw | Sh2addUw | Sh3addUw | SlliUw => Extension::Zba,
+        Andn | Orn | Xnor | Clz | Clzw | Ctz | Ctzw | Cpop | Cpopw | Max | Maxu | Min | Minu | SextB | SextH
+        | ZextH | Rol | Rolw | Ror | Rorw | Rori | Roriw | OrcB | Rev8 => Extension::Zbb,
+        Clmul | Clmulh | Clmulr => Extension::Zbc,
+        Bclr | Bclri | Bext | Bexti | Binv | Binvi | Bset | Bseti => Extension::Zbs,
+        _ => return None,
+    })
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" => Some(true),
+        "off" | "false" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+fn parse_number(s: &str) -> Option<u64> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_is_qemus_rv64_less_h() {
+        let cpu = CpuConfig::default();
+        // QEMU 7.2: rv64imafdch_zicsr_zifencei_zihintpause_zba_zbb_zbc_zbs_sstc.
+        assert_eq!(cpu.isa_string(), "rv64imafdc_zicsr_zifencei_zihintpause_zba_zbb_zbc_zbs_sstc");
+        assert_eq!(cpu.pmu_counters, 16);
+        assert_eq!(cpu.misa(), 0x8000_0000_0014_112d);
+        assert_eq!(CpuConfig::parse("rv64"), Ok(cpu));
+    }
+
+    #[test]
+    fn properties_turn_extensions_off_and_on_as_qemu_spells_them() {
+        let cpu = CpuConfig::parse("rv64,zba=false,Zbb=off,sstc=no,pmu-num=4,marchid=0x70216").unwrap();
+        assert!(!cpu.has(Extension::Zba) && !cpu.has(Extension::Zbb) && !cpu.has(Extension::Sstc));
+        assert!(cpu.has(Extension::Zbs));
+        assert_eq!((cpu.pmu_counters, cpu.marchid), (4, 0x70216));
+        assert!(
+            !cpu.executes(Op::Sh1add) && !cpu.executes(Op::Rev8) && cpu.executes(Op::Bset) && cpu.executes(Op::Add)
+        );
+        assert_eq!(cpu.isa_string(), "rv64imafdc_zicsr_zifencei_zihintpause_zbc_zbs");
+        assert!(CpuConfig::parse("rv64,zba").unwrap().has(Extension::Zba));
+    }
+
+    #[test]
+    fn what_rewind_lacks_is_refused_with_the_reason() {
+        let err = |s| CpuConfig::parse(s).unwrap_err().to_string();
+        assert!(err("rv64,h=on").contains("no hypervisor"), "{}", err("rv64,h=on"));
+        assert!(err("rv64,c=off").contains("always RV64IMAFDC"));
+        assert!(err("sifive-u54").contains("unknown CPU model 'sifive-u54'"));
+        assert!(err("rv64,frobnicate=on").contains("unknown CPU property 'frobnicate'"));
+        assert!(err("rv64,pmu-num=30").contains("from 0 to 29"));
+        assert!(err("rv64,zba=maybe").contains("on, off"));
+        // Turning off what rewind does not have, or on what it always has, is fine.
+        assert_eq!(CpuConfig::parse("rv64,h=false,v=off,c=on"), Ok(CpuConfig::default()));
+    }
+}
