@@ -199,6 +199,12 @@ impl Signals {
         &self.counts
     }
 
+    /// Counts a rise of hart `hart`'s interrupt bits `bits` that a hart drives itself (Sstc's timer), so that
+    /// `info irq` shows it with the lines devices drive.
+    pub fn note_hart_raise(&mut self, hart: usize, bits: u64) {
+        self.counts.hart_raised(hart, bits);
+    }
+
     pub(crate) fn line_changes(&self) -> u64 {
         self.line_changes
     }

@@ -336,7 +336,9 @@ impl Machine {
         self.plat.tick_devices();
         let now = self.plat.now();
         for core in &mut self.cores {
-            core.hart.update_timer(now);
+            if core.hart.update_timer(now) {
+                self.plat.signals.note_hart_raise(core.hart.id, crate::arch::riscv::mip::STIP);
+            }
         }
     }
 

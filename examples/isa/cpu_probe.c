@@ -11,6 +11,8 @@ static void report(const char *what, int traps) {
     uart_puts(traps ? ": illegal\n" : ": ok\n");
 }
 
+u64 block[8] __attribute__((aligned(64)));
+
 int main(void) {
     /* sh1add, clz (orc.b's sibling in Zbb), clmul, bset: raw encodings, so
      * the program assembles whatever the toolchain knows */
@@ -19,6 +21,11 @@ int main(void) {
     report("zbc clmul", TRY(".insn r 0x33, 1, 0x05, t0, t1, t1"));
     report("zbs bset", TRY(".insn r 0x33, 1, 0x14, t0, t1, t1"));
     report("sstc stimecmp", TRY("csrr t0, 0x14d"));
+    /* extensions QEMU 7.2 lacks (rewind's -cpu max has them) */
+    report("zicond czero.eqz", TRY(".insn r 0x33, 5, 7, t0, t1, t1"));
+    report("zicbom cbo.clean", TRY("la t0, block\n.insn i 0x0f, 2, x0, t0, 1"));
+    report("zicboz cbo.zero", TRY("la t0, block\n.insn i 0x0f, 2, x0, t0, 4"));
+    report("svinval sinval.vma", TRY(".insn r 0x73, 0, 0x0b, x0, x0, x0"));
     report("mhpmcounter3", TRY("csrr t0, mhpmcounter3"));
     report("mhpmcounter6", TRY("csrr t0, mhpmcounter6"));
     report("mhpmcounter7", TRY("csrr t0, mhpmcounter7"));

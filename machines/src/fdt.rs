@@ -91,6 +91,8 @@ pub struct FdtParams {
     pub harts: usize,
     /// Every hart's `riscv,isa` (from its CPU description).
     pub isa: String,
+    /// Further `cpu` node properties the CPU's extensions need (cache-block sizes).
+    pub cpu_properties: Vec<(&'static str, u32)>,
     /// `/chosen/bootargs`; omitted when empty, as QEMU does.
     pub bootargs: String,
     /// `[start, end)` of the initrd.
@@ -234,7 +236,7 @@ pub fn generate(
         end(&mut fdt, node)?;
     }
 
-    cpus(&mut fdt, ph, &p.isa)?;
+    cpus(&mut fdt, ph, p)?;
 
     let bus = fdt.begin_node("soc")?;
     fdt.property_u32("#address-cells", 2)?;
@@ -250,7 +252,7 @@ pub fn generate(
     Ok(fdt.finish()?)
 }
 
-fn cpus(fdt: &mut FdtWriter, ph: Phandles, isa: &str) -> Result<(), FdtError> {
+fn cpus(fdt: &mut FdtWriter, ph: Phandles, p: &FdtParams) -> Result<(), FdtError> {
     let cpus = fdt.begin_node("cpus")?;
     fdt.property_u32("#address-cells", 1)?;
     fdt.property_u32("#size-cells", 0)?;
@@ -262,8 +264,11 @@ fn cpus(fdt: &mut FdtWriter, ph: Phandles, isa: &str) -> Result<(), FdtError> {
         fdt.property_u32("reg", hart)?;
         fdt.property_string("status", "okay")?;
         fdt.property_string("compatible", "riscv")?;
-        fdt.property_string("riscv,isa", isa)?;
+        fdt.property_string("riscv,isa", &p.isa)?;
         fdt.property_string("mmu-type", MMU_TYPE)?;
+        for (name, value) in &p.cpu_properties {
+            fdt.property_u32(name, *value)?;
+        }
         let intc = fdt.begin_node("interrupt-controller")?;
         fdt.property_u32("#interrupt-cells", 1)?;
         fdt.property_null("interrupt-controller")?;
@@ -535,6 +540,7 @@ mod tests {
         let params = FdtParams {
             harts: 1,
             isa: rewind::CpuConfig::default().isa_string(),
+            cpu_properties: Vec::new(),
             bootargs: String::new(),
             initrd: None,
         };

@@ -312,8 +312,13 @@ pub fn build(config: VirtConfig) -> Result<(Machine, BootInfo), BoardError> {
     }
 
     // The device tree describes what the region tree holds.
-    let params =
-        FdtParams { harts, isa: cpu.isa_string(), bootargs: append, initrd: initrd_loaded.map(|l| (l.start, l.end)) };
+    let params = FdtParams {
+        harts,
+        isa: cpu.isa_string(),
+        cpu_properties: cpu.device_tree_properties(),
+        bootargs: append,
+        initrd: initrd_loaded.map(|l| (l.start, l.end)),
+    };
     let describe = |id| nodes.iter().find(|(device, _)| *device == id).and_then(|(_, node)| node.clone());
     let fdt = fdt::generate(&params, builder.memory_tree(), &describe)?;
     let fdt_size = fdt.len() as u64;

@@ -438,7 +438,7 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64, excess: A
             }
             return Ok(Flow::Jump);
         }
-        SfenceVma => {
+        SfenceVma | SinvalVma => {
             let tvm = h.csr.mstatus & crate::arch::riscv::hart::mstatus::TVM != 0;
             if h.privilege == Priv::User || (h.privilege == Priv::Supervisor && tvm) {
                 return Err(Exception::illegal(insn.raw));
@@ -447,7 +447,15 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64, excess: A
             core.hart.pc = next;
             return Ok(Flow::Jump);
         }
-        Csrrw | Csrrs | Csrrc | Csrrwi | Csrrsi | Csrrci | LrW | ScW | LrD | ScD | AmoW | AmoD => {
+        SfenceInval => {
+            if h.privilege == Priv::User {
+                return Err(Exception::illegal(insn.raw));
+            }
+            h.pc = next;
+            return Ok(Flow::Jump);
+        }
+        Csrrw | Csrrs | Csrrc | Csrrwi | Csrrsi | Csrrci | LrW | ScW | LrD | ScD | AmoW | AmoD | CboClean
+        | CboFlush | CboInval | CboZero => {
             return with_exact_counters(core, plat, excess, |core, plat| execute_exact(core, plat, insn, pc));
         }
         Flw | Fld => {
@@ -534,6 +542,20 @@ fn bitmanip(op: Op, rs1: u64, rs2: u64, imm: i64) -> u64 {
         Binvi => rs1 ^ bit(imm as u64),
         Bset => rs1 | bit(rs2),
         Bseti => rs1 | bit(imm as u64),
+        CzeroEqz => {
+            if rs2 == 0 {
+                0
+            } else {
+                rs1
+            }
+        }
+        CzeroNez => {
+            if rs2 != 0 {
+                0
+            } else {
+                rs1
+            }
+        }
         // Not a bit-manipulation operation: the caller matched `is_bitmanip`.
         _ => 0,
     }
@@ -581,6 +603,9 @@ fn execute_exact(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64) -> 
                 }
                 if effect.timer_changed {
                     plat.request_end_slice();
+                }
+                if effect.timer_raised {
+                    plat.signals.note_hart_raise(h.id, crate::arch::riscv::mip::STIP);
                 }
                 if effect.pmp_changed {
                     core.mmu.csrs_changed();
@@ -636,6 +661,7 @@ fn execute_exact(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64) -> 
             }
             set_x(&mut core.hart, rd, if word { old as i32 as i64 as u64 } else { old });
         }
+        CboClean | CboFlush | CboInval | CboZero => cache_block(core, plat, insn, rs1)?,
         _ => return Err(Exception::illegal(insn.raw)),
     }
     if plat.take_end_block() {
@@ -643,4 +669,36 @@ fn execute_exact(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64) -> 
         return Ok(Flow::Jump);
     }
     Ok(Flow::Next)
+}
+
+/// Zicbom and Zicboz on the cache block holding `va`, if the level's `envcfg` fields allow. There is no cache, so
+/// cleaning, flushing and invalidating only check that a load or a store could reach the block (a fault is a
+/// store's, as the CMO spec has it); `cbo.zero` stores zeros over it.
+fn cache_block(core: &mut Core, plat: &mut Platform, insn: &Insn, va: u64) -> Result<(), Exception> {
+    use crate::arch::riscv::hart::envcfg;
+    let block_size = crate::arch::riscv::cpu::CACHE_BLOCK_SIZE;
+    let field = match insn.op {
+        Op::CboZero => envcfg::CBZE,
+        Op::CboInval => envcfg::CBIE,
+        _ => envcfg::CBCFE,
+    };
+    if !core.hart.cache_block_ops_enabled(field) {
+        return Err(Exception::illegal(insn.raw));
+    }
+    let block = va & !(block_size - 1);
+    let with_va = |e: Exception| Exception::new(e.cause, va);
+    if insn.op == Op::CboZero {
+        let pa = core.mmu.translate(&core.hart, plat, block, block_size, Access::Store).map_err(with_va)?;
+        for offset in (0..block_size).step_by(8) {
+            plat.store(pa + offset, 8, 0).ok_or(Exception::new(cause::STORE_ACCESS, va))?;
+            if plat.instrumented {
+                observe(core, plat, AccessKind::Write, block + offset, pa + offset, 8, 0);
+            }
+        }
+        return Ok(());
+    }
+    if core.mmu.translate(&core.hart, plat, block, block_size, Access::Load).is_ok() {
+        return Ok(());
+    }
+    core.mmu.translate(&core.hart, plat, block, block_size, Access::Store).map(|_| ()).map_err(with_va)
 }

@@ -8,17 +8,26 @@
 use super::decode::Op;
 use serde::{Deserialize, Serialize};
 
-/// An optional extension rewind implements. The base (RV64IMAFDC with S and U modes, Zicsr, Zifencei) is always
-/// there.
+/// A multi-letter extension rewind implements. The single-letter base (RV64IMAFDC with S and U modes) is always
+/// there, and so are Zicsr and Zifencei.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Extension {
+    Zicbom,
+    Zicbop,
+    Zicboz,
+    Zicond,
+    Zicsr,
+    Zifencei,
+    Zihintntl,
     Zihintpause,
     Zba,
     Zbb,
     Zbc,
     Zbs,
+    Zkt,
     Sstc,
+    Svinval,
 }
 
 /// An extension's names and default, in the canonical order of the ISA string.
@@ -28,38 +37,36 @@ pub struct ExtensionInfo {
     pub name: &'static str,
     /// Whether QEMU 7.2's `rv64` has it.
     pub qemu_default: bool,
+    /// Part of every hart: it cannot be turned off.
+    pub always: bool,
     pub description: &'static str,
 }
 
-/// Every optional extension, in the order the ISA string lists them (Z extensions by the letter they extend,
-/// then S extensions alphabetically).
+/// The size of a cache block for Zicbom and Zicboz, in bytes (QEMU's default).
+pub const CACHE_BLOCK_SIZE: u64 = 64;
+
+const fn ext(extension: Extension, name: &'static str, qemu_default: bool, description: &'static str) -> ExtensionInfo {
+    ExtensionInfo { extension, name, qemu_default, always: false, description }
+}
+
+/// Every multi-letter extension, in the order the ISA string lists them (Z extensions by the letter they
+/// extend, then S extensions alphabetically).
 pub const EXTENSIONS: &[ExtensionInfo] = &[
-    ExtensionInfo {
-        extension: Extension::Zihintpause,
-        name: "zihintpause",
-        qemu_default: true,
-        description: "the pause hint",
-    },
-    ExtensionInfo {
-        extension: Extension::Zba,
-        name: "zba",
-        qemu_default: true,
-        description: "address generation (sh1add, add.uw, ...)",
-    },
-    ExtensionInfo {
-        extension: Extension::Zbb,
-        name: "zbb",
-        qemu_default: true,
-        description: "basic bit manipulation (clz, cpop, rev8, ...)",
-    },
-    ExtensionInfo { extension: Extension::Zbc, name: "zbc", qemu_default: true, description: "carry-less multiply" },
-    ExtensionInfo { extension: Extension::Zbs, name: "zbs", qemu_default: true, description: "single-bit operations" },
-    ExtensionInfo {
-        extension: Extension::Sstc,
-        name: "sstc",
-        qemu_default: true,
-        description: "the supervisor timer (stimecmp)",
-    },
+    ext(Extension::Zicbom, "zicbom", false, "cache-block management (cbo.clean, cbo.flush, cbo.inval)"),
+    ext(Extension::Zicbop, "zicbop", false, "cache-block prefetch hints"),
+    ext(Extension::Zicboz, "zicboz", false, "cache-block zeroing (cbo.zero)"),
+    ext(Extension::Zicond, "zicond", false, "conditional zeroing (czero.eqz, czero.nez)"),
+    ExtensionInfo { always: true, ..ext(Extension::Zicsr, "zicsr", true, "CSR instructions") },
+    ExtensionInfo { always: true, ..ext(Extension::Zifencei, "zifencei", true, "fence.i") },
+    ext(Extension::Zihintntl, "zihintntl", false, "non-temporal locality hints"),
+    ext(Extension::Zihintpause, "zihintpause", true, "the pause hint"),
+    ext(Extension::Zba, "zba", true, "address generation (sh1add, add.uw, ...)"),
+    ext(Extension::Zbb, "zbb", true, "basic bit manipulation (clz, cpop, rev8, ...)"),
+    ext(Extension::Zbc, "zbc", true, "carry-less multiply"),
+    ext(Extension::Zbs, "zbs", true, "single-bit operations"),
+    ext(Extension::Zkt, "zkt", false, "data-independent execution time (every instruction here)"),
+    ext(Extension::Sstc, "sstc", true, "the supervisor timer (stimecmp)"),
+    ext(Extension::Svinval, "svinval", false, "fine-grained TLB invalidation (sinval.vma, ...)"),
 ];
 
 /// The most `mhpmcounter`s a hart can have (3 to 31).
@@ -141,8 +148,6 @@ const FIXED: &[(&str, &str)] = &[
     ("g", "rewind's hart is always RV64IMAFDC"),
     ("s", "rewind's hart always has S and U modes"),
     ("u", "rewind's hart always has S and U modes"),
-    ("zicsr", "rewind's hart always has Zicsr"),
-    ("zifencei", "rewind's hart always has Zifencei"),
     ("mmu", "rewind's hart always has its MMU (Sv39 and Sv48)"),
     ("pmp", "rewind's hart always has 16 PMP entries"),
 ];
@@ -155,20 +160,22 @@ const LACKING: &[(&str, &str)] = &[
     ("sscofpmf", "rewind has no counter-overflow interrupts (Sscofpmf) yet"),
     ("zfh", "rewind has no half-precision floating point yet"),
     ("zfhmin", "rewind has no half-precision floating point yet"),
-    ("svinval", "rewind has no Svinval yet"),
     ("svnapot", "rewind has no Svnapot yet"),
     ("svpbmt", "rewind has no Svpbmt yet"),
-    ("zicbom", "rewind has no cache-block operations yet"),
-    ("zicboz", "rewind has no cache-block operations yet"),
-    ("zicond", "rewind has no Zicond yet"),
-    ("zkt", "rewind does not list Zkt yet"),
+    ("zfa", "rewind has no Zfa yet"),
+    ("zawrs", "rewind has no Zawrs yet"),
+    ("zcb", "rewind has no Zcb yet"),
     ("zbkb", "rewind has no scalar-crypto bit manipulation yet"),
 ];
 
 impl CpuConfig {
     /// rv64imafdc with Zicsr and Zifencei and nothing else.
     pub fn base() -> CpuConfig {
-        CpuConfig { extensions: 0, pmu_counters: 0, debug: false, ..CpuConfig::default() }
+        let mut cpu = CpuConfig { extensions: 0, pmu_counters: 0, debug: false, ..CpuConfig::default() };
+        for info in EXTENSIONS.iter().filter(|e| e.always) {
+            cpu.set(info.extension, true);
+        }
+        cpu
     }
 
     /// Everything rewind implements.
@@ -242,6 +249,9 @@ impl CpuConfig {
         }
         let on = flag()?;
         if let Some(info) = EXTENSIONS.iter().find(|e| e.name == name) {
+            if info.always && !on {
+                return Err(CpuSpecError::Unsupported(key.into(), "rewind's hart always has Zicsr and Zifencei"));
+            }
             self.set(info.extension, on);
             return Ok(());
         }
@@ -256,12 +266,24 @@ impl CpuConfig {
 
     /// The ISA string of the device tree's `riscv,isa`, as QEMU builds it.
     pub fn isa_string(&self) -> String {
-        let mut isa = String::from("rv64imafdc_zicsr_zifencei");
+        let mut isa = String::from("rv64imafdc");
         for info in EXTENSIONS.iter().filter(|e| self.has(e.extension)) {
             isa.push('_');
             isa.push_str(info.name);
         }
         isa
+    }
+
+    /// The `cpu` node's properties beyond `riscv,isa` that the extensions need: the cache-block sizes.
+    pub fn device_tree_properties(&self) -> Vec<(&'static str, u32)> {
+        let mut props = Vec::new();
+        if self.has(Extension::Zicbom) {
+            props.push(("riscv,cbom-block-size", CACHE_BLOCK_SIZE as u32));
+        }
+        if self.has(Extension::Zicboz) {
+            props.push(("riscv,cboz-block-size", CACHE_BLOCK_SIZE as u32));
+        }
+        props
     }
 
     /// `misa`: RV64 with A, C, D, F, I, M, S and U.
@@ -301,6 +323,10 @@ fn extension_of(op: Op) -> Option<Extension> {
         | ZextH | Rol | Rolw | Ror | Rorw | Rori | Roriw | OrcB | Rev8 => Extension::Zbb,
         Clmul | Clmulh | Clmulr => Extension::Zbc,
         Bclr | Bclri | Bext | Bexti | Binv | Binvi | Bset | Bseti => Extension::Zbs,
+        CzeroEqz | CzeroNez => Extension::Zicond,
+        CboClean | CboFlush | CboInval => Extension::Zicbom,
+        CboZero => Extension::Zicboz,
+        SinvalVma | SfenceInval => Extension::Svinval,
         _ => return None,
     })
 }
@@ -348,10 +374,25 @@ mod tests {
     }
 
     #[test]
+    fn max_has_every_extension_in_the_canonical_order_with_its_block_sizes() {
+        let max = CpuConfig::max();
+        assert_eq!(
+            max.isa_string(),
+            "rv64imafdc_zicbom_zicbop_zicboz_zicond_zicsr_zifencei_zihintntl_zihintpause_zba_zbb_zbc_zbs_zkt_sstc_svinval"
+        );
+        assert!(max.executes(Op::CzeroEqz) && max.executes(Op::CboZero) && max.executes(Op::SinvalVma));
+        assert_eq!(max.device_tree_properties(), [("riscv,cbom-block-size", 64), ("riscv,cboz-block-size", 64)]);
+        let base = CpuConfig::base();
+        assert_eq!(base.isa_string(), "rv64imafdc_zicsr_zifencei");
+        assert!(!base.executes(Op::CboClean) && !base.executes(Op::Clz) && base.device_tree_properties().is_empty());
+    }
+
+    #[test]
     fn what_rewind_lacks_is_refused_with_the_reason() {
         let err = |s| CpuConfig::parse(s).unwrap_err().to_string();
         assert!(err("rv64,h=on").contains("no hypervisor"), "{}", err("rv64,h=on"));
         assert!(err("rv64,c=off").contains("always RV64IMAFDC"));
+        assert!(err("rv64,Zicsr=false").contains("always has Zicsr"));
         assert!(err("sifive-u54").contains("unknown CPU model 'sifive-u54'"));
         assert!(err("rv64,frobnicate=on").contains("unknown CPU property 'frobnicate'"));
         assert!(err("rv64,pmu-num=30").contains("from 0 to 29"));

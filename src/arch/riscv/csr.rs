@@ -67,6 +67,8 @@ pub struct CsrEffect {
     pub pmp_changed: bool,
     /// The hart's own timer was reprogrammed: the machine plans its next deadline anew.
     pub timer_changed: bool,
+    /// ...and it raised `mip.STIP` at once (a compare value already past).
+    pub timer_raised: bool,
 }
 
 /// Values the hart does not hold itself.
@@ -96,6 +98,27 @@ fn counter_allowed(hart: &Hart, index: u16) -> bool {
 /// Whether counter `index` (0 to 31) exists: `mcycle`, `time`, `minstret` and the configured HPM counters.
 fn counter_exists(hart: &Hart, index: usize) -> bool {
     index < 3 + hart.cpu.pmu_counters as usize
+}
+
+/// `menvcfg` (`level` M) or `senvcfg` (S) as written by `value`: FIOM, the cache-block controls of the
+/// extensions the hart has, and in `menvcfg` Sstc's STCE; CBIE's reserved value 2 becomes 0 (WARL).
+fn legal_envcfg(hart: &Hart, value: u64, level: Priv) -> u64 {
+    let mut fields = envcfg::FIOM;
+    if hart.cpu.has(Extension::Zicbom) {
+        fields |= envcfg::CBIE | envcfg::CBCFE;
+    }
+    if hart.cpu.has(Extension::Zicboz) {
+        fields |= envcfg::CBZE;
+    }
+    if level == Priv::Machine && hart.cpu.has(Extension::Sstc) {
+        fields |= envcfg::STCE;
+    }
+    let legal = value & fields;
+    if legal & envcfg::CBIE == 2 << 4 {
+        legal & !envcfg::CBIE
+    } else {
+        legal
+    }
 }
 
 /// Sstc's access rule for `stimecmp` (Sstc spec 2.1): it exists with the extension; below M mode it also needs
@@ -221,14 +244,17 @@ pub fn write(hart: &mut Hart, csr: u16, value: u64, env: &CsrEnv) -> Result<CsrE
                 return Err(illegal());
             }
             hart.csr.stimecmp = value;
-            hart.update_timer(env.time);
-            return Ok(CsrEffect { timer_changed: true, ..CsrEffect::default() });
+            let timer_raised = hart.update_timer(env.time);
+            return Ok(CsrEffect { timer_changed: true, timer_raised, ..CsrEffect::default() });
         }
         MENVCFG => {
-            let stce = if hart.cpu.has(Extension::Sstc) { envcfg::STCE } else { 0 };
-            hart.csr.menvcfg = value & (envcfg::FIOM | stce);
-            hart.update_timer(env.time);
-            return Ok(CsrEffect { timer_changed: true, ..CsrEffect::default() });
+            hart.csr.menvcfg = legal_envcfg(hart, value, Priv::Machine);
+            let timer_raised = hart.update_timer(env.time);
+            return Ok(CsrEffect { timer_changed: true, timer_raised, ..CsrEffect::default() });
+        }
+        SENVCFG => {
+            hart.csr.senvcfg = legal_envcfg(hart, value, Priv::Supervisor);
+            return Ok(CsrEffect::default());
         }
         _ => {}
     }
@@ -251,7 +277,6 @@ pub fn write(hart: &mut Hart, csr: u16, value: u64, env: &CsrEnv) -> Result<CsrE
         SIE => c.mie = (c.mie & !c.mideleg) | (value & c.mideleg),
         STVEC => c.stvec = legal_tvec(value),
         SCOUNTEREN => c.scounteren = value & 0xffff_ffff,
-        SENVCFG => c.senvcfg = value & envcfg::FIOM,
         SSCRATCH => c.sscratch = value,
         SEPC => c.sepc = value & !1,
         SCAUSE => c.scause = value,

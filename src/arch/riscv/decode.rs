@@ -116,6 +116,14 @@ pub enum Op {
     Binvi,
     Bset,
     Bseti,
+    // Zicond: conditional zeroing.
+    CzeroEqz,
+    CzeroNez,
+    // Zicbom and Zicboz: cache-block operations on the block holding x[rs1].
+    CboClean,
+    CboFlush,
+    CboInval,
+    CboZero,
     Fence,
     FenceI,
     Ecall,
@@ -124,6 +132,10 @@ pub enum Op {
     Sret,
     Wfi,
     SfenceVma,
+    // Svinval: `sinval.vma` (an `sfence.vma` here), and `sfence.w.inval` / `sfence.inval.ir` (orderings that
+    // need nothing where translations are never cached across a write).
+    SinvalVma,
+    SfenceInval,
     Csrrw,
     Csrrs,
     Csrrc,
@@ -265,7 +277,7 @@ impl Insn {
     }
 }
 
-/// The operations of Zba, Zbb, Zbc and Zbs, as a pattern: one list for the decoder's predicate and the
+/// The operations of Zba, Zbb, Zbc, Zbs and Zicond, as a pattern: one list for the decoder's predicate and the
 /// interpreter's match, which stays exhaustive.
 macro_rules! bitmanip_ops {
     () => {
@@ -312,12 +324,15 @@ macro_rules! bitmanip_ops {
             | $crate::arch::riscv::decode::Op::Binvi
             | $crate::arch::riscv::decode::Op::Bset
             | $crate::arch::riscv::decode::Op::Bseti
+            | $crate::arch::riscv::decode::Op::CzeroEqz
+            | $crate::arch::riscv::decode::Op::CzeroNez
     };
 }
 pub(crate) use bitmanip_ops;
 
 impl Op {
-    /// The bit-manipulation extensions Zba, Zbb, Zbc and Zbs: integer computations that only write `rd`.
+    /// The bit-manipulation extensions Zba, Zbb, Zbc and Zbs, and Zicond: integer computations that only write
+    /// `rd`.
     pub fn is_bitmanip(self) -> bool {
         matches!(self, bitmanip_ops!())
     }
@@ -342,6 +357,12 @@ impl Op {
                 | Sret
                 | Wfi
                 | SfenceVma
+                | SinvalVma
+                | SfenceInval
+                | CboClean
+                | CboFlush
+                | CboInval
+                | CboZero
                 | Csrrw
                 | Csrrs
                 | Csrrc
@@ -564,6 +585,8 @@ fn decode_full(raw: u32) -> Insn {
                 (0x24, 5) => Bext,
                 (0x34, 1) => Binv,
                 (0x14, 1) => Bset,
+                (0x07, 5) => CzeroEqz,
+                (0x07, 7) => CzeroNez,
                 _ => return Insn::illegal(raw, 4),
             };
             r(op, raw)
@@ -593,9 +616,13 @@ fn decode_full(raw: u32) -> Insn {
             r(op, raw)
         }
         // FENCE (incl. PAUSE and FENCE.TSO) and FENCE.I; other MISC-MEM encodings are treated as fences (hints).
-        0x0f => match f3 {
-            0 => r(Fence, raw),
-            1 => r(FenceI, raw),
+        0x0f => match (f3, bits(raw, 11, 7), bits(raw, 31, 20)) {
+            (0, _, _) => r(Fence, raw),
+            (1, _, _) => r(FenceI, raw),
+            (2, 0, 0) => r(CboInval, raw),
+            (2, 0, 1) => r(CboClean, raw),
+            (2, 0, 2) => r(CboFlush, raw),
+            (2, 0, 4) => r(CboZero, raw),
             _ => Insn::illegal(raw, 4),
         },
         0x73 => decode_system(raw),
@@ -632,6 +659,8 @@ fn decode_system(raw: u32) -> Insn {
                 (0x08, 2) if rd == 0 && rs1 == 0 => r(Sret, raw),
                 (0x08, 5) if rd == 0 && rs1 == 0 => r(Wfi, raw),
                 (0x09, _) if rd == 0 => r(SfenceVma, raw),
+                (0x0b, _) if rd == 0 => r(SinvalVma, raw),
+                (0x0c, 0 | 1) if rd == 0 && rs1 == 0 => r(SfenceInval, raw),
                 _ => Insn::illegal(raw, 4),
             }
         }
@@ -850,7 +879,8 @@ fn decode_compressed(c: u16) -> Insn {
         (2, 2) if rd != 0 => ins(Lw, rd, 2, 0, lwsp_off),
         (2, 3) if rd != 0 => ins(Ld, rd, 2, 0, ldsp_off),
         (2, 4) => match (b(12, 12), rd, rs2) {
-            (0, 0, _) => ill,
+            (0, 0, 0) => ill,
+            (0, 0, _) => ins(Add, 0, 0, rs2, 0),  // c.mv x0: a hint
             (0, _, 0) => ins(Jalr, 0, rd, 0, 0),  // c.jr
             (0, _, _) => ins(Add, rd, 0, rs2, 0), // c.mv
             (1, 0, 0) => Insn { op: Ebreak, ..ins(Ebreak, 0, 0, 0, 0) },

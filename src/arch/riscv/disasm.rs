@@ -111,6 +111,13 @@ fn full(i: &Insn, pc: u64) -> String {
             (_, 0) => format!("sfence.vma {rs1}"),
             _ => format!("sfence.vma {rs1},{rs2}"),
         },
+        SinvalVma => format!("sinval.vma {rs1},{rs2}"),
+        SfenceInval if i.rs2 == 0 => "sfence.w.inval".to_string(),
+        SfenceInval => "sfence.inval.ir".to_string(),
+        CboClean => format!("cbo.clean ({rs1})"),
+        CboFlush => format!("cbo.flush ({rs1})"),
+        CboInval => format!("cbo.inval ({rs1})"),
+        CboZero => format!("cbo.zero ({rs1})"),
         Csrrw | Csrrs | Csrrc | Csrrwi | Csrrsi | Csrrci => csr(i),
         LrW | LrD => format!("{}{} {rd},({rs1})", if i.op == LrW { "lr.w" } else { "lr.d" }, ordering(i.raw)),
         ScW | ScD => format!("{}{} {rd},{rs2},({rs1})", if i.op == ScW { "sc.w" } else { "sc.d" }, ordering(i.raw)),
@@ -125,7 +132,7 @@ fn full(i: &Insn, pc: u64) -> String {
     }
 }
 
-/// Zba, Zbb, Zbc and Zbs mnemonics; an immediate form has its register form's.
+/// Zba, Zbb, Zbc, Zbs and Zicond mnemonics; an immediate form has its register form's.
 fn bitmanip_mnemonic(op: Op) -> &'static str {
     use Op::*;
     match op {
@@ -165,6 +172,8 @@ fn bitmanip_mnemonic(op: Op) -> &'static str {
         Bclr | Bclri => "bclr",
         Bext | Bexti => "bext",
         Binv | Binvi => "binv",
+        CzeroEqz => "czero.eqz",
+        CzeroNez => "czero.nez",
         _ => "bset",
     }
 }
@@ -870,6 +879,10 @@ mod tests {
         let mut result = Comparison { total: 0, wrong: 0, wrong_but_decoded: 0 };
         let mut per_mnemonic: BTreeMap<String, usize> = BTreeMap::new();
         for (address, raw, expected) in lines.filter_map(|l| parse_line(&l)) {
+            // Binutils 2.40 (Debian 12's) predates Zicond: it prints those words as data.
+            if expected.starts_with(".4byte") && matches!(decode_operation(raw).op, Op::CzeroEqz | Op::CzeroNez) {
+                continue;
+            }
             result.total += 1;
             let ours = normalise(&disassemble(raw, address).1);
             if ours == expected {
@@ -955,7 +968,7 @@ mod tests {
         let (asm, obj) = (scratch("all.s"), scratch("all.o"));
         std::fs::write(&asm, source).expect("write the assembler source");
         let assembled = Command::new(assembler)
-            .args(["-march=rv64gc_zihintpause_zba_zbb_zbc_zbs", "-o"])
+            .args(["-march=rv64gc_zicbom_zicboz_zihintpause_zba_zbb_zbc_zbs_svinval", "-o"])
             .arg(&obj)
             .arg(&asm)
             .status();
@@ -965,8 +978,8 @@ mod tests {
         let text = String::from_utf8_lossy(&listing.stdout);
         let Comparison { total, wrong, wrong_but_decoded } = compare(text.lines().map(str::to_string));
         assert!(total > 100_000, "only {total} instructions parsed");
-        // The decoder rejects the c.mv x0 hints and `c.addi16sp` by 0 (0x6101), which objdump names (32 in all).
-        assert!(wrong <= 32, "{wrong} of {total} encodings differ from objdump");
+        // The decoder rejects `c.addi16sp` by 0 (0x6101), which objdump names.
+        assert!(wrong <= 1, "{wrong} of {total} encodings differ from objdump");
         assert_eq!(wrong_but_decoded, 0, "encodings the decoder knows print differently from objdump");
     }
 }

@@ -155,6 +155,12 @@ pub mod event {
 pub mod envcfg {
     /// Fence of I/O implies memory.
     pub const FIOM: u64 = 1;
+    /// Zicbom: `cbo.inval` is illegal (0), a flush (1) or an invalidation (3) below this level.
+    pub const CBIE: u64 = 3 << 4;
+    /// Zicbom: `cbo.clean` and `cbo.flush` are allowed below this level.
+    pub const CBCFE: u64 = 1 << 6;
+    /// Zicboz: `cbo.zero` is allowed below this level.
+    pub const CBZE: u64 = 1 << 7;
     /// Sstc: `stimecmp` is enabled and drives `mip.STIP`.
     pub const STCE: u64 = 1 << 63;
 }
@@ -265,20 +271,33 @@ impl Hart {
         }
     }
 
+    /// Whether the `envcfg` field `field` (CBIE, CBCFE or CBZE) lets the current privilege level run the cache-block
+    /// operations it controls: M always, S if `menvcfg` allows, U if `senvcfg` also does.
+    pub fn cache_block_ops_enabled(&self, field: u64) -> bool {
+        match self.privilege {
+            Priv::Machine => true,
+            Priv::Supervisor => self.csr.menvcfg & field != 0,
+            Priv::User => self.csr.menvcfg & field != 0 && self.csr.senvcfg & field != 0,
+        }
+    }
+
     /// Whether Sstc's timer drives `mip.STIP`.
     pub fn sstc_enabled(&self) -> bool {
         self.cpu.has(Extension::Sstc) && self.csr.menvcfg & envcfg::STCE != 0
     }
 
-    /// Brings `mip.STIP` up to date with Sstc's comparison at virtual time `now` (ticks).
-    pub fn update_timer(&mut self, now: u64) {
-        if self.sstc_enabled() {
-            if now >= self.csr.stimecmp {
-                self.csr.mip |= super::mip::STIP;
-            } else {
-                self.csr.mip &= !super::mip::STIP;
-            }
+    /// Brings `mip.STIP` up to date with Sstc's comparison at virtual time `now` (ticks); true if it rose.
+    pub fn update_timer(&mut self, now: u64) -> bool {
+        if !self.sstc_enabled() {
+            return false;
         }
+        let before = self.csr.mip & super::mip::STIP;
+        if now >= self.csr.stimecmp {
+            self.csr.mip |= super::mip::STIP;
+        } else {
+            self.csr.mip &= !super::mip::STIP;
+        }
+        before == 0 && self.csr.mip & super::mip::STIP != 0
     }
 
     /// When Sstc's timer will next raise `mip.STIP` (ticks), if it is armed and not already pending.
