@@ -53,12 +53,11 @@ pub struct Region {
 }
 
 /// Operations translated code performs itself; before any other the translation exits to the interpreter: system
-/// instructions, atomics, floating point and (for now) the bit-manipulation extensions.
+/// instructions, atomics, floating point and the carry-less multiplications.
 fn translatable(op: Op) -> bool {
     use Op::*;
     !(op.is_system()
-        || op.is_bitmanip()
-        || matches!(op, LrW | ScW | LrD | ScD | AmoW | AmoD | Flw | Fld | Fsw | Fsd | Fp))
+        || matches!(op, LrW | ScW | LrD | ScD | AmoW | AmoD | Flw | Fld | Fsw | Fsd | Fp | Clmul | Clmulh | Clmulr))
 }
 
 impl Region {
@@ -385,6 +384,7 @@ impl<'a> Emitter<'a> {
                 self.b.ins().isub(hi, fix)
             }
             Div | Rem | Divu | Remu => self.divide(insn.op, rs1, rs2, types::I64),
+            op if op.is_bitmanip() => self.bitmanip(op, rs1, rs2, imm),
             Addiw | Slliw | Srliw | Sraiw | Addw | Subw | Sllw | Srlw | Sraw | Mulw | Divw | Divuw | Remw | Remuw => {
                 let a = self.b.ins().ireduce(types::I32, rs1);
                 let b = self.b.ins().ireduce(types::I32, rs2);
@@ -459,6 +459,127 @@ impl<'a> Emitter<'a> {
         };
         self.set_x(insn.rd, v);
         false
+    }
+
+    /// Zba, Zbb, Zbs and Zicond, as the interpreter's `bitmanip` computes them (Cranelift's shifts and rotates
+    /// take the amount modulo the width, as RISC-V's do).
+    fn bitmanip(&mut self, op: Op, rs1: Value, rs2: Value, imm: i64) -> Value {
+        use Op::*;
+        let low_word = |s: &mut Self, v: Value| s.b.ins().band_imm_s(v, 0xffff_ffff);
+        let word_op = |s: &mut Self, v: Value, f: &dyn Fn(&mut Self, Value) -> Value| {
+            let w = s.b.ins().ireduce(types::I32, v);
+            let r = f(s, w);
+            s.b.ins().sextend(types::I64, r)
+        };
+        let bit = |s: &mut Self, index: Value| {
+            let one = s.b.ins().iconst(types::I64, 1);
+            s.b.ins().ishl(one, index)
+        };
+        match op {
+            Sh1add | Sh2add | Sh3add => {
+                let shift = match op {
+                    Sh1add => 1,
+                    Sh2add => 2,
+                    _ => 3,
+                };
+                let scaled = self.b.ins().ishl_imm_s(rs1, shift);
+                self.b.ins().iadd(rs2, scaled)
+            }
+            AddUw | Sh1addUw | Sh2addUw | Sh3addUw => {
+                let shift = match op {
+                    AddUw => 0,
+                    Sh1addUw => 1,
+                    Sh2addUw => 2,
+                    _ => 3,
+                };
+                let word = low_word(self, rs1);
+                let scaled = self.b.ins().ishl_imm_s(word, shift);
+                self.b.ins().iadd(rs2, scaled)
+            }
+            SlliUw => {
+                let word = low_word(self, rs1);
+                self.b.ins().ishl_imm_s(word, imm & 63)
+            }
+            Andn => self.b.ins().band_not(rs1, rs2),
+            Orn => self.b.ins().bor_not(rs1, rs2),
+            Xnor => self.b.ins().bxor_not(rs1, rs2),
+            Clz => self.b.ins().clz(rs1),
+            Ctz => self.b.ins().ctz(rs1),
+            Cpop => self.b.ins().popcnt(rs1),
+            Clzw | Ctzw | Cpopw => {
+                let w = self.b.ins().ireduce(types::I32, rs1);
+                let r = match op {
+                    Clzw => self.b.ins().clz(w),
+                    Ctzw => self.b.ins().ctz(w),
+                    _ => self.b.ins().popcnt(w),
+                };
+                self.b.ins().uextend(types::I64, r)
+            }
+            Max => self.b.ins().smax(rs1, rs2),
+            Maxu => self.b.ins().umax(rs1, rs2),
+            Min => self.b.ins().smin(rs1, rs2),
+            Minu => self.b.ins().umin(rs1, rs2),
+            SextB => {
+                let b = self.b.ins().ireduce(types::I8, rs1);
+                self.b.ins().sextend(types::I64, b)
+            }
+            SextH => {
+                let h = self.b.ins().ireduce(types::I16, rs1);
+                self.b.ins().sextend(types::I64, h)
+            }
+            ZextH => self.b.ins().band_imm_s(rs1, 0xffff),
+            Rol => self.b.ins().rotl(rs1, rs2),
+            Ror => self.b.ins().rotr(rs1, rs2),
+            Rori => self.b.ins().rotr_imm_s(rs1, imm & 63),
+            Rolw => {
+                let amount = self.b.ins().ireduce(types::I32, rs2);
+                word_op(self, rs1, &|s, w| s.b.ins().rotl(w, amount))
+            }
+            Rorw => {
+                let amount = self.b.ins().ireduce(types::I32, rs2);
+                word_op(self, rs1, &|s, w| s.b.ins().rotr(w, amount))
+            }
+            Roriw => word_op(self, rs1, &|s, w| s.b.ins().rotr_imm_s(w, imm & 31)),
+            OrcB => {
+                // Each byte's top bit says whether the byte is non-zero; spread it over the byte.
+                const LOW7: i64 = 0x7f7f_7f7f_7f7f_7f7f;
+                let low = self.b.ins().band_imm_s(rs1, LOW7);
+                let carried = self.b.ins().iadd_imm_s(low, LOW7);
+                let any = self.b.ins().bor(carried, rs1);
+                let tops = self.b.ins().band_imm_s(any, 0x8080_8080_8080_8080_u64 as i64);
+                let ones = self.b.ins().ushr_imm_s(tops, 7);
+                self.b.ins().imul_imm_s(ones, 0xff)
+            }
+            Rev8 => self.b.ins().bswap(rs1),
+            Bclr | Binv | Bset | Bclri | Binvi | Bseti => {
+                let index = match op {
+                    Bclri | Binvi | Bseti => self.b.ins().iconst(types::I64, imm & 63),
+                    _ => rs2,
+                };
+                let mask = bit(self, index);
+                match op {
+                    Bclr | Bclri => self.b.ins().band_not(rs1, mask),
+                    Binv | Binvi => self.b.ins().bxor(rs1, mask),
+                    _ => self.b.ins().bor(rs1, mask),
+                }
+            }
+            Bext => {
+                let shifted = self.b.ins().ushr(rs1, rs2);
+                self.b.ins().band_imm_s(shifted, 1)
+            }
+            Bexti => {
+                let shifted = self.b.ins().ushr_imm_s(rs1, imm & 63);
+                self.b.ins().band_imm_s(shifted, 1)
+            }
+            CzeroEqz | CzeroNez => {
+                let cc = if op == CzeroEqz { IntCC::Equal } else { IntCC::NotEqual };
+                let zero = self.b.ins().iconst(types::I64, 0);
+                let cond = self.b.ins().icmp_imm_s(cc, rs2, 0);
+                self.b.ins().select(cond, zero, rs1)
+            }
+            // The carry-less multiplications are not translatable: discovery keeps them out.
+            _ => self.b.ins().iconst(types::I64, 0),
+        }
     }
 
     /// A comparison result as 0 or 1.
