@@ -28,6 +28,8 @@ pub enum Extension {
     Zkt,
     Sstc,
     Svinval,
+    Svnapot,
+    Svpbmt,
 }
 
 /// An extension's names and default, in the canonical order of the ISA string.
@@ -67,6 +69,8 @@ pub const EXTENSIONS: &[ExtensionInfo] = &[
     ext(Extension::Zkt, "zkt", false, "data-independent execution time (every instruction here)"),
     ext(Extension::Sstc, "sstc", true, "the supervisor timer (stimecmp)"),
     ext(Extension::Svinval, "svinval", false, "fine-grained TLB invalidation (sinval.vma, ...)"),
+    ext(Extension::Svnapot, "svnapot", false, "64 KiB NAPOT pages"),
+    ext(Extension::Svpbmt, "svpbmt", false, "page-based memory types (menvcfg.PBMTE)"),
 ];
 
 /// The most `mhpmcounter`s a hart can have (3 to 31).
@@ -160,8 +164,6 @@ const LACKING: &[(&str, &str)] = &[
     ("sscofpmf", "rewind has no counter-overflow interrupts (Sscofpmf) yet"),
     ("zfh", "rewind has no half-precision floating point yet"),
     ("zfhmin", "rewind has no half-precision floating point yet"),
-    ("svnapot", "rewind has no Svnapot yet"),
-    ("svpbmt", "rewind has no Svpbmt yet"),
     ("zfa", "rewind has no Zfa yet"),
     ("zawrs", "rewind has no Zawrs yet"),
     ("zcb", "rewind has no Zcb yet"),
@@ -378,7 +380,8 @@ mod tests {
         let max = CpuConfig::max();
         assert_eq!(
             max.isa_string(),
-            "rv64imafdc_zicbom_zicbop_zicboz_zicond_zicsr_zifencei_zihintntl_zihintpause_zba_zbb_zbc_zbs_zkt_sstc_svinval"
+            "rv64imafdc_zicbom_zicbop_zicboz_zicond_zicsr_zifencei_zihintntl_zihintpause_zba_zbb_zbc_zbs_zkt_sstc_svinval_\
+             svnapot_svpbmt"
         );
         assert!(max.executes(Op::CzeroEqz) && max.executes(Op::CboZero) && max.executes(Op::SinvalVma));
         assert_eq!(max.device_tree_properties(), [("riscv,cbom-block-size", 64), ("riscv,cboz-block-size", 64)]);

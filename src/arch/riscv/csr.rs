@@ -101,7 +101,8 @@ fn counter_exists(hart: &Hart, index: usize) -> bool {
 }
 
 /// `menvcfg` (`level` M) or `senvcfg` (S) as written by `value`: FIOM, the cache-block controls of the
-/// extensions the hart has, and in `menvcfg` Sstc's STCE; CBIE's reserved value 2 becomes 0 (WARL).
+/// extensions the hart has, and in `menvcfg` Sstc's STCE and Svpbmt's PBMTE; CBIE's reserved value 2 becomes 0
+/// (WARL).
 fn legal_envcfg(hart: &Hart, value: u64, level: Priv) -> u64 {
     let mut fields = envcfg::FIOM;
     if hart.cpu.has(Extension::Zicbom) {
@@ -112,6 +113,9 @@ fn legal_envcfg(hart: &Hart, value: u64, level: Priv) -> u64 {
     }
     if level == Priv::Machine && hart.cpu.has(Extension::Sstc) {
         fields |= envcfg::STCE;
+    }
+    if level == Priv::Machine && hart.cpu.has(Extension::Svpbmt) {
+        fields |= envcfg::PBMTE;
     }
     let legal = value & fields;
     if legal & envcfg::CBIE == 2 << 4 {

@@ -161,6 +161,8 @@ pub mod envcfg {
     pub const CBCFE: u64 = 1 << 6;
     /// Zicboz: `cbo.zero` is allowed below this level.
     pub const CBZE: u64 = 1 << 7;
+    /// Svpbmt: page table entries may give a memory type.
+    pub const PBMTE: u64 = 1 << 62;
     /// Sstc: `stimecmp` is enabled and drives `mip.STIP`.
     pub const STCE: u64 = 1 << 63;
 }
@@ -279,6 +281,11 @@ impl Hart {
             Priv::Supervisor => self.csr.menvcfg & field != 0,
             Priv::User => self.csr.menvcfg & field != 0 && self.csr.senvcfg & field != 0,
         }
+    }
+
+    /// Whether page table entries may carry Svpbmt's memory types.
+    pub fn pbmt_enabled(&self) -> bool {
+        self.cpu.has(Extension::Svpbmt) && self.csr.menvcfg & envcfg::PBMTE != 0
     }
 
     /// Whether Sstc's timer drives `mip.STIP`.

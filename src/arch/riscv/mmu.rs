@@ -2,6 +2,7 @@
 //! (see [`super::pmp`]) and a TLB per privilege level and access type. The TLB is flushed by `sfence.vma`, `satp`
 //! and PMP writes and by `mstatus` writes that change SUM or MXR; a generation counter makes a flush O(1).
 
+use super::cpu::Extension;
 pub use super::hart::Access;
 use super::hart::{mstatus, Exception, Hart, Priv};
 use super::pmp;
@@ -46,6 +47,14 @@ const PTE_X: u64 = 1 << 3;
 const PTE_U: u64 = 1 << 4;
 const PTE_A: u64 = 1 << 6;
 const PTE_D: u64 = 1 << 7;
+/// Bits 60..54: reserved, must be zero.
+const PTE_RESERVED: u64 = 0x7f << 54;
+/// Svpbmt's page-based memory type (0 PMA, 1 NC, 2 IO, 3 reserved).
+const PTE_PBMT_SHIFT: u32 = 61;
+/// Svnapot: the leaf is part of a naturally aligned power-of-two range (64 KiB, the only size defined).
+const PTE_N: u64 = 1 << 63;
+/// Svnapot's 64 KiB encoding: the low four PPN bits are 0b1000.
+const NAPOT_64K_PPN: u64 = 0b1000;
 
 impl Mmu {
     pub fn flush(&mut self) {
@@ -231,13 +240,22 @@ impl Mmu {
                 }
             }
             let pte = plat.load(pte_addr, 8).ok_or(Exception::new(access.access_fault(), va))?;
-            // N, PBMT and reserved bits must be zero (Svnapot/Svpbmt are not implemented).
-            if pte & PTE_V == 0 || (pte & PTE_R == 0 && pte & PTE_W != 0) || pte >> 54 != 0 {
+            if pte & PTE_V == 0 || (pte & PTE_R == 0 && pte & PTE_W != 0) || pte & PTE_RESERVED != 0 {
                 return Err(page_fault);
             }
-            let ppn = (pte >> 10) & ((1 << 44) - 1);
+            // A memory type needs Svpbmt enabled by menvcfg.PBMTE; 3 is reserved. Any type is the same memory
+            // here: there is no cache whose behaviour it would change.
+            let pbmt = (pte >> PTE_PBMT_SHIFT) & 3;
+            if pbmt != 0 && (pbmt == 3 || !hart.pbmt_enabled()) {
+                return Err(page_fault);
+            }
+            if pte & PTE_N != 0 && !hart.cpu.has(Extension::Svnapot) {
+                return Err(page_fault);
+            }
+            let mut ppn = (pte >> 10) & ((1 << 44) - 1);
             if pte & (PTE_R | PTE_X) == 0 {
-                if pte & (PTE_A | PTE_D | PTE_U) != 0 {
+                // Non-leaf entries have no memory type or NAPOT bit, nor A, D or U.
+                if pte & (PTE_A | PTE_D | PTE_U | PTE_N) != 0 || pbmt != 0 {
                     return Err(page_fault);
                 }
                 table = ppn << 12;
@@ -263,6 +281,13 @@ impl Mmu {
             let page_mask = (1u64 << (12 + 9 * level)) - 1;
             if ppn & (page_mask >> 12) != 0 {
                 return Err(page_fault); // misaligned superpage
+            }
+            if pte & PTE_N != 0 {
+                // A 64 KiB NAPOT leaf: its page is the 4 KiB one of the range that `va` falls in.
+                if level != 0 || ppn & 0xf != NAPOT_64K_PPN {
+                    return Err(page_fault);
+                }
+                ppn = (ppn & !0xf) | ((va >> 12) & 0xf);
             }
             let mut new_pte = pte | PTE_A;
             if access == Access::Store {
