@@ -65,19 +65,22 @@ fn every_isa_test_passes_under_qemu_the_reference() {
     }
 }
 
+/// The lines a probe program (examples/isa/build/`name`.elf) prints under `program` (rewind with `extra`
+/// options, or QEMU) with `-cpu cpu`, less its closing PASS line.
+fn probe_lines(name: &str, program: &str, cpu: &str, extra: &[&str]) -> Vec<String> {
+    let elf = workspace().join(format!("examples/isa/build/{name}.elf"));
+    let mut cmd = Command::new(program);
+    cmd.args(["-M", "virt", "-m", "128M", "-nographic", "-bios", "none", "-cpu", cpu, "-kernel"]).arg(&elf).args(extra);
+    let run = run_with_input(cmd, b"", Duration::from_secs(60));
+    assert_eq!(run.code, Some(0), "{name} under {program} -cpu {cpu}:\n{}{}", run.stdout, run.stderr);
+    run.stdout.lines().filter(|l| !l.starts_with("PASS ")).map(String::from).collect()
+}
+
 /// examples/isa/cpu_probe prints which optional instructions and CSRs the hart has: under each `-cpu` it prints
 /// what QEMU 7.2 prints with the same option, under both backends. An extension turned off is illegal.
 #[test]
 fn the_cpu_option_gives_the_hart_qemu_gives() {
-    let elf = workspace().join("examples/isa/build/cpu_probe.elf");
-    let probe = |program: &str, cpu: &str, extra: &[&str]| {
-        let mut cmd = Command::new(program);
-        cmd.args(["-M", "virt", "-m", "128M", "-nographic", "-bios", "none", "-cpu", cpu, "-kernel"]).arg(&elf);
-        cmd.args(extra);
-        let run = run_with_input(cmd, b"", Duration::from_secs(60));
-        assert_eq!(run.code, Some(0), "{program} -cpu {cpu}:\n{}{}", run.stdout, run.stderr);
-        run.stdout.lines().filter(|l| l.contains(": ") || l.starts_with("misa")).map(String::from).collect::<Vec<_>>()
-    };
+    let probe = |program: &str, cpu: &str, extra: &[&str]| probe_lines("cpu_probe", program, cpu, extra);
     let qemu = Command::new("qemu-system-riscv64").arg("--version").output().is_ok();
     for cpu in ["rv64", "rv64,zba=false,zbc=false,sstc=false,pmu-num=4", "rv64,zbb=off,zbs=off,pmu-num=0"] {
         let interp = probe(&rewind_bin().to_string_lossy(), cpu, &["--jit", "off"]);
@@ -99,6 +102,27 @@ fn the_cpu_option_gives_the_hart_qemu_gives() {
     for ext in ["zicond czero.eqz", "zicbom cbo.clean", "zicboz cbo.zero", "svinval sinval.vma"] {
         assert!(max.contains(&format!("{ext}: ok")), "-cpu max: no '{ext}: ok' in {max:?}");
         assert!(default.contains(&format!("{ext}: illegal")), "-cpu rv64: {default:?}");
+    }
+}
+
+/// examples/isa/zfh_probe prints checksums of every half-precision operation's results and flags over a grid of
+/// operands in every rounding mode: with Zfh (and with Zfhmin alone) rewind prints what QEMU 7.2 prints, under
+/// both backends.
+#[test]
+fn half_precision_matches_qemu() {
+    let run = |program: &str, cpu: &str, extra: &[&str]| probe_lines("zfh_probe", program, cpu, extra);
+    let rewind = rewind_bin().to_string_lossy().into_owned();
+    let qemu = Command::new("qemu-system-riscv64").arg("--version").output().is_ok();
+    for cpu in ["rv64,Zfh=true", "rv64,Zfhmin=true"] {
+        let interp = run(&rewind, cpu, &["--jit", "off"]);
+        assert!(interp.len() > 100 || cpu.contains("Zfhmin"), "-cpu {cpu}: {interp:?}");
+        assert_eq!(interp, run(&rewind, cpu, &["--jit", "on", "--jit-threshold", "1"]), "-cpu {cpu}: JIT");
+        if qemu {
+            let theirs = run("qemu-system-riscv64", cpu, &[]);
+            let first = interp.iter().zip(&theirs).find(|(a, b)| a != b);
+            assert_eq!(interp.len(), theirs.len(), "-cpu {cpu}: first difference {first:?}");
+            assert!(first.is_none(), "-cpu {cpu}: rewind (left) and QEMU differ at {first:?}");
+        }
     }
 }
 

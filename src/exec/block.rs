@@ -43,7 +43,7 @@ pub fn decode_block(pa: u64, cpu: &CpuConfig, out: &mut Vec<Insn>, mut fetch: im
 /// without it.
 pub fn decode_for(cpu: &CpuConfig, raw: u32) -> Insn {
     let insn = decode(raw);
-    if cpu.executes(insn.op) {
+    if cpu.executes_insn(&insn) {
         insn
     } else {
         Insn { op: Op::Illegal, ..insn }

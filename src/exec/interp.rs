@@ -3,7 +3,7 @@
 
 use crate::arch::riscv::csr::{self, CsrEnv};
 use crate::arch::riscv::decode::{bitmanip_ops, AmoOp, Insn, Op};
-use crate::arch::riscv::fpu::{self, FpFmt, FpOp};
+use crate::arch::riscv::fpu::{self, FpOp};
 use crate::arch::riscv::hart::{cause, Exception, Hart, Priv};
 use crate::arch::riscv::mmu::Access;
 use crate::exec::access::{load_exact, observe, store_exact, Core};
@@ -190,7 +190,7 @@ fn execute_fp(hart: &mut Hart, insn: Insn) -> Result<(), Exception> {
         return Err(Exception::illegal(insn.raw));
     }
     let op = insn.fp;
-    let fmt = if insn.imm & 0x100 != 0 { FpFmt::D } else { FpFmt::S };
+    let fmt = crate::arch::riscv::decode::fp_format(insn.imm);
     let rm_field = ((insn.imm >> 16) & 7) as u64;
     let rm = if rm_field == 7 { hart.csr.frm } else { rm_field };
     if uses_rounding_mode(op) && rm > 4 {
@@ -458,26 +458,32 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64, excess: A
         | CboFlush | CboInval | CboZero => {
             return with_exact_counters(core, plat, excess, |core, plat| execute_exact(core, plat, insn, pc));
         }
-        Flw | Fld => {
+        Flw | Fld | Flh => {
             if !h.fs_enabled() {
                 return Err(Exception::illegal(insn.raw));
             }
             let addr = rs1.wrapping_add(imm as u64);
-            let v = if insn.op == Flw {
-                load(core, plat, addr, 4, excess)? | 0xffff_ffff_0000_0000
-            } else {
-                load(core, plat, addr, 8, excess)?
+            // Singles and halves are NaN-boxed.
+            let v = match insn.op {
+                Flw => load(core, plat, addr, 4, excess)? | 0xffff_ffff_0000_0000,
+                Flh => load(core, plat, addr, 2, excess)? | 0xffff_ffff_ffff_0000,
+                _ => load(core, plat, addr, 8, excess)?,
             };
             core.hart.f[rd as usize] = v;
             core.hart.set_fs_dirty();
         }
-        Fsw | Fsd => {
+        Fsw | Fsd | Fsh => {
             if !h.fs_enabled() {
                 return Err(Exception::illegal(insn.raw));
             }
             let addr = rs1.wrapping_add(imm as u64);
             let v = h.f[insn.rs2 as usize];
-            store(core, plat, addr, if insn.op == Fsw { 4 } else { 8 }, v, excess)?;
+            let size = match insn.op {
+                Fsw => 4,
+                Fsh => 2,
+                _ => 8,
+            };
+            store(core, plat, addr, size, v, excess)?;
         }
         Fp => {
             execute_fp(h, *insn)?;

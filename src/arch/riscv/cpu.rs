@@ -5,7 +5,8 @@
 //! The default is QEMU 7.2's default `rv64` CPU less the hypervisor extension, so a kernel takes the same paths
 //! under both.
 
-use super::decode::Op;
+use super::decode::{fp_format, Insn, Op};
+use super::fpu::{FpFmt, FpOp};
 use serde::{Deserialize, Serialize};
 
 /// A multi-letter extension rewind implements. The single-letter base (RV64IMAFDC with S and U modes) is always
@@ -21,6 +22,8 @@ pub enum Extension {
     Zifencei,
     Zihintntl,
     Zihintpause,
+    Zfh,
+    Zfhmin,
     Zba,
     Zbb,
     Zbc,
@@ -62,6 +65,8 @@ pub const EXTENSIONS: &[ExtensionInfo] = &[
     ExtensionInfo { always: true, ..ext(Extension::Zifencei, "zifencei", true, "fence.i") },
     ext(Extension::Zihintntl, "zihintntl", false, "non-temporal locality hints"),
     ext(Extension::Zihintpause, "zihintpause", true, "the pause hint"),
+    ext(Extension::Zfh, "zfh", false, "half-precision floating point (implies zfhmin)"),
+    ext(Extension::Zfhmin, "zfhmin", false, "half-precision loads, stores, moves and conversions"),
     ext(Extension::Zba, "zba", true, "address generation (sh1add, add.uw, ...)"),
     ext(Extension::Zbb, "zbb", true, "basic bit manipulation (clz, cpop, rev8, ...)"),
     ext(Extension::Zbc, "zbc", true, "carry-less multiply"),
@@ -118,6 +123,12 @@ pub const MODELS: &[Model] = &[
     },
     Model { name: "max", description: "every extension rewind implements", build: CpuConfig::max },
     Model {
+        name: "rva22s64",
+        description: "the RVA22S64 profile's mandatory extensions: Zba/Zbb/Zbs, Zicbom/Zicbop/Zicboz, Zfhmin, Zkt, \
+                      Svinval, Svpbmt, 16 HPM counters (no Sstc, Zbc or triggers)",
+        build: CpuConfig::rva22s64,
+    },
+    Model {
         name: "rv64gc",
         description: "rv64imafdc with Zicsr and Zifencei only: no performance counters, no triggers",
         build: CpuConfig::base,
@@ -162,8 +173,6 @@ const LACKING: &[(&str, &str)] = &[
     ("v", "rewind has no vector extension yet"),
     ("e", "rewind's hart is RV64I, not RV64E"),
     ("sscofpmf", "rewind has no counter-overflow interrupts (Sscofpmf) yet"),
-    ("zfh", "rewind has no half-precision floating point yet"),
-    ("zfhmin", "rewind has no half-precision floating point yet"),
     ("zfa", "rewind has no Zfa yet"),
     ("zawrs", "rewind has no Zawrs yet"),
     ("zcb", "rewind has no Zcb yet"),
@@ -176,6 +185,16 @@ impl CpuConfig {
         let mut cpu = CpuConfig { extensions: 0, pmu_counters: 0, debug: false, ..CpuConfig::default() };
         for info in EXTENSIONS.iter().filter(|e| e.always) {
             cpu.set(info.extension, true);
+        }
+        cpu
+    }
+
+    /// RVA22S64's mandatory extensions (RVA22U64's plus Zifencei, Svinval and Svpbmt), and nothing optional.
+    pub fn rva22s64() -> CpuConfig {
+        let mut cpu = CpuConfig { pmu_counters: 16, ..CpuConfig::base() };
+        use Extension::*;
+        for e in [Zicbom, Zicbop, Zicboz, Zihintpause, Zfhmin, Zba, Zbb, Zbs, Zkt, Svinval, Svpbmt] {
+            cpu.set(e, true);
         }
         cpu
     }
@@ -255,6 +274,9 @@ impl CpuConfig {
                 return Err(CpuSpecError::Unsupported(key.into(), "rewind's hart always has Zicsr and Zifencei"));
             }
             self.set(info.extension, on);
+            if info.extension == Extension::Zfh && on {
+                self.set(Extension::Zfhmin, true);
+            }
             return Ok(());
         }
         if let Some((_, why)) = FIXED.iter().find(|(n, _)| *n == name) {
@@ -302,6 +324,20 @@ impl CpuConfig {
         }
     }
 
+    /// Whether the hart executes `insn`: [`CpuConfig::executes`] for its operation, and for floating point in half
+    /// precision Zfhmin (moves and conversions) or Zfh (the rest).
+    pub fn executes_insn(&self, insn: &Insn) -> bool {
+        if insn.op != Op::Fp {
+            return self.executes(insn.op);
+        }
+        let source = insn.fp.conversion_source();
+        if fp_format(insn.imm) != FpFmt::H && source != Some(FpFmt::H) {
+            return true;
+        }
+        let minimal = source.is_some() || matches!(insn.fp, FpOp::MvXFromF | FpOp::MvFFromX);
+        self.has(if minimal { Extension::Zfhmin } else { Extension::Zfh })
+    }
+
     /// The properties `-cpu MODEL,help` lists: name, value in this configuration, what it is.
     pub fn properties(&self) -> Vec<(String, String, &'static str)> {
         let on_off = |b: bool| if b { "on" } else { "off" }.to_string();
@@ -329,6 +365,7 @@ fn extension_of(op: Op) -> Option<Extension> {
         CboClean | CboFlush | CboInval => Extension::Zicbom,
         CboZero => Extension::Zicboz,
         SinvalVma | SfenceInval => Extension::Svinval,
+        Flh | Fsh => Extension::Zfhmin,
         _ => return None,
     })
 }
@@ -373,6 +410,14 @@ mod tests {
         );
         assert_eq!(cpu.isa_string(), "rv64imafdc_zicsr_zifencei_zihintpause_zbc_zbs");
         assert!(CpuConfig::parse("rv64,zba").unwrap().has(Extension::Zba));
+        let zfh = CpuConfig::parse("rv64,Zfh=true").unwrap();
+        assert!(zfh.has(Extension::Zfh) && zfh.has(Extension::Zfhmin), "Zfh implies Zfhmin, as in QEMU");
+        assert!(zfh.isa_string().contains("_zihintpause_zfh_zfhmin_zba_"));
+        let fadd_h = crate::arch::riscv::decode::decode(0x0420_7053); // fadd.h f0, f0, f2
+        let fcvt_s_h = crate::arch::riscv::decode::decode(0x4020_0053); // fcvt.s.h f0, f0
+        let minimal = CpuConfig::parse("rv64,zfhmin=on").unwrap();
+        assert!(minimal.executes_insn(&fcvt_s_h) && !minimal.executes_insn(&fadd_h));
+        assert!(zfh.executes_insn(&fadd_h) && !CpuConfig::default().executes_insn(&fcvt_s_h));
     }
 
     #[test]
@@ -380,11 +425,15 @@ mod tests {
         let max = CpuConfig::max();
         assert_eq!(
             max.isa_string(),
-            "rv64imafdc_zicbom_zicbop_zicboz_zicond_zicsr_zifencei_zihintntl_zihintpause_zba_zbb_zbc_zbs_zkt_sstc_svinval_\
-             svnapot_svpbmt"
+            "rv64imafdc_zicbom_zicbop_zicboz_zicond_zicsr_zifencei_zihintntl_zihintpause_zfh_zfhmin_zba_zbb_zbc_zbs_zkt_\
+             sstc_svinval_svnapot_svpbmt"
         );
         assert!(max.executes(Op::CzeroEqz) && max.executes(Op::CboZero) && max.executes(Op::SinvalVma));
         assert_eq!(max.device_tree_properties(), [("riscv,cbom-block-size", 64), ("riscv,cboz-block-size", 64)]);
+        assert_eq!(
+            CpuConfig::parse("rva22s64").unwrap().isa_string(),
+            "rv64imafdc_zicbom_zicbop_zicboz_zicsr_zifencei_zihintpause_zfhmin_zba_zbb_zbs_zkt_svinval_svpbmt"
+        );
         let base = CpuConfig::base();
         assert_eq!(base.isa_string(), "rv64imafdc_zicsr_zifencei");
         assert!(!base.executes(Op::CboClean) && !base.executes(Op::Clz) && base.device_tree_properties().is_empty());

@@ -153,6 +153,9 @@ pub enum Op {
     Fld,
     Fsw,
     Fsd,
+    /// Zfhmin's half-precision load and store.
+    Flh,
+    Fsh,
     /// Floating-point computation: `imm` holds the [`crate::arch::riscv::fpu::FpOp`] (low byte), the format (bit 8) and the
     /// rounding-mode field (bits 16..19).
     Fp,
@@ -628,11 +631,13 @@ fn decode_full(raw: u32) -> Insn {
         0x73 => decode_system(raw),
         0x2f => decode_atomic(raw),
         0x07 => match f3 {
+            1 => i(Flh, raw),
             2 => i(Flw, raw),
             3 => i(Fld, raw),
             _ => Insn::illegal(raw, 4),
         },
         0x27 => match f3 {
+            1 => Insn { imm: s_imm(raw), ..r(Fsh, raw) },
             2 => Insn { imm: s_imm(raw), ..r(Fsw, raw) },
             3 => Insn { imm: s_imm(raw), ..r(Fsd, raw) },
             _ => Insn::illegal(raw, 4),
@@ -702,7 +707,12 @@ fn decode_atomic(raw: u32) -> Insn {
 
 /// Packs an FP instruction's format (bit 8: D) and rounding-mode field (bits 16..19) into `imm`.
 pub fn pack_fp(fmt: crate::arch::riscv::fpu::FpFmt, rm: u32) -> i64 {
-    (((fmt == crate::arch::riscv::fpu::FpFmt::D) as i64) << 8) | ((rm as i64) << 16)
+    ((fmt.field() as i64) << 8) | ((rm as i64) << 16)
+}
+
+/// The format [`pack_fp`] put in an `Fp` instruction's immediate.
+pub fn fp_format(imm: i64) -> crate::arch::riscv::fpu::FpFmt {
+    crate::arch::riscv::fpu::FpFmt::from_field(((imm >> 8) & 3) as u32).unwrap_or(crate::arch::riscv::fpu::FpFmt::S)
 }
 
 fn fp_insn(raw: u32, op: crate::arch::riscv::fpu::FpOp, fmt: crate::arch::riscv::fpu::FpFmt, rm: u32) -> Insn {
@@ -711,11 +721,7 @@ fn fp_insn(raw: u32, op: crate::arch::riscv::fpu::FpOp, fmt: crate::arch::riscv:
 
 fn decode_fma(raw: u32) -> Insn {
     use crate::arch::riscv::fpu::{FpFmt, FpOp};
-    let fmt = match bits(raw, 26, 25) {
-        0 => FpFmt::S,
-        1 => FpFmt::D,
-        _ => return Insn::illegal(raw, 4),
-    };
+    let Some(fmt) = FpFmt::from_field(bits(raw, 26, 25)) else { return Insn::illegal(raw, 4) };
     let op = match bits(raw, 6, 0) {
         0x43 => FpOp::MAdd,
         0x47 => FpOp::MSub,
@@ -730,8 +736,8 @@ fn decode_fp(raw: u32) -> Insn {
     let f7 = bits(raw, 31, 25);
     let rm = bits(raw, 14, 12);
     let rs2 = bits(raw, 24, 20);
-    let fmt = if f7 & 1 == 0 { FpFmt::S } else { FpFmt::D };
     let ill = || Insn::illegal(raw, 4);
+    let Some(fmt) = FpFmt::from_field(f7 & 3) else { return ill() };
     let op = match f7 >> 2 {
         0x00 => Add,
         0x01 => Sub,
@@ -749,8 +755,13 @@ fn decode_fp(raw: u32) -> Insn {
             1 => Max,
             _ => return ill(),
         },
-        // fcvt.s.d (f7 0x20, rs2 1) and fcvt.d.s (f7 0x21, rs2 0)
-        0x08 if (f7 == 0x20 && rs2 == 1) || (f7 == 0x21 && rs2 == 0) => CvtFromOther,
+        // fcvt between formats: the destination's in fmt, the source's in rs2.
+        0x08 => match FpFmt::from_field(rs2) {
+            Some(FpFmt::S) if fmt != FpFmt::S => CvtFromS,
+            Some(FpFmt::D) if fmt != FpFmt::D => CvtFromD,
+            Some(FpFmt::H) if fmt != FpFmt::H => CvtFromH,
+            _ => return ill(),
+        },
         0x14 => match rm {
             0 => Le,
             1 => Lt,
@@ -779,9 +790,6 @@ fn decode_fp(raw: u32) -> Insn {
         0x1e if rs2 == 0 && rm == 0 => MvFFromX,
         _ => return ill(),
     };
-    if f7 & 2 != 0 {
-        return ill(); // H and Q formats are not implemented
-    }
     fp_insn(raw, op, fmt, rm)
 }
 

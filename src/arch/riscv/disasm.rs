@@ -8,7 +8,7 @@
 //! `csrs sstatus,2`) and shift amounts in hex; that is copied here as it is.
 
 use super::decode::{decode_operation, AmoOp, Insn, Op};
-use super::fpu::FpOp;
+use super::fpu::{FpFmt, FpOp};
 use super::regs::F_NAMES;
 
 /// One disassembled instruction: its length in bytes and its text in GNU objdump's syntax.
@@ -87,8 +87,8 @@ fn full(i: &Insn, pc: u64) -> String {
         Beq | Bne | Blt | Bge | Bltu | Bgeu => branch(i, pc),
         Lb | Lh | Lw | Ld | Lbu | Lhu | Lwu => format!("{} {rd},{}({rs1})", memory_mnemonic(i.op), i.imm),
         Sb | Sh | Sw | Sd => format!("{} {rs2},{}({rs1})", memory_mnemonic(i.op), i.imm),
-        Flw | Fld => format!("{} {},{}({rs1})", memory_mnemonic(i.op), f(i.rd), i.imm),
-        Fsw | Fsd => format!("{} {},{}({rs1})", memory_mnemonic(i.op), f(i.rs2), i.imm),
+        Flw | Fld | Flh => format!("{} {},{}({rs1})", memory_mnemonic(i.op), f(i.rd), i.imm),
+        Fsw | Fsd | Fsh => format!("{} {},{}({rs1})", memory_mnemonic(i.op), f(i.rs2), i.imm),
         Addi | Slti | Sltiu | Xori | Ori | Andi | Slli | Srli | Srai | Addiw | Slliw | Srliw | Sraiw => op_imm(i),
         Clz | Clzw | Ctz | Ctzw | Cpop | Cpopw | SextB | SextH | ZextH | OrcB | Rev8 => {
             format!("{} {rd},{rs1}", bitmanip_mnemonic(i.op))
@@ -193,6 +193,8 @@ fn memory_mnemonic(op: Op) -> &'static str {
         Sw => "sw",
         Sd => "sd",
         Flw => "flw",
+        Flh => "flh",
+        Fsh => "fsh",
         Fld => "fld",
         Fsw => "fsw",
         _ => "fsd",
@@ -609,9 +611,10 @@ const CSR_NAMES: &[(u16, &str)] = &[
 /// Floating-point computation: `imm` packs the format (bit 8: D) and the rm field (bits 16..19).
 fn fp(i: &Insn) -> String {
     use FpOp::*;
-    let double = i.imm & 0x100 != 0;
+    let fmt = crate::arch::riscv::decode::fp_format(i.imm);
+    let double = fmt == FpFmt::D;
     let rm = ((i.imm >> 16) & 7) as u8;
-    let s = if double { "d" } else { "s" };
+    let s = fmt.suffix();
     let (fd, fs1, fs2, fs3) = (f(i.rd), f(i.rs1), f(i.rs2), f(i.rs3));
     let (rd, rs1) = (x(i.rd), x(i.rs1));
     let rounded = |name: &str, operands: String| format!("{name} {operands}{}", rounding(rm));
@@ -685,12 +688,19 @@ fn fp(i: &Insn) -> String {
                 _ => rounded(&format!("fcvt.{s}.{int}"), format!("{fd},{rs1}")),
             }
         }
-        // fcvt.d.s is exact as well, with the same rule.
-        CvtFromOther if double && rm != 0 => illegal_word(i.raw),
-        CvtFromOther if double => format!("fcvt.d.s {fd},{fs1}"),
-        CvtFromOther => rounded("fcvt.s.d", format!("{fd},{fs1}")),
-        MvXFromF => format!("fmv.x.{} {rd},{fs1}", if double { "d" } else { "w" }),
-        MvFFromX => format!("fmv.{}.x {fd},{rs1}", if double { "d" } else { "w" }),
+        CvtFromS | CvtFromD | CvtFromH => {
+            let from = i.fp.conversion_source().unwrap_or(fmt);
+            let name = format!("fcvt.{s}.{}", from.suffix());
+            // Widening is exact as well, with the same rule.
+            let widening = matches!((from, fmt), (FpFmt::S, FpFmt::D) | (FpFmt::H, FpFmt::S) | (FpFmt::H, FpFmt::D));
+            match widening {
+                true if rm != 0 => illegal_word(i.raw),
+                true => format!("{name} {fd},{fs1}"),
+                false => rounded(&name, format!("{fd},{fs1}")),
+            }
+        }
+        MvXFromF => format!("fmv.x.{} {rd},{fs1}", if fmt == FpFmt::S { "w" } else { s }),
+        MvFFromX => format!("fmv.{}.x {fd},{rs1}", if fmt == FpFmt::S { "w" } else { s }),
     }
 }
 
@@ -968,7 +978,7 @@ mod tests {
         let (asm, obj) = (scratch("all.s"), scratch("all.o"));
         std::fs::write(&asm, source).expect("write the assembler source");
         let assembled = Command::new(assembler)
-            .args(["-march=rv64gc_zicbom_zicboz_zihintpause_zba_zbb_zbc_zbs_svinval", "-o"])
+            .args(["-march=rv64gc_zicbom_zicboz_zihintpause_zfh_zba_zbb_zbc_zbs_svinval", "-o"])
             .arg(&obj)
             .arg(&asm)
             .status();

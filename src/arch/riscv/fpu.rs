@@ -1,10 +1,10 @@
-//! RISC-V F/D floating-point arithmetic (unprivileged spec 20191213, chapters 11 and 12).
+//! RISC-V F/D and Zfh floating-point arithmetic (unprivileged spec 20191213, chapters 11, 12 and 16).
 //!
 //! Everything is computed in software, bit-exact, with the exact RISC-V exception flags: every operation first
 //! computes its exact result as `±m·2^e` (or an interval `(m, m+1)·2^e` when some low bits are known to be
 //! non-zero, the "sticky" case), then a single function, [`round_pack`], rounds it to the destination format in
 //! any of the five rounding modes, detecting tininess *after* rounding as RISC-V specifies. Any NaN result is
-//! the canonical NaN. Single-precision values live NaN-boxed in the 64-bit f registers.
+//! the canonical NaN. Single- and half-precision values live NaN-boxed in the 64-bit f registers.
 //!
 //! A fast path through the host's f32/f64 arithmetic is taken for add/sub/mul in round-to-nearest-even when the
 //! operands and result are in a range where the host result and its flags are provably the same (see
@@ -15,6 +15,45 @@
 pub enum FpFmt {
     S,
     D,
+    /// Half precision (Zfh).
+    H,
+}
+
+impl FpFmt {
+    /// The format of the instructions' `fmt` field (0 S, 1 D, 2 H; 3, Q, is not implemented).
+    pub fn from_field(field: u32) -> Option<FpFmt> {
+        match field {
+            0 => Some(FpFmt::S),
+            1 => Some(FpFmt::D),
+            2 => Some(FpFmt::H),
+            _ => None,
+        }
+    }
+
+    pub fn field(self) -> u32 {
+        match self {
+            FpFmt::S => 0,
+            FpFmt::D => 1,
+            FpFmt::H => 2,
+        }
+    }
+
+    /// The mnemonics' suffix.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            FpFmt::S => "s",
+            FpFmt::D => "d",
+            FpFmt::H => "h",
+        }
+    }
+
+    fn bits(self) -> u32 {
+        match self {
+            FpFmt::S => 32,
+            FpFmt::D => 64,
+            FpFmt::H => 16,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,12 +96,28 @@ pub enum FpOp {
     CvtFromL,
     /// fcvt.{s,d}.lu
     CvtFromLu,
-    /// fmv.x.w (S: sign-extend low 32 bits) / fmv.x.d
+    /// fmv.x.w / fmv.x.h (sign-extend the low 32 or 16 bits) / fmv.x.d
     MvXFromF,
-    /// fmv.w.x (S: NaN-box low 32 bits) / fmv.d.x
+    /// fmv.w.x / fmv.h.x (NaN-box the low 32 or 16 bits) / fmv.d.x
     MvFFromX,
-    /// fcvt.s.d when fmt=S (source is double), fcvt.d.s when fmt=D (source is single)
-    CvtFromOther,
+    /// fcvt.{fmt}.s: from single precision to the instruction's format.
+    CvtFromS,
+    /// fcvt.{fmt}.d
+    CvtFromD,
+    /// fcvt.{fmt}.h
+    CvtFromH,
+}
+
+impl FpOp {
+    /// The source format of a conversion between formats.
+    pub fn conversion_source(self) -> Option<FpFmt> {
+        match self {
+            FpOp::CvtFromS => Some(FpFmt::S),
+            FpOp::CvtFromD => Some(FpFmt::D),
+            FpOp::CvtFromH => Some(FpFmt::H),
+            _ => None,
+        }
+    }
 }
 
 /// Inexact.
@@ -116,6 +171,7 @@ impl Params {
         match fmt {
             FpFmt::S => Params { frac: 23, exp: 8 },
             FpFmt::D => Params { frac: 52, exp: 11 },
+            FpFmt::H => Params { frac: 10, exp: 5 },
         }
     }
     const fn bias(self) -> i32 {
@@ -150,28 +206,31 @@ impl Params {
 }
 
 const BOX: u64 = 0xffff_ffff_0000_0000;
-const CANONICAL_NAN_S: u64 = 0x7fc0_0000;
 
-/// Extracts the `fmt` value from a 64-bit f register: an improperly NaN-boxed single is the canonical NaN.
-fn unbox(fmt: FpFmt, reg: u64) -> u64 {
+/// The bits above a `fmt` value in its f register: all ones when it is properly NaN-boxed.
+const fn box_bits(fmt: FpFmt) -> u64 {
     match fmt {
-        FpFmt::D => reg,
-        FpFmt::S => {
-            if reg & BOX == BOX {
-                reg & 0xffff_ffff
-            } else {
-                CANONICAL_NAN_S
-            }
-        }
+        FpFmt::D => 0,
+        FpFmt::S => BOX,
+        FpFmt::H => 0xffff_ffff_ffff_0000,
     }
 }
 
-/// Makes the 64-bit f register value of a `fmt` value (NaN-boxing singles).
-fn boxed(fmt: FpFmt, bits: u64) -> u64 {
-    match fmt {
-        FpFmt::D => bits,
-        FpFmt::S => BOX | (bits & 0xffff_ffff),
+/// Extracts the `fmt` value from a 64-bit f register: an improperly NaN-boxed single or half is the canonical
+/// NaN.
+fn unbox(fmt: FpFmt, reg: u64) -> u64 {
+    let high = box_bits(fmt);
+    if reg & high == high {
+        reg & !high
+    } else {
+        Params::of(fmt).canonical_nan()
     }
+}
+
+/// Makes the 64-bit f register value of a `fmt` value (NaN-boxing singles and halves).
+fn boxed(fmt: FpFmt, bits: u64) -> u64 {
+    let high = box_bits(fmt);
+    high | (bits & !high)
 }
 
 /// An unpacked floating-point value. `Fin` is `(-1)^sign · m · 2^e` with `m != 0`.
@@ -673,6 +732,7 @@ fn fast_path(op: FpOp, fmt: FpFmt, a: u64, b: u64) -> Option<(u64, u8)> {
         }};
     }
     let (bits, exact) = match fmt {
+        FpFmt::H => return None,
         FpFmt::D => {
             let (r, exact) = body!(f64, f64::from_bits(a), f64::from_bits(b), f64::from_bits(0x0400_0000_0000_0000));
             (r.to_bits(), exact)
@@ -759,17 +819,15 @@ fn execute_soft(op: FpOp, fmt: FpFmt, a: u64, b: u64, c: u64, rm: u8) -> (u64, u
             to_f(from_int(p, x < 0, x.unsigned_abs(), rm))
         }
         FpOp::CvtFromLu => to_f(from_int(p, false, a, rm)),
-        FpOp::MvXFromF => match fmt {
-            FpFmt::S => (a as u32 as i32 as i64 as u64, 0),
-            FpFmt::D => (a, 0),
-        },
+        FpOp::MvXFromF => {
+            // The low `width` bits, sign-extended, whatever the boxing.
+            let shift = 64 - fmt.bits();
+            (((a << shift) as i64 >> shift) as u64, 0)
+        }
         FpOp::MvFFromX => (boxed(fmt, a), 0),
-        FpOp::CvtFromOther => {
-            let (src_fmt, sp) = match fmt {
-                FpFmt::S => (FpFmt::D, Params::of(FpFmt::D)),
-                FpFmt::D => (FpFmt::S, Params::of(FpFmt::S)),
-            };
-            to_f(match unpack(sp, unbox(src_fmt, a)) {
+        FpOp::CvtFromS | FpOp::CvtFromD | FpOp::CvtFromH => {
+            let src_fmt = op.conversion_source().unwrap_or(fmt);
+            to_f(match unpack(Params::of(src_fmt), unbox(src_fmt, a)) {
                 Val::NaN { signaling } => nan_result(p, if signaling { NV } else { 0 }),
                 Val::Inf(s) => (p.inf(s), 0),
                 Val::Zero(s) => (p.zero(s), 0),
@@ -782,7 +840,7 @@ fn execute_soft(op: FpOp, fmt: FpFmt, a: u64, b: u64, c: u64, rm: u8) -> (u64, u
 #[cfg(test)]
 mod tests {
     use super::*;
-    use FpFmt::{D, S};
+    use FpFmt::{D, H, S};
     use FpOp::*;
 
     const MODES: [u8; 5] = [RNE, RTZ, RDN, RUP, RMM];
@@ -921,7 +979,7 @@ mod tests {
         // would round to 2^-126 - 2^-150 < 2^-126: tiny, so UF (RISC-V detects tininess after rounding).
         let v = 2f64.powi(-126) * (1.0 - 3.0 * 2f64.powi(-26));
         all_modes(
-            CvtFromOther,
+            CvtFromD,
             S,
             df(v),
             0,
@@ -937,7 +995,7 @@ mod tests {
         // 2^-126 (1 - 2^-26): even at full precision it rounds to 2^-126 in RNE: not tiny, only NX.
         let v = 2f64.powi(-126) * (1.0 - 2f64.powi(-26));
         all_modes(
-            CvtFromOther,
+            CvtFromD,
             S,
             df(v),
             0,
@@ -1048,7 +1106,7 @@ mod tests {
         assert_eq!(run(Max, S, bad, sf(1.0), RNE), (sf(1.0), 0));
         assert_eq!(run(Max, S, 0x7fff_ffff_3f80_0000, bad, RNE), (QNAN_S, 0));
         assert_eq!(run(CvtWFromF, S, bad, 0, RNE), (0x7fff_ffff, NV));
-        assert_eq!(run(CvtFromOther, D, bad, 0, RNE), (QNAN_D, 0));
+        assert_eq!(run(CvtFromS, D, bad, 0, RNE), (QNAN_D, 0));
         // Sign injection sees the canonical NaN too (sign 0).
         assert_eq!(run(SgnJ, S, bad, sf(-1.0), RNE), (s(0xffc0_0000), 0));
         assert_eq!(run(SgnJN, S, sf(1.0), bad, RNE), (sf(-1.0), 0));
@@ -1198,7 +1256,7 @@ mod tests {
         for fmt in [S, D] {
             let (nan, pinf, ninf) = match fmt {
                 S => (QNAN_S, sf(f32::INFINITY), sf(f32::NEG_INFINITY)),
-                D => (QNAN_D, df(f64::INFINITY), df(f64::NEG_INFINITY)),
+                _ => (QNAN_D, df(f64::INFINITY), df(f64::NEG_INFINITY)),
             };
             let big = |x: f64| if fmt == S { sf(x as f32) } else { df(x) };
             // (op, NaN, +inf, -inf, too large, too small)
@@ -1329,7 +1387,7 @@ mod tests {
     #[test]
     fn fcvt_between_formats() {
         all_modes(
-            CvtFromOther,
+            CvtFromD,
             S,
             df(1e300),
             0,
@@ -1343,7 +1401,7 @@ mod tests {
             ],
         );
         all_modes(
-            CvtFromOther,
+            CvtFromD,
             S,
             df(1e-300),
             0,
@@ -1351,7 +1409,7 @@ mod tests {
             [(s(0), UF | NX), (s(0), UF | NX), (s(0), UF | NX), (s(1), UF | NX), (s(0), UF | NX)],
         );
         all_modes(
-            CvtFromOther,
+            CvtFromD,
             S,
             df(1.0 / 3.0),
             0,
@@ -1364,15 +1422,15 @@ mod tests {
                 (s(0x3eaa_aaab), NX),
             ],
         );
-        assert_eq!(run(CvtFromOther, S, df(-1.5), 0, RNE), (sf(-1.5), 0));
-        assert_eq!(run(CvtFromOther, S, df(f64::NEG_INFINITY), 0, RNE), (sf(f32::NEG_INFINITY), 0));
-        assert_eq!(run(CvtFromOther, S, SNAN_D, 0, RNE), (QNAN_S, NV));
-        assert_eq!(run(CvtFromOther, S, QNAN_PAYLOAD_D, 0, RNE), (QNAN_S, 0));
+        assert_eq!(run(CvtFromD, S, df(-1.5), 0, RNE), (sf(-1.5), 0));
+        assert_eq!(run(CvtFromD, S, df(f64::NEG_INFINITY), 0, RNE), (sf(f32::NEG_INFINITY), 0));
+        assert_eq!(run(CvtFromD, S, SNAN_D, 0, RNE), (QNAN_S, NV));
+        assert_eq!(run(CvtFromD, S, QNAN_PAYLOAD_D, 0, RNE), (QNAN_S, 0));
         // Widening is exact, subnormals included.
-        assert_eq!(run(CvtFromOther, D, s(1), 0, RNE), (df(2f64.powi(-149)), 0));
-        assert_eq!(run(CvtFromOther, D, sf(-0.0), 0, RNE), (df(-0.0), 0));
-        assert_eq!(run(CvtFromOther, D, SNAN_S, 0, RNE), (QNAN_D, NV));
-        assert_eq!(run(CvtFromOther, D, s(0xffc1_2345), 0, RNE), (QNAN_D, 0));
+        assert_eq!(run(CvtFromS, D, s(1), 0, RNE), (df(2f64.powi(-149)), 0));
+        assert_eq!(run(CvtFromS, D, sf(-0.0), 0, RNE), (df(-0.0), 0));
+        assert_eq!(run(CvtFromS, D, SNAN_S, 0, RNE), (QNAN_D, NV));
+        assert_eq!(run(CvtFromS, D, s(0xffc1_2345), 0, RNE), (QNAN_D, 0));
     }
 
     #[test]
@@ -1403,7 +1461,7 @@ mod tests {
     // detects tininess *before* rounding, so UF is compared everywhere except when the delivered result is the
     // smallest normal number, the only place where the two definitions can differ.
 
-    use rustc_apfloat::ieee::{Double, Single};
+    use rustc_apfloat::ieee::{Double, Half, Single};
     use rustc_apfloat::{Float, FloatConvert, Round, Status, StatusAnd};
 
     struct Rng(u64);
@@ -1575,6 +1633,37 @@ mod tests {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         apfloat_arith::<Single>(S, &mut rng, 100_000);
         apfloat_arith::<Double>(D, &mut rng, 100_000);
+        apfloat_arith::<Half>(H, &mut rng, 100_000);
+    }
+
+    /// Zfh's conversions: to half from single and double (rounded), and back (exact).
+    #[test]
+    fn random_half_conversions_match_apfloat() {
+        let mut rng = Rng(777);
+        for _ in 0..100_000 {
+            let rm = rng.mode();
+            let (s, d) = (rng.finite(S), rng.finite(D));
+            let mut lost = false;
+            let t: StatusAnd<Half> = Single::from_bits(s as u128).convert_r(round_of(rm), &mut lost);
+            let theirs = (t.value.to_bits(), t.value.is_nan(), flags_of(t.status));
+            check_against(H, &format!("fcvt.h.s {s:#x} rm={rm}"), execute(CvtFromS, H, boxed(S, s), 0, 0, rm), theirs);
+            let t: StatusAnd<Half> = Double::from_bits(d as u128).convert_r(round_of(rm), &mut lost);
+            let theirs = (t.value.to_bits(), t.value.is_nan(), flags_of(t.status));
+            check_against(H, &format!("fcvt.h.d {d:#x} rm={rm}"), execute(CvtFromD, H, d, 0, 0, rm), theirs);
+            let h = rng.finite(H);
+            let t: StatusAnd<Double> = Half::from_bits(h as u128).convert_r(round_of(rm), &mut lost);
+            let theirs = (t.value.to_bits(), t.value.is_nan(), flags_of(t.status));
+            check_against(D, &format!("fcvt.d.h {h:#x}"), execute(CvtFromH, D, boxed(H, h), 0, 0, rm), theirs);
+        }
+    }
+
+    #[test]
+    fn halves_are_nan_boxed_and_move_sign_extended() {
+        // 1.0 in half is 0x3c00; improperly boxed it reads as the canonical NaN (0x7e00).
+        assert_eq!(execute(Add, H, 0xffff_ffff_ffff_3c00, 0xffff_ffff_ffff_3c00, 0, RNE), (0xffff_ffff_ffff_4000, 0));
+        assert_eq!(execute(Class, H, 0x0000_0000_0000_3c00, 0, 0, RNE).0, 1 << 9, "quiet NaN");
+        assert_eq!(execute(MvXFromF, H, 0x1234_5678_9abc_8001, 0, 0, RNE).0, 0xffff_ffff_ffff_8001);
+        assert_eq!(execute(MvFFromX, H, 0x1234_5678_9abc_3c00, 0, 0, RNE).0, 0xffff_ffff_ffff_3c00);
     }
 
     #[test]
@@ -1586,7 +1675,7 @@ mod tests {
             let mut lost = false;
             let t: StatusAnd<Single> = Double::from_bits(a as u128).convert_r(round_of(rm), &mut lost);
             let theirs = (t.value.to_bits(), t.value.is_nan(), flags_of(t.status));
-            check_against(S, &format!("fcvt.s.d {a:#x} rm={rm}"), execute(CvtFromOther, S, a, 0, 0, rm), theirs);
+            check_against(S, &format!("fcvt.s.d {a:#x} rm={rm}"), execute(CvtFromD, S, a, 0, 0, rm), theirs);
         }
     }
 
@@ -1720,7 +1809,7 @@ mod tests {
         for op in [Eq, Lt, Le, Class, CvtWFromF, CvtWuFromF, CvtLFromF, CvtLuFromF, MvXFromF] {
             assert!(is_dest_int(op));
         }
-        for op in [Add, Sqrt, Min, SgnJ, MAdd, CvtFromW, CvtFromLu, MvFFromX, CvtFromOther] {
+        for op in [Add, Sqrt, Min, SgnJ, MAdd, CvtFromW, CvtFromLu, MvFFromX, CvtFromS, CvtFromH] {
             assert!(!is_dest_int(op));
         }
     }

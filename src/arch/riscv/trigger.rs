@@ -125,11 +125,11 @@ fn data_access(insn: &Insn, x: &[u64; 32]) -> Option<(u64, u64, u64)> {
     use Op::*;
     let (kinds, size) = match insn.op {
         Lb | Lbu => (LOAD, 1),
-        Lh | Lhu => (LOAD, 2),
+        Lh | Lhu | Flh => (LOAD, 2),
         Lw | Lwu | Flw | LrW => (LOAD, 4),
         Ld | Fld | LrD => (LOAD, 8),
         Sb => (STORE, 1),
-        Sh => (STORE, 2),
+        Sh | Fsh => (STORE, 2),
         Sw | Fsw | ScW => (STORE, 4),
         Sd | Fsd | ScD => (STORE, 8),
         AmoW => (LOAD | STORE, 4),

@@ -57,7 +57,10 @@ pub struct Region {
 fn translatable(op: Op) -> bool {
     use Op::*;
     !(op.is_system()
-        || matches!(op, LrW | ScW | LrD | ScD | AmoW | AmoD | Flw | Fld | Fsw | Fsd | Fp | Clmul | Clmulh | Clmulr))
+        || matches!(
+            op,
+            LrW | ScW | LrD | ScD | AmoW | AmoD | Flw | Fld | Fsw | Fsd | Flh | Fsh | Fp | Clmul | Clmulh | Clmulr
+        ))
 }
 
 impl Region {
