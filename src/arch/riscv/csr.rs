@@ -219,7 +219,8 @@ pub fn write(hart: &mut Hart, csr: u16, value: u64, env: &CsrEnv) -> Result<CsrE
         return Err(illegal());
     }
     // Counters and timers first: they go through the hart, which keeps them in step with the instruction count.
-    let pmu = hart.cpu.pmu_counters as usize;
+    // A configuration restored from a damaged recording cannot make the shift below overflow.
+    let pmu = (hart.cpu.pmu_counters as usize).min(super::cpu::MAX_PMU_COUNTERS as usize);
     match csr {
         MCYCLE | MINSTRET..=MHPMCOUNTER31 => {
             let index = (csr - MCYCLE) as usize;
@@ -239,7 +240,11 @@ pub fn write(hart: &mut Hart, csr: u16, value: u64, env: &CsrEnv) -> Result<CsrE
             let index = (csr - MHPMEVENT3) as usize;
             // The selectors of counters that do not exist are read-only zero.
             if index < pmu {
-                hart.change_counting(|c| c.mhpmevent[index] = value);
+                hart.change_counting(|c| {
+                    if let Some(event) = c.mhpmevent.get_mut(index) {
+                        *event = value;
+                    }
+                });
             }
             return Ok(CsrEffect::default());
         }
