@@ -33,12 +33,13 @@ pub fn run_with(
     originals: Option<crate::drives::OriginalsFor>,
 ) -> Result<Ended> {
     crate::signals::install();
-    if let Some(help) = crate::drives::device_help(&args.devices)? {
-        // As QEMU: `-device help` lists what exists, `-device TYPE,help` its properties, and nothing runs.
-        print!("{help}");
-        return Ok(Ended { code: 0, outcome: None, at: None });
-    }
-    if let Some(help) = cli::cpu_help(&args.cpu)? {
+    // As QEMU: `-device help` and `-cpu help` list what exists, `-device TYPE,help` and `-cpu MODEL,help` its
+    // properties, and nothing runs.
+    let help = match crate::drives::device_help(&args.devices)? {
+        Some(help) => Some(help),
+        None => cli::cpu_help(&args.cpu)?,
+    };
+    if let Some(help) = help {
         print!("{help}");
         return Ok(Ended { code: 0, outcome: None, at: None });
     }

@@ -3,7 +3,7 @@
 
 use crate::arch::riscv::csr::{self, CsrEnv};
 use crate::arch::riscv::decode::{bitmanip_ops, AmoOp, Insn, Op};
-use crate::arch::riscv::fpu::{self, FpOp};
+use crate::arch::riscv::fpu::{self, FpFmt, FpOp};
 use crate::arch::riscv::hart::{cause, Exception, Hart, Priv};
 use crate::arch::riscv::mmu::Access;
 use crate::exec::access::{load_exact, observe, store_exact, Core};
@@ -458,32 +458,24 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64, excess: A
         | CboFlush | CboInval | CboZero => {
             return with_exact_counters(core, plat, excess, |core, plat| execute_exact(core, plat, insn, pc));
         }
-        Flw | Fld | Flh => {
+        Flw | Fld | Flh | Fsw | Fsd | Fsh => {
             if !h.fs_enabled() {
                 return Err(Exception::illegal(insn.raw));
             }
-            let addr = rs1.wrapping_add(imm as u64);
-            // Singles and halves are NaN-boxed.
-            let v = match insn.op {
-                Flw => load(core, plat, addr, 4, excess)? | 0xffff_ffff_0000_0000,
-                Flh => load(core, plat, addr, 2, excess)? | 0xffff_ffff_ffff_0000,
-                _ => load(core, plat, addr, 8, excess)?,
+            let fmt = match insn.op {
+                Flw | Fsw => FpFmt::S,
+                Flh | Fsh => FpFmt::H,
+                _ => FpFmt::D,
             };
-            core.hart.f[rd as usize] = v;
-            core.hart.set_fs_dirty();
-        }
-        Fsw | Fsd | Fsh => {
-            if !h.fs_enabled() {
-                return Err(Exception::illegal(insn.raw));
+            let addr = rs1.wrapping_add(imm as u64);
+            if matches!(insn.op, Flw | Fld | Flh) {
+                let v = load(core, plat, addr, fmt.bytes(), excess)?;
+                core.hart.f[rd as usize] = fpu::boxed(fmt, v);
+                core.hart.set_fs_dirty();
+            } else {
+                let v = h.f[insn.rs2 as usize];
+                store(core, plat, addr, fmt.bytes(), v, excess)?;
             }
-            let addr = rs1.wrapping_add(imm as u64);
-            let v = h.f[insn.rs2 as usize];
-            let size = match insn.op {
-                Fsw => 4,
-                Fsh => 2,
-                _ => 8,
-            };
-            store(core, plat, addr, size, v, excess)?;
         }
         Fp => {
             execute_fp(h, *insn)?;
@@ -499,7 +491,7 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64, excess: A
     Ok(Flow::Next)
 }
 
-/// Zba, Zbb, Zbc and Zbs: `rd` from `rs1`, `rs2` and the immediate (a shift amount).
+/// Zba, Zbb, Zbc, Zbs and Zicond: `rd` from `rs1`, `rs2` and the immediate (a shift amount).
 fn bitmanip(op: Op, rs1: u64, rs2: u64, imm: i64) -> u64 {
     use Op::*;
     let word = |v: u32| v as i32 as i64 as u64;

@@ -328,13 +328,18 @@ impl Ram {
     /// that do not fit are skipped.
     pub fn write_back(&mut self, image: &RamImage) {
         for (index, data) in &image.pages {
-            let Some(span) = usize::try_from(*index).ok().and_then(|i| self.page_span(i)) else { continue };
-            if span.len() == data.len() {
-                let start = span.start;
+            if let Some(span) = self.image_page_span(*index, data) {
+                let page = (span.start as u64) / PAGE_SIZE;
                 self.bytes.as_mut_slice()[span].copy_from_slice(data);
-                self.mark_dirty(start, data.len());
+                self.mark_dirty_page(page);
             }
         }
+    }
+
+    /// Where an image's page `index` holding `data` goes, if it is a whole page of this RAM.
+    fn image_page_span(&self, index: u64, data: &[u8]) -> Option<std::ops::Range<usize>> {
+        let span = usize::try_from(index).ok().and_then(|i| self.page_span(i))?;
+        (span.len() == data.len()).then_some(span)
     }
 
     /// Makes the contents those of `image`, which must come from RAM of the same base and size and hold whole
@@ -350,15 +355,9 @@ impl Ram {
                 image.base
             ));
         }
-        let spans: Option<Vec<_>> = image
-            .pages
-            .iter()
-            .map(|(i, data)| {
-                let span = usize::try_from(*i).ok().and_then(|i| self.page_span(i))?;
-                (span.len() == data.len()).then_some((span, data))
-            })
-            .collect();
-        let spans = spans.ok_or("RAM image: a page does not fit in RAM")?;
+        if !image.pages.iter().all(|(i, data)| self.image_page_span(*i, data).is_some()) {
+            return Err("RAM image: a page does not fit in RAM".into());
+        }
         // Pages written here but absent from the image go back to zero.
         let in_image: std::collections::HashSet<u64> = image.pages.iter().map(|(i, _)| *i).collect();
         let to_clear: Vec<usize> = self.written_pages().filter(|i| !in_image.contains(&(*i as u64))).collect();
@@ -368,11 +367,7 @@ impl Ram {
             }
             self.mark_dirty_page(i as u64);
         }
-        for (span, data) in spans {
-            let page = (span.start as u64) / PAGE_SIZE;
-            self.bytes.as_mut_slice()[span].copy_from_slice(data);
-            self.mark_dirty_page(page);
-        }
+        self.write_back(image);
         Ok(())
     }
 }

@@ -254,7 +254,8 @@ impl Session {
             Request::Reset if !matches!(self.inputs, InputPath::Live) => {
                 anyhow::bail!("a recording or replay cannot be reset: its log decides what the machine does")
             }
-            Request::Reset => self.reset_machine(),
+            // A system reset (see `Machine::reset`): the same machine boots again, breakpoints and watchpoints kept.
+            Request::Reset => self.machine.reset(),
             Request::Break(addr) => self.add_breakpoint(addr),
             Request::Delete(addr) => {
                 if !self.remove_breakpoint(addr) {
@@ -271,12 +272,6 @@ impl Session {
             Request::GdbServer(spec) => self.gdbserver = Some(crate::cli::parse_endpoint(&spec)?),
         }
         Ok(())
-    }
-
-    /// A system reset (see [`Machine::reset`]): the same machine boots again, its instruction count and virtual
-    /// time going on, breakpoints and watchpoints kept.
-    pub(super) fn reset_machine(&mut self) {
-        self.machine.reset();
     }
 
     /// Judges the run by `criteria` from now on (see [`judge::Judge`]).

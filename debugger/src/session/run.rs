@@ -207,7 +207,7 @@ impl Session {
             }
             // The guest asked: a reset is part of the run, recorded or replayed like the rest of it.
             StopEvent::Reset => {
-                self.reset_machine();
+                self.machine.reset();
                 None
             }
             // Only debuggers set breakpoints and watchpoints, and they take their stops.

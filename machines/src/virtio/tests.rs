@@ -164,11 +164,11 @@ fn pattern(len: usize) -> Vec<u8> {
 }
 
 fn ro_blk(img: &TempImage) -> VirtioMmio<Blk> {
-    VirtioMmio::new(Blk::new(Box::new(FileDisk::open_read_only(&img.path).unwrap())), IRQ, MmioVersion::Modern)
+    ro_blk_on(img, MmioVersion::Modern)
 }
 
-fn legacy_ro_blk(img: &TempImage) -> VirtioMmio<Blk> {
-    VirtioMmio::new(Blk::new(Box::new(FileDisk::open_read_only(&img.path).unwrap())), IRQ, MmioVersion::Legacy)
+fn ro_blk_on(img: &TempImage, version: MmioVersion) -> VirtioMmio<Blk> {
+    VirtioMmio::new(Blk::new(Box::new(FileDisk::open_read_only(&img.path).unwrap())), IRQ, version)
 }
 
 fn overlay_blk(img: &TempImage) -> VirtioMmio<Blk> {
@@ -272,7 +272,7 @@ fn legacy_init(env: &mut Env, dev: &mut dyn Device, align: u32) -> (u64, u64) {
 fn legacy_transport_reports_version_1_and_32_feature_bits() {
     let img = TempImage::new(8);
     let mut env = Env::new();
-    let mut blk = legacy_ro_blk(&img);
+    let mut blk = ro_blk_on(&img, MmioVersion::Legacy);
     assert_eq!(env.rd(&mut blk, reg::VERSION), 1);
     assert_eq!(env.rd(&mut blk, reg::MAGIC_VALUE), 0x7472_6976);
     assert_eq!(blk.device_features() & VIRTIO_F_VERSION_1, 0, "VERSION_1 is bit 32: a legacy transport has 32");
@@ -291,7 +291,7 @@ fn legacy_transport_reports_version_1_and_32_feature_bits() {
 fn legacy_transport_serves_a_block_read_from_rings_placed_by_page_frame() {
     let img = TempImage::new(8);
     let mut env = Env::new();
-    let mut blk = legacy_ro_blk(&img);
+    let mut blk = ro_blk_on(&img, MmioVersion::Legacy);
     for align in [4096, 64] {
         env.ram.write(DESC, &[0; 0x3000]).unwrap();
         let (avail, used) = legacy_init(&mut env, &mut blk, align);

@@ -241,34 +241,24 @@ impl CpuConfig {
         let bad = |expected| CpuSpecError::BadValue { name: key.into(), value: value.into(), expected };
         let number = |expected| parse_number(value).ok_or_else(|| bad(expected));
         let flag = || parse_bool(value).ok_or_else(|| bad("on, off, true or false"));
+        const COUNTERS: &str = "a number of counters from 0 to 29";
         match name.as_str() {
             "pmu-num" => {
-                let n = number("a number of counters from 0 to 29")?;
-                self.pmu_counters = u8::try_from(n)
-                    .ok()
-                    .filter(|n| *n <= MAX_PMU_COUNTERS)
-                    .ok_or_else(|| bad("a number of counters from 0 to 29"))?;
-                return Ok(());
+                let n = number(COUNTERS)?;
+                self.pmu_counters =
+                    u8::try_from(n).ok().filter(|n| *n <= MAX_PMU_COUNTERS).ok_or_else(|| bad(COUNTERS))?;
             }
-            "debug" => {
-                self.debug = flag()?;
-                return Ok(());
-            }
-            "mvendorid" => {
-                self.mvendorid = number("a number")?;
-                return Ok(());
-            }
-            "marchid" => {
-                self.marchid = number("a number")?;
-                return Ok(());
-            }
-            "mimpid" => {
-                self.mimpid = number("a number")?;
-                return Ok(());
-            }
-            _ => {}
+            "debug" => self.debug = flag()?,
+            "mvendorid" => self.mvendorid = number("a number")?,
+            "marchid" => self.marchid = number("a number")?,
+            "mimpid" => self.mimpid = number("a number")?,
+            _ => return self.set_extension(key, &name, flag()?),
         }
-        let on = flag()?;
+        Ok(())
+    }
+
+    /// Turns extension `name` (lower case; `key` as the user spelt it) on or off, or says why it cannot.
+    fn set_extension(&mut self, key: &str, name: &str, on: bool) -> Result<(), CpuSpecError> {
         if let Some(info) = EXTENSIONS.iter().find(|e| e.name == name) {
             if info.always && !on {
                 return Err(CpuSpecError::Unsupported(key.into(), "rewind's hart always has Zicsr and Zifencei"));

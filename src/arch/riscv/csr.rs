@@ -87,17 +87,18 @@ fn illegal() -> Exception {
 
 /// Counter access check (priv spec 3.1.11 / 4.1.4): `mcounteren` gates S and U, `scounteren` gates U.
 fn counter_allowed(hart: &Hart, index: u16) -> bool {
-    let bit = 1u64 << (index & 31);
-    match hart.privilege {
-        Priv::Machine => true,
-        Priv::Supervisor => hart.csr.mcounteren & bit != 0,
-        Priv::User => hart.csr.mcounteren & bit != 0 && hart.csr.scounteren & bit != 0,
-    }
+    hart.allowed_below_machine(hart.csr.mcounteren, hart.csr.scounteren, 1 << (index & 31))
 }
 
-/// Whether counter `index` (0 to 31) exists: `mcycle`, `time`, `minstret` and the configured HPM counters.
+/// One bit per counter that exists (0 to 31): `mcycle`, `time`, `minstret` and the configured HPM counters. (A
+/// configuration restored from a damaged recording cannot make the shift overflow.)
+fn existing_counters(hart: &Hart) -> u64 {
+    let pmu = u32::from(hart.cpu.pmu_counters.min(super::cpu::MAX_PMU_COUNTERS));
+    (1u64 << (3 + pmu)) - 1
+}
+
 fn counter_exists(hart: &Hart, index: usize) -> bool {
-    index < 3 + hart.cpu.pmu_counters as usize
+    existing_counters(hart) & (1 << (index & 63)) != 0
 }
 
 /// `menvcfg` (`level` M) or `senvcfg` (S) as written by `value`: FIOM, the cache-block controls of the
@@ -219,8 +220,6 @@ pub fn write(hart: &mut Hart, csr: u16, value: u64, env: &CsrEnv) -> Result<CsrE
         return Err(illegal());
     }
     // Counters and timers first: they go through the hart, which keeps them in step with the instruction count.
-    // A configuration restored from a damaged recording cannot make the shift below overflow.
-    let pmu = (hart.cpu.pmu_counters as usize).min(super::cpu::MAX_PMU_COUNTERS as usize);
     match csr {
         MCYCLE | MINSTRET..=MHPMCOUNTER31 => {
             let index = (csr - MCYCLE) as usize;
@@ -232,14 +231,14 @@ pub fn write(hart: &mut Hart, csr: u16, value: u64, env: &CsrEnv) -> Result<CsrE
         }
         MCOUNTINHIBIT => {
             // CY, IR and the HPM counters that exist; TM is read-only zero.
-            let mask = 0b101 | (((1u64 << pmu) - 1) << 3);
+            let mask = existing_counters(hart) & !(1 << (TIME - CYCLE));
             hart.change_counting(|c| c.mcountinhibit = value & mask);
             return Ok(CsrEffect::default());
         }
         MHPMEVENT3..=MHPMEVENT31 => {
             let index = (csr - MHPMEVENT3) as usize;
             // The selectors of counters that do not exist are read-only zero.
-            if index < pmu {
+            if counter_exists(hart, index + 3) {
                 hart.change_counting(|c| {
                     if let Some(event) = c.mhpmevent.get_mut(index) {
                         *event = value;

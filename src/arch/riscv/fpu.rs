@@ -54,6 +54,11 @@ impl FpFmt {
             FpFmt::H => 16,
         }
     }
+
+    /// A value's size in memory.
+    pub fn bytes(self) -> u8 {
+        (self.bits() / 8) as u8
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -228,7 +233,7 @@ fn unbox(fmt: FpFmt, reg: u64) -> u64 {
 }
 
 /// Makes the 64-bit f register value of a `fmt` value (NaN-boxing singles and halves).
-fn boxed(fmt: FpFmt, bits: u64) -> u64 {
+pub(crate) fn boxed(fmt: FpFmt, bits: u64) -> u64 {
     let high = box_bits(fmt);
     high | (bits & !high)
 }

@@ -266,21 +266,28 @@ impl Hart {
 
     /// Runs `change` (of `mcountinhibit` or an event selector) with every counter's value carried across it.
     pub fn change_counting(&mut self, change: impl FnOnce(&mut Csrs)) {
-        let values: Vec<u64> = (0..32).map(|i| self.counter(i)).collect();
+        let values: [u64; 32] = std::array::from_fn(|i| self.counter(i));
         change(&mut self.csr);
         for (i, v) in values.into_iter().enumerate() {
             self.set_counter(i, v);
         }
     }
 
-    /// Whether the `envcfg` field `field` (CBIE, CBCFE or CBZE) lets the current privilege level run the cache-block
-    /// operations it controls: M always, S if `menvcfg` allows, U if `senvcfg` also does.
-    pub fn cache_block_ops_enabled(&self, field: u64) -> bool {
+    /// The privileged spec's two-level enables (`mcounteren`/`scounteren`, `menvcfg`/`senvcfg`): whether `bits` of
+    /// the M-level register `machine` and, in U mode, of the S-level register `supervisor` let the current
+    /// privilege level through. M mode always passes.
+    pub fn allowed_below_machine(&self, machine: u64, supervisor: u64, bits: u64) -> bool {
         match self.privilege {
             Priv::Machine => true,
-            Priv::Supervisor => self.csr.menvcfg & field != 0,
-            Priv::User => self.csr.menvcfg & field != 0 && self.csr.senvcfg & field != 0,
+            Priv::Supervisor => machine & bits != 0,
+            Priv::User => machine & bits != 0 && supervisor & bits != 0,
         }
+    }
+
+    /// Whether the `envcfg` field `field` (CBIE, CBCFE or CBZE) lets the current privilege level run the cache-block
+    /// operations it controls.
+    pub fn cache_block_ops_enabled(&self, field: u64) -> bool {
+        self.allowed_below_machine(self.csr.menvcfg, self.csr.senvcfg, field)
     }
 
     /// Whether page table entries may carry Svpbmt's memory types.
