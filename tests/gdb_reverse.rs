@@ -1,6 +1,7 @@
 //! Reverse debugging with the real gdb-multiarch against the Linux guest under `rewind --reverse`:
 //! reverse-stepi N then stepi N returns to exactly the same registers; reverse-continue stops at the previous
-//! hit of a breakpoint and at the last write of a watched kernel variable; `monitor replay` commands.
+//! hit of a breakpoint and at the last write of a watched kernel variable; `monitor replay` commands; a guest's own
+//! Sdtrig breakpoint hits at the same instruction live, in replay and backwards.
 
 mod common;
 mod gdb_support;
@@ -178,4 +179,65 @@ fn a_run_being_recorded_can_be_debugged_backwards_and_still_replays() {
     assert_eq!(rep.code, Some(0), "{}", rep.stderr);
     assert!(rep.stderr.contains("state matches the recording"), "{}", rep.stderr);
     let _ = std::fs::remove_file(file);
+}
+
+/// The instruction count and `epc` the breakpoint commands below print at each hit, in order (gdb prints the
+/// monitor's answers on another stream, so the two lists are paired by position).
+fn trigger_hits(out: &str) -> Vec<(u64, String)> {
+    let epcs = out.lines().filter_map(|l| l.strip_prefix("epc=")).map(|e| e.trim().to_string());
+    instruction_counts(out).into_iter().zip(epcs).collect()
+}
+
+/// A guest's own hardware breakpoint (examples/isa/triggers: an Sdtrig execute trigger on `target`) raises its
+/// breakpoint exception at the same instruction live, in the replay of a recording of that run, and when
+/// reverse-continue goes back to it.
+#[test]
+fn a_guest_hardware_breakpoint_fires_at_the_same_instruction_live_in_replay_and_backwards() {
+    let elf = workspace().join("examples/isa/build/triggers.elf");
+    let machine = ["-M", "virt", "-m", "128M", "-nographic", "-bios", "none", "-kernel"];
+    // Stop in the M-mode handler on each breakpoint exception (cause 3) and print where the guest's trigger hit.
+    let script = std::env::temp_dir().join(format!("rewind-triggers-{}.gdb", std::process::id()));
+    let on_hit = "break m_trap_dispatch if tf->cause == 3\ncommands 1\nsilent\nmonitor replay where\n\
+                  printf \"epc=%#lx\\n\", tf->epc\nend\n";
+    std::fs::write(&script, on_hit).expect("write a gdb script");
+    let source = format!("source {}", script.display());
+    let stop = [source.as_str()];
+    let target = {
+        let out = gdb_session(&elf, "", &["info address target"]);
+        let at = out.split(" at address ").nth(1).unwrap_or("").trim_end_matches(['.', '\n']).to_string();
+        at.split_whitespace().next().unwrap_or("").trim_end_matches('.').to_string()
+    };
+    assert!(target.starts_with("0x"), "no address for target: {target}");
+
+    let mut live = std::process::Command::new(rewind_bin());
+    live.args(machine).arg(&elf);
+    let r = Rewind::start(live, &["-S", "--reverse"]);
+    let mut cmds = stop.to_vec();
+    cmds.extend(["continue", "continue", "continue", "reverse-continue"]);
+    let out = r.gdb(&elf, &cmds);
+    let hits = trigger_hits(&out);
+    assert_eq!(hits.len(), 4, "three hits forwards, one going back:\n{out}");
+    // The first is the execute trigger on target, before target's first instruction ran.
+    assert_eq!(hits[0].1, target, "{out}");
+    assert!(hits[0].0 < hits[1].0 && hits[1].0 < hits[2].0, "{out}");
+    assert_eq!(hits[3], hits[1], "reverse-continue stops on the previous hit:\n{out}");
+
+    let file = std::env::temp_dir().join(format!("rewind-triggers-{}.rwd", std::process::id()));
+    let mut rec = std::process::Command::new(rewind_bin());
+    rec.args(["record", "-o"]).arg(&file).args(machine).arg(&elf);
+    let run = run_with_input(rec, b"", std::time::Duration::from_secs(60));
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let mut replay = std::process::Command::new(rewind_bin());
+    replay.arg("replay").arg(&file);
+    let r = Rewind::start(replay, &["-S"]);
+    let mut cmds = stop.to_vec();
+    cmds.extend(["continue", "continue", "continue", "reverse-continue", "reverse-continue"]);
+    let out = r.gdb(&elf, &cmds);
+    let replayed = trigger_hits(&out);
+    assert_eq!(replayed.len(), 5, "{out}");
+    assert_eq!(replayed[..3], hits[..3], "the replay hits where the live run did:\n{out}");
+    assert_eq!(replayed[3], hits[1], "{out}");
+    assert_eq!(replayed[4], hits[0], "{out}");
+    let _ = std::fs::remove_file(file);
+    let _ = std::fs::remove_file(script);
 }
