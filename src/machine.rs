@@ -356,8 +356,9 @@ impl Machine {
     }
 
     fn next_hart(&mut self) {
+        let to_another_hart = self.cores.len() > 1;
         if let Some(core) = self.cores.get_mut(self.sched.hart) {
-            core.hart.lose_cpu();
+            core.hart.lose_cpu(to_another_hart);
         }
         self.sched = Schedule { hart: (self.sched.hart + 1) % self.cores.len(), quantum_left: QUANTUM };
     }

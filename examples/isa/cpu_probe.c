@@ -26,11 +26,20 @@ int main(void) {
     report("zicbom cbo.clean", TRY("la t0, block\n.insn i 0x0f, 2, x0, t0, 1"));
     report("zicboz cbo.zero", TRY("la t0, block\n.insn i 0x0f, 2, x0, t0, 4"));
     report("svinval sinval.vma", TRY(".insn r 0x73, 0, 0x0b, x0, x0, x0"));
+    report("zcb c.not", TRY(".half 0x9d75\n.half 0x9d75")); /* c.not a0, twice */
+    report("zawrs wrs.sto", TRY(".word 0x01d00073"));
     report("mhpmcounter3", TRY("csrr t0, mhpmcounter3"));
     report("mhpmcounter6", TRY("csrr t0, mhpmcounter6"));
     report("mhpmcounter7", TRY("csrr t0, mhpmcounter7"));
     report("mhpmcounter18", TRY("csrr t0, mhpmcounter18"));
     report("mhpmcounter19", TRY("csrr t0, mhpmcounter19"));
+    uart_puts("mvendorid ");
+    uart_puthex(csr_read(mvendorid));
+    uart_puts(" marchid ");
+    uart_puthex(csr_read(marchid));
+    uart_puts(" mimpid ");
+    uart_puthex(csr_read(mimpid));
+    uart_puts("\n");
     /* misa less H, which QEMU's default has and rewind does not */
     uart_puts("misa ");
     uart_puthex(csr_read(misa) & ~(1UL << 7));

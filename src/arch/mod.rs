@@ -29,6 +29,7 @@ pub trait ArchHart {
     /// hart's trap entry). Returns false while the hart still waits.
     fn service_interrupts(&mut self, lines: u64) -> bool;
 
-    /// The hart loses the CPU to another: what only holds while it runs alone (a load reservation) ends.
-    fn lose_cpu(&mut self);
+    /// The hart's time slice ends (`to_another_hart`: another hart runs next): what only holds while it runs
+    /// alone (a load reservation) ends.
+    fn lose_cpu(&mut self, to_another_hart: bool);
 }

@@ -6,6 +6,7 @@ use crate::arch::riscv::decode::{bitmanip_ops, AmoOp, Insn, Op};
 use crate::arch::riscv::fpu::{self, FpFmt, FpOp};
 use crate::arch::riscv::hart::{cause, Exception, Hart, Priv};
 use crate::arch::riscv::mmu::Access;
+use crate::arch::ArchHart;
 use crate::exec::access::{load_exact, observe, store_exact, Core};
 use crate::exec::{Breakpoints, SliceExit};
 use crate::hooks::AccessKind;
@@ -432,10 +433,19 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64, excess: A
                 return Err(Exception::illegal(insn.raw));
             }
             h.pc = next;
-            let external = plat.signals.hart_line_word(h.id);
-            if (h.csr.mip | external) & h.csr.mie == 0 {
-                h.wfi = true;
+            h.wfi = !h.would_wake(plat.signals.hart_line_word(h.id));
+            return Ok(Flow::Jump);
+        }
+        WrsNto | WrsSto => {
+            // QEMU's rule for wrs.nto's time-out: below M with mstatus.TW set, it is illegal at once.
+            let tw = h.csr.mstatus & crate::arch::riscv::hart::mstatus::TW != 0;
+            if insn.op == WrsNto && h.privilege != Priv::Machine && tw {
+                return Err(Exception::illegal(insn.raw));
             }
+            h.pc = next;
+            // wrs.sto's short wait is none here; wrs.nto waits like wfi while the reservation holds
+            // (Hart::lose_cpu ends it when another hart runs, which might store to the reserved block).
+            h.wfi = insn.op == WrsNto && h.reservation.is_some() && !h.would_wake(plat.signals.hart_line_word(h.id));
             return Ok(Flow::Jump);
         }
         SfenceVma | SinvalVma => {

@@ -1,7 +1,7 @@
 /* Extensions rewind has beyond QEMU 7.2's rv64 (run with -cpu max; QEMU 7.2
  * lacks them, so expected values come from the specs): Zicond, Zicbom and
- * Zicboz with their envcfg controls, Svinval, and the Zihintntl, Zicbop and
- * c.mv x0 hints. */
+ * Zicboz with their envcfg controls, Svinval, Zcb, Zawrs, and the Zihintntl,
+ * Zicbop and c.mv x0 hints. */
 #include "../common.h"
 
 #define TRY(insn, ...) ({ trap_arm(); asm volatile(insn :: __VA_ARGS__ : "t0", "memory"); trap_disarm(); trap_count; })
@@ -121,10 +121,91 @@ static void hint_cases(void) {
     CHECK_EQ(t0v, before);
 }
 
+/* Zcb by encoding (binutils 2.40 does not know it): each form works on a0, a1
+ * and a2 (x10-x12), which the compressed register fields can name. */
+static volatile u8 zcb_data[8] __attribute__((aligned(8))) = {0x11, 0x82, 0x33, 0xf4};
+#define ZCB(half, x, y)                                                                  \
+    ({                                                                                   \
+        register u64 a0 asm("a0") = (x);                                                 \
+        register u64 a1 asm("a1") = (y);                                                 \
+        register u64 a2 asm("a2") = 0xa5c3;                                              \
+        asm volatile(".half " #half : "+r"(a0) : "r"(a1), "r"(a2) : "memory");           \
+        a0;                                                                              \
+    })
+
+static void zcb_cases(void) {
+    u64 data = (u64)zcb_data;
+    CHECK_EQ(ZCB(0x81c8, 0, data), 0x82); /* c.lbu a0, 1(a1) */
+    CHECK_EQ(ZCB(0x81e8, 0, data), 0xf4); /* c.lbu a0, 3(a1) */
+    CHECK_EQ(ZCB(0x85a8, 0, data), 0xf433); /* c.lhu a0, 2(a1) */
+    CHECK_EQ(ZCB(0x85e8, 0, data), 0xfffffffffffff433UL); /* c.lh a0, 2(a1) */
+    ZCB(0x89d0, 0, data); /* c.sb a2, 1(a1) */
+    CHECK_EQ(zcb_data[1], 0xc3);
+    CHECK_EQ(zcb_data[0], 0x11);
+    ZCB(0x8db0, 0, data); /* c.sh a2, 2(a1) */
+    CHECK_EQ(zcb_data[2], 0xc3);
+    CHECK_EQ(zcb_data[3], 0xa5);
+    CHECK_EQ(zcb_data[4], 0);
+    CHECK_EQ(ZCB(0x9d61, 0x12345687UL, 0), 0x87); /* c.zext.b a0 */
+    CHECK_EQ(ZCB(0x9d65, 0x12345687UL, 0), 0xffffffffffffff87UL); /* c.sext.b a0 */
+    CHECK_EQ(ZCB(0x9d69, 0x12348765UL, 0), 0x8765); /* c.zext.h a0 */
+    CHECK_EQ(ZCB(0x9d6d, 0x12348765UL, 0), 0xffffffffffff8765UL); /* c.sext.h a0 */
+    CHECK_EQ(ZCB(0x9d71, 0xffffffff80000001UL, 0), 0x80000001UL); /* c.zext.w a0 */
+    CHECK_EQ(ZCB(0x9d75, 0x0f, 0), ~0x0fUL); /* c.not a0 */
+    CHECK_EQ(ZCB(0x9d4d, 7, -3L), -21L); /* c.mul a0, a1 */
+    /* the reserved encodings beside them */
+    CHECK_EQ(TRY(".half 0x9d79\n.half 0x9d7d\n.half 0x8df0"), 3);
+    CHECK_EQ(trap_cause, CAUSE_ILLEGAL);
+}
+
+#define WRS_NTO ".word 0x00d00073\n"
+#define WRS_STO ".word 0x01d00073\n"
+#define MIP_MTIP (1UL << 7)
+
+static u64 mtime(void) { return *(volatile u64 *)CLINT_MTIME; }
+
+static void zawrs_cases(void) {
+    static u64 word;
+    /* without a reservation both complete at once */
+    CHECK_EQ(TRY(WRS_NTO WRS_STO), 0);
+    /* with one, wrs.nto waits until an interrupt is pending, even one
+     * mstatus.MIE keeps from being taken (as wfi does) */
+    csr_clear(mstatus, MSTATUS_MIE);
+    u64 start = mtime();
+    *(volatile u64 *)CLINT_MTIMECMP = start + 20000; /* 2 ms at 10 MHz */
+    csr_write(mie, MIP_MTIP);
+    CHECK_EQ(csr_read(mip) & MIP_MTIP, 0);
+    asm volatile("lr.d t0, (%0)\n" WRS_NTO :: "r"(&word) : "t0", "memory");
+    u64 woke = mtime();
+    CHECK(csr_read(mip) & MIP_MTIP);
+    CHECK(woke >= start + 20000);
+    csr_write(mie, 0);
+    *(volatile u64 *)CLINT_MTIMECMP = ~0UL;
+    /* mstatus.TW makes wrs.nto illegal below M (QEMU's rule), never wrs.sto */
+    int n;
+    csr_set(mstatus, MSTATUS_TW);
+    enter_mode(PRV_S);
+    n = TRY(WRS_NTO WRS_STO);
+    enter_mmode();
+    CHECK_EQ(n, 1);
+    CHECK_EQ(trap_cause, CAUSE_ILLEGAL);
+    enter_mode(PRV_U);
+    n = TRY(WRS_NTO WRS_STO);
+    enter_mmode();
+    CHECK_EQ(n, 1);
+    csr_clear(mstatus, MSTATUS_TW);
+    enter_mode(PRV_U);
+    n = TRY(WRS_NTO WRS_STO);
+    enter_mmode();
+    CHECK_EQ(n, 0);
+}
+
 int main(void) {
     zicond_cases();
     cbo_cases();
     svinval_cases();
     hint_cases();
+    zcb_cases();
+    zawrs_cases();
     finish();
 }

@@ -5,7 +5,7 @@
 //! The default is QEMU 7.2's default `rv64` CPU less the hypervisor extension, so a kernel takes the same paths
 //! under both.
 
-use super::decode::{fp_format, Insn, Op};
+use super::decode::{fp_format, is_zcb, Insn, Op};
 use super::fpu::{FpFmt, FpOp};
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +33,9 @@ pub enum Extension {
     Svinval,
     Svnapot,
     Svpbmt,
+    // Later additions go last: a recording's configuration stores the bits by position.
+    Zawrs,
+    Zcb,
 }
 
 /// An extension's names and default, in the canonical order of the ISA string.
@@ -65,8 +68,10 @@ pub const EXTENSIONS: &[ExtensionInfo] = &[
     ExtensionInfo { always: true, ..ext(Extension::Zifencei, "zifencei", true, "fence.i") },
     ext(Extension::Zihintntl, "zihintntl", false, "non-temporal locality hints"),
     ext(Extension::Zihintpause, "zihintpause", true, "the pause hint"),
+    ext(Extension::Zawrs, "zawrs", false, "wait on a reservation set (wrs.nto, wrs.sto)"),
     ext(Extension::Zfh, "zfh", false, "half-precision floating point (implies zfhmin)"),
     ext(Extension::Zfhmin, "zfhmin", false, "half-precision loads, stores, moves and conversions"),
+    ext(Extension::Zcb, "zcb", false, "more compressed forms (c.lbu, c.sh, c.zext.b, c.not, c.mul, ...)"),
     ext(Extension::Zba, "zba", true, "address generation (sh1add, add.uw, ...)"),
     ext(Extension::Zbb, "zbb", true, "basic bit manipulation (clz, cpop, rev8, ...)"),
     ext(Extension::Zbc, "zbc", true, "carry-less multiply"),
@@ -77,6 +82,10 @@ pub const EXTENSIONS: &[ExtensionInfo] = &[
     ext(Extension::Svnapot, "svnapot", false, "64 KiB NAPOT pages"),
     ext(Extension::Svpbmt, "svpbmt", false, "page-based memory types (menvcfg.PBMTE)"),
 ];
+
+/// What QEMU puts in `marchid` and `mimpid`: its version, major << 16 | minor << 8 | micro. This is Debian 12's
+/// QEMU, 7.2.22, the reference rewind is compared with.
+pub const QEMU_VERSION_ID: u64 = (7 << 16) | (2 << 8) | 22;
 
 /// The most `mhpmcounter`s a hart can have (3 to 31).
 pub const MAX_PMU_COUNTERS: u8 = 29;
@@ -98,7 +107,9 @@ pub struct CpuConfig {
 impl Default for CpuConfig {
     /// QEMU 7.2's `rv64`, less the hypervisor extension.
     fn default() -> CpuConfig {
-        let mut cpu = CpuConfig { extensions: 0, pmu_counters: 16, debug: true, mvendorid: 0, marchid: 0, mimpid: 0 };
+        let version = QEMU_VERSION_ID;
+        let mut cpu =
+            CpuConfig { extensions: 0, pmu_counters: 16, debug: true, mvendorid: 0, marchid: version, mimpid: version };
         for info in EXTENSIONS {
             cpu.set(info.extension, info.qemu_default);
         }
@@ -174,8 +185,6 @@ const LACKING: &[(&str, &str)] = &[
     ("e", "rewind's hart is RV64I, not RV64E"),
     ("sscofpmf", "rewind has no counter-overflow interrupts (Sscofpmf) yet"),
     ("zfa", "rewind has no Zfa yet"),
-    ("zawrs", "rewind has no Zawrs yet"),
-    ("zcb", "rewind has no Zcb yet"),
     ("zbkb", "rewind has no scalar-crypto bit manipulation yet"),
 ];
 
@@ -317,6 +326,9 @@ impl CpuConfig {
     /// Whether the hart executes `insn`: [`CpuConfig::executes`] for its operation, and for floating point in half
     /// precision Zfhmin (moves and conversions) or Zfh (the rest).
     pub fn executes_insn(&self, insn: &Insn) -> bool {
+        if insn.len == 2 && is_zcb(insn.raw as u16) && !self.has(Extension::Zcb) {
+            return false;
+        }
         if insn.op != Op::Fp {
             return self.executes(insn.op);
         }
@@ -354,6 +366,7 @@ fn extension_of(op: Op) -> Option<Extension> {
         CzeroEqz | CzeroNez => Extension::Zicond,
         CboClean | CboFlush | CboInval => Extension::Zicbom,
         CboZero => Extension::Zicboz,
+        WrsNto | WrsSto => Extension::Zawrs,
         SinvalVma | SfenceInval => Extension::Svinval,
         Flh | Fsh => Extension::Zfhmin,
         _ => return None,
@@ -415,8 +428,8 @@ mod tests {
         let max = CpuConfig::max();
         assert_eq!(
             max.isa_string(),
-            "rv64imafdc_zicbom_zicbop_zicboz_zicond_zicsr_zifencei_zihintntl_zihintpause_zfh_zfhmin_zba_zbb_zbc_zbs_zkt_\
-             sstc_svinval_svnapot_svpbmt"
+            "rv64imafdc_zicbom_zicbop_zicboz_zicond_zicsr_zifencei_zihintntl_zihintpause_zawrs_zfh_zfhmin_zcb_zba_zbb_zbc_zbs_\
+             zkt_sstc_svinval_svnapot_svpbmt"
         );
         assert!(max.executes(Op::CzeroEqz) && max.executes(Op::CboZero) && max.executes(Op::SinvalVma));
         assert_eq!(max.device_tree_properties(), [("riscv,cbom-block-size", 64), ("riscv,cboz-block-size", 64)]);

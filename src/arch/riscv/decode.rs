@@ -131,6 +131,10 @@ pub enum Op {
     Mret,
     Sret,
     Wfi,
+    /// Zawrs: `wrs.nto` waits like `wfi` while the hart holds a reservation; `wrs.sto` waits a short time
+    /// (here none).
+    WrsNto,
+    WrsSto,
     SfenceVma,
     // Svinval: `sinval.vma` (an `sfence.vma` here), and `sfence.w.inval` / `sfence.inval.ir` (orderings that
     // need nothing where translations are never cached across a write).
@@ -359,6 +363,8 @@ impl Op {
                 | Mret
                 | Sret
                 | Wfi
+                | WrsNto
+                | WrsSto
                 | SfenceVma
                 | SinvalVma
                 | SfenceInval
@@ -663,6 +669,8 @@ fn decode_system(raw: u32) -> Insn {
                 (0x18, 2) if rd == 0 && rs1 == 0 => r(Mret, raw),
                 (0x08, 2) if rd == 0 && rs1 == 0 => r(Sret, raw),
                 (0x08, 5) if rd == 0 && rs1 == 0 => r(Wfi, raw),
+                (0, 0x0d) if rd == 0 && rs1 == 0 => r(WrsNto, raw),
+                (0, 0x1d) if rd == 0 && rs1 == 0 => r(WrsSto, raw),
                 (0x09, _) if rd == 0 => r(SfenceVma, raw),
                 (0x0b, _) if rd == 0 => r(SinvalVma, raw),
                 (0x0c, 0 | 1) if rd == 0 && rs1 == 0 => r(SfenceInval, raw),
@@ -847,6 +855,19 @@ fn decode_compressed(c: u16) -> Insn {
         (0, 1) => ins(Fld, rdp, rs1p, 0, ld_off),
         (0, 2) => ins(Lw, rdp, rs1p, 0, lw_off),
         (0, 3) => ins(Ld, rdp, rs1p, 0, ld_off),
+        // Zcb's byte and halfword loads and stores (executes_insn turns them off without Zcb).
+        (0, 4) => {
+            let byte_off = ((b(5, 5) << 1) | b(6, 6)) as i64;
+            let half_off = (b(5, 5) << 1) as i64;
+            match (b(12, 10), b(6, 6)) {
+                (0, _) => ins(Lbu, rdp, rs1p, 0, byte_off),
+                (1, 0) => ins(Lhu, rdp, rs1p, 0, half_off),
+                (1, _) => ins(Lh, rdp, rs1p, 0, half_off),
+                (2, _) => ins(Sb, 0, rs1p, rdp, byte_off),
+                (3, 0) => ins(Sh, 0, rs1p, rdp, half_off),
+                _ => ill,
+            }
+        }
         (0, 5) => ins(Fsd, 0, rs1p, rdp, ld_off),
         (0, 6) => ins(Sw, 0, rs1p, rdp, lw_off),
         (0, 7) => ins(Sd, 0, rs1p, rdp, ld_off),
@@ -874,6 +895,8 @@ fn decode_compressed(c: u16) -> Insn {
                     (0, 3) => And,
                     (1, 0) => Subw,
                     (1, 1) => Addw,
+                    (1, 2) => Mul, // Zcb's c.mul
+                    (1, _) => return zcb_unary(b(4, 2)).map_or(ill, |(op, imm)| ins(op, rs1p, rs1p, 0, imm)),
                     _ => return ill,
                 };
                 ins(op, rs1p, rs1p, rdp, 0)
@@ -899,6 +922,32 @@ fn decode_compressed(c: u16) -> Insn {
         (2, 6) => ins(Sw, 0, 2, rs2, swsp_off),
         (2, 7) => ins(Sd, 0, 2, rs2, sdsp_off),
         _ => ill,
+    }
+}
+
+/// Zcb's one-register operations (`c.zext.b` .. `c.not`, by bits 4..2) as the base operation and immediate they
+/// expand to: `andi rd,rd,0xff`, `sext.b`, `zext.h`, `sext.h`, `add.uw rd,rd,x0`, `xori rd,rd,-1`.
+fn zcb_unary(selector: u32) -> Option<(Op, i64)> {
+    use Op::*;
+    Some(match selector {
+        0 => (Andi, 0xff),
+        1 => (SextB, 0),
+        2 => (ZextH, 0),
+        3 => (SextH, 0),
+        4 => (AddUw, 0),
+        5 => (Xori, -1),
+        _ => return None,
+    })
+}
+
+/// Whether a 16-bit encoding is one of Zcb's (quadrant 0 with funct3 4, or quadrant 1's `c.mul` and one-register
+/// forms), which a hart without Zcb refuses.
+pub fn is_zcb(c: u16) -> bool {
+    let raw = u32::from(c);
+    match (bits(raw, 1, 0), bits(raw, 15, 13)) {
+        (0, 4) => true,
+        (1, 4) => bits(raw, 12, 10) == 7 && bits(raw, 6, 5) >= 2,
+        _ => false,
     }
 }
 
@@ -953,6 +1002,34 @@ mod tests {
         assert_eq!(decode(0x7781).imm, -0x20000);
         // the all-zero halfword is illegal
         assert_eq!(decode(0).op, Op::Illegal);
+    }
+
+    #[test]
+    fn zcb_forms_expand_to_base_operations() {
+        use Op::*;
+        let cases: [(u16, Op, u8, u8, u8, i64); 10] = [
+            (0x81e8, Lbu, 10, 11, 0, 3), // c.lbu a0, 3(a1)
+            (0x85a8, Lhu, 10, 11, 0, 2), // c.lhu a0, 2(a1)
+            (0x85e8, Lh, 10, 11, 0, 2),  // c.lh a0, 2(a1)
+            (0x89d0, Sb, 0, 11, 12, 1),  // c.sb a2, 1(a1)
+            (0x8db0, Sh, 0, 11, 12, 2),  // c.sh a2, 2(a1)
+            (0x9d61, Andi, 10, 10, 0, 0xff),
+            (0x9d65, SextB, 10, 10, 0, 0),
+            (0x9d71, AddUw, 10, 10, 0, 0),
+            (0x9d75, Xori, 10, 10, 0, -1),
+            (0x9d4d, Mul, 10, 10, 11, 0), // c.mul a0, a1
+        ];
+        for (raw, op, rd, rs1, rs2, imm) in cases {
+            let i = decode(u32::from(raw));
+            assert_eq!((i.op, i.rd, i.rs1, i.rs2, i.imm, i.len), (op, rd, rs1, rs2, imm, 2), "{raw:#x}");
+            assert!(is_zcb(raw), "{raw:#x}");
+        }
+        for reserved in [0x9d79u16, 0x9d7d, 0x8df0] {
+            assert_eq!(decode(u32::from(reserved)).op, Illegal, "{reserved:#x}");
+        }
+        assert!(!is_zcb(0x8d0d) && !is_zcb(0x4108), "c.sub and c.lw are not Zcb's");
+        assert_eq!(decode(0x00d0_0073).op, WrsNto);
+        assert_eq!(decode(0x01d0_0073).op, WrsSto);
     }
 
     #[test]

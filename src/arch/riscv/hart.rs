@@ -509,9 +509,13 @@ impl crate::arch::ArchHart for Hart {
         true
     }
 
-    fn lose_cpu(&mut self) {
-        // Another hart may now write the reserved address.
-        self.reservation = None;
+    fn lose_cpu(&mut self, to_another_hart: bool) {
+        // Another hart may now write the reserved address, so a wait on the reservation (wrs.nto) ends. (The
+        // reservation goes even on a machine of one hart, where nothing else stores: the boot's instruction
+        // counts depend on that.)
+        if self.reservation.take().is_some() && to_another_hart {
+            self.wfi = false;
+        }
     }
 }
 
