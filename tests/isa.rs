@@ -99,9 +99,15 @@ fn the_cpu_option_gives_the_hart_qemu_gives() {
     // What QEMU 7.2 lacks is illegal by default, as there, and there with -cpu max.
     let max = probe(&rewind_bin().to_string_lossy(), "max", &[]);
     let default = probe(&rewind_bin().to_string_lossy(), "rv64", &[]);
-    for ext in
-        ["zicond czero.eqz", "zicbom cbo.clean", "zicboz cbo.zero", "svinval sinval.vma", "zcb c.not", "zawrs wrs.sto"]
-    {
+    for ext in [
+        "zicond czero.eqz",
+        "zicbom cbo.clean",
+        "zicboz cbo.zero",
+        "svinval sinval.vma",
+        "zcb c.not",
+        "zawrs wrs.sto",
+        "zfa fli.d",
+    ] {
         assert!(max.contains(&format!("{ext}: ok")), "-cpu max: no '{ext}: ok' in {max:?}");
         assert!(default.contains(&format!("{ext}: illegal")), "-cpu rv64: {default:?}");
     }

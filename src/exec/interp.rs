@@ -178,7 +178,26 @@ fn store_slow(
 
 fn uses_rounding_mode(op: FpOp) -> bool {
     use FpOp::*;
-    !matches!(op, Min | Max | SgnJ | SgnJN | SgnJX | Eq | Lt | Le | Class | MvXFromF | MvFFromX)
+    // (fcvtmod.w.d's rm field is always RTZ, which the decoder checks.)
+    !matches!(
+        op,
+        Min | Max
+            | SgnJ
+            | SgnJN
+            | SgnJX
+            | Eq
+            | Lt
+            | Le
+            | Class
+            | MvXFromF
+            | MvFFromX
+            | Fli
+            | MinM
+            | MaxM
+            | LtQ
+            | LeQ
+            | CvtModWFromD
+    )
 }
 
 fn int_source(op: FpOp) -> bool {
@@ -197,7 +216,13 @@ fn execute_fp(hart: &mut Hart, insn: Insn) -> Result<(), Exception> {
     if uses_rounding_mode(op) && rm > 4 {
         return Err(Exception::illegal(insn.raw));
     }
-    let a = if int_source(op) { hart.x[insn.rs1 as usize] } else { hart.f[insn.rs1 as usize] };
+    let a = if op == FpOp::Fli {
+        u64::from(insn.rs1) // the constant's index
+    } else if int_source(op) {
+        hart.x[insn.rs1 as usize]
+    } else {
+        hart.f[insn.rs1 as usize]
+    };
     let (result, flags) = fpu::execute(op, fmt, a, hart.f[insn.rs2 as usize], hart.f[insn.rs3 as usize], rm as u8);
     if flags != 0 {
         hart.csr.fflags |= flags as u64;

@@ -1,6 +1,6 @@
 /* Extensions rewind has beyond QEMU 7.2's rv64 (run with -cpu max; QEMU 7.2
  * lacks them, so expected values come from the specs): Zicond, Zicbom and
- * Zicboz with their envcfg controls, Svinval, Zcb, Zawrs, and the Zihintntl,
+ * Zicboz with their envcfg controls, Svinval, Zcb, Zawrs, Zfa, and the Zihintntl,
  * Zicbop and c.mv x0 hints. */
 #include "../common.h"
 
@@ -200,6 +200,87 @@ static void zawrs_cases(void) {
     CHECK_EQ(n, 0);
 }
 
+/* Zfa by encoding, on fa0-fa2 (f10-f12) and a0: fli's rs1 field is the
+ * constant's index, fcvtmod.w.d's rs2 field is 8. */
+#define FLI(f7, idx) ({ u64 r; asm volatile(".insn r 0x53, 0, " #f7 ", f10, x" #idx ", x1\nfmv.x.d %0, f10" : "=r"(r) :: "f10"); r; })
+#define FP2(rm, f7, x, y)                                                                                \
+    ({                                                                                                   \
+        u64 r;                                                                                           \
+        asm volatile("fmv.d.x f11, %1\nfmv.d.x f12, %2\n.insn r 0x53, " #rm ", " #f7 ", f10, f11, f12\n" \
+                     "fmv.x.d %0, f10" : "=r"(r) : "r"(x), "r"(y) : "f10", "f11", "f12");               \
+        r;                                                                                               \
+    })
+#define FP_TO_X(rm, f7, rs2, x, y)                                                                       \
+    ({                                                                                                   \
+        u64 r;                                                                                           \
+        asm volatile("fmv.d.x f11, %1\nfmv.d.x f12, %2\n.insn r 0x53, " #rm ", " #f7 ", %0, f11, " #rs2   \
+                     : "=r"(r) : "r"(x), "r"(y) : "f11", "f12");                                         \
+        r;                                                                                               \
+    })
+#define FROUND(rm, rs2, x)                                                                             \
+    ({                                                                                                 \
+        u64 r;                                                                                         \
+        asm volatile("fmv.d.x f11, %1\n.insn r 0x53, " #rm ", 0x21, f10, f11, " #rs2 "\nfmv.x.d %0, f10" \
+                     : "=r"(r) : "r"(x) : "f10", "f11");                                               \
+        r;                                                                                             \
+    })
+#define ONE 0x3ff0000000000000UL
+#define TWO 0x4000000000000000UL
+#define QNAN 0x7ff8000000000000UL
+#define D(v) ((union { double d; u64 u; }){.d = (v)}.u)
+#define NX 1UL
+#define NV 16UL
+
+static u64 take_fflags(void) { return csr_swap(fflags, 0); }
+
+static void zfa_cases(void) {
+    csr_set(mstatus, MSTATUS_FS);
+    take_fflags();
+    CHECK_EQ(FLI(0x79, 0), D(-1.0));
+    CHECK_EQ(FLI(0x79, 1), 0x0010000000000000UL); /* the smallest normal double */
+    CHECK_EQ(FLI(0x79, 9), D(0.3125));
+    CHECK_EQ(FLI(0x79, 16), ONE);
+    CHECK_EQ(FLI(0x79, 29), D(65536.0));
+    CHECK_EQ(FLI(0x79, 30), 0x7ff0000000000000UL);
+    CHECK_EQ(FLI(0x79, 31), QNAN);
+    CHECK_EQ(FLI(0x78, 8), 0xffffffff3e800000UL); /* fli.s 0.25, NaN-boxed */
+    CHECK_EQ(take_fflags(), 0);
+    /* fminm/fmaxm: a NaN operand wins; fmin prefers the number */
+    CHECK_EQ(FP2(2, 0x15, ONE, TWO), ONE);
+    CHECK_EQ(FP2(3, 0x15, ONE, TWO), TWO);
+    CHECK_EQ(FP2(2, 0x15, ONE, QNAN | 5), QNAN);
+    CHECK_EQ(FP2(0, 0x15, ONE, QNAN | 5), ONE);
+    CHECK_EQ(FP2(3, 0x15, 0x7ff0000000000001UL, ONE), QNAN); /* a signaling NaN */
+    CHECK_EQ(take_fflags(), NV);
+    /* fround (no NX) and froundnx (NX when inexact), in the instruction's
+     * rounding mode; rs2 = 4 and 5 */
+    CHECK_EQ(FROUND(2, x4, D(-2.5)), D(-3.0));
+    CHECK_EQ(FROUND(0, x4, D(2.5)), D(2.0));
+    CHECK_EQ(take_fflags(), 0);
+    CHECK_EQ(FROUND(0, x5, D(2.5)), D(2.0));
+    CHECK_EQ(take_fflags(), NX);
+    CHECK_EQ(FROUND(3, x5, D(-0.5)), D(-0.0)); /* rounded up to zero, its sign kept */
+    CHECK_EQ(take_fflags(), NX);
+    CHECK_EQ(FROUND(1, x5, D(1e300)), D(1e300));
+    CHECK_EQ(take_fflags(), 0);
+    /* fcvtmod.w.d: the integer part modulo 2^32 */
+    CHECK_EQ(FP_TO_X(1, 0x61, x8, D(4294967301.75), 0), 5);
+    CHECK_EQ(take_fflags(), NV);
+    CHECK_EQ(FP_TO_X(1, 0x61, x8, D(-7.5), 0), (u64)-7L);
+    CHECK_EQ(take_fflags(), NX);
+    CHECK_EQ(FP_TO_X(1, 0x61, x8, D(-2147483648.0), 0), 0xffffffff80000000UL);
+    CHECK_EQ(take_fflags(), 0);
+    /* fltq/fleq: quiet on a quiet NaN, unlike flt */
+    CHECK_EQ(FP_TO_X(4, 0x51, f12, ONE, TWO), 1);
+    CHECK_EQ(FP_TO_X(5, 0x51, f12, TWO, TWO), 1);
+    CHECK_EQ(FP_TO_X(4, 0x51, f12, ONE, QNAN), 0);
+    CHECK_EQ(take_fflags(), 0);
+    CHECK_EQ(FP_TO_X(1, 0x51, f12, ONE, QNAN), 0);
+    CHECK_EQ(take_fflags(), NV);
+    /* the RV32-only fmvh.x.d and a fcvtmod.w.d whose rm is not RTZ are illegal */
+    CHECK_EQ(TRY(".insn r 0x53, 0, 0x71, t0, f11, x1\n.insn r 0x53, 0, 0x61, t0, f11, x8"), 2);
+}
+
 int main(void) {
     zicond_cases();
     cbo_cases();
@@ -207,5 +288,6 @@ int main(void) {
     hint_cases();
     zcb_cases();
     zawrs_cases();
+    zfa_cases();
     finish();
 }

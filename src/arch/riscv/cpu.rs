@@ -6,7 +6,7 @@
 //! under both.
 
 use super::decode::{fp_format, is_zcb, Insn, Op};
-use super::fpu::{FpFmt, FpOp};
+use super::fpu::{is_zfa, FpFmt, FpOp};
 use serde::{Deserialize, Serialize};
 
 /// A multi-letter extension rewind implements. The single-letter base (RV64IMAFDC with S and U modes) is always
@@ -36,6 +36,7 @@ pub enum Extension {
     // Later additions go last: a recording's configuration stores the bits by position.
     Zawrs,
     Zcb,
+    Zfa,
 }
 
 /// An extension's names and default, in the canonical order of the ISA string.
@@ -69,6 +70,7 @@ pub const EXTENSIONS: &[ExtensionInfo] = &[
     ext(Extension::Zihintntl, "zihintntl", false, "non-temporal locality hints"),
     ext(Extension::Zihintpause, "zihintpause", true, "the pause hint"),
     ext(Extension::Zawrs, "zawrs", false, "wait on a reservation set (wrs.nto, wrs.sto)"),
+    ext(Extension::Zfa, "zfa", false, "more floating point (fli, fminm, fround, fcvtmod.w.d, fleq, ...)"),
     ext(Extension::Zfh, "zfh", false, "half-precision floating point (implies zfhmin)"),
     ext(Extension::Zfhmin, "zfhmin", false, "half-precision loads, stores, moves and conversions"),
     ext(Extension::Zcb, "zcb", false, "more compressed forms (c.lbu, c.sh, c.zext.b, c.not, c.mul, ...)"),
@@ -184,7 +186,6 @@ const LACKING: &[(&str, &str)] = &[
     ("v", "rewind has no vector extension yet"),
     ("e", "rewind's hart is RV64I, not RV64E"),
     ("sscofpmf", "rewind has no counter-overflow interrupts (Sscofpmf) yet"),
-    ("zfa", "rewind has no Zfa yet"),
     ("zbkb", "rewind has no scalar-crypto bit manipulation yet"),
 ];
 
@@ -332,6 +333,9 @@ impl CpuConfig {
         if insn.op != Op::Fp {
             return self.executes(insn.op);
         }
+        if is_zfa(insn.fp) && !self.has(Extension::Zfa) {
+            return false;
+        }
         let source = insn.fp.conversion_source();
         if fp_format(insn.imm) != FpFmt::H && source != Some(FpFmt::H) {
             return true;
@@ -428,7 +432,7 @@ mod tests {
         let max = CpuConfig::max();
         assert_eq!(
             max.isa_string(),
-            "rv64imafdc_zicbom_zicbop_zicboz_zicond_zicsr_zifencei_zihintntl_zihintpause_zawrs_zfh_zfhmin_zcb_zba_zbb_zbc_zbs_\
+            "rv64imafdc_zicbom_zicbop_zicboz_zicond_zicsr_zifencei_zihintntl_zihintpause_zawrs_zfa_zfh_zfhmin_zcb_zba_zbb_zbc_zbs_\
              zkt_sstc_svinval_svnapot_svpbmt"
         );
         assert!(max.executes(Op::CzeroEqz) && max.executes(Op::CboZero) && max.executes(Op::SinvalVma));

@@ -761,9 +761,13 @@ fn decode_fp(raw: u32) -> Insn {
         0x05 => match rm {
             0 => Min,
             1 => Max,
+            2 => MinM,
+            3 => MaxM,
             _ => return ill(),
         },
-        // fcvt between formats: the destination's in fmt, the source's in rs2.
+        // fcvt between formats: the destination's in fmt, the source's in rs2; Zfa's rounding.
+        0x08 if rs2 == 4 => Round,
+        0x08 if rs2 == 5 => RoundNx,
         0x08 => match FpFmt::from_field(rs2) {
             Some(FpFmt::S) if fmt != FpFmt::S => CvtFromS,
             Some(FpFmt::D) if fmt != FpFmt::D => CvtFromD,
@@ -774,8 +778,11 @@ fn decode_fp(raw: u32) -> Insn {
             0 => Le,
             1 => Lt,
             2 => Eq,
+            4 => LtQ,
+            5 => LeQ,
             _ => return ill(),
         },
+        0x18 if rs2 == 8 && rm == 1 && fmt == FpFmt::D => CvtModWFromD,
         0x18 => match rs2 {
             0 => CvtWFromF,
             1 => CvtWuFromF,
@@ -796,6 +803,7 @@ fn decode_fp(raw: u32) -> Insn {
             _ => return ill(),
         },
         0x1e if rs2 == 0 && rm == 0 => MvFFromX,
+        0x1e if rs2 == 1 && rm == 0 => Fli,
         _ => return ill(),
     };
     fp_insn(raw, op, fmt, rm)

@@ -719,8 +719,52 @@ fn fp(i: &Insn) -> String {
         }
         MvXFromF => format!("fmv.x.{} {rd},{fs1}", if fmt == FpFmt::S { "w" } else { s }),
         MvFFromX => format!("fmv.{}.x {fd},{rs1}", if fmt == FpFmt::S { "w" } else { s }),
+        Fli => format!("fli.{s} {fd},{}", FLI_OPERANDS[i.rs1 as usize & 31]),
+        MinM => format!("fminm.{s} {fd},{fs1},{fs2}"),
+        MaxM => format!("fmaxm.{s} {fd},{fs1},{fs2}"),
+        Round => rounded(&format!("fround.{s}"), format!("{fd},{fs1}")),
+        RoundNx => rounded(&format!("froundnx.{s}"), format!("{fd},{fs1}")),
+        CvtModWFromD => format!("fcvtmod.w.d {rd},{fs1},rtz"),
+        LtQ => format!("fltq.{s} {rd},{fs1},{fs2}"),
+        LeQ => format!("fleq.{s} {rd},{fs1},{fs2}"),
     }
 }
+
+/// fli's constants as binutils 2.41 and later print them.
+const FLI_OPERANDS: [&str; 32] = [
+    "-1.0",
+    "min",
+    "1.52587890625e-05",
+    "3.0517578125e-05",
+    "0.00390625",
+    "0.0078125",
+    "0.0625",
+    "0.125",
+    "0.25",
+    "0.3125",
+    "0.375",
+    "0.4375",
+    "0.5",
+    "0.625",
+    "0.75",
+    "0.875",
+    "1.0",
+    "1.25",
+    "1.5",
+    "1.75",
+    "2.0",
+    "2.5",
+    "3.0",
+    "4.0",
+    "8.0",
+    "16.0",
+    "128.0",
+    "256.0",
+    "32768.0",
+    "65536.0",
+    "inf",
+    "nan",
+];
 
 /// The rounding-mode operand: objdump leaves out the dynamic mode (7) and calls the reserved ones `unknown`.
 fn rounding(rm: u8) -> &'static str {
@@ -748,8 +792,8 @@ mod tests {
     use std::process::{Command, Stdio};
 
     #[test]
-    fn zcb_and_zawrs_print_by_their_specifications_names() {
-        // Binutils 2.40 predates both: these are the specifications' spellings, which later binutils print.
+    fn zcb_zawrs_and_zfa_print_by_their_specifications_names() {
+        // Binutils 2.40 predates them: these are the specifications' spellings, which later binutils print.
         for (raw, text) in [
             (0x81c8, "c.lbu a0,1(a1)"),
             (0x8db0, "c.sh a2,2(a1)"),
@@ -759,6 +803,13 @@ mod tests {
             (0x9d4d, "c.mul a0,a1"),
             (0x00d0_0073, "wrs.nto"),
             (0x01d0_0073, "wrs.sto"),
+            (0xf010_0553, "fli.s fa0,-1.0"),
+            (0xf21f_8553, "fli.d fa0,nan"),
+            (0x28c5_a553, "fminm.s fa0,fa1,fa2"),
+            (0x4245_f553, "fround.d fa0,fa1"),
+            (0x4255_8553, "froundnx.d fa0,fa1,rne"),
+            (0xc285_9553, "fcvtmod.w.d a0,fa1,rtz"),
+            (0xa2c5_c553, "fltq.d a0,fa1,fa2"),
         ] {
             assert_eq!(disassemble(raw, 0x8000_0000).1, text, "{raw:#x}");
         }
@@ -924,8 +975,10 @@ mod tests {
         let mut result = Comparison { total: 0, wrong: 0, wrong_but_decoded: 0 };
         let mut per_mnemonic: BTreeMap<String, usize> = BTreeMap::new();
         for (address, raw, expected) in lines.filter_map(|l| parse_line(&l)) {
-            // Binutils 2.40 (Debian 12's) predates Zicond and Zcb: it prints those words as data.
-            let unknown_to_binutils = matches!(decode_operation(raw).op, Op::CzeroEqz | Op::CzeroNez)
+            // Binutils 2.40 (Debian 12's) predates Zicond, Zcb and Zfa: it prints those words as data.
+            let insn = decode_operation(raw);
+            let unknown_to_binutils = matches!(insn.op, Op::CzeroEqz | Op::CzeroNez)
+                || (insn.op == Op::Fp && crate::arch::riscv::fpu::is_zfa(insn.fp))
                 || (raw < 0x1_0000 && crate::arch::riscv::decode::is_zcb(raw as u16));
             if (expected.starts_with(".4byte") || expected.starts_with(".2byte")) && unknown_to_binutils {
                 continue;

@@ -111,6 +111,20 @@ pub enum FpOp {
     CvtFromD,
     /// fcvt.{fmt}.h
     CvtFromH,
+    // Zfa:
+    /// fli.{fmt}: one of 32 constants, chosen by the rs1 field.
+    Fli,
+    /// fminm / fmaxm: fmin / fmax, but a NaN operand gives the canonical NaN.
+    MinM,
+    MaxM,
+    /// fround / froundnx: round to an integer in the same format (froundnx also raises NX when inexact).
+    Round,
+    RoundNx,
+    /// fcvtmod.w.d: the integer part modulo 2^32, sign-extended (what JavaScript's ToInt32 needs).
+    CvtModWFromD,
+    /// fltq / fleq: quiet comparisons (only a signaling NaN raises NV).
+    LtQ,
+    LeQ,
 }
 
 impl FpOp {
@@ -157,7 +171,16 @@ pub fn is_dest_int(op: FpOp) -> bool {
             | FpOp::CvtLFromF
             | FpOp::CvtLuFromF
             | FpOp::MvXFromF
+            | FpOp::CvtModWFromD
+            | FpOp::LtQ
+            | FpOp::LeQ
     )
+}
+
+/// The operations of Zfa.
+pub fn is_zfa(op: FpOp) -> bool {
+    use FpOp::*;
+    matches!(op, Fli | MinM | MaxM | Round | RoundNx | CvtModWFromD | LtQ | LeQ)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -598,26 +621,32 @@ fn ordered(p: Params, bits: u64) -> i128 {
     }
 }
 
+/// feq, flt, fle and Zfa's quiet fltq, fleq: a NaN operand gives 0, and raises NV in the signaling comparisons
+/// or when it is a signaling NaN.
 fn compare(op: FpOp, p: Params, x: u64, y: u64) -> (u64, u8) {
     let (a, b) = (unpack(p, x), unpack(p, y));
     if is_nan(a) || is_nan(b) {
-        let nv = op != FpOp::Eq || is_snan(a) || is_snan(b);
+        let quiet = matches!(op, FpOp::Eq | FpOp::LtQ | FpOp::LeQ);
+        let nv = !quiet || is_snan(a) || is_snan(b);
         return (0, if nv { NV } else { 0 });
     }
     let (ka, kb) = (ordered(p, x), ordered(p, y));
     let r = match op {
         FpOp::Eq => ka == kb,
-        FpOp::Lt => ka < kb,
+        FpOp::Lt | FpOp::LtQ => ka < kb,
         _ => ka <= kb,
     };
     (r as u64, 0)
 }
 
-fn min_max(is_max: bool, p: Params, x: u64, y: u64) -> (u64, u8) {
+/// fmin/fmax (minimumNumber, maximumNumber: a NaN loses to a number) and, with `nan_wins`, Zfa's fminm/fmaxm
+/// (minimum, maximum: any NaN operand gives the canonical NaN).
+fn min_max(is_max: bool, nan_wins: bool, p: Params, x: u64, y: u64) -> (u64, u8) {
     let (a, b) = (unpack(p, x), unpack(p, y));
     let flags = if is_snan(a) || is_snan(b) { NV } else { 0 };
     let r = match (is_nan(a), is_nan(b)) {
         (true, true) => p.canonical_nan(),
+        (true, false) | (false, true) if nan_wins => p.canonical_nan(),
         (true, false) => y,
         (false, true) => x,
         (false, false) => {
@@ -691,6 +720,98 @@ fn to_int(v: Val, signed: bool, width: u32, rm: u8) -> (u64, u8) {
             } else {
                 (sext(val), if inexact { NX } else { 0 })
             }
+        }
+    }
+}
+
+/// fround / froundnx: `v` rounded to an integer in its own format; NX (when `raise_inexact`) if that changed it.
+fn round_to_integral(p: Params, v: Val, rm: u8, raise_inexact: bool) -> (u64, u8) {
+    match v {
+        Val::NaN { signaling } => nan_result(p, if signaling { NV } else { 0 }),
+        Val::Inf(sign) => (p.inf(sign), 0),
+        Val::Zero(sign) => (p.zero(sign), 0),
+        Val::Fin { sign, m, e } if e >= 0 => round_pack(p, sign, m, e, false, rm),
+        Val::Fin { sign, m, e } => {
+            let (kept, round, sticky) = split(m, (-e).min(200) as u32);
+            let magnitude = kept + round_increment(rm, sign, kept & 1 != 0, round, sticky) as u128;
+            let flags = if (round || sticky) && raise_inexact { NX } else { 0 };
+            // An integer no larger than the input's magnitude rounded up: exact in the format.
+            let bits = if magnitude == 0 { p.zero(sign) } else { round_pack(p, sign, magnitude, 0, false, rm).0 };
+            (bits, flags)
+        }
+    }
+}
+
+/// fcvtmod.w.d: the integer part of `v` (rounded toward zero) modulo 2^32, sign-extended. NV, with a result of
+/// 0 for NaN and infinity, when the integer part does not fit in 32 signed bits; otherwise NX if inexact.
+fn to_int32_modulo(v: Val) -> (u64, u8) {
+    let Val::Fin { sign, m, e } = v else {
+        return (0, if matches!(v, Val::Zero(_)) { 0 } else { NV });
+    };
+    // m < 2^53: bits of the integer part above bit 31 cannot reach the result once e > 31.
+    let (integer, inexact, too_big) = if e >= 0 {
+        let low = if e > 31 { 0 } else { (m << e) as u64 };
+        (low, false, e > 31 || m << e > 1 << 31)
+    } else {
+        let (kept, round, sticky) = split(m, (-e).min(200) as u32);
+        (kept as u64, round || sticky, kept > 1 << 31)
+    };
+    let out_of_range = too_big || (!sign && integer == 1 << 31);
+    let value = if sign { integer.wrapping_neg() } else { integer };
+    let flags = if out_of_range {
+        NV
+    } else if inexact {
+        NX
+    } else {
+        0
+    };
+    (value as u32 as i32 as i64 as u64, flags)
+}
+
+/// fli's constants by index: `(negative, m, e)` for `m · 2^e`; index 1 is the format's smallest normal number,
+/// 30 infinity and 31 the canonical NaN.
+const FLI_VALUES: [(bool, u128, i32); 30] = [
+    (true, 1, 0),
+    (false, 0, 0),
+    (false, 1, -16),
+    (false, 1, -15),
+    (false, 1, -8),
+    (false, 1, -7),
+    (false, 1, -4),
+    (false, 1, -3),
+    (false, 1, -2),
+    (false, 5, -4),
+    (false, 3, -3),
+    (false, 7, -4),
+    (false, 1, -1),
+    (false, 5, -3),
+    (false, 3, -2),
+    (false, 7, -3),
+    (false, 1, 0),
+    (false, 5, -2),
+    (false, 3, -1),
+    (false, 7, -2),
+    (false, 1, 1),
+    (false, 5, -1),
+    (false, 3, 0),
+    (false, 1, 2),
+    (false, 1, 3),
+    (false, 1, 4),
+    (false, 1, 7),
+    (false, 1, 8),
+    (false, 1, 15),
+    (false, 1, 16),
+];
+
+/// fli's constant `index` in format `p` (2^16 is infinity in half precision, as the specification's table says).
+fn fli(p: Params, index: u64) -> u64 {
+    match index {
+        1 => 1 << p.frac, // the smallest normal number: exponent field 1
+        30 => p.inf(false),
+        31 => p.canonical_nan(),
+        _ => {
+            let (sign, m, e) = FLI_VALUES[(index & 31) as usize];
+            round_pack(p, sign, m, e, false, RNE).0
         }
     }
 }
@@ -796,8 +917,14 @@ fn execute_soft(op: FpOp, fmt: FpFmt, a: u64, b: u64, c: u64, rm: u8) -> (u64, u
         FpOp::MSub => to_f(fma(p, va(), vb(), vc(), false, true, rm)),
         FpOp::NMSub => to_f(fma(p, va(), vb(), vc(), true, false, rm)),
         FpOp::NMAdd => to_f(fma(p, va(), vb(), vc(), true, true, rm)),
-        FpOp::Min => to_f(min_max(false, p, fa(), fb())),
-        FpOp::Max => to_f(min_max(true, p, fa(), fb())),
+        FpOp::Min => to_f(min_max(false, false, p, fa(), fb())),
+        FpOp::Max => to_f(min_max(true, false, p, fa(), fb())),
+        FpOp::MinM => to_f(min_max(false, true, p, fa(), fb())),
+        FpOp::MaxM => to_f(min_max(true, true, p, fa(), fb())),
+        FpOp::Fli => (boxed(fmt, fli(p, a)), 0),
+        FpOp::Round => to_f(round_to_integral(p, va(), rm, false)),
+        FpOp::RoundNx => to_f(round_to_integral(p, va(), rm, true)),
+        FpOp::CvtModWFromD => to_int32_modulo(va()),
         FpOp::SgnJ | FpOp::SgnJN | FpOp::SgnJX => {
             let (x, y) = (fa(), fb());
             let sb = y & p.sign_bit();
@@ -808,7 +935,7 @@ fn execute_soft(op: FpOp, fmt: FpFmt, a: u64, b: u64, c: u64, rm: u8) -> (u64, u
             };
             (boxed(fmt, (x & !p.sign_bit()) | s), 0)
         }
-        FpOp::Eq | FpOp::Lt | FpOp::Le => compare(op, p, fa(), fb()),
+        FpOp::Eq | FpOp::Lt | FpOp::Le | FpOp::LtQ | FpOp::LeQ => compare(op, p, fa(), fb()),
         FpOp::Class => (classify(p, fa()), 0),
         FpOp::CvtWFromF => to_int(va(), true, 32, rm),
         FpOp::CvtWuFromF => to_int(va(), false, 32, rm),
@@ -1729,6 +1856,123 @@ mod tests {
             let (rs, _) = execute(Sqrt, S, s(xs), 0, 0, RNE);
             assert_eq!(rs, sf(f32::from_bits(xs).sqrt()), "sqrt.s {xs:#x}");
         }
+    }
+
+    #[test]
+    fn fli_gives_the_specifications_constants() {
+        let host = [
+            -1.0f64,
+            0.0,
+            1.52587890625e-05,
+            3.0517578125e-05,
+            0.00390625,
+            0.0078125,
+            0.0625,
+            0.125,
+            0.25,
+            0.3125,
+            0.375,
+            0.4375,
+            0.5,
+            0.625,
+            0.75,
+            0.875,
+            1.0,
+            1.25,
+            1.5,
+            1.75,
+            2.0,
+            2.5,
+            3.0,
+            4.0,
+            8.0,
+            16.0,
+            128.0,
+            256.0,
+            32768.0,
+            65536.0,
+            f64::INFINITY,
+        ];
+        for (i, v) in host.iter().enumerate().filter(|(i, _)| *i != 1) {
+            assert_eq!(execute(Fli, D, i as u64, 0, 0, 0), (df(*v), 0), "fli.d {i}");
+            assert_eq!(execute(Fli, S, i as u64, 0, 0, 0), (sf(*v as f32), 0), "fli.s {i}");
+        }
+        assert_eq!(execute(Fli, D, 1, 0, 0, 0).0, df(f64::MIN_POSITIVE));
+        assert_eq!(execute(Fli, S, 1, 0, 0, 0).0, sf(f32::MIN_POSITIVE));
+        assert_eq!(execute(Fli, D, 31, 0, 0, 0).0, QNAN_D);
+        assert_eq!(execute(Fli, S, 31, 0, 0, 0).0, QNAN_S);
+        // Half precision, as QEMU's table has it: 2^-16 and 2^-15 are subnormal, 2^16 is infinity.
+        let half = [
+            0xbc00u64, 0x0400, 0x0100, 0x0200, 0x1c00, 0x2000, 0x2c00, 0x3000, 0x3400, 0x3500, 0x3600, 0x3700, 0x3800,
+            0x3900, 0x3a00, 0x3b00, 0x3c00, 0x3d00, 0x3e00, 0x3f00, 0x4000, 0x4100, 0x4200, 0x4400, 0x4800, 0x4c00,
+            0x5800, 0x5c00, 0x7800, 0x7c00, 0x7c00, 0x7e00,
+        ];
+        for (i, bits) in half.iter().enumerate() {
+            assert_eq!(execute(Fli, H, i as u64, 0, 0, 0), (boxed(H, *bits), 0), "fli.h {i}");
+        }
+    }
+
+    #[test]
+    fn fminm_fmaxm_let_any_nan_win_and_quiet_comparisons_signal_only_snans() {
+        let (one, two) = (df(1.0), df(2.0));
+        assert_eq!(execute(MinM, D, one, two, 0, 0), (one, 0));
+        assert_eq!(execute(MaxM, D, one, two, 0, 0), (two, 0));
+        assert_eq!(execute(MinM, D, df(0.0), df(-0.0), 0, 0), (df(-0.0), 0));
+        assert_eq!(execute(MaxM, D, QNAN_PAYLOAD_D, two, 0, 0), (QNAN_D, 0));
+        assert_eq!(execute(MinM, D, one, SNAN_D, 0, 0), (QNAN_D, NV));
+        assert_eq!(execute(Min, D, one, QNAN_D, 0, 0), (one, 0), "fmin still prefers the number");
+        assert_eq!(execute(MinM, S, SNAN_S, sf(3.0), 0, 0), (QNAN_S, NV));
+        for (op, a, b, expected) in [(LtQ, one, two, 1), (LtQ, two, two, 0), (LeQ, two, two, 1), (LeQ, two, one, 0)] {
+            assert_eq!(execute(op, D, a, b, 0, 0), (expected, 0), "{op:?}");
+        }
+        assert_eq!(execute(LtQ, D, QNAN_D, one, 0, 0), (0, 0));
+        assert_eq!(execute(Lt, D, QNAN_D, one, 0, 0), (0, NV), "flt signals on any NaN");
+        assert_eq!(execute(LeQ, D, one, SNAN_D, 0, 0), (0, NV));
+        assert_eq!(execute(LeQ, S, QNAN_S, sf(1.0), 0, 0), (0, 0));
+    }
+
+    #[test]
+    fn fround_and_fcvtmod_agree_with_the_host() {
+        let host_round = |x: f64, rm: u8| match rm {
+            RNE => x.round_ties_even(),
+            RTZ => x.trunc(),
+            RDN => x.floor(),
+            RUP => x.ceil(),
+            _ => x.round(),
+        };
+        let mut rng = Rng(31337);
+        for i in 0..200_000 {
+            let x = rng.finite(D);
+            let v = f64::from_bits(x);
+            let rm = (i % 5) as u8;
+            let expected = host_round(v, rm);
+            let inexact = if expected != v { NX } else { 0 };
+            assert_eq!(execute(Round, D, x, 0, 0, rm), (df(expected), 0), "fround.d {v:e} rm={rm}");
+            assert_eq!(execute(RoundNx, D, x, 0, 0, rm), (df(expected), inexact), "froundnx.d {v:e} rm={rm}");
+            let xs = rng.finite(S);
+            let vs = f32::from_bits(xs as u32);
+            let es = host_round(f64::from(vs), rm) as f32;
+            assert_eq!(execute(RoundNx, S, s(xs as u32), 0, 0, rm), (sf(es), if es != vs { NX } else { 0 }));
+            // fcvtmod.w.d: the integer part modulo 2^32; NV when it does not fit in 32 signed bits.
+            let t = v.trunc();
+            let low = if t.abs() < 2f64.powi(100) { (t as i128) as i32 } else { 0 };
+            let flags = if !(-2147483648.0..=2147483647.0).contains(&t) {
+                NV
+            } else if t != v {
+                NX
+            } else {
+                0
+            };
+            assert_eq!(execute(CvtModWFromD, D, x, 0, 0, RTZ), (low as i64 as u64, flags), "fcvtmod.w.d {v:e}");
+        }
+        assert_eq!(execute(Round, D, df(-0.25), 0, 0, RNE), (df(-0.0), 0), "the sign of a zero result stays");
+        assert_eq!(execute(RoundNx, D, SNAN_D, 0, 0, RNE), (QNAN_D, NV));
+        assert_eq!(execute(Round, D, df(f64::NEG_INFINITY), 0, 0, RNE), (df(f64::NEG_INFINITY), 0));
+        assert_eq!(execute(CvtModWFromD, D, df(f64::INFINITY), 0, 0, RTZ), (0, NV));
+        assert_eq!(execute(CvtModWFromD, D, QNAN_D, 0, 0, RTZ), (0, NV));
+        assert_eq!(execute(CvtModWFromD, D, df(4294967298.5), 0, 0, RTZ), (2, NV), "2^32 + 2.5");
+        assert_eq!(execute(CvtModWFromD, D, df(-2147483648.0), 0, 0, RTZ), (0xffff_ffff_8000_0000, 0));
+        assert_eq!(execute(CvtModWFromD, D, df(2147483648.0), 0, 0, RTZ), (0xffff_ffff_8000_0000, NV));
     }
 
     #[test]
