@@ -1,6 +1,7 @@
 /* Extensions rewind has beyond QEMU 7.2's rv64 (run with -cpu max; QEMU 7.2
  * lacks them, so expected values come from the specs): Zicond, Zicbom and
- * Zicboz with their envcfg controls, Svinval, Zcb, Zawrs, Zfa, and the Zihintntl,
+ * Zicboz with their envcfg controls, Svinval, Zcb, Zawrs, Zfa, Smstateen, and
+ * the Zihintntl,
  * Zicbop and c.mv x0 hints. */
 #include "../common.h"
 
@@ -281,6 +282,40 @@ static void zfa_cases(void) {
     CHECK_EQ(TRY(".insn r 0x53, 0, 0x71, t0, f11, x1\n.insn r 0x53, 0, 0x61, t0, f11, x8"), 2);
 }
 
+#define SE0 (1UL << 63)
+#define ENVCFG (1UL << 62)
+
+static void smstateen_cases(void) {
+    /* what the mstateen registers keep: SE0 (and ENVCFG in mstateen0) */
+    csr_write(mstateen0, ~0UL);
+    CHECK_EQ(csr_read(mstateen0), SE0 | ENVCFG);
+    csr_write(mstateen1, ~0UL);
+    CHECK_EQ(csr_read(mstateen1), SE0);
+    csr_write(sstateen0, ~0UL);
+    CHECK_EQ(csr_read(sstateen0), 0); /* no bit guards anything rewind has */
+    /* S mode reaches sstateenN through mstateenN.SE0, senvcfg through ENVCFG */
+    int n;
+    enter_mode(PRV_S);
+    n = TRY("csrr t0, sstateen0\ncsrr t0, sstateen1\ncsrr t0, senvcfg\ncsrr t0, sstateen2");
+    enter_mmode();
+    CHECK_EQ(n, 1); /* sstateen2: mstateen2.SE0 is clear */
+    csr_write(mstateen0, SE0);
+    csr_write(mstateen1, 0);
+    enter_mode(PRV_S);
+    n = TRY("csrr t0, sstateen0\ncsrr t0, sstateen1\ncsrr t0, senvcfg\ncsrw senvcfg, zero");
+    enter_mmode();
+    CHECK_EQ(n, 3);
+    CHECK_EQ(trap_cause, CAUSE_ILLEGAL);
+    csr_write(mstateen0, 0);
+    enter_mode(PRV_S);
+    n = TRY("csrr t0, sstateen0");
+    enter_mmode();
+    CHECK_EQ(n, 1);
+    /* M mode reaches everything whatever mstateen says */
+    CHECK_EQ(TRY("csrr t0, sstateen3\ncsrr t0, senvcfg\ncsrr t0, mstateen3"), 0);
+    csr_write(mstateen0, SE0 | ENVCFG);
+}
+
 int main(void) {
     zicond_cases();
     cbo_cases();
@@ -289,5 +324,6 @@ int main(void) {
     zcb_cases();
     zawrs_cases();
     zfa_cases();
+    smstateen_cases();
     finish();
 }

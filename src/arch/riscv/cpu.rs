@@ -37,6 +37,7 @@ pub enum Extension {
     Zawrs,
     Zcb,
     Zfa,
+    Smstateen,
 }
 
 /// An extension's names and default, in the canonical order of the ISA string.
@@ -79,6 +80,7 @@ pub const EXTENSIONS: &[ExtensionInfo] = &[
     ext(Extension::Zbc, "zbc", true, "carry-less multiply"),
     ext(Extension::Zbs, "zbs", true, "single-bit operations"),
     ext(Extension::Zkt, "zkt", false, "data-independent execution time (every instruction here)"),
+    ext(Extension::Smstateen, "smstateen", false, "state-enable CSRs (mstateen0-3, sstateen0-3)"),
     ext(Extension::Sstc, "sstc", true, "the supervisor timer (stimecmp)"),
     ext(Extension::Svinval, "svinval", false, "fine-grained TLB invalidation (sinval.vma, ...)"),
     ext(Extension::Svnapot, "svnapot", false, "64 KiB NAPOT pages"),
@@ -433,7 +435,7 @@ mod tests {
         assert_eq!(
             max.isa_string(),
             "rv64imafdc_zicbom_zicbop_zicboz_zicond_zicsr_zifencei_zihintntl_zihintpause_zawrs_zfa_zfh_zfhmin_zcb_zba_zbb_zbc_zbs_\
-             zkt_sstc_svinval_svnapot_svpbmt"
+             zkt_smstateen_sstc_svinval_svnapot_svpbmt"
         );
         assert!(max.executes(Op::CzeroEqz) && max.executes(Op::CboZero) && max.executes(Op::SinvalVma));
         assert_eq!(max.device_tree_properties(), [("riscv,cbom-block-size", 64), ("riscv,cboz-block-size", 64)]);

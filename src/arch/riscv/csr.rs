@@ -18,6 +18,8 @@ pub const SIE: u16 = 0x104;
 pub const STVEC: u16 = 0x105;
 pub const SCOUNTEREN: u16 = 0x106;
 pub const SENVCFG: u16 = 0x10a;
+pub const SSTATEEN0: u16 = 0x10c;
+pub const SSTATEEN3: u16 = 0x10f;
 pub const SSCRATCH: u16 = 0x140;
 pub const SEPC: u16 = 0x141;
 pub const SCAUSE: u16 = 0x142;
@@ -33,6 +35,8 @@ pub const MIE: u16 = 0x304;
 pub const MTVEC: u16 = 0x305;
 pub const MCOUNTEREN: u16 = 0x306;
 pub const MENVCFG: u16 = 0x30a;
+pub const MSTATEEN0: u16 = 0x30c;
+pub const MSTATEEN3: u16 = 0x30f;
 pub const MCOUNTINHIBIT: u16 = 0x320;
 pub const MHPMEVENT3: u16 = 0x323;
 pub const MHPMEVENT31: u16 = 0x33f;
@@ -126,6 +130,26 @@ fn legal_envcfg(hart: &Hart, value: u64, level: Priv) -> u64 {
     }
 }
 
+/// Smstateen's `mstateenN` bits: SE0 lets S mode reach `sstateenN`, ENVCFG (in `mstateen0`) `senvcfg`. The other
+/// bits guard state rewind's hart does not have, and read as zero.
+pub mod stateen {
+    pub const SE0: u64 = 1 << 63;
+    pub const ENVCFG: u64 = 1 << 62;
+}
+
+/// Whether S mode may reach the state `mstateen[index]`'s `bit` guards: always without Smstateen, and in M mode.
+fn state_enabled(hart: &Hart, index: usize, bit: u64) -> bool {
+    !hart.cpu.has(Extension::Smstateen)
+        || hart.privilege == Priv::Machine
+        || hart.csr.mstateen.get(index).is_some_and(|m| m & bit != 0)
+}
+
+/// Whether `sstateen{index}` is there for the hart's privilege level: with Smstateen, and in S mode when
+/// `mstateen{index}.SE0` allows it.
+fn stateen_exists(hart: &Hart, index: u16) -> bool {
+    hart.cpu.has(Extension::Smstateen) && state_enabled(hart, usize::from(index), stateen::SE0)
+}
+
 /// Sstc's access rule for `stimecmp` (Sstc spec 2.1): it exists with the extension; below M mode it also needs
 /// `mcounteren.TM` and `menvcfg.STCE`.
 fn stimecmp_allowed(hart: &Hart) -> bool {
@@ -156,7 +180,8 @@ pub fn read(hart: &Hart, csr: u16, env: &CsrEnv) -> Result<u64, Exception> {
         SIE => c.mie & c.mideleg,
         STVEC => c.stvec,
         SCOUNTEREN => c.scounteren,
-        SENVCFG => c.senvcfg,
+        SENVCFG if state_enabled(hart, 0, stateen::ENVCFG) => c.senvcfg,
+        SSTATEEN0..=SSTATEEN3 if stateen_exists(hart, csr - SSTATEEN0) => 0,
         SSCRATCH => c.sscratch,
         SEPC => c.sepc,
         SCAUSE => c.scause,
@@ -177,6 +202,7 @@ pub fn read(hart: &Hart, csr: u16, env: &CsrEnv) -> Result<u64, Exception> {
         MTVEC => c.mtvec,
         MCOUNTEREN => c.mcounteren,
         MENVCFG => c.menvcfg,
+        MSTATEEN0..=MSTATEEN3 if hart.cpu.has(Extension::Smstateen) => c.mstateen[(csr - MSTATEEN0) as usize & 3],
         MCOUNTINHIBIT => c.mcountinhibit,
         MHPMEVENT3..=MHPMEVENT31 => c.mhpmevent.get((csr - MHPMEVENT3) as usize).copied().unwrap_or(0),
         MSCRATCH => c.mscratch,
@@ -261,9 +287,19 @@ pub fn write(hart: &mut Hart, csr: u16, value: u64, env: &CsrEnv) -> Result<CsrE
             return Ok(CsrEffect { timer_changed: true, timer_raised, ..CsrEffect::default() });
         }
         SENVCFG => {
+            if !state_enabled(hart, 0, stateen::ENVCFG) {
+                return Err(illegal());
+            }
             hart.csr.senvcfg = legal_envcfg(hart, value, Priv::Supervisor);
             return Ok(CsrEffect::default());
         }
+        MSTATEEN0..=MSTATEEN3 if hart.cpu.has(Extension::Smstateen) => {
+            let index = (csr - MSTATEEN0) as usize & 3;
+            let writable = if index == 0 { stateen::SE0 | stateen::ENVCFG } else { stateen::SE0 };
+            hart.csr.mstateen[index] = value & writable;
+            return Ok(CsrEffect::default());
+        }
+        SSTATEEN0..=SSTATEEN3 if stateen_exists(hart, csr - SSTATEEN0) => return Ok(CsrEffect::default()),
         _ => {}
     }
     // With Sstc enabled, STIP is the timer's comparison and no software's to write.

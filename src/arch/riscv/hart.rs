@@ -131,6 +131,8 @@ pub struct Csrs {
     pub stimecmp: u64,
     /// Sdtrig's triggers.
     pub triggers: super::trigger::Triggers,
+    /// Smstateen's `mstateen0..3` (the `sstateen`s have no bit rewind implements: they read as zero).
+    pub mstateen: [u64; 4],
 }
 
 /// A counter CSR as the instruction count makes it: `value` when the hart's count was `since`, plus what the
