@@ -29,6 +29,7 @@ int main(void) {
     report("zcb c.not", TRY(".half 0x9d75\n.half 0x9d75")); /* c.not a0, twice */
     report("zawrs wrs.sto", TRY(".word 0x01d00073"));
     report("smstateen mstateen0", TRY("csrr t0, mstateen0"));
+    report("sdtrig tcontrol", TRY("csrr t0, tcontrol"));
     csr_set(mstatus, MSTATUS_FS);
     report("zfa fli.d", TRY(".insn r 0x53, 0, 0x79, ft0, x16, x1")); /* fli.d ft0, 1.0 */
     report("mhpmcounter3", TRY("csrr t0, mhpmcounter3"));

@@ -6,6 +6,7 @@ use crate::arch::riscv::decode::{bitmanip_ops, AmoOp, Insn, Op};
 use crate::arch::riscv::fpu::{self, FpFmt, FpOp};
 use crate::arch::riscv::hart::{cause, Exception, Hart, Priv};
 use crate::arch::riscv::mmu::Access;
+use crate::arch::riscv::trigger::Module as TriggerModule;
 use crate::arch::ArchHart;
 use crate::exec::access::{load_exact, observe, store_exact, Core};
 use crate::exec::{Breakpoints, SliceExit};
@@ -45,12 +46,18 @@ pub(super) fn run_block<const CHECKED: bool>(
             }
         }
         // Sdtrig: a trigger on this instruction or the data it would access fires before it runs.
-        let fired = CHECKED && core.hart.csr.triggers.armed() && {
-            let h = &core.hart;
-            h.csr.triggers.fire(h.privilege as u8, insn, pc, &h.x, h.reservation.is_some())
+        let watched = CHECKED && core.hart.csr.triggers.armed();
+        let privilege = core.hart.privilege as u8;
+        let fired = watched && {
+            let h = &mut core.hart;
+            let module = h.cpu.trigger_module().unwrap_or(TriggerModule::Qemu72);
+            h.csr.triggers.fire(module, privilege, insn, pc, &h.x, h.reservation.is_some())
         };
         let result =
             if fired { Err(Exception::new(cause::BREAKPOINT, 0)) } else { execute(core, plat, insn, pc, excess) };
+        if watched && result.is_ok() {
+            core.hart.csr.triggers.retired(privilege);
+        }
         match result {
             Ok(Flow::Next) => {
                 pc = pc.wrapping_add(insn.len as u64);

@@ -1,7 +1,7 @@
 /* Extensions rewind has beyond QEMU 7.2's rv64 (run with -cpu max; QEMU 7.2
  * lacks them, so expected values come from the specs): Zicond, Zicbom and
- * Zicboz with their envcfg controls, Svinval, Zcb, Zawrs, Zfa, Smstateen, and
- * the Zihintntl,
+ * Zicboz with their envcfg controls, Svinval, Zcb, Zawrs, Zfa, Smstateen, the
+ * full Sdtrig (match types, chains, icount, tcontrol), and the Zihintntl,
  * Zicbop and c.mv x0 hints. */
 #include "../common.h"
 
@@ -316,6 +316,85 @@ static void smstateen_cases(void) {
     csr_write(mstateen0, SE0 | ENVCFG);
 }
 
+#define TTYPE(t) ((u64)(t) << 60)
+#define T_LOAD 1UL
+#define T_STORE 2UL
+#define T_M (1UL << 6)
+#define T_CHAIN (1UL << 11)
+#define T_MATCH(m) ((u64)(m) << 7)
+#define T_HIT0 (1UL << 22)
+#define MTE (1UL << 3)
+#define MPTE (1UL << 7)
+static volatile u64 watched[4] __attribute__((aligned(32)));
+
+static void sdtrig_cases(void) {
+    /* Sdtrig 1.0 in tinfo: types 2, 3, 6 and 15 */
+    CHECK_EQ(csr_read(tinfo), (1UL << 24) | (1UL << 2) | (1UL << 3) | (1UL << 6) | (1UL << 15));
+    csr_write(tcontrol, ~0UL);
+    CHECK_EQ(csr_read(tcontrol), MTE | MPTE);
+    /* match >= on stores: &watched[2] and above */
+    csr_write(tselect, 0);
+    csr_write(tdata2, (u64)&watched[2]);
+    csr_write(tdata1, TTYPE(6) | T_MATCH(2) | T_M | T_STORE);
+    CHECK_EQ(TRY("sd zero, 0(%0)", "r"(&watched[1])), 0);
+    CHECK_EQ(TRY("sd zero, 0(%0)", "r"(&watched[3])), 1);
+    CHECK_EQ(trap_cause, CAUSE_BREAKPOINT);
+    CHECK(csr_read(tdata1) & T_HIT0);
+    /* mte clear: M mode is not watched (mret from the handler restored it above) */
+    csr_write(tcontrol, 0);
+    CHECK_EQ(TRY("sd zero, 0(%0)", "r"(&watched[3])), 0);
+    csr_write(tcontrol, MTE);
+    /* a chain: loads at or above &watched[1] and below &watched[3] */
+    csr_write(tdata2, (u64)&watched[1]);
+    csr_write(tdata1, TTYPE(6) | T_CHAIN | T_MATCH(2) | T_M | T_LOAD);
+    csr_write(tselect, 1);
+    csr_write(tdata2, (u64)&watched[3]);
+    csr_write(tdata1, TTYPE(6) | T_MATCH(3) | T_M | T_LOAD);
+    CHECK_EQ(TRY("ld t0, 0(%0)", "r"(&watched[0])), 0);
+    CHECK_EQ(TRY("ld t0, 0(%0)", "r"(&watched[3])), 0);
+    CHECK_EQ(TRY("ld t0, 0(%0)", "r"(&watched[2])), 1);
+    CHECK_EQ(csr_read(tdata1) & T_HIT0, T_HIT0);
+    csr_write(tdata1, TTYPE(15));
+    CHECK_EQ(csr_read(tdata1), TTYPE(15));
+    /* NAPOT: tdata2 = base | (size / 2 - 1) watches size bytes; 16 at &watched[2] */
+    csr_write(tselect, 0);
+    csr_write(tdata2, (u64)&watched[2] | 7);
+    csr_write(tdata1, TTYPE(6) | T_MATCH(1) | T_M | T_LOAD);
+    CHECK_EQ(TRY("ld t0, 0(%0)\nld t0, 8(%0)\nld t0, 16(%0)\nld t0, -8(%0)", "r"(&watched[2])), 2);
+    /* its negation (every load outside them), chained to a NAPOT match of all
+     * of watched[]: loads of watched[0] and watched[1] only */
+    csr_write(tdata1, TTYPE(6) | T_CHAIN | T_MATCH(9) | T_M | T_LOAD);
+    csr_write(tselect, 1);
+    csr_write(tdata2, (u64)&watched[0] | 15);
+    csr_write(tdata1, TTYPE(6) | T_MATCH(1) | T_M | T_LOAD);
+    CHECK_EQ(TRY("ld t0, 0(%0)\nld t0, 8(%0)\nld t0, 16(%0)\nld t0, -8(%0)\nld t0, -16(%0)", "r"(&watched[2])), 2);
+    csr_write(tdata1, TTYPE(15));
+    csr_write(tselect, 0);
+    csr_write(tdata1, TTYPE(15));
+    /* icount: 3 instructions in M mode, then a breakpoint before the 4th */
+    u64 result, fourth;
+    trap_arm();
+    asm volatile("la %1, 1f\n"
+                 "csrw tdata1, %2\n"
+                 "li %0, 0\n"
+                 "addi %0, %0, 1\n"
+                 "addi %0, %0, 1\n"
+                 "1: addi %0, %0, 100\n" /* the handler skips it */
+                 "addi %0, %0, 1000\n"
+                 : "=&r"(result), "=&r"(fourth)
+                 : "r"(TTYPE(3) | (3UL << 10) | (1UL << 9)));
+    trap_disarm();
+    CHECK_EQ(trap_count, 1);
+    CHECK_EQ(trap_cause, CAUSE_BREAKPOINT);
+    CHECK_EQ(trap_epc, fourth);
+    CHECK_EQ(result, 1002);
+    CHECK_EQ(csr_read(tdata1), TTYPE(3) | (1UL << 24) | (1UL << 9)); /* hit, count 0, not pending */
+    csr_write(tdata1, TTYPE(15));
+    csr_write(tselect, 1);
+    csr_write(tdata1, TTYPE(15));
+    csr_write(tcontrol, 0);
+}
+
 int main(void) {
     zicond_cases();
     cbo_cases();
@@ -325,5 +404,6 @@ int main(void) {
     zawrs_cases();
     zfa_cases();
     smstateen_cases();
+    sdtrig_cases();
     finish();
 }

@@ -7,6 +7,7 @@
 
 use super::decode::{fp_format, is_zcb, Insn, Op};
 use super::fpu::{is_zfa, FpFmt, FpOp};
+use super::trigger::Module as TriggerModule;
 use serde::{Deserialize, Serialize};
 
 /// A multi-letter extension rewind implements. The single-letter base (RV64IMAFDC with S and U modes) is always
@@ -38,6 +39,7 @@ pub enum Extension {
     Zcb,
     Zfa,
     Smstateen,
+    Sdtrig,
 }
 
 /// An extension's names and default, in the canonical order of the ISA string.
@@ -80,6 +82,7 @@ pub const EXTENSIONS: &[ExtensionInfo] = &[
     ext(Extension::Zbc, "zbc", true, "carry-less multiply"),
     ext(Extension::Zbs, "zbs", true, "single-bit operations"),
     ext(Extension::Zkt, "zkt", false, "data-independent execution time (every instruction here)"),
+    ext(Extension::Sdtrig, "sdtrig", false, "the full trigger module: every match type, chains, icount, tcontrol"),
     ext(Extension::Smstateen, "smstateen", false, "state-enable CSRs (mstateen0-3, sstateen0-3)"),
     ext(Extension::Sstc, "sstc", true, "the supervisor timer (stimecmp)"),
     ext(Extension::Svinval, "svinval", false, "fine-grained TLB invalidation (sinval.vma, ...)"),
@@ -346,12 +349,27 @@ impl CpuConfig {
         self.has(if minimal { Extension::Zfhmin } else { Extension::Zfh })
     }
 
+    /// The hart's trigger module, if it has one: Sdtrig 1.0's with `sdtrig=on`, QEMU 7.2's with `debug=on`.
+    pub fn trigger_module(&self) -> Option<TriggerModule> {
+        if self.has(Extension::Sdtrig) {
+            Some(TriggerModule::Full)
+        } else if self.debug {
+            Some(TriggerModule::Qemu72)
+        } else {
+            None
+        }
+    }
+
     /// The properties `-cpu MODEL,help` lists: name, value in this configuration, what it is.
     pub fn properties(&self) -> Vec<(String, String, &'static str)> {
         let on_off = |b: bool| if b { "on" } else { "off" }.to_string();
         let mut list: Vec<_> =
             EXTENSIONS.iter().map(|e| (e.name.to_string(), on_off(self.has(e.extension)), e.description)).collect();
-        list.push(("debug".into(), on_off(self.debug), "Sdtrig: two address triggers (tselect, tdata1-3, tinfo)"));
+        list.push((
+            "debug".into(),
+            on_off(self.debug),
+            "Sdtrig as QEMU 7.2 has it: two address triggers (tselect, tdata1-3, tinfo)",
+        ));
         list.push(("pmu-num".into(), self.pmu_counters.to_string(), "mhpmcounter3.. that exist (0 to 29)"));
         list.push(("mvendorid".into(), self.mvendorid.to_string(), "the vendor ID CSR"));
         list.push(("marchid".into(), self.marchid.to_string(), "the architecture ID CSR"));
@@ -435,7 +453,7 @@ mod tests {
         assert_eq!(
             max.isa_string(),
             "rv64imafdc_zicbom_zicbop_zicboz_zicond_zicsr_zifencei_zihintntl_zihintpause_zawrs_zfa_zfh_zfhmin_zcb_zba_zbb_zbc_zbs_\
-             zkt_smstateen_sstc_svinval_svnapot_svpbmt"
+             zkt_sdtrig_smstateen_sstc_svinval_svnapot_svpbmt"
         );
         assert!(max.executes(Op::CzeroEqz) && max.executes(Op::CboZero) && max.executes(Op::SinvalVma));
         assert_eq!(max.device_tree_properties(), [("riscv,cbom-block-size", 64), ("riscv,cboz-block-size", 64)]);

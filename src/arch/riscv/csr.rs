@@ -52,6 +52,7 @@ pub const TDATA1: u16 = 0x7a1;
 pub const TDATA2: u16 = 0x7a2;
 pub const TDATA3: u16 = 0x7a3;
 pub const TINFO: u16 = 0x7a4;
+pub const TCONTROL: u16 = 0x7a5;
 pub const MCYCLE: u16 = 0xb00;
 pub const MINSTRET: u16 = 0xb02;
 pub const MHPMCOUNTER31: u16 = 0xb1f;
@@ -221,11 +222,15 @@ pub fn read(hart: &Hart, csr: u16, env: &CsrEnv) -> Result<u64, Exception> {
         MIMPID => hart.cpu.mimpid,
         MCONFIGPTR => 0,
         MHARTID => hart.id as u64,
-        TSELECT if hart.cpu.debug => c.triggers.select,
-        TDATA1 if hart.cpu.debug => c.triggers.tdata1(),
-        TDATA2 if hart.cpu.debug => c.triggers.tdata2(),
-        TDATA3 if hart.cpu.debug => 0,
-        TINFO if hart.cpu.debug => trigger::TINFO,
+        TSELECT | TDATA1 | TDATA2 | TDATA3 | TINFO | TCONTROL => match (csr, hart.cpu.trigger_module()) {
+            (_, None) | (TCONTROL, Some(trigger::Module::Qemu72)) => return Err(illegal()),
+            (TSELECT, _) => c.triggers.select,
+            (TDATA1, _) => c.triggers.tdata1(),
+            (TDATA2, _) => c.triggers.tdata2(),
+            (TINFO, Some(module)) => trigger::tinfo(module),
+            (TCONTROL, _) => c.triggers.tcontrol,
+            _ => 0, // tdata3: no context or value matches
+        },
         _ => return Err(illegal()),
     };
     Ok(value)
@@ -363,11 +368,15 @@ pub fn write(hart: &mut Hart, csr: u16, value: u64, env: &CsrEnv) -> Result<CsrE
             pmp::write_addr(c, (csr - PMPADDR0) as usize, value);
             effect.pmp_changed = true;
         }
-        TSELECT if hart.cpu.debug => c.triggers.write_select(value),
-        TDATA1 if hart.cpu.debug => c.triggers.write_tdata1(value),
-        TDATA2 if hart.cpu.debug => c.triggers.write_tdata2(value),
-        // tdata3's match fields and tinfo are not writable here, as in QEMU 7.2: writes are ignored.
-        TDATA3 | TINFO if hart.cpu.debug => {}
+        TSELECT | TDATA1 | TDATA2 | TDATA3 | TINFO | TCONTROL => match (csr, hart.cpu.trigger_module()) {
+            (_, None) | (TCONTROL, Some(trigger::Module::Qemu72)) => return Err(illegal()),
+            (TSELECT, _) => c.triggers.write_select(value),
+            (TDATA1, Some(module)) => c.triggers.write_tdata1(value, module),
+            (TDATA2, _) => c.triggers.write_tdata2(value),
+            (TCONTROL, _) => c.triggers.write_tcontrol(value),
+            // tdata3's match fields and tinfo are not writable, as in QEMU 7.2: writes are ignored.
+            _ => {}
+        },
         _ => return Err(illegal()),
     }
     Ok(effect)

@@ -375,6 +375,7 @@ impl Hart {
             self.csr.mstatus = (st & !(mstatus::MPIE | mstatus::MPP | mstatus::MIE)) | mpie | mpp;
             self.privilege = Priv::Machine;
             self.pc = trap_vector(self.csr.mtvec, cause, interrupt);
+            self.csr.triggers.enter_machine_trap();
         }
     }
 
@@ -397,6 +398,7 @@ impl Hart {
         self.csr.mstatus = new;
         self.privilege = mpp;
         self.pc = self.csr.mepc;
+        self.csr.triggers.machine_return();
     }
 
     /// `sret`.
