@@ -575,12 +575,14 @@ impl Machine {
             watchpoints: std::mem::take(&mut self.plat.instr.watchpoints),
         };
         self.breakpoints.skip_once = None;
+        self.breakpoints.guest_triggers_suspended = true;
         self.plat.instrumented = self.plat.instr.active();
         stops
     }
 
     pub fn restore_debug_stops(&mut self, stops: DebugStops) {
         self.breakpoints.addrs = stops.breakpoints;
+        self.breakpoints.guest_triggers_suspended = false;
         self.plat.instr.watchpoints = stops.watchpoints;
         self.plat.instrumented = self.plat.instr.active();
     }

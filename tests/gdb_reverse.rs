@@ -241,3 +241,49 @@ fn a_guest_hardware_breakpoint_fires_at_the_same_instruction_live_in_replay_and_
     let _ = std::fs::remove_file(file);
     let _ = std::fs::remove_file(script);
 }
+
+/// A guest's trigger whose action is "enter Debug Mode" (examples/isa/debugger/guest_breakpoint, under `-cpu
+/// max`) stops the machine for gdb at each call of `target`, like a breakpoint gdb set; reverse-continue stops at
+/// the previous call; without a debugger the run ends at the first stop and says where.
+#[test]
+fn a_guest_trigger_that_asks_for_the_debugger_stops_gdb_forwards_and_backwards() {
+    let elf = workspace().join("examples/isa/build/debugger/guest_breakpoint.elf");
+    let machine = ["-M", "virt", "-m", "128M", "-nographic", "-bios", "none", "-cpu", "max", "-kernel"];
+    let mut live = std::process::Command::new(rewind_bin());
+    live.args(machine).arg(&elf);
+    let r = Rewind::start(live, &["-S", "--reverse"]);
+    let cmds = [
+        "continue",
+        "p/x $pc",
+        "p $a0",
+        "continue",
+        "p $a0",
+        "continue",
+        "p $a0",
+        "reverse-continue",
+        "p $a0",
+        "monitor replay where",
+        "continue",
+        "monitor replay where",
+        "continue",
+    ];
+    let out = r.gdb(&elf, &cmds);
+    let target = {
+        let info = gdb_session(&elf, "", &["p/x &target"]);
+        info.lines().find_map(|l| l.split_once(" = ").map(|(_, v)| v.trim().to_string())).unwrap_or_default()
+    };
+    let values: Vec<&str> = out.lines().filter_map(|l| l.split_once(" = ").map(|(_, v)| v.trim())).collect();
+    assert_eq!(values.first().copied(), Some(target.as_str()), "the first stop is at target:\n{out}");
+    // target(0), target(1), target(2), then back to target(1).
+    assert_eq!(values[1..], ["0", "1", "2", "1"], "{out}");
+    let wheres = instruction_counts(&out);
+    assert_eq!(wheres.len(), 2, "{out}");
+    assert!(wheres[1] > wheres[0], "forwards again to the third call:\n{out}");
+    assert!(out.contains("exited normally") || out.contains("exited with code"), "runs to its end:\n{out}");
+
+    let mut plain = std::process::Command::new(rewind_bin());
+    plain.args(machine).arg(&elf);
+    let run = run_with_input(plain, b"", std::time::Duration::from_secs(30));
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("stopped at breakpoint {target}")), "{}", run.stderr);
+}

@@ -6,7 +6,7 @@ use crate::arch::riscv::decode::{bitmanip_ops, AmoOp, Insn, Op};
 use crate::arch::riscv::fpu::{self, FpFmt, FpOp};
 use crate::arch::riscv::hart::{cause, Exception, Hart, Priv};
 use crate::arch::riscv::mmu::Access;
-use crate::arch::riscv::trigger::Module as TriggerModule;
+use crate::arch::riscv::trigger::{Action as TriggerAction, Module as TriggerModule};
 use crate::arch::ArchHart;
 use crate::exec::access::{load_exact, observe, store_exact, Core};
 use crate::exec::{Breakpoints, SliceExit};
@@ -31,8 +31,10 @@ pub(super) fn run_block<const CHECKED: bool>(
     while let Some(insn) = it.next() {
         // How far the counters run ahead: computed only on the slow paths that need it.
         let excess = Ahead { here: insn as *const Insn as usize, end };
+        // Resuming at a stop: neither a breakpoint nor a debugger trigger stops here again.
+        let resuming = CHECKED && bps.skip_once == Some(pc);
         if CHECKED && bps.addrs.contains(&pc) {
-            if bps.skip_once == Some(pc) {
+            if resuming {
                 bps.skip_once = None;
             } else {
                 core.hart.pc = pc;
@@ -48,13 +50,28 @@ pub(super) fn run_block<const CHECKED: bool>(
         // Sdtrig: a trigger on this instruction or the data it would access fires before it runs.
         let watched = CHECKED && core.hart.csr.triggers.armed();
         let privilege = core.hart.privilege as u8;
-        let fired = watched && {
+        let fired = if watched {
             let h = &mut core.hart;
             let module = h.cpu.trigger_module().unwrap_or(TriggerModule::Qemu72);
             h.csr.triggers.fire(module, privilege, insn, pc, &h.x, h.reservation.is_some())
+        } else {
+            None
         };
-        let result =
-            if fired { Err(Exception::new(cause::BREAKPOINT, 0)) } else { execute(core, plat, insn, pc, excess) };
+        // A trigger whose action is the debugger stops the machine as a breakpoint does (and, like one, lets
+        // the resumed instruction run).
+        if fired == Some(TriggerAction::Debugger) && !bps.guest_triggers_suspended {
+            if resuming {
+                bps.skip_once = None;
+            } else {
+                core.hart.pc = pc;
+                return (avail - 1 - it.len(), Some(SliceExit::Breakpoint));
+            }
+        }
+        let result = if fired == Some(TriggerAction::Exception) {
+            Err(Exception::new(cause::BREAKPOINT, 0))
+        } else {
+            execute(core, plat, insn, pc, excess)
+        };
         if watched && result.is_ok() {
             core.hart.csr.triggers.retired(privilege);
         }

@@ -40,6 +40,9 @@ pub struct Breakpoints {
     pub addrs: std::collections::BTreeSet<u64>,
     /// Do not stop at the breakpoint at the current pc once (resuming from it).
     pub skip_once: Option<u64>,
+    /// While the debugger's stops are suspended (a seek), a guest's trigger that asks for the debugger does not
+    /// stop the machine either.
+    pub guest_triggers_suspended: bool,
 }
 
 impl Breakpoints {

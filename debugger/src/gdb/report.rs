@@ -105,7 +105,7 @@ impl GdbServer {
                     return Reported::Ignored;
                 }
             },
-            (&StopEvent::Breakpoint { hart, .. }, _) => {
+            (&StopEvent::Breakpoint { hart, pc }, _) => {
                 if let Resume::Step { hart: h, from } = session.debug.resume {
                     // The stepping hart sits on a breakpoint it has not executed yet: step over it (the engine
                     // lets it pass on the next run).
@@ -114,7 +114,13 @@ impl GdbServer {
                     }
                 }
                 session.debug.current = hart;
-                MultiThreadStopReason::SwBreak(tid(hart))
+                if session.machine.breakpoints().contains(&pc) {
+                    MultiThreadStopReason::SwBreak(tid(hart))
+                } else {
+                    // The guest's own trigger asked for the debugger: gdb would take a software-breakpoint stop
+                    // where it set none for a breakpoint it removed, and resume; a SIGTRAP it shows.
+                    MultiThreadStopReason::SignalWithThread { tid: tid(hart), signal: Signal::SIGTRAP }
+                }
             }
             (&StopEvent::Watchpoint { hart, watchpoint, addr, .. }, direction) => {
                 session.debug.current = hart;

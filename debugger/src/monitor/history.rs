@@ -84,10 +84,17 @@ pub fn first_exec(m: &mut Monitor<'_>, args: &[&str]) -> Result<String, String> 
         let end = known_end(history);
         history.seek(machine, 0);
         machine.add_breakpoint(pc);
-        if let TimelineStop::Machine(StopReason::Breakpoint { hart, .. }) = history.run(machine, end) {
-            let place = crate::symbols::describe(q.symbols, pc).map_or(String::new(), |d| format!(" <{d}>"));
-            let at = machine.icount();
-            return Ok(format!("first executed at instruction {at} by hart {hart}: {pc:#x}{place}\n"));
+        while machine.icount() < end {
+            match history.run(machine, end - machine.icount()) {
+                TimelineStop::Machine(StopReason::Breakpoint { hart, pc: stopped }) if stopped == pc => {
+                    let place = crate::symbols::describe(q.symbols, pc).map_or(String::new(), |d| format!(" <{d}>"));
+                    let at = machine.icount();
+                    return Ok(format!("first executed at instruction {at} by hart {hart}: {pc:#x}{place}\n"));
+                }
+                // A guest's trigger that asks for the debugger stops the run elsewhere: run on past it.
+                TimelineStop::Machine(StopReason::Breakpoint { .. }) => {}
+                _ => break,
+            }
         }
         Ok(format!("{pc:#x} is never executed up to instruction {}\n", machine.icount()))
     })

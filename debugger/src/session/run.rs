@@ -210,7 +210,8 @@ impl Session {
                 self.machine.reset();
                 None
             }
-            // Only debuggers set breakpoints and watchpoints, and they take their stops.
+            // Debuggers set breakpoints and watchpoints and take their stops; one that reaches here is a guest's
+            // trigger asking for a debugger that is not there, and the run ends at it.
             StopEvent::Breakpoint { hart, pc } => {
                 say(frontends, &format!("rewind: hart {hart} stopped at breakpoint {pc:#x}"));
                 Some(0)

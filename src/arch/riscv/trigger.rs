@@ -7,13 +7,24 @@
 //!   before the instruction runs, with `xtval` 0, as QEMU writes it.
 //! - **The full one** (`sdtrig=on`, in `-cpu max`), after the Sdtrig 1.0 specification: every match type
 //!   (equal, NAPOT, >=, <, the two masks and their negations), chains, `hit` bits, the `icount` trigger and
-//!   `tcontrol`'s M-mode enable. Only action 0 (the breakpoint exception) exists: there is no Debug Mode (Sdext).
+//!   `tcontrol`'s M-mode enable. A trigger's action is 0, the breakpoint exception, or 1, which without Debug Mode
+//!   (Sdext) means here what it means to a hart with an external debugger: the machine stops for rewind's
+//!   debugger, as at a breakpoint gdb set.
 
 use super::decode::{Insn, Op};
 use serde::{Deserialize, Serialize};
 
 /// How many triggers there are (QEMU 7.2's number).
 pub const COUNT: usize = 2;
+
+/// What a trigger that fires does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Raise a breakpoint exception before the instruction.
+    Exception,
+    /// Stop the machine for the debugger before the instruction (action 1, "enter Debug Mode").
+    Debugger,
+}
 
 /// Which trigger module the hart has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,6 +53,9 @@ const MCONTROL6_FIELDS: u64 = (1 << 24) | (1 << 23) | M | S | U | EXECUTE | STOR
 const ANY_SIZE: u64 = 8;
 
 // The full module's further fields.
+/// `mcontrol`/`mcontrol6`'s action (bits 15..12) and `icount`'s (bits 5..0): 1 is "enter the debugger".
+const ACTION_SHIFT: u32 = 12;
+const ICOUNT_ACTION: u64 = 0x3f;
 const CHAIN: u64 = 1 << 11;
 const MATCH_SHIFT: u32 = 7;
 const MATCH: u64 = 0xf << MATCH_SHIFT;
@@ -132,9 +146,13 @@ impl Triggers {
                 let matching = if legal_match((value & MATCH) >> MATCH_SHIFT) { value & MATCH } else { 0 };
                 // The last trigger has nothing to chain to.
                 let chain = if i + 1 < COUNT { value & CHAIN } else { 0 };
-                (value & fields) | extra | matching | chain
+                let action = if (value >> ACTION_SHIFT) & 0xf == 1 { 1 << ACTION_SHIFT } else { 0 };
+                (value & fields) | extra | matching | chain | action
             }
-            (Module::Full, ICOUNT) => value & (ICOUNT_HIT | COUNT_MASK | ICOUNT_M | PENDING | ICOUNT_S | ICOUNT_U),
+            (Module::Full, ICOUNT) => {
+                let action = u64::from(value & ICOUNT_ACTION == 1);
+                (value & (ICOUNT_HIT | COUNT_MASK | ICOUNT_M | PENDING | ICOUNT_S | ICOUNT_U)) | action
+            }
             (Module::Full, 0 | DISABLED) => 0,
             _ => return,
         };
@@ -179,15 +197,25 @@ impl Triggers {
     /// `mstatus.MPP`: 0 U, 1 S, 3 M) with integer registers `x`: an execute trigger on `pc`, a load or store
     /// trigger on the bytes the instruction would access, or an `icount` trigger whose count ran out. `reserved`:
     /// the hart holds a reservation, so a store-conditional would store (one that fails accesses nothing, as in
-    /// QEMU). The full module sets the `hit` bits of the triggers that fired.
-    pub fn fire(&mut self, module: Module, privilege: u8, insn: &Insn, pc: u64, x: &[u64; 32], reserved: bool) -> bool {
-        // tcontrol.mte: in M mode, triggers fire only while it is set (the full module only).
-        if module == Module::Full && privilege == 3 && self.tcontrol & MTE == 0 {
-            return false;
-        }
+    /// QEMU). The full module sets the `hit` bits of the triggers that fired; when triggers with both actions fire,
+    /// the debugger's wins.
+    pub fn fire(
+        &mut self,
+        module: Module,
+        privilege: u8,
+        insn: &Insn,
+        pc: u64,
+        x: &[u64; 32],
+        reserved: bool,
+    ) -> Option<Action> {
         let access = data_access(insn, x).filter(|_| reserved || !matches!(insn.op, Op::ScW | Op::ScD));
+        // tcontrol.mte: in M mode, triggers that raise exceptions fire only while it is set (full module).
+        let unwatched_machine = module == Module::Full && privilege == 3 && self.tcontrol & MTE == 0;
         let matched: [bool; COUNT] = std::array::from_fn(|i| {
             let t = self.tdata1[i];
+            if unwatched_machine && action_of(t) == Action::Exception {
+                return false;
+            }
             match t >> TYPE_SHIFT {
                 ICOUNT => t & PENDING != 0 && t & icount_mode(privilege) != 0,
                 MCONTROL | MCONTROL6 => address_matches(t, self.tdata2[i], privilege, pc, access),
@@ -195,10 +223,11 @@ impl Triggers {
             }
         });
         if module == Module::Qemu72 {
-            return matched.iter().any(|&m| m);
+            return matched.iter().any(|&m| m).then_some(Action::Exception);
         }
-        // A chain fires when every trigger in it matches; a trigger with `chain` set does not fire alone.
-        let mut fired = false;
+        // A chain fires when every trigger in it matches, with its last trigger's action; a trigger with `chain`
+        // set does not fire alone.
+        let mut fired = None;
         let mut start = 0;
         while start < COUNT {
             let mut end = start;
@@ -206,7 +235,9 @@ impl Triggers {
                 end += 1;
             }
             if matched[start..=end].iter().all(|&m| m) {
-                fired = true;
+                if fired != Some(Action::Debugger) {
+                    fired = Some(action_of(self.tdata1[end]));
+                }
                 for t in &mut self.tdata1[start..=end] {
                     *t |= hit_bit(*t >> TYPE_SHIFT);
                     if *t >> TYPE_SHIFT == ICOUNT {
@@ -222,11 +253,12 @@ impl Triggers {
     /// An instruction retired at `privilege`: each `icount` trigger counting in that mode counts it, and one
     /// that reaches zero becomes pending (it fires before the next instruction in a mode it names).
     pub fn retired(&mut self, privilege: u8) {
-        if privilege == 3 && self.tcontrol & MTE == 0 {
-            return;
-        }
+        let unwatched_machine = privilege == 3 && self.tcontrol & MTE == 0;
         for t in &mut self.tdata1 {
-            if *t >> TYPE_SHIFT != ICOUNT || *t & icount_mode(privilege) == 0 {
+            if *t >> TYPE_SHIFT != ICOUNT
+                || *t & icount_mode(privilege) == 0
+                || (unwatched_machine && action_of(*t) == Action::Exception)
+            {
                 continue;
             }
             let count = (*t & COUNT_MASK) >> COUNT_SHIFT;
@@ -238,6 +270,15 @@ impl Triggers {
                 *t |= PENDING;
             }
         }
+    }
+}
+
+fn action_of(t: u64) -> Action {
+    let action = if t >> TYPE_SHIFT == ICOUNT { t & ICOUNT_ACTION } else { (t >> ACTION_SHIFT) & 0xf };
+    if action == 1 {
+        Action::Debugger
+    } else {
+        Action::Exception
     }
 }
 
@@ -343,6 +384,20 @@ mod tests {
     use crate::arch::riscv::decode::decode;
     use Module::{Full, Qemu72};
 
+    impl Triggers {
+        fn fires(
+            &mut self,
+            module: Module,
+            privilege: u8,
+            insn: &Insn,
+            pc: u64,
+            x: &[u64; 32],
+            reserved: bool,
+        ) -> bool {
+            self.fire(module, privilege, insn, pc, x, reserved) == Some(Action::Exception)
+        }
+    }
+
     #[test]
     fn tdata1_keeps_what_qemu_keeps_and_ignores_types_it_lacks() {
         let mut t = Triggers::default();
@@ -388,16 +443,16 @@ mod tests {
         t.write_tdata2(0x100c);
         t.write_tdata1((MCONTROL << 60) | M | STORE, Qemu72);
         assert!(t.armed());
-        assert!(t.fire(Qemu72, 3, &sd, 0, &x, false), "8 bytes at 0x1008 cover 0x100c");
-        assert!(!t.fire(Qemu72, 1, &sd, 0, &x, false), "M only");
-        assert!(!t.fire(Qemu72, 3, &lw, 0, &x, false), "a load, not a store");
+        assert!(t.fires(Qemu72, 3, &sd, 0, &x, false), "8 bytes at 0x1008 cover 0x100c");
+        assert!(!t.fires(Qemu72, 1, &sd, 0, &x, false), "M only");
+        assert!(!t.fires(Qemu72, 3, &lw, 0, &x, false), "a load, not a store");
         t.write_tdata1((MCONTROL << 60) | M | LOAD | (1 << SIZELO_SHIFT), Qemu72);
-        assert!(!t.fire(Qemu72, 3, &lw, 0, &x, false), "lw covers 0x1004..0x1008");
+        assert!(!t.fires(Qemu72, 3, &lw, 0, &x, false), "lw covers 0x1004..0x1008");
         t.write_tdata2(0x1007);
-        assert!(t.fire(Qemu72, 3, &lw, 0, &x, false));
+        assert!(t.fires(Qemu72, 3, &lw, 0, &x, false));
         t.write_tdata1((MCONTROL6 << 60) | S | U | EXECUTE, Qemu72);
         t.write_tdata2(0x8000);
-        assert!(t.fire(Qemu72, 0, &lw, 0x8000, &x, false) && !t.fire(Qemu72, 0, &lw, 0x8004, &x, false));
+        assert!(t.fires(Qemu72, 0, &lw, 0x8000, &x, false) && !t.fires(Qemu72, 0, &lw, 0x8004, &x, false));
     }
 
     #[test]
@@ -426,16 +481,16 @@ mod tests {
         t.write_select(1);
         t.write_tdata2(0x3000);
         t.write_tdata1((MCONTROL6 << 60) | (3 << MATCH_SHIFT) | M | EXECUTE, Full);
-        assert!(!t.fire(Full, 3, &nop, 0x1000, &x, false));
-        assert!(!t.fire(Full, 3, &nop, 0x3000, &x, false));
+        assert!(!t.fires(Full, 3, &nop, 0x1000, &x, false));
+        assert!(!t.fires(Full, 3, &nop, 0x3000, &x, false));
         assert_eq!(t.tdata1[0] & MCONTROL6_HIT0, 0);
-        assert!(t.fire(Full, 3, &nop, 0x2ffc, &x, false));
+        assert!(t.fires(Full, 3, &nop, 0x2ffc, &x, false));
         assert!(t.tdata1[0] & MCONTROL6_HIT0 != 0 && t.tdata1[1] & MCONTROL6_HIT0 != 0);
         // Without mte, M mode is not watched; a trap into M clears it and mret brings it back.
         t.enter_machine_trap();
-        assert!(!t.fire(Full, 3, &nop, 0x2ffc, &x, false));
+        assert!(!t.fires(Full, 3, &nop, 0x2ffc, &x, false));
         t.machine_return();
-        assert!(t.fire(Full, 3, &nop, 0x2ffc, &x, false));
+        assert!(t.fires(Full, 3, &nop, 0x2ffc, &x, false));
     }
 
     #[test]
@@ -448,11 +503,11 @@ mod tests {
         t.retired(1); // S mode: not counted
         t.retired(0);
         t.retired(0);
-        assert!(!t.fire(Full, 0, &nop, 0, &x, false));
+        assert!(!t.fires(Full, 0, &nop, 0, &x, false));
         t.retired(0);
         assert_eq!(t.tdata1() & (COUNT_MASK | PENDING), PENDING);
-        assert!(!t.fire(Full, 1, &nop, 0, &x, false), "pending, but S is not a mode it names");
-        assert!(t.fire(Full, 0, &nop, 0, &x, false));
+        assert!(!t.fires(Full, 1, &nop, 0, &x, false), "pending, but S is not a mode it names");
+        assert!(t.fires(Full, 0, &nop, 0, &x, false));
         assert_eq!(t.tdata1() & (PENDING | ICOUNT_HIT), ICOUNT_HIT);
         assert!(!t.armed(), "spent");
     }
