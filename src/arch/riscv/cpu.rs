@@ -106,6 +106,10 @@ pub struct CpuConfig {
     pub pmu_counters: u8,
     /// Whether the hart has Sdtrig's trigger module (QEMU's `debug`).
     pub debug: bool,
+    /// The vector registers' width and the widest element, in bits (QEMU's `vlen` and `elen`): kept for the
+    /// vector extension, which rewind does not have yet.
+    pub vlen: u16,
+    pub elen: u8,
     pub mvendorid: u64,
     pub marchid: u64,
     pub mimpid: u64,
@@ -115,8 +119,16 @@ impl Default for CpuConfig {
     /// QEMU 7.2's `rv64`, less the hypervisor extension.
     fn default() -> CpuConfig {
         let version = QEMU_VERSION_ID;
-        let mut cpu =
-            CpuConfig { extensions: 0, pmu_counters: 16, debug: true, mvendorid: 0, marchid: version, mimpid: version };
+        let mut cpu = CpuConfig {
+            extensions: 0,
+            pmu_counters: 16,
+            debug: true,
+            vlen: 128,
+            elen: 64,
+            mvendorid: 0,
+            marchid: version,
+            mimpid: version,
+        };
         for info in EXTENSIONS {
             cpu.set(info.extension, info.qemu_default);
         }
@@ -264,6 +276,23 @@ impl CpuConfig {
                     u8::try_from(n).ok().filter(|n| *n <= MAX_PMU_COUNTERS).ok_or_else(|| bad(COUNTERS))?;
             }
             "debug" => self.debug = flag()?,
+            // QEMU 7.2's limits: powers of two, VLEN from 128 to 1024 and ELEN from 8 to 64.
+            "vlen" => {
+                const WIDTHS: &str = "a power of two from 128 to 1024";
+                let n = number(WIDTHS)?;
+                self.vlen = u16::try_from(n)
+                    .ok()
+                    .filter(|n| n.is_power_of_two() && (128..=1024).contains(n))
+                    .ok_or_else(|| bad(WIDTHS))?;
+            }
+            "elen" => {
+                const WIDTHS: &str = "a power of two from 8 to 64";
+                let n = number(WIDTHS)?;
+                self.elen = u8::try_from(n)
+                    .ok()
+                    .filter(|n| n.is_power_of_two() && (8..=64).contains(n))
+                    .ok_or_else(|| bad(WIDTHS))?;
+            }
             "mvendorid" => self.mvendorid = number("a number")?,
             "marchid" => self.marchid = number("a number")?,
             "mimpid" => self.mimpid = number("a number")?,
@@ -371,6 +400,8 @@ impl CpuConfig {
             "Sdtrig as QEMU 7.2 has it: two address triggers (tselect, tdata1-3, tinfo)",
         ));
         list.push(("pmu-num".into(), self.pmu_counters.to_string(), "mhpmcounter3.. that exist (0 to 29)"));
+        list.push(("vlen".into(), self.vlen.to_string(), "vector register width in bits (for V, which rewind lacks)"));
+        list.push(("elen".into(), self.elen.to_string(), "widest vector element in bits (for V)"));
         list.push(("mvendorid".into(), self.mvendorid.to_string(), "the vendor ID CSR"));
         list.push(("marchid".into(), self.marchid.to_string(), "the architecture ID CSR"));
         list.push(("mimpid".into(), self.mimpid.to_string(), "the implementation ID CSR"));
@@ -445,6 +476,12 @@ mod tests {
         let minimal = CpuConfig::parse("rv64,zfhmin=on").unwrap();
         assert!(minimal.executes_insn(&fcvt_s_h) && !minimal.executes_insn(&fadd_h));
         assert!(zfh.executes_insn(&fadd_h) && !CpuConfig::default().executes_insn(&fcvt_s_h));
+        // The vector widths are kept for V, within QEMU 7.2's limits.
+        let wide = CpuConfig::parse("rv64,vlen=512,elen=32").unwrap();
+        assert_eq!((wide.vlen, wide.elen, CpuConfig::default().vlen), (512, 32, 128));
+        for bad in ["rv64,vlen=100", "rv64,vlen=2048", "rv64,elen=128", "rv64,elen=0", "rv64,vlen=x"] {
+            assert!(matches!(CpuConfig::parse(bad), Err(CpuSpecError::BadValue { .. })), "{bad}");
+        }
     }
 
     #[test]

@@ -162,7 +162,7 @@ impl Mmu {
         let result = if mode == 0 || eff == Priv::Machine {
             Ok(va)
         } else {
-            self.walk(hart, plat, &rules, va, access, eff, mode)
+            self.walk(hart, plat, &rules, va, access, eff, mode).and_then(|gpa| Self::g_stage(gpa, access, va))
         };
         // An access never crosses its page here (misaligned ones come byte by byte): the page's verdict holds.
         let whole_page = result.as_ref().is_ok_and(|&pa| rules.page_allowed(pa, access, eff));
@@ -206,6 +206,14 @@ impl Mmu {
         None
     }
 
+    /// The second stage of two-stage translation: where the hypervisor extension's G-stage (`hgatp`) will map a
+    /// guest-physical address to a physical one, for the address the first stage produced and for every address
+    /// its page-table walk reads. rewind has no H yet, so guest-physical is physical.
+    #[inline(always)]
+    fn g_stage(gpa: u64, _access: Access, _va: u64) -> Result<u64, Exception> {
+        Ok(gpa)
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn walk(
         &mut self,
@@ -229,7 +237,7 @@ impl Mmu {
         let mut table = (hart.csr.satp & ((1 << 44) - 1)) << 12;
         for level in (0..levels).rev() {
             let vpn_i = (va >> (12 + 9 * level)) & 0x1ff;
-            let pte_addr = table + vpn_i * 8;
+            let pte_addr = Self::g_stage(table + vpn_i * 8, Access::Load, va)?;
             // Page-table reads are checked by PMP as supervisor loads.
             let table_page = pte_addr >> 12;
             if self.readable_table[level as usize] != table_page {
