@@ -339,6 +339,9 @@ impl Machine {
             if core.hart.update_timer(now) {
                 self.plat.signals.note_hart_raise(core.hart.id, crate::arch::riscv::mip::STIP);
             }
+            if core.hart.check_counter_overflow() {
+                self.plat.signals.note_hart_raise(core.hart.id, crate::arch::riscv::mip::LCOFIP);
+            }
         }
     }
 

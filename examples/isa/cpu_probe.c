@@ -30,6 +30,7 @@ int main(void) {
     report("zawrs wrs.sto", TRY(".word 0x01d00073"));
     report("smstateen mstateen0", TRY("csrr t0, mstateen0"));
     report("sdtrig tcontrol", TRY("csrr t0, tcontrol"));
+    report("sscofpmf scountovf", TRY("csrr t0, scountovf"));
     csr_set(mstatus, MSTATUS_FS);
     report("zfa fli.d", TRY(".insn r 0x53, 0, 0x79, ft0, x16, x1")); /* fli.d ft0, 1.0 */
     report("mhpmcounter3", TRY("csrr t0, mhpmcounter3"));

@@ -6,7 +6,8 @@ use super::Monitor;
 use std::fmt::Write;
 
 /// The names of the RISC-V local interrupt lines (`mip` bits), for `info irq`.
-const LOCAL_LINES: [(usize, &str); 6] = [(1, "SSIP"), (3, "MSIP"), (5, "STIP"), (7, "MTIP"), (9, "SEIP"), (11, "MEIP")];
+const LOCAL_LINES: [(usize, &str); 7] =
+    [(1, "SSIP"), (3, "MSIP"), (5, "STIP"), (7, "MTIP"), (9, "SEIP"), (11, "MEIP"), (13, "LCOFIP")];
 
 /// How often each interrupt line went high since the machine started, as QEMU's `info irq` prints its statistics:
 /// the platform lines (the PLIC's sources), then each hart's local lines.

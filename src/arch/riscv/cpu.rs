@@ -40,6 +40,7 @@ pub enum Extension {
     Zfa,
     Smstateen,
     Sdtrig,
+    Sscofpmf,
 }
 
 /// An extension's names and default, in the canonical order of the ISA string.
@@ -84,6 +85,7 @@ pub const EXTENSIONS: &[ExtensionInfo] = &[
     ext(Extension::Zkt, "zkt", false, "data-independent execution time (every instruction here)"),
     ext(Extension::Sdtrig, "sdtrig", false, "the full trigger module: every match type, chains, icount, tcontrol"),
     ext(Extension::Smstateen, "smstateen", false, "state-enable CSRs (mstateen0-3, sstateen0-3)"),
+    ext(Extension::Sscofpmf, "sscofpmf", false, "counter-overflow interrupts and mode filtering (scountovf)"),
     ext(Extension::Sstc, "sstc", true, "the supervisor timer (stimecmp)"),
     ext(Extension::Svinval, "svinval", false, "fine-grained TLB invalidation (sinval.vma, ...)"),
     ext(Extension::Svnapot, "svnapot", false, "64 KiB NAPOT pages"),
@@ -202,7 +204,6 @@ const LACKING: &[(&str, &str)] = &[
     ("h", "rewind has no hypervisor extension yet"),
     ("v", "rewind has no vector extension yet"),
     ("e", "rewind's hart is RV64I, not RV64E"),
-    ("sscofpmf", "rewind has no counter-overflow interrupts (Sscofpmf) yet"),
     ("zbkb", "rewind has no scalar-crypto bit manipulation yet"),
 ];
 
@@ -490,7 +491,7 @@ mod tests {
         assert_eq!(
             max.isa_string(),
             "rv64imafdc_zicbom_zicbop_zicboz_zicond_zicsr_zifencei_zihintntl_zihintpause_zawrs_zfa_zfh_zfhmin_zcb_zba_zbb_zbc_zbs_\
-             zkt_sdtrig_smstateen_sstc_svinval_svnapot_svpbmt"
+             zkt_sdtrig_smstateen_sscofpmf_sstc_svinval_svnapot_svpbmt"
         );
         assert!(max.executes(Op::CzeroEqz) && max.executes(Op::CboZero) && max.executes(Op::SinvalVma));
         assert_eq!(max.device_tree_properties(), [("riscv,cbom-block-size", 64), ("riscv,cboz-block-size", 64)]);

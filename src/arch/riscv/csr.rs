@@ -26,6 +26,8 @@ pub const SCAUSE: u16 = 0x142;
 pub const STVAL: u16 = 0x143;
 pub const SIP: u16 = 0x144;
 pub const STIMECMP: u16 = 0x14d;
+/// Sscofpmf's read-only view of the HPM counters' overflow bits.
+pub const SCOUNTOVF: u16 = 0xda0;
 pub const SATP: u16 = 0x180;
 pub const MSTATUS: u16 = 0x300;
 pub const MISA: u16 = 0x301;
@@ -188,6 +190,12 @@ pub fn read(hart: &Hart, csr: u16, env: &CsrEnv) -> Result<u64, Exception> {
         SCAUSE => c.scause,
         STVAL => c.stval,
         STIMECMP if stimecmp_allowed(hart) => c.stimecmp,
+        SCOUNTOVF if hart.cpu.has(Extension::Sscofpmf) => {
+            let overflowed = c.mhpmevent.iter().enumerate().fold(0, |bits, (i, e)| bits | ((e >> 63) << (i + 3)));
+            // S mode sees the bits mcounteren lets it see.
+            let visible = if hart.privilege == Priv::Machine { !0 } else { c.mcounteren };
+            overflowed & existing_counters(hart) & visible
+        }
         SIP => (c.mip | env.external_irqs) & c.mideleg,
         SATP => {
             if hart.privilege == Priv::Supervisor && c.mstatus & mstatus::TVM != 0 {
@@ -258,6 +266,7 @@ pub fn write(hart: &mut Hart, csr: u16, value: u64, env: &CsrEnv) -> Result<CsrE
                 return Err(illegal());
             }
             hart.set_counter(index, value);
+            hart.replan_counter_overflow();
             return Ok(CsrEffect::default());
         }
         MCOUNTINHIBIT => {
@@ -308,7 +317,8 @@ pub fn write(hart: &mut Hart, csr: u16, value: u64, env: &CsrEnv) -> Result<CsrE
         _ => {}
     }
     // With Sstc enabled, STIP is the timer's comparison and no software's to write.
-    let mip_writable = if hart.sstc_enabled() { MIP_SW_WRITABLE & !STIP } else { MIP_SW_WRITABLE };
+    let lcofi = if hart.cpu.has(Extension::Sscofpmf) { crate::arch::riscv::mip::LCOFIP } else { 0 };
+    let mip_writable = (if hart.sstc_enabled() { MIP_SW_WRITABLE & !STIP } else { MIP_SW_WRITABLE }) | lcofi;
     let mut effect = CsrEffect::default();
     let c = &mut hart.csr;
     match csr {
@@ -331,7 +341,7 @@ pub fn write(hart: &mut Hart, csr: u16, value: u64, env: &CsrEnv) -> Result<CsrE
         SCAUSE => c.scause = value,
         STVAL => c.stval = value,
         SIP => {
-            let mask = c.mideleg & crate::arch::riscv::mip::SSIP;
+            let mask = c.mideleg & (crate::arch::riscv::mip::SSIP | lcofi);
             c.mip = (c.mip & !mask) | (value & mask);
         }
         SATP => {
@@ -350,8 +360,8 @@ pub fn write(hart: &mut Hart, csr: u16, value: u64, env: &CsrEnv) -> Result<CsrE
         MSTATUS => effect.flush_tlb = write_mstatus(c, value),
         MISA => {}
         MEDELEG => c.medeleg = value & 0xb3ff, // every exception except ecall-from-M and reserved causes
-        MIDELEG => c.mideleg = value & S_INTERRUPTS,
-        MIE => c.mie = value & ALL_INTERRUPTS,
+        MIDELEG => c.mideleg = value & (S_INTERRUPTS | lcofi),
+        MIE => c.mie = value & (ALL_INTERRUPTS | lcofi),
         MTVEC => c.mtvec = legal_tvec(value),
         MCOUNTEREN => c.mcounteren = value & 0xffff_ffff,
         MSCRATCH => c.mscratch = value,

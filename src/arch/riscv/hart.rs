@@ -151,6 +151,13 @@ pub mod event {
     pub const INSTRUCTIONS: u64 = 2;
     /// The event selector's bits (the top byte holds Sscofpmf's overflow and mode-inhibit flags).
     pub const SELECTOR: u64 = (1 << 56) - 1;
+    /// Sscofpmf: the counter overflowed (and raised its interrupt, which it does again only once this is clear).
+    pub const OF: u64 = 1 << 63;
+    /// Sscofpmf: the counter does not count in M, S or U mode.
+    pub const MINH: u64 = 1 << 62;
+    pub const SINH: u64 = 1 << 61;
+    pub const UINH: u64 = 1 << 60;
+    pub const MODE_INHIBITS: u64 = MINH | SINH | UINH;
 }
 
 /// `menvcfg` fields.
@@ -186,6 +193,9 @@ pub struct Hart {
     pub wfi: bool,
     /// Instructions this hart has executed (including ones that trapped).
     pub icount: u64,
+    /// Sscofpmf: the instruction count at which the first watched HPM counter wraps (u64::MAX for none). A slice
+    /// ends there, so the overflow interrupt comes at that instruction.
+    pub overflow_at: u64,
     /// Not architectural: a heuristic for the recorder's failure detection. Neither saved, hashed nor compared.
     #[serde(skip)]
     pub faults: FaultStreak,
@@ -231,6 +241,7 @@ impl Hart {
             reservation: None,
             wfi: false,
             icount: 0,
+            overflow_at: u64::MAX,
             faults: FaultStreak::default(),
         }
     }
@@ -242,11 +253,81 @@ impl Hart {
         }
         match index {
             0 | 2 => true,
-            _ => matches!(
-                self.csr.mhpmevent.get(index.wrapping_sub(3)).map(|e| e & event::SELECTOR),
-                Some(event::CYCLES | event::INSTRUCTIONS)
-            ),
+            _ => self.csr.mhpmevent.get(index.wrapping_sub(3)).is_some_and(|&e| {
+                matches!(e & event::SELECTOR, event::CYCLES | event::INSTRUCTIONS) && e & self.mode_inhibit() == 0
+            }),
         }
+    }
+
+    /// Sscofpmf's `mhpmevent` bit that stops a counter in the current privilege level (none without it).
+    fn mode_inhibit(&self) -> u64 {
+        if !self.cpu.has(Extension::Sscofpmf) {
+            return 0;
+        }
+        match self.privilege {
+            Priv::Machine => event::MINH,
+            Priv::Supervisor => event::SINH,
+            Priv::User => event::UINH,
+        }
+    }
+
+    /// Before the privilege level changes: counters that count in some modes only start new spans, so what they
+    /// counted so far stays theirs.
+    fn rebase_mode_filtered_counters(&mut self) {
+        if self.csr.mhpmevent.iter().any(|e| e & event::MODE_INHIBITS != 0) && self.cpu.has(Extension::Sscofpmf) {
+            for i in 3..self.csr.counters.len() {
+                self.set_counter(i, self.counter(i));
+            }
+        }
+    }
+
+    /// Plans [`Hart::overflow_at`] again after the counters, their events or the privilege level changed.
+    pub fn replan_counter_overflow(&mut self) {
+        if self.cpu.has(Extension::Sscofpmf) {
+            let n = self.instructions_to_counter_overflow();
+            self.overflow_at = n.map_or(u64::MAX, |n| self.icount.saturating_add(n));
+        }
+    }
+
+    /// Sscofpmf: how many more instructions until the first HPM counter that counts now, and has not
+    /// overflowed yet, wraps to zero.
+    fn instructions_to_counter_overflow(&self) -> Option<u64> {
+        if !self.cpu.has(Extension::Sscofpmf) {
+            return None;
+        }
+        (3..self.csr.counters.len())
+            .filter(|&i| self.overflow_watched(i))
+            .map(|i| self.counter(i).wrapping_neg())
+            .filter(|&n| n != 0)
+            .min()
+    }
+
+    /// Whether counter `index` counts now and would raise an overflow interrupt (its `OF` is clear).
+    fn overflow_watched(&self, index: usize) -> bool {
+        self.counting(index) && self.csr.mhpmevent.get(index - 3).is_some_and(|e| e & event::OF == 0)
+    }
+
+    /// Sscofpmf: sets `OF` and `mip.LCOFIP` for each counter that wrapped in its current span; true if one did.
+    pub fn check_counter_overflow(&mut self) -> bool {
+        if !self.cpu.has(Extension::Sscofpmf) {
+            return false;
+        }
+        let mut raised = false;
+        for i in 3..self.csr.counters.len() {
+            let c = self.csr.counters[i];
+            let wrapped = c.value != 0 && self.icount.wrapping_sub(c.since) >= c.value.wrapping_neg();
+            if self.overflow_watched(i) && wrapped {
+                // A new span from here, so the wrap is not seen again once software clears OF.
+                self.set_counter(i, self.counter(i));
+                if let Some(e) = self.csr.mhpmevent.get_mut(i - 3) {
+                    *e |= event::OF;
+                }
+                self.csr.mip |= super::mip::LCOFIP;
+                raised = true;
+            }
+        }
+        self.replan_counter_overflow();
+        raised
     }
 
     /// The value of counter `index` now. Cycles are instructions: one instruction per cycle.
@@ -273,6 +354,7 @@ impl Hart {
         for (i, v) in values.into_iter().enumerate() {
             self.set_counter(i, v);
         }
+        self.replan_counter_overflow();
     }
 
     /// The privileged spec's two-level enables (`mcounteren`/`scounteren`, `menvcfg`/`senvcfg`): whether `bits` of
@@ -353,6 +435,7 @@ impl Hart {
             }
         }
         self.drop_reservation_at_mode_switch();
+        self.rebase_mode_filtered_counters();
         let deleg = if interrupt { self.csr.mideleg } else { self.csr.medeleg };
         let to_s = self.privilege <= Priv::Supervisor && (deleg >> cause) & 1 == 1;
         let cause_value = cause | if interrupt { 1 << 63 } else { 0 };
@@ -377,6 +460,7 @@ impl Hart {
             self.pc = trap_vector(self.csr.mtvec, cause, interrupt);
             self.csr.triggers.enter_machine_trap();
         }
+        self.replan_counter_overflow();
     }
 
     /// What happens at every trap and trap return besides the privilege change: the hart's LR reservation goes
@@ -388,6 +472,7 @@ impl Hart {
     /// `mret`: priv spec 3.3.2.
     pub fn mret(&mut self) {
         self.drop_reservation_at_mode_switch();
+        self.rebase_mode_filtered_counters();
         let st = self.csr.mstatus;
         let mpp = Priv::from_bits(st >> mstatus::MPP_SHIFT);
         let mie = if st & mstatus::MPIE != 0 { mstatus::MIE } else { 0 };
@@ -399,21 +484,24 @@ impl Hart {
         self.privilege = mpp;
         self.pc = self.csr.mepc;
         self.csr.triggers.machine_return();
+        self.replan_counter_overflow();
     }
 
     /// `sret`.
     pub fn sret(&mut self) {
         self.drop_reservation_at_mode_switch();
+        self.rebase_mode_filtered_counters();
         let st = self.csr.mstatus;
         let spp = if st & mstatus::SPP != 0 { Priv::Supervisor } else { Priv::User };
         let sie = if st & mstatus::SPIE != 0 { mstatus::SIE } else { 0 };
         self.csr.mstatus = (st & !(mstatus::SIE | mstatus::SPP | mstatus::MPRV)) | sie | mstatus::SPIE;
         self.privilege = spp;
         self.pc = self.csr.sepc;
+        self.replan_counter_overflow();
     }
 
     /// The interrupt to take now, if any, given the device-driven pending bits `external` (priv spec 3.1.9:
-    /// MEI, MSI, MTI, SEI, SSI, STI in that order).
+    /// MEI, MSI, MTI, SEI, SSI, STI in that order, then Sscofpmf's LCOFI).
     pub fn pending_interrupt(&self, external: u64) -> Option<u64> {
         let pending = (self.csr.mip | external) & self.csr.mie;
         if pending == 0 {
@@ -425,7 +513,7 @@ impl Hart {
             self.privilege < Priv::Supervisor || (self.privilege == Priv::Supervisor && st & mstatus::SIE != 0);
         let m_pending = pending & !self.csr.mideleg;
         let s_pending = pending & self.csr.mideleg;
-        let pick = |set: u64| [11u64, 3, 7, 9, 1, 5].into_iter().find(|bit| set & (1 << bit) != 0);
+        let pick = |set: u64| [11u64, 3, 7, 9, 1, 5, 13].into_iter().find(|bit| set & (1 << bit) != 0);
         if m_enabled && m_pending != 0 {
             return pick(m_pending);
         }
@@ -526,6 +614,41 @@ impl crate::arch::ArchHart for Hart {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_overflowing_counter_is_planned_raised_once_and_filtered_by_mode() {
+        let mut h = Hart::with_cpu(0, 0, CpuConfig::parse("rv64,sscofpmf=on").unwrap());
+        h.change_counting(|c| c.mhpmevent[0] = event::INSTRUCTIONS);
+        h.set_counter(3, 10u64.wrapping_neg());
+        h.replan_counter_overflow();
+        assert_eq!(h.overflow_at, 10);
+        h.icount = 9;
+        assert!(!h.check_counter_overflow());
+        h.icount = 10;
+        assert!(h.check_counter_overflow());
+        assert_eq!(h.csr.mhpmevent[0], event::OF | event::INSTRUCTIONS);
+        assert_eq!(h.csr.mip & super::super::mip::LCOFIP, super::super::mip::LCOFIP);
+        assert_eq!((h.counter(3), h.overflow_at), (0, u64::MAX), "OF set: not watched any more");
+        h.icount = 1 << 40;
+        assert!(!h.check_counter_overflow());
+        // MINH: the counter stops in M mode and counts on in S.
+        h.change_counting(|c| c.mhpmevent[1] = event::MINH | event::INSTRUCTIONS);
+        h.set_counter(4, 0);
+        h.icount += 100;
+        assert_eq!(h.counter(4), 0);
+        h.csr.mstatus |= 1 << mstatus::MPP_SHIFT;
+        h.mret();
+        h.icount += 7;
+        assert_eq!(h.counter(4), 7);
+        h.trap(cause::ILLEGAL_INSN, false, 0);
+        h.icount += 5;
+        assert_eq!(h.counter(4), 7, "back in M");
+        // Without Sscofpmf the mode bits mean nothing.
+        let mut plain = Hart::new(0, 0);
+        plain.change_counting(|c| c.mhpmevent[0] = event::MINH | event::INSTRUCTIONS);
+        plain.icount = 3;
+        assert_eq!(plain.counter(3), 3);
+    }
 
     #[test]
     fn delegated_exception_from_user_enters_supervisor() {

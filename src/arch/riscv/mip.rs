@@ -7,3 +7,5 @@ pub const STIP: u64 = 1 << 5;
 pub const MTIP: u64 = 1 << 7;
 pub const SEIP: u64 = 1 << 9;
 pub const MEIP: u64 = 1 << 11;
+/// Sscofpmf's local counter-overflow interrupt (software's to clear, not a device's).
+pub const LCOFIP: u64 = 1 << 13;
