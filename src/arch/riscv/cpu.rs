@@ -269,6 +269,9 @@ impl CpuConfig {
         let bad = |expected| CpuSpecError::BadValue { name: key.into(), value: value.into(), expected };
         let number = |expected| parse_number(value).ok_or_else(|| bad(expected));
         let flag = || parse_bool(value).ok_or_else(|| bad("on, off, true or false"));
+        let power_of_two = |low: u64, high: u64, expected| {
+            parse_number(value).filter(|n| n.is_power_of_two() && (low..=high).contains(n)).ok_or_else(|| bad(expected))
+        };
         const COUNTERS: &str = "a number of counters from 0 to 29";
         match name.as_str() {
             "pmu-num" => {
@@ -277,23 +280,9 @@ impl CpuConfig {
                     u8::try_from(n).ok().filter(|n| *n <= MAX_PMU_COUNTERS).ok_or_else(|| bad(COUNTERS))?;
             }
             "debug" => self.debug = flag()?,
-            // QEMU 7.2's limits: powers of two, VLEN from 128 to 1024 and ELEN from 8 to 64.
-            "vlen" => {
-                const WIDTHS: &str = "a power of two from 128 to 1024";
-                let n = number(WIDTHS)?;
-                self.vlen = u16::try_from(n)
-                    .ok()
-                    .filter(|n| n.is_power_of_two() && (128..=1024).contains(n))
-                    .ok_or_else(|| bad(WIDTHS))?;
-            }
-            "elen" => {
-                const WIDTHS: &str = "a power of two from 8 to 64";
-                let n = number(WIDTHS)?;
-                self.elen = u8::try_from(n)
-                    .ok()
-                    .filter(|n| n.is_power_of_two() && (8..=64).contains(n))
-                    .ok_or_else(|| bad(WIDTHS))?;
-            }
+            // QEMU 7.2's limits: powers of two, VLEN from 128 to 1024 and ELEN from 8 to 64 (so the casts keep all).
+            "vlen" => self.vlen = power_of_two(128, 1024, "a power of two from 128 to 1024")? as u16,
+            "elen" => self.elen = power_of_two(8, 64, "a power of two from 8 to 64")? as u8,
             "mvendorid" => self.mvendorid = number("a number")?,
             "marchid" => self.marchid = number("a number")?,
             "mimpid" => self.mimpid = number("a number")?,

@@ -809,10 +809,10 @@ fn fli(p: Params, index: u64) -> u64 {
         1 => 1 << p.frac, // the smallest normal number: exponent field 1
         30 => p.inf(false),
         31 => p.canonical_nan(),
-        _ => {
-            let (sign, m, e) = FLI_VALUES[(index & 31) as usize];
-            round_pack(p, sign, m, e, false, RNE).0
-        }
+        _ => match FLI_VALUES.get(index as usize) {
+            Some(&(sign, m, e)) => round_pack(p, sign, m, e, false, RNE).0,
+            None => p.canonical_nan(), // (the decoder's 5-bit field never gets here)
+        },
     }
 }
 
