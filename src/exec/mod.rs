@@ -135,13 +135,9 @@ impl Exec {
 
     /// Runs `core` for at most `budget` instructions.
     pub fn run_slice(&mut self, core: &mut Core, plat: &mut Platform, budget: u64, bps: &mut Breakpoints) -> SliceExit {
-        let budget_end = core.hart.icount + budget;
+        let end = core.hart.icount + budget;
         let check_bps = !bps.addrs.is_empty();
         loop {
-            // A counter overflow (Sscofpmf) ends the slice at the instruction that wraps the counter; the machine
-            // raises the interrupt, and plans the next overflow, before the next slice.
-            let overflow_at = core.hart.overflow_at;
-            let end = if overflow_at >= core.hart.icount { budget_end.min(overflow_at) } else { budget_end };
             plat.forget_stale_code(|pages| self.cache.invalidate_pages(pages));
             if self.topology_seen != plat.topology_generation {
                 self.topology_seen = plat.topology_generation;

@@ -72,7 +72,8 @@ pub struct CsrEffect {
     pub flush_tlb: bool,
     /// The PMP entries changed (the TLB must be flushed too).
     pub pmp_changed: bool,
-    /// The hart's own timer was reprogrammed: the machine plans its next deadline anew.
+    /// The hart's own timer (or, with Sscofpmf, its counters) was reprogrammed: the running slice ends and the
+    /// machine plans the next anew.
     pub timer_changed: bool,
     /// ...and it raised `mip.STIP` at once (a compare value already past).
     pub timer_raised: bool,
@@ -151,6 +152,12 @@ fn state_enabled(hart: &Hart, index: usize, bit: u64) -> bool {
 /// `mstateen{index}.SE0` allows it.
 fn stateen_exists(hart: &Hart, index: u16) -> bool {
     hart.cpu.has(Extension::Smstateen) && state_enabled(hart, usize::from(index), stateen::SE0)
+}
+
+/// After a write to a counter or what it counts: with Sscofpmf, the running slice ends, so the machine plans the
+/// next one to stop where a counter could now overflow.
+fn overflow_replanned(hart: &Hart) -> CsrEffect {
+    CsrEffect { timer_changed: hart.cpu.has(Extension::Sscofpmf), ..CsrEffect::default() }
 }
 
 /// Sstc's access rule for `stimecmp` (Sstc spec 2.1): it exists with the extension; below M mode it also needs
@@ -267,13 +274,13 @@ pub fn write(hart: &mut Hart, csr: u16, value: u64, env: &CsrEnv) -> Result<CsrE
             }
             hart.set_counter(index, value);
             hart.replan_counter_overflow();
-            return Ok(CsrEffect::default());
+            return Ok(overflow_replanned(hart));
         }
         MCOUNTINHIBIT => {
             // CY, IR and the HPM counters that exist; TM is read-only zero.
             let mask = existing_counters(hart) & !(1 << (TIME - CYCLE));
             hart.change_counting(|c| c.mcountinhibit = value & mask);
-            return Ok(CsrEffect::default());
+            return Ok(overflow_replanned(hart));
         }
         MHPMEVENT3..=MHPMEVENT31 => {
             let index = (csr - MHPMEVENT3) as usize;
@@ -285,7 +292,7 @@ pub fn write(hart: &mut Hart, csr: u16, value: u64, env: &CsrEnv) -> Result<CsrE
                     }
                 });
             }
-            return Ok(CsrEffect::default());
+            return Ok(overflow_replanned(hart));
         }
         STIMECMP => {
             if !stimecmp_allowed(hart) {

@@ -193,8 +193,8 @@ pub struct Hart {
     pub wfi: bool,
     /// Instructions this hart has executed (including ones that trapped).
     pub icount: u64,
-    /// Sscofpmf: the instruction count at which the first watched HPM counter wraps (u64::MAX for none). A slice
-    /// ends there, so the overflow interrupt comes at that instruction.
+    /// Sscofpmf: the earliest instruction count at which an HPM counter could wrap (u64::MAX for none). The
+    /// machine ends the hart's slices there, so an overflow interrupt comes at the instruction that wrapped.
     pub overflow_at: u64,
     /// Not architectural: a heuristic for the recorder's failure detection. Neither saved, hashed nor compared.
     #[serde(skip)]
@@ -275,6 +275,8 @@ impl Hart {
     /// counted so far stays theirs.
     fn rebase_mode_filtered_counters(&mut self) {
         if self.csr.mhpmevent.iter().any(|e| e & event::MODE_INHIBITS != 0) && self.cpu.has(Extension::Sscofpmf) {
+            // A wrap by the instruction that changes the level (an ecall, say) belongs to the span that ends.
+            self.check_counter_overflow();
             for i in 3..self.csr.counters.len() {
                 self.set_counter(i, self.counter(i));
             }
@@ -289,8 +291,9 @@ impl Hart {
         }
     }
 
-    /// Sscofpmf: how many more instructions until the first HPM counter that counts now, and has not
-    /// overflowed yet, wraps to zero.
+    /// Sscofpmf: the fewest instructions after which an HPM counter that has not overflowed yet could wrap to
+    /// zero, were it to count every one of them. Mode filtering can only make the wrap later, so a slice that ends
+    /// here never runs past it, and the privilege changes inside a slice need not end it.
     fn instructions_to_counter_overflow(&self) -> Option<u64> {
         if !self.cpu.has(Extension::Sscofpmf) {
             return None;
@@ -302,9 +305,12 @@ impl Hart {
             .min()
     }
 
-    /// Whether counter `index` counts now and would raise an overflow interrupt (its `OF` is clear).
+    /// Whether counter `index` counts in some mode and would raise an overflow interrupt (its `OF` is clear).
     fn overflow_watched(&self, index: usize) -> bool {
-        self.counting(index) && self.csr.mhpmevent.get(index - 3).is_some_and(|e| e & event::OF == 0)
+        self.csr.mcountinhibit & (1 << index) == 0
+            && self.csr.mhpmevent.get(index - 3).is_some_and(|&e| {
+                matches!(e & event::SELECTOR, event::CYCLES | event::INSTRUCTIONS) && e & event::OF == 0
+            })
     }
 
     /// Sscofpmf: sets `OF` and `mip.LCOFIP` for each counter that wrapped in its current span; true if one did.
@@ -316,7 +322,7 @@ impl Hart {
         for i in 3..self.csr.counters.len() {
             let c = self.csr.counters[i];
             let wrapped = c.value != 0 && self.icount.wrapping_sub(c.since) >= c.value.wrapping_neg();
-            if self.overflow_watched(i) && wrapped {
+            if self.overflow_watched(i) && self.counting(i) && wrapped {
                 // A new span from here, so the wrap is not seen again once software clears OF.
                 self.set_counter(i, self.counter(i));
                 if let Some(e) = self.csr.mhpmevent.get_mut(i - 3) {

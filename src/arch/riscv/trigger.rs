@@ -85,12 +85,14 @@ pub struct Triggers {
     pub tdata1: [u64; COUNT],
     pub tdata2: [u64; COUNT],
     pub tcontrol: u64,
+    /// Whether a trigger can fire ([`Triggers::armed`]), kept up to date because the engine asks at every block.
+    armed: bool,
 }
 
 impl Default for Triggers {
     /// Every trigger an `mcontrol` that matches nothing.
     fn default() -> Triggers {
-        Triggers { select: 0, tdata1: [MCONTROL << TYPE_SHIFT; COUNT], tdata2: [0; COUNT], tcontrol: 0 }
+        Triggers { select: 0, tdata1: [MCONTROL << TYPE_SHIFT; COUNT], tdata2: [0; COUNT], tcontrol: 0, armed: false }
     }
 }
 
@@ -157,6 +159,7 @@ impl Triggers {
             _ => return,
         };
         self.tdata1[i] = (kind << TYPE_SHIFT) | kept;
+        self.update_armed();
     }
 
     pub fn write_tdata2(&mut self, value: u64) {
@@ -186,11 +189,15 @@ impl Triggers {
     /// Whether any trigger can fire: then every instruction is checked before it runs (and counted after).
     #[inline]
     pub fn armed(&self) -> bool {
-        self.tdata1.iter().any(|&t| match t >> TYPE_SHIFT {
+        self.armed
+    }
+
+    fn update_armed(&mut self) {
+        self.armed = self.tdata1.iter().any(|&t| match t >> TYPE_SHIFT {
             ICOUNT => t & (COUNT_MASK | PENDING) != 0 && t & (ICOUNT_M | ICOUNT_S | ICOUNT_U) != 0,
             MCONTROL | MCONTROL6 => t & (EXECUTE | STORE | LOAD) != 0 && t & (M | S | U) != 0,
             _ => false,
-        })
+        });
     }
 
     /// Whether a trigger fires on `insn` at `pc`, run at privilege level `privilege` (the encoding of
@@ -247,6 +254,7 @@ impl Triggers {
             }
             start = end + 1;
         }
+        self.update_armed();
         fired
     }
 
@@ -270,6 +278,7 @@ impl Triggers {
                 *t |= PENDING;
             }
         }
+        self.update_armed();
     }
 }
 
