@@ -287,9 +287,8 @@ impl Machine {
             let idx = self.sched.hart.min(self.cores.len() - 1);
             let mut slice = self.sched.quantum_left.min(remaining);
             // A counter overflow (Sscofpmf) is seen where the counter wraps: tick() raises it before the next slice.
-            let overflow_at = self.cores[idx].hart.overflow_at;
-            if overflow_at != u64::MAX {
-                slice = slice.min(overflow_at.saturating_sub(self.cores[idx].hart.icount).max(1));
+            if let Some(n) = self.cores[idx].hart.instructions_to_counter_overflow() {
+                slice = slice.min(n);
             }
             self.plat.slice_deadline = u64::MAX;
             if let Some(deadline) = self.next_deadline() {

@@ -273,7 +273,6 @@ pub fn write(hart: &mut Hart, csr: u16, value: u64, env: &CsrEnv) -> Result<CsrE
                 return Err(illegal());
             }
             hart.set_counter(index, value);
-            hart.replan_counter_overflow();
             return Ok(overflow_replanned(hart));
         }
         MCOUNTINHIBIT => {

@@ -193,9 +193,6 @@ pub struct Hart {
     pub wfi: bool,
     /// Instructions this hart has executed (including ones that trapped).
     pub icount: u64,
-    /// Sscofpmf: the earliest instruction count at which an HPM counter could wrap (u64::MAX for none). The
-    /// machine ends the hart's slices there, so an overflow interrupt comes at the instruction that wrapped.
-    pub overflow_at: u64,
     /// Not architectural: a heuristic for the recorder's failure detection. Neither saved, hashed nor compared.
     #[serde(skip)]
     pub faults: FaultStreak,
@@ -241,22 +238,26 @@ impl Hart {
             reservation: None,
             wfi: false,
             icount: 0,
-            overflow_at: u64::MAX,
             faults: FaultStreak::default(),
         }
     }
 
     /// Whether counter `index` (0 `mcycle`, 2 `minstret`, 3.. `mhpmcounter`s) advances with the instruction count.
     fn counting(&self, index: usize) -> bool {
-        if self.csr.mcountinhibit & (1 << index) != 0 {
-            return false;
-        }
-        match index {
-            0 | 2 => true,
-            _ => self.csr.mhpmevent.get(index.wrapping_sub(3)).is_some_and(|&e| {
-                matches!(e & event::SELECTOR, event::CYCLES | event::INSTRUCTIONS) && e & self.mode_inhibit() == 0
-            }),
-        }
+        self.counts_in_some_mode(index) && self.event(index) & self.mode_inhibit() == 0
+    }
+
+    /// Whether counter `index` counts at all, in whatever privilege levels its mode filter leaves: not inhibited,
+    /// and (for an HPM counter) selecting an event that happens here.
+    fn counts_in_some_mode(&self, index: usize) -> bool {
+        self.csr.mcountinhibit & (1 << (index & 63)) == 0
+            && (matches!(index, 0 | 2)
+                || matches!(self.event(index) & event::SELECTOR, event::CYCLES | event::INSTRUCTIONS))
+    }
+
+    /// HPM counter `index`'s `mhpmevent` (0 for the fixed counters and those that do not exist).
+    fn event(&self, index: usize) -> u64 {
+        self.csr.mhpmevent.get(index.wrapping_sub(3)).copied().unwrap_or(0)
     }
 
     /// Sscofpmf's `mhpmevent` bit that stops a counter in the current privilege level (none without it).
@@ -283,18 +284,11 @@ impl Hart {
         }
     }
 
-    /// Plans [`Hart::overflow_at`] again after the counters, their events or the privilege level changed.
-    pub fn replan_counter_overflow(&mut self) {
-        if self.cpu.has(Extension::Sscofpmf) {
-            let n = self.instructions_to_counter_overflow();
-            self.overflow_at = n.map_or(u64::MAX, |n| self.icount.saturating_add(n));
-        }
-    }
-
     /// Sscofpmf: the fewest instructions after which an HPM counter that has not overflowed yet could wrap to
     /// zero, were it to count every one of them. Mode filtering can only make the wrap later, so a slice that ends
-    /// here never runs past it, and the privilege changes inside a slice need not end it.
-    fn instructions_to_counter_overflow(&self) -> Option<u64> {
+    /// here never runs past it, and the privilege changes inside a slice need not end it (writes to the counters
+    /// and their events do: see `csr::overflow_replanned`).
+    pub fn instructions_to_counter_overflow(&self) -> Option<u64> {
         if !self.cpu.has(Extension::Sscofpmf) {
             return None;
         }
@@ -307,10 +301,7 @@ impl Hart {
 
     /// Whether counter `index` counts in some mode and would raise an overflow interrupt (its `OF` is clear).
     fn overflow_watched(&self, index: usize) -> bool {
-        self.csr.mcountinhibit & (1 << index) == 0
-            && self.csr.mhpmevent.get(index - 3).is_some_and(|&e| {
-                matches!(e & event::SELECTOR, event::CYCLES | event::INSTRUCTIONS) && e & event::OF == 0
-            })
+        index >= 3 && self.counts_in_some_mode(index) && self.event(index) & event::OF == 0
     }
 
     /// Sscofpmf: sets `OF` and `mip.LCOFIP` for each counter that wrapped in its current span; true if one did.
@@ -332,7 +323,6 @@ impl Hart {
                 raised = true;
             }
         }
-        self.replan_counter_overflow();
         raised
     }
 
@@ -360,7 +350,6 @@ impl Hart {
         for (i, v) in values.into_iter().enumerate() {
             self.set_counter(i, v);
         }
-        self.replan_counter_overflow();
     }
 
     /// The privileged spec's two-level enables (`mcounteren`/`scounteren`, `menvcfg`/`senvcfg`): whether `bits` of
@@ -466,7 +455,6 @@ impl Hart {
             self.pc = trap_vector(self.csr.mtvec, cause, interrupt);
             self.csr.triggers.enter_machine_trap();
         }
-        self.replan_counter_overflow();
     }
 
     /// What happens at every trap and trap return besides the privilege change: the hart's LR reservation goes
@@ -490,7 +478,6 @@ impl Hart {
         self.privilege = mpp;
         self.pc = self.csr.mepc;
         self.csr.triggers.machine_return();
-        self.replan_counter_overflow();
     }
 
     /// `sret`.
@@ -503,7 +490,6 @@ impl Hart {
         self.csr.mstatus = (st & !(mstatus::SIE | mstatus::SPP | mstatus::MPRV)) | sie | mstatus::SPIE;
         self.privilege = spp;
         self.pc = self.csr.sepc;
-        self.replan_counter_overflow();
     }
 
     /// The interrupt to take now, if any, given the device-driven pending bits `external` (priv spec 3.1.9:
@@ -626,15 +612,14 @@ mod tests {
         let mut h = Hart::with_cpu(0, 0, CpuConfig::parse("rv64,sscofpmf=on").unwrap());
         h.change_counting(|c| c.mhpmevent[0] = event::INSTRUCTIONS);
         h.set_counter(3, 10u64.wrapping_neg());
-        h.replan_counter_overflow();
-        assert_eq!(h.overflow_at, 10);
+        assert_eq!(h.instructions_to_counter_overflow(), Some(10));
         h.icount = 9;
         assert!(!h.check_counter_overflow());
         h.icount = 10;
         assert!(h.check_counter_overflow());
         assert_eq!(h.csr.mhpmevent[0], event::OF | event::INSTRUCTIONS);
         assert_eq!(h.csr.mip & super::super::mip::LCOFIP, super::super::mip::LCOFIP);
-        assert_eq!((h.counter(3), h.overflow_at), (0, u64::MAX), "OF set: not watched any more");
+        assert_eq!((h.counter(3), h.instructions_to_counter_overflow()), (0, None), "OF set: not watched any more");
         h.icount = 1 << 40;
         assert!(!h.check_counter_overflow());
         // MINH: the counter stops in M mode and counts on in S.
