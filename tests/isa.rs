@@ -82,7 +82,12 @@ fn probe_lines(name: &str, program: &str, cpu: &str, extra: &[&str]) -> Vec<Stri
 fn the_cpu_option_gives_the_hart_qemu_gives() {
     let probe = |program: &str, cpu: &str, extra: &[&str]| probe_lines("cpu_probe", program, cpu, extra);
     let qemu = Command::new("qemu-system-riscv64").arg("--version").output().is_ok();
-    for cpu in ["rv64", "rv64,zba=false,zbc=false,sstc=false,pmu-num=4", "rv64,zbb=off,zbs=off,pmu-num=0"] {
+    for cpu in [
+        "rv64",
+        "rv64,zba=false,zbc=false,sstc=false,pmu-num=4",
+        "rv64,zbb=off,zbs=off,pmu-num=0",
+        "rv64,zbb=off,zbkb=on",
+    ] {
         let interp = probe(&rewind_bin().to_string_lossy(), cpu, &["--jit", "off"]);
         let jit = probe(&rewind_bin().to_string_lossy(), cpu, &["--jit", "on", "--jit-threshold", "1"]);
         assert_eq!(interp, jit, "-cpu {cpu}: interpreter and JIT differ");
@@ -130,6 +135,24 @@ fn half_precision_matches_qemu() {
             let first = interp.iter().zip(&theirs).find(|(a, b)| a != b);
             assert_eq!(interp.len(), theirs.len(), "-cpu {cpu}: first difference {first:?}");
             assert!(first.is_none(), "-cpu {cpu}: rewind (left) and QEMU differ at {first:?}");
+        }
+    }
+}
+
+/// examples/isa/zbkb checks Zbkb's operations against C models: with Zbkb, and with Zbkb alone (its operations
+/// that Zbb shares stay legal), under both backends and QEMU 7.2.
+#[test]
+fn zbkb_computes_what_its_models_and_qemu_compute() {
+    let run = |program: &str, cpu: &str, extra: &[&str]| probe_lines("zbkb", program, cpu, extra);
+    let rewind = rewind_bin().to_string_lossy().into_owned();
+    let qemu = Command::new("qemu-system-riscv64").arg("--version").output().is_ok();
+    assert_eq!(run(&rewind, "rv64", &[]), ["zbkb: illegal"], "off by default, as in QEMU 7.2");
+    for cpu in ["rv64,zbkb=on", "rv64,zbkb=on,zbb=off"] {
+        for tier in [&["--jit", "off"][..], &["--jit", "on", "--jit-threshold", "1"]] {
+            assert_eq!(run(&rewind, cpu, tier), ["zbkb: ok"], "-cpu {cpu} {tier:?}");
+        }
+        if qemu {
+            assert_eq!(run("qemu-system-riscv64", cpu, &[]), ["zbkb: ok"], "-cpu {cpu} under QEMU");
         }
     }
 }

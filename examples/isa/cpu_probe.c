@@ -20,6 +20,10 @@ int main(void) {
     report("zbb clz", TRY(".insn i 0x13, 1, t0, t1, 0x600"));
     report("zbc clmul", TRY(".insn r 0x33, 1, 0x05, t0, t1, t1"));
     report("zbs bset", TRY(".insn r 0x33, 1, 0x14, t0, t1, t1"));
+    /* Zbkb: pack is its own; andn and zext.h (packw with rs2 = x0) Zbb has too */
+    report("zbkb pack", TRY(".insn r 0x33, 4, 0x04, t0, t1, t1"));
+    report("zbkb/zbb andn", TRY(".insn r 0x33, 7, 0x20, t0, t1, t1"));
+    report("zbkb/zbb zext.h", TRY(".insn r 0x3b, 4, 0x04, t0, t1, x0"));
     report("sstc stimecmp", TRY("csrr t0, 0x14d"));
     /* extensions QEMU 7.2 lacks (rewind's -cpu max has them) */
     report("zicond czero.eqz", TRY(".insn r 0x33, 5, 7, t0, t1, t1"));

@@ -550,8 +550,8 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64, excess: A
     Ok(Flow::Next)
 }
 
-/// Zba, Zbb, Zbc, Zbs and Zicond: `rd` from `rs1`, `rs2` and the immediate (a shift amount).
-fn bitmanip(op: Op, rs1: u64, rs2: u64, imm: i64) -> u64 {
+/// Zba, Zbb, Zbc, Zbkb, Zbs and Zicond: `rd` from `rs1`, `rs2` and the immediate (a shift amount).
+pub(crate) fn bitmanip(op: Op, rs1: u64, rs2: u64, imm: i64) -> u64 {
     use Op::*;
     let word = |v: u32| v as i32 as i64 as u64;
     let bit = |index: u64| 1u64 << (index & 63);
@@ -591,6 +591,10 @@ fn bitmanip(op: Op, rs1: u64, rs2: u64, imm: i64) -> u64 {
         Clmul => (0..64).filter(|i| rs2 >> i & 1 != 0).fold(0, |acc, i| acc ^ (rs1 << i)),
         Clmulh => (1..64).filter(|i| rs2 >> i & 1 != 0).fold(0, |acc, i| acc ^ (rs1 >> (64 - i))),
         Clmulr => (0..64).filter(|i| rs2 >> i & 1 != 0).fold(0, |acc, i| acc ^ (rs1 >> (63 - i))),
+        Pack => (rs1 & 0xffff_ffff) | rs2 << 32,
+        Packh => (rs1 & 0xff) | (rs2 & 0xff) << 8,
+        Packw => word(((rs1 & 0xffff) | (rs2 & 0xffff) << 16) as u32),
+        Brev8 => u64::from_le_bytes(rs1.to_le_bytes().map(u8::reverse_bits)),
         Bclr => rs1 & !bit(rs2),
         Bclri => rs1 & !bit(imm as u64),
         Bext => (rs1 >> (rs2 & 63)) & 1,

@@ -41,6 +41,7 @@ pub enum Extension {
     Smstateen,
     Sdtrig,
     Sscofpmf,
+    Zbkb,
 }
 
 /// An extension's names and default, in the canonical order of the ISA string.
@@ -81,6 +82,7 @@ pub const EXTENSIONS: &[ExtensionInfo] = &[
     ext(Extension::Zba, "zba", true, "address generation (sh1add, add.uw, ...)"),
     ext(Extension::Zbb, "zbb", true, "basic bit manipulation (clz, cpop, rev8, ...)"),
     ext(Extension::Zbc, "zbc", true, "carry-less multiply"),
+    ext(Extension::Zbkb, "zbkb", false, "bit manipulation for cryptography (pack, packh, packw, brev8)"),
     ext(Extension::Zbs, "zbs", true, "single-bit operations"),
     ext(Extension::Zkt, "zkt", false, "data-independent execution time (every instruction here)"),
     ext(Extension::Sdtrig, "sdtrig", false, "the full trigger module: every match type, chains, icount, tcontrol"),
@@ -204,7 +206,17 @@ const LACKING: &[(&str, &str)] = &[
     ("h", "rewind has no hypervisor extension yet"),
     ("v", "rewind has no vector extension yet"),
     ("e", "rewind's hart is RV64I, not RV64E"),
-    ("zbkb", "rewind has no scalar-crypto bit manipulation yet"),
+    ("zbkc", "rewind has no scalar cryptography beyond Zbkb yet"),
+    ("zbkx", "rewind has no scalar cryptography beyond Zbkb yet"),
+    ("zk", "rewind has no scalar cryptography beyond Zbkb yet"),
+    ("zkn", "rewind has no scalar cryptography beyond Zbkb yet"),
+    ("zknd", "rewind has no scalar cryptography beyond Zbkb yet"),
+    ("zkne", "rewind has no scalar cryptography beyond Zbkb yet"),
+    ("zknh", "rewind has no scalar cryptography beyond Zbkb yet"),
+    ("zkr", "rewind has no scalar cryptography beyond Zbkb yet"),
+    ("zks", "rewind has no scalar cryptography beyond Zbkb yet"),
+    ("zksed", "rewind has no scalar cryptography beyond Zbkb yet"),
+    ("zksh", "rewind has no scalar cryptography beyond Zbkb yet"),
 ];
 
 impl CpuConfig {
@@ -342,6 +354,9 @@ impl CpuConfig {
     /// Whether the hart executes `op`: false for an operation of an extension it lacks (it is illegal).
     #[inline]
     pub fn executes(&self, op: Op) -> bool {
+        if self.has(Extension::Zbkb) && in_zbkb(op) {
+            return true;
+        }
         match extension_of(op) {
             Some(e) => self.has(e),
             None => true,
@@ -399,7 +414,16 @@ impl CpuConfig {
     }
 }
 
-/// The extension an operation belongs to, if it is an optional one.
+/// Zbkb's operations, most of them Zbb's too (zext.h is Zbkb's packw with rs2 = x0).
+fn in_zbkb(op: Op) -> bool {
+    use Op::*;
+    matches!(
+        op,
+        Andn | Orn | Xnor | Rol | Rolw | Ror | Rorw | Rori | Roriw | Rev8 | ZextH | Pack | Packh | Packw | Brev8
+    )
+}
+
+/// The extension an operation belongs to, if it is an optional one (Zbb's, for those Zbkb shares).
 fn extension_of(op: Op) -> Option<Extension> {
     use Op::*;
     Some(match op {
@@ -407,6 +431,7 @@ fn extension_of(op: Op) -> Option<Extension> {
         Andn | Orn | Xnor | Clz | Clzw | Ctz | Ctzw | Cpop | Cpopw | Max | Maxu | Min | Minu | SextB | SextH
         | ZextH | Rol | Rolw | Ror | Rorw | Rori | Roriw | OrcB | Rev8 => Extension::Zbb,
         Clmul | Clmulh | Clmulr => Extension::Zbc,
+        Pack | Packh | Packw | Brev8 => Extension::Zbkb,
         Bclr | Bclri | Bext | Bexti | Binv | Binvi | Bset | Bseti => Extension::Zbs,
         CzeroEqz | CzeroNez => Extension::Zicond,
         CboClean | CboFlush | CboInval => Extension::Zicbom,
@@ -479,7 +504,7 @@ mod tests {
         let max = CpuConfig::max();
         assert_eq!(
             max.isa_string(),
-            "rv64imafdc_zicbom_zicbop_zicboz_zicond_zicsr_zifencei_zihintntl_zihintpause_zawrs_zfa_zfh_zfhmin_zcb_zba_zbb_zbc_zbs_\
+            "rv64imafdc_zicbom_zicbop_zicboz_zicond_zicsr_zifencei_zihintntl_zihintpause_zawrs_zfa_zfh_zfhmin_zcb_zba_zbb_zbc_zbkb_zbs_\
              zkt_sdtrig_smstateen_sscofpmf_sstc_svinval_svnapot_svpbmt"
         );
         assert!(max.executes(Op::CzeroEqz) && max.executes(Op::CboZero) && max.executes(Op::SinvalVma));

@@ -107,6 +107,11 @@ pub enum Op {
     Clmul,
     Clmulh,
     Clmulr,
+    // Zbkb: bit manipulation for cryptography (beyond the rotations, andn/orn/xnor and rev8 it shares with Zbb).
+    Pack,
+    Packh,
+    Packw,
+    Brev8,
     // Zbs: single-bit instructions.
     Bclr,
     Bclri,
@@ -284,7 +289,7 @@ impl Insn {
     }
 }
 
-/// The operations of Zba, Zbb, Zbc, Zbs and Zicond, as a pattern: one list for the decoder's predicate and the
+/// The operations of Zba, Zbb, Zbc, Zbkb, Zbs and Zicond, as a pattern: one list for the decoder's predicate and the
 /// interpreter's match, which stays exhaustive.
 macro_rules! bitmanip_ops {
     () => {
@@ -323,6 +328,10 @@ macro_rules! bitmanip_ops {
             | $crate::arch::riscv::decode::Op::Clmul
             | $crate::arch::riscv::decode::Op::Clmulh
             | $crate::arch::riscv::decode::Op::Clmulr
+            | $crate::arch::riscv::decode::Op::Pack
+            | $crate::arch::riscv::decode::Op::Packh
+            | $crate::arch::riscv::decode::Op::Packw
+            | $crate::arch::riscv::decode::Op::Brev8
             | $crate::arch::riscv::decode::Op::Bclr
             | $crate::arch::riscv::decode::Op::Bclri
             | $crate::arch::riscv::decode::Op::Bext
@@ -338,7 +347,7 @@ macro_rules! bitmanip_ops {
 pub(crate) use bitmanip_ops;
 
 impl Op {
-    /// The bit-manipulation extensions Zba, Zbb, Zbc and Zbs, and Zicond: integer computations that only write
+    /// The bit-manipulation extensions Zba, Zbb, Zbc, Zbkb and Zbs, and Zicond: integer computations that only write
     /// `rd`.
     pub fn is_bitmanip(self) -> bool {
         matches!(self, bitmanip_ops!())
@@ -467,6 +476,7 @@ fn decode_bitmanip_imm(raw: u32, f3: u32, shamt: i64) -> Insn {
         (1, 0x605, _) => r(SextH, raw),
         (5, 0x287, _) => r(OrcB, raw),
         (5, 0x6b8, _) => r(Rev8, raw),
+        (5, 0x687, _) => r(Brev8, raw),
         (5, _, 0x18) => shift(Rori),
         (1, _, 0x12) => shift(Bclri),
         (5, _, 0x12) => shift(Bexti),
@@ -596,6 +606,8 @@ fn decode_full(raw: u32) -> Insn {
                 (0x14, 1) => Bset,
                 (0x07, 5) => CzeroEqz,
                 (0x07, 7) => CzeroNez,
+                (0x04, 4) => Pack,
+                (0x04, 7) => Packh,
                 _ => return Insn::illegal(raw, 4),
             };
             r(op, raw)
@@ -618,8 +630,9 @@ fn decode_full(raw: u32) -> Insn {
                 (0x10, 6) => Sh3addUw,
                 (0x30, 1) => Rolw,
                 (0x30, 5) => Rorw,
-                // zext.h is packw with rs2 = x0; packw itself is Zbkb, which the hart does not have.
+                // zext.h is packw with rs2 = x0: Zbb has that one encoding, Zbkb all of them.
                 (0x04, 4) if bits(raw, 24, 20) == 0 => ZextH,
+                (0x04, 4) => Packw,
                 _ => return Insn::illegal(raw, 4),
             };
             r(op, raw)

@@ -106,7 +106,7 @@ fn full(i: &Insn, pc: u64) -> String {
         Flw | Fld | Flh => format!("{} {},{}({rs1})", memory_mnemonic(i.op), f(i.rd), i.imm),
         Fsw | Fsd | Fsh => format!("{} {},{}({rs1})", memory_mnemonic(i.op), f(i.rs2), i.imm),
         Addi | Slti | Sltiu | Xori | Ori | Andi | Slli | Srli | Srai | Addiw | Slliw | Srliw | Sraiw => op_imm(i),
-        Clz | Clzw | Ctz | Ctzw | Cpop | Cpopw | SextB | SextH | ZextH | OrcB | Rev8 => {
+        Clz | Clzw | Ctz | Ctzw | Cpop | Cpopw | SextB | SextH | ZextH | OrcB | Rev8 | Brev8 => {
             format!("{} {rd},{rs1}", bitmanip_mnemonic(i.op))
         }
         AddUw if i.rs2 == 0 => format!("zext.w {rd},{rs1}"),
@@ -150,7 +150,7 @@ fn full(i: &Insn, pc: u64) -> String {
     }
 }
 
-/// Zba, Zbb, Zbc, Zbs and Zicond mnemonics; an immediate form has its register form's.
+/// Zba, Zbb, Zbc, Zbkb, Zbs and Zicond mnemonics; an immediate form has its register form's.
 fn bitmanip_mnemonic(op: Op) -> &'static str {
     use Op::*;
     match op {
@@ -187,6 +187,10 @@ fn bitmanip_mnemonic(op: Op) -> &'static str {
         Clmul => "clmul",
         Clmulh => "clmulh",
         Clmulr => "clmulr",
+        Pack => "pack",
+        Packh => "packh",
+        Packw => "packw",
+        Brev8 => "brev8",
         Bclr | Bclri => "bclr",
         Bext | Bexti => "bext",
         Binv | Binvi => "binv",
@@ -1068,7 +1072,7 @@ mod tests {
         let (asm, obj) = (scratch("all.s"), scratch("all.o"));
         std::fs::write(&asm, source).expect("write the assembler source");
         let assembled = Command::new(assembler)
-            .args(["-march=rv64gc_zicbom_zicboz_zihintpause_zfh_zba_zbb_zbc_zbs_svinval", "-o"])
+            .args(["-march=rv64gc_zicbom_zicboz_zihintpause_zfh_zba_zbb_zbc_zbkb_zbs_svinval", "-o"])
             .arg(&obj)
             .arg(&asm)
             .status();

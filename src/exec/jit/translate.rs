@@ -16,6 +16,7 @@ use super::{access_helper, JitEnv, HELPER_LEN_SHIFT, HELPER_SIGNED, HELPER_STORE
 use crate::arch::riscv::cpu::CpuConfig;
 use crate::arch::riscv::decode::{Insn, Op};
 use crate::exec::block::decode_block;
+use crate::exec::interp::bitmanip;
 use crate::platform::Platform;
 
 const PAGE: i64 = 4096;
@@ -53,14 +54,24 @@ pub struct Region {
 }
 
 /// Operations translated code performs itself; before any other the translation exits to the interpreter: system
-/// instructions, atomics, floating point and the carry-less multiplications.
+/// instructions, atomics and floating point.
 fn translatable(op: Op) -> bool {
     use Op::*;
-    !(op.is_system()
-        || matches!(
-            op,
-            LrW | ScW | LrD | ScD | AmoW | AmoD | Flw | Fld | Fsw | Fsd | Flh | Fsh | Fp | Clmul | Clmulh | Clmulr
-        ))
+    !(op.is_system() || matches!(op, LrW | ScW | LrD | ScD | AmoW | AmoD | Flw | Fld | Fsw | Fsd | Flh | Fsh | Fp))
+}
+
+/// The carry-less multiplications, which translated code calls: the host has no instruction Cranelift emits for
+/// them, and a shift-and-xor loop inline would cost more than the call.
+extern "C" fn clmul(a: u64, b: u64) -> u64 {
+    bitmanip(Op::Clmul, a, b, 0)
+}
+
+extern "C" fn clmulh(a: u64, b: u64) -> u64 {
+    bitmanip(Op::Clmulh, a, b, 0)
+}
+
+extern "C" fn clmulr(a: u64, b: u64) -> u64 {
+    bitmanip(Op::Clmulr, a, b, 0)
 }
 
 impl Region {
@@ -160,8 +171,11 @@ impl Compiler {
         helper_sig.params.extend([AbiParam::new(ptr), AbiParam::new(types::I64), AbiParam::new(types::I64)]);
         helper_sig.params.extend([AbiParam::new(types::I64), AbiParam::new(types::I64), AbiParam::new(types::I64)]);
         helper_sig.returns.push(AbiParam::new(types::I64));
+        let mut pure_sig = Signature::new(self.isa.default_call_conv());
+        pure_sig.params.extend([AbiParam::new(types::I64), AbiParam::new(types::I64)]);
+        pure_sig.returns.push(AbiParam::new(types::I64));
         let b = FunctionBuilder::new(&mut self.ctx.func, &mut self.builder_ctx);
-        Emitter::emit(b, region, helper_sig, self.isa.frontend_config());
+        Emitter::emit(b, region, [helper_sig, pure_sig], self.isa.frontend_config());
         let code = self.ctx.compile(&*self.isa, &mut ControlPlane::default()).map_err(|e| format!("{:?}", e.inner))?;
         if !code.buffer.relocs().is_empty() {
             return Err("translated code needs relocations".into());
@@ -192,6 +206,8 @@ struct Emitter<'a> {
     exit: Block,
     blocks: HashMap<i64, (Block, u32)>,
     helper_sig: SigRef,
+    /// The signature of a pure function of two registers (the carry-less multiplications).
+    pure_sig: SigRef,
     unsealed: Vec<Block>,
 }
 
@@ -201,8 +217,8 @@ fn trusted() -> MemFlagsData {
 }
 
 impl<'a> Emitter<'a> {
-    fn emit(mut b: FunctionBuilder<'a>, region: &Region, helper_sig: Signature, frontend: TargetFrontendConfig) {
-        let helper_sig = b.import_signature(helper_sig);
+    fn emit(mut b: FunctionBuilder<'a>, region: &Region, sigs: [Signature; 2], frontend: TargetFrontendConfig) {
+        let [helper_sig, pure_sig] = sigs.map(|sig| b.import_signature(sig));
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
@@ -248,6 +264,7 @@ impl<'a> Emitter<'a> {
             exit,
             blocks,
             helper_sig,
+            pure_sig,
             unsealed: Vec::new(),
         };
         let first = em.blocks[&region.entry_off].0;
@@ -464,7 +481,7 @@ impl<'a> Emitter<'a> {
         false
     }
 
-    /// Zba, Zbb, Zbs and Zicond, as the interpreter's `bitmanip` computes them (Cranelift's shifts and rotates
+    /// Zba, Zbb, Zbc, Zbkb, Zbs and Zicond, as the interpreter's `bitmanip` computes them (Cranelift's shifts and rotates
     /// take the amount modulo the width, as RISC-V's do).
     fn bitmanip(&mut self, op: Op, rs1: Value, rs2: Value, imm: i64) -> Value {
         use Op::*;
@@ -580,7 +597,39 @@ impl<'a> Emitter<'a> {
                 let cond = self.b.ins().icmp_imm_s(cc, rs2, 0);
                 self.b.ins().select(cond, zero, rs1)
             }
-            // The carry-less multiplications are not translatable: discovery keeps them out.
+            Pack => {
+                let low = self.b.ins().band_imm_s(rs1, 0xffff_ffff);
+                let high = self.b.ins().ishl_imm_s(rs2, 32);
+                self.b.ins().bor(low, high)
+            }
+            Packh => {
+                let low = self.b.ins().band_imm_s(rs1, 0xff);
+                let byte = self.b.ins().band_imm_s(rs2, 0xff);
+                let high = self.b.ins().ishl_imm_s(byte, 8);
+                self.b.ins().bor(low, high)
+            }
+            Packw => {
+                let low = self.b.ins().band_imm_s(rs1, 0xffff);
+                let high = self.b.ins().ishl_imm_s(rs2, 16);
+                let packed = self.b.ins().bor(low, high);
+                word_op(self, packed, &|_, w| w)
+            }
+            // Reversing all 64 bits reverses the bytes' order too; swapping the bytes back leaves each reversed.
+            Brev8 => {
+                let reversed = self.b.ins().bitrev(rs1);
+                self.b.ins().bswap(reversed)
+            }
+            Clmul | Clmulh | Clmulr => {
+                let f: extern "C" fn(u64, u64) -> u64 = match op {
+                    Clmul => clmul,
+                    Clmulh => clmulh,
+                    _ => clmulr,
+                };
+                let callee = self.b.ins().iconst(types::I64, f as usize as i64);
+                let call = self.b.ins().call_indirect(self.pure_sig, callee, &[rs1, rs2]);
+                self.b.inst_results(call)[0]
+            }
+            // Not reached: the caller passes only bit-manipulation operations.
             _ => self.b.ins().iconst(types::I64, 0),
         }
     }
