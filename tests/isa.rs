@@ -157,6 +157,27 @@ fn zbkb_computes_what_its_models_and_qemu_compute() {
     }
 }
 
+/// The extensions' instructions run in translated code instead of leaving it for the interpreter: with every block
+/// translated the first time it runs, nearly all of each program's instructions retire in translated code
+/// (floating point through a call into the interpreter's code, the carry-less multiplications through a call).
+#[test]
+fn the_extensions_run_in_translated_code() {
+    for (program, cpu) in [("fp", "rv64"), ("zfh_probe", "rv64,Zfh=true"), ("zb", "rv64"), ("zbkb", "rv64,zbkb=on")] {
+        let elf = workspace().join(format!("examples/isa/build/{program}.elf"));
+        let mut cmd = Command::new(rewind_bin());
+        cmd.args(["-M", "virt", "-m", "128M", "-nographic", "-bios", "none", "-cpu", cpu, "--stats"]);
+        cmd.args(["--jit", "on", "--jit-threshold", "1", "-kernel"]).arg(&elf);
+        let run = run_with_input(cmd, b"", Duration::from_secs(60));
+        assert_eq!(run.code, Some(0), "{program}:\n{}{}", run.stdout, run.stderr);
+        let share = run
+            .stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("rewind: jit: ")?.split('%').next()?.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("{program}: no JIT statistics in {}", run.stderr));
+        assert!(share > 85.0, "{program}: only {share}% of its instructions ran translated");
+    }
+}
+
 /// examples/isa/busy_wait spins two seconds on the clock: rewind speeds a polling hart's time up, so the wait costs
 /// a few million instructions instead of two billion, under both backends and at any `-icount shift`, while a timer
 /// interrupt that falls due during the wait still comes within a millisecond of its time.

@@ -224,9 +224,44 @@ fn uses_rounding_mode(op: FpOp) -> bool {
     )
 }
 
-fn int_source(op: FpOp) -> bool {
-    use FpOp::*;
-    matches!(op, CvtFromW | CvtFromWu | CvtFromL | CvtFromLu | MvFFromX)
+/// A floating-point load or store, through the caller's access functions (`load`, `store`).
+#[inline(always)]
+fn float_access(
+    core: &mut Core,
+    plat: &mut Platform,
+    insn: &Insn,
+    load: impl FnOnce(&mut Core, &mut Platform, u64, u8) -> Result<u64, Exception>,
+    store: impl FnOnce(&mut Core, &mut Platform, u64, u8, u64) -> Result<(), Exception>,
+) -> Result<(), Exception> {
+    use Op::*;
+    if !core.hart.fs_enabled() {
+        return Err(Exception::illegal(insn.raw));
+    }
+    let fmt = match insn.op {
+        Flw | Fsw => FpFmt::S,
+        Flh | Fsh => FpFmt::H,
+        _ => FpFmt::D,
+    };
+    let addr = core.hart.x[insn.rs1 as usize & 31].wrapping_add(insn.imm as u64);
+    if matches!(insn.op, Flw | Fld | Flh) {
+        let v = load(core, plat, addr, fmt.bytes())?;
+        core.hart.f[insn.rd as usize & 31] = fpu::boxed(fmt, v);
+        core.hart.set_fs_dirty();
+        Ok(())
+    } else {
+        let v = core.hart.f[insn.rs2 as usize & 31];
+        store(core, plat, addr, fmt.bytes(), v)
+    }
+}
+
+/// A floating-point instruction (a load, a store or an operation) with exact counters, for translated code,
+/// which calls it with the integer registers it reads in the register file and reloads the one it writes.
+pub(crate) fn execute_float_exact(core: &mut Core, plat: &mut Platform, insn: &Insn) -> Result<(), Exception> {
+    if insn.op == Op::Fp {
+        execute_fp(&mut core.hart, *insn)
+    } else {
+        float_access(core, plat, insn, load_exact, store_exact)
+    }
 }
 
 fn execute_fp(hart: &mut Hart, insn: Insn) -> Result<(), Exception> {
@@ -242,7 +277,7 @@ fn execute_fp(hart: &mut Hart, insn: Insn) -> Result<(), Exception> {
     }
     let a = if op == FpOp::Fli {
         u64::from(insn.rs1) // the constant's index
-    } else if int_source(op) {
+    } else if fpu::int_source(op) {
         hart.x[insn.rs1 as usize]
     } else {
         hart.f[insn.rs1 as usize]
@@ -551,6 +586,8 @@ fn execute(core: &mut Core, plat: &mut Platform, insn: &Insn, pc: u64, excess: A
 }
 
 /// Zba, Zbb, Zbc, Zbkb, Zbs and Zicond: `rd` from `rs1`, `rs2` and the immediate (a shift amount).
+// Out of line: rare in the code that runs hot (the boot has none), it would only crowd the interpreter's loop.
+#[inline(never)]
 pub(crate) fn bitmanip(op: Op, rs1: u64, rs2: u64, imm: i64) -> u64 {
     use Op::*;
     let word = |v: u32| v as i32 as i64 as u64;

@@ -354,10 +354,8 @@ impl CpuConfig {
     /// Whether the hart executes `op`: false for an operation of an extension it lacks (it is illegal).
     #[inline]
     pub fn executes(&self, op: Op) -> bool {
-        if self.has(Extension::Zbkb) && in_zbkb(op) {
-            return true;
-        }
         match extension_of(op) {
+            Some(Extension::Zbb) if in_zbkb(op) => self.has(Extension::Zbb) || self.has(Extension::Zbkb),
             Some(e) => self.has(e),
             None => true,
         }

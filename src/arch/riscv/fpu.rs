@@ -158,6 +158,12 @@ pub const RUP: u8 = 3;
 #[cfg_attr(not(test), allow(dead_code))] // the decoder passes it on as any other mode
 pub const RMM: u8 = 4;
 
+/// True when `op`'s first source is an integer (x) register.
+pub fn int_source(op: FpOp) -> bool {
+    use FpOp::*;
+    matches!(op, CvtFromW | CvtFromWu | CvtFromL | CvtFromLu | MvFFromX)
+}
+
 /// True when `op` writes an integer (x) register.
 pub fn is_dest_int(op: FpOp) -> bool {
     matches!(

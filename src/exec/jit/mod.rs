@@ -2,9 +2,10 @@
 //!
 //! A translation covers a *region*: the hot block plus the blocks it reaches by direct branches inside the same
 //! guest page, so a loop runs in host code without returning to the dispatcher. Translated code is an exact
-//! stand-in for the interpreter: it retires whole blocks only while the slice budget allows, leaves anything
-//! but integer computation, branches and loads/stores to the interpreter (it exits before such an instruction),
-//! and reaches RAM directly only through its own cache of pages where that is right ([`fast_tlb`]), falling back
+//! stand-in for the interpreter: it retires whole blocks only while the slice budget allows, leaves system
+//! instructions and atomics to the interpreter (it exits before such an instruction), runs floating point through
+//! a call to the interpreter's code, and reaches RAM directly only through its own cache of pages where that is
+//! right ([`fast_tlb`]), falling back
 //! to the interpreter's access functions for everything else (TLB misses, devices, stores to code or to pages
 //! not yet dirty, misalignment). The two tiers therefore produce bit-identical machine states at every
 //! instruction count; tests check it.
@@ -20,9 +21,11 @@ mod fast_tlb;
 mod translate;
 
 use crate::arch::riscv::cpu::CpuConfig;
+use crate::arch::riscv::decode::decode;
 use crate::arch::riscv::hart::Exception;
 use crate::arch::riscv::mmu::Mmu;
 use crate::exec::access::{load_exact, store_exact, Core};
+use crate::exec::interp::execute_float_exact;
 use crate::platform::Platform;
 use fast_tlb::{FastEntry, FastTlbs, FAST_ENTRIES};
 
@@ -124,6 +127,40 @@ unsafe extern "C" fn access_helper(env: *mut JitEnv, va: u64, value: u64, kind: 
             value
         }
     }
+}
+
+/// Floating point in translated code: the interpreter runs the instruction `raw` at `pc` (decoded again here; the
+/// code keeps no pointer to it) with exact counters, reading the integer registers from the register file, where
+/// the code put the one it may read. Returns the status and, unless [`STATUS_OK`], sets the pc the region leaves
+/// to, as [`access_helper`] does.
+///
+/// # Safety
+/// As for [`access_helper`].
+unsafe extern "C" fn float_helper(env: *mut JitEnv, raw: u64, retired: u64, pc: u64) -> u64 {
+    // SAFETY: see the function's contract.
+    let env = unsafe { &mut *env };
+    // SAFETY: as above; the two pointers address distinct objects.
+    let (core, plat) = unsafe { (&mut *env.core, &mut *env.plat) };
+    let insn = decode(raw as u32);
+    core.hart.icount += retired;
+    plat.vclock += retired;
+    let result = execute_float_exact(core, plat, &insn);
+    core.hart.icount -= retired;
+    plat.vclock -= retired;
+    env.status = match result {
+        Ok(()) if plat.take_end_block() => {
+            env.pc = pc.wrapping_add(u64::from(insn.len));
+            STATUS_END_BLOCK
+        }
+        Ok(()) => STATUS_OK,
+        Err(Exception { cause, tval }) => {
+            env.pc = pc;
+            env.cause = cause;
+            env.tval = tval;
+            STATUS_EXCEPTION
+        }
+    };
+    env.status
 }
 
 /// How a translated region ended.

@@ -12,9 +12,10 @@ use cranelift_codegen::Context;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 
 use super::fast_tlb::{FastEntry, FAST_ENTRIES};
-use super::{access_helper, JitEnv, HELPER_LEN_SHIFT, HELPER_SIGNED, HELPER_STORE};
+use super::{access_helper, float_helper, JitEnv, HELPER_LEN_SHIFT, HELPER_SIGNED, HELPER_STORE};
 use crate::arch::riscv::cpu::CpuConfig;
 use crate::arch::riscv::decode::{Insn, Op};
+use crate::arch::riscv::fpu;
 use crate::exec::block::decode_block;
 use crate::exec::interp::bitmanip;
 use crate::platform::Platform;
@@ -53,11 +54,11 @@ pub struct Region {
     blocks: Vec<RegionBlock>,
 }
 
-/// Operations translated code performs itself; before any other the translation exits to the interpreter: system
-/// instructions, atomics and floating point.
+/// Operations translated code performs (floating point through a call); before any other the translation exits
+/// to the interpreter: system instructions and atomics.
 fn translatable(op: Op) -> bool {
     use Op::*;
-    !(op.is_system() || matches!(op, LrW | ScW | LrD | ScD | AmoW | AmoD | Flw | Fld | Fsw | Fsd | Flh | Fsh | Fp))
+    !(op.is_system() || matches!(op, LrW | ScW | LrD | ScD | AmoW | AmoD))
 }
 
 /// The carry-less multiplications, which translated code calls: the host has no instruction Cranelift emits for
@@ -174,8 +175,12 @@ impl Compiler {
         let mut pure_sig = Signature::new(self.isa.default_call_conv());
         pure_sig.params.extend([AbiParam::new(types::I64), AbiParam::new(types::I64)]);
         pure_sig.returns.push(AbiParam::new(types::I64));
+        let mut float_sig = Signature::new(self.isa.default_call_conv());
+        float_sig.params.push(AbiParam::new(ptr));
+        float_sig.params.extend([AbiParam::new(types::I64), AbiParam::new(types::I64), AbiParam::new(types::I64)]);
+        float_sig.returns.push(AbiParam::new(types::I64));
         let b = FunctionBuilder::new(&mut self.ctx.func, &mut self.builder_ctx);
-        Emitter::emit(b, region, [helper_sig, pure_sig], self.isa.frontend_config());
+        Emitter::emit(b, region, [helper_sig, pure_sig, float_sig], self.isa.frontend_config());
         let code = self.ctx.compile(&*self.isa, &mut ControlPlane::default()).map_err(|e| format!("{:?}", e.inner))?;
         if !code.buffer.relocs().is_empty() {
             return Err("translated code needs relocations".into());
@@ -208,6 +213,8 @@ struct Emitter<'a> {
     helper_sig: SigRef,
     /// The signature of a pure function of two registers (the carry-less multiplications).
     pure_sig: SigRef,
+    /// The signature of [`float_helper`].
+    float_sig: SigRef,
     unsealed: Vec<Block>,
 }
 
@@ -217,8 +224,8 @@ fn trusted() -> MemFlagsData {
 }
 
 impl<'a> Emitter<'a> {
-    fn emit(mut b: FunctionBuilder<'a>, region: &Region, sigs: [Signature; 2], frontend: TargetFrontendConfig) {
-        let [helper_sig, pure_sig] = sigs.map(|sig| b.import_signature(sig));
+    fn emit(mut b: FunctionBuilder<'a>, region: &Region, sigs: [Signature; 3], frontend: TargetFrontendConfig) {
+        let [helper_sig, pure_sig, float_sig] = sigs.map(|sig| b.import_signature(sig));
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
@@ -265,6 +272,7 @@ impl<'a> Emitter<'a> {
             blocks,
             helper_sig,
             pure_sig,
+            float_sig,
             unsealed: Vec::new(),
         };
         let first = em.blocks[&region.entry_off].0;
@@ -432,6 +440,10 @@ impl<'a> Emitter<'a> {
             }
             Sb | Sh | Sw | Sd => {
                 self.store(Site { off, insn, index: i });
+                return false;
+            }
+            Flw | Fld | Flh | Fsw | Fsd | Fsh | Fp => {
+                self.float(Site { off, insn, index: i });
                 return false;
             }
             Fence | Nop => return false,
@@ -690,6 +702,34 @@ impl<'a> Emitter<'a> {
         let status = self.b.ins().load(types::I64, trusted(), env, offset_of!(JitEnv, status) as i32);
         let retired = self.b.ins().iadd_imm_s(done, i + 1);
         self.b.ins().brif(status, self.exit, &[BlockArg::Value(retired)], cont, NO_ARGS);
+    }
+
+    /// A floating-point instruction, run by [`float_helper`]: the integer register it may read goes to the
+    /// register file first, and the one it may write comes back from there. The region goes on unless the helper
+    /// reports an exception or the end of the block (a device access or a store to code).
+    fn float(&mut self, site: Site) {
+        let Site { off, insn, index: i } = site;
+        let reads_x = insn.op != Op::Fp || fpu::int_source(insn.fp);
+        if let Some(var) = self.regs[insn.rs1 as usize & 31].filter(|_| reads_x && insn.rs1 != 0) {
+            let v = self.b.use_var(var);
+            self.b.ins().store(trusted(), v, self.e.x, i32::from(insn.rs1) * 8);
+        }
+        let done = self.b.use_var(self.done);
+        let retired_before = self.b.ins().iadd_imm_s(done, i);
+        let pc = self.pc_at(off);
+        let helper = self.b.ins().iconst(types::I64, float_helper as *const () as usize as i64);
+        let raw = self.b.ins().iconst(types::I64, i64::from(insn.raw));
+        let env = self.e.env;
+        let call = self.b.ins().call_indirect(self.float_sig, helper, &[env, raw, retired_before, pc]);
+        let status = self.b.inst_results(call)[0];
+        if insn.op == Op::Fp && fpu::is_dest_int(insn.fp) && insn.rd != 0 {
+            let v = self.b.ins().load(types::I64, trusted(), self.e.x, i32::from(insn.rd) * 8);
+            self.set_x(insn.rd, v);
+        }
+        let cont = self.new_block();
+        let retired = self.b.ins().iadd_imm_s(done, i + 1);
+        self.b.ins().brif(status, self.exit, &[BlockArg::Value(retired)], cont, NO_ARGS);
+        self.b.switch_to_block(cont);
     }
 
     /// Looks `va` up in a fast TLB `table` (see `jit::fast_tlb`): one compare checks that the page is mapped
