@@ -33,6 +33,14 @@ fn dump(program: &Path, harts: &str, tag: &str) -> String {
     String::from_utf8_lossy(&dts.stdout).into_owned()
 }
 
+/// The lines of the node that opens with `header` (to its closing `};`), sorted.
+fn node_block(dts: &str, header: &str) -> Vec<String> {
+    let lines = dts.lines().map(str::trim).skip_while(|l| *l != header).take_while(|l| *l != "};");
+    let mut lines: Vec<String> = lines.map(String::from).collect();
+    lines.sort();
+    lines
+}
+
 #[test]
 fn device_tree_matches_qemus_for_the_same_command_line() {
     for tool in ["qemu-system-riscv64", "dtc"] {
@@ -51,11 +59,15 @@ fn device_tree_matches_qemus_for_the_same_command_line() {
             }
             assert!(their_lines.contains(line), "-smp {harts}: our line {line:?} is not in QEMU's tree:\n{theirs}");
         }
+        // The PCIe host bridge's node, property by property.
+        assert_eq!(node_block(&ours, "pci@30000000 {"), node_block(&theirs, "pci@30000000 {"), "-smp {harts}");
+        assert!(!node_block(&theirs, "pci@30000000 {").is_empty(), "QEMU's tree has no PCIe host:\n{theirs}");
         // Every node of the devices we do have is there, with the same unit address.
         for line in &their_lines {
-            let node = ["virtio_mmio@", "serial@", "rtc@", "test@", "plic@", "clint@", "cpu@", "memory@", "core"]
-                .iter()
-                .any(|n| line.starts_with(n));
+            let node =
+                ["virtio_mmio@", "serial@", "rtc@", "test@", "plic@", "clint@", "pci@", "cpu@", "memory@", "core"]
+                    .iter()
+                    .any(|n| line.starts_with(n));
             if node
                 || ["chosen {", "poweroff {", "reboot {", "bootargs", "linux,initrd", "stdout-path"]
                     .iter()

@@ -69,3 +69,25 @@ fn the_countdown_costs_few_instructions() {
         assert!(run.stderr.contains("s virtual time"), "{}", run.stderr);
     }
 }
+
+/// U-Boot lists the PCI bus as under QEMU: `pci enum` probes the ECAM host and `pci` prints what it found (the
+/// host bridge, until devices join it).
+#[test]
+fn uboot_enumerates_the_pci_bus_as_under_qemu() {
+    let listing = |program: &Path| {
+        let steps =
+            [("Hit any key to stop autoboot:", "\n"), ("=> ", "pci enum\n"), ("=> ", "pci\n"), ("=> ", "poweroff\n")];
+        let run = run_conversation(uboot(program, S_MODE), &steps, Duration::from_secs(60));
+        assert_eq!(run.code, Some(0), "{}:\n{}\n{}", program.display(), run.stdout, run.stderr);
+        let start = run.stdout.find("=> pci\r\n").or_else(|| run.stdout.find("=> pci\n"));
+        let start = start.unwrap_or_else(|| panic!("{}: no pci command in\n{}", program.display(), run.stdout));
+        let table = &run.stdout[start..];
+        let end = table[3..].find("=> ").map_or(table.len(), |e| e + 3);
+        table[..end].lines().map(|l| l.trim_end().to_string()).collect::<Vec<_>>()
+    };
+    let ours = listing(&rewind_bin());
+    assert!(ours.iter().any(|l| l.contains("0x1b36") && l.contains("0x0008")), "{ours:#?}");
+    if qemu_installed() {
+        assert_eq!(ours, listing(Path::new("qemu-system-riscv64")), "rewind (left) and QEMU 7.2");
+    }
+}

@@ -13,9 +13,10 @@ use rewind::memory::human_size;
 use rewind::{CpuConfig, Machine, MachineBuilder, RamError};
 
 use crate::clint::Clint;
-use crate::fdt::{self, FdtDevice, FdtError, FdtParams};
+use crate::fdt::{self, FdtDevice, FdtError, FdtParams, PciHost};
 use crate::goldfish_rtc::GoldfishRtc;
 use crate::loader::{self, ImageFile, LoadError, Loaded};
+use crate::pci::{self, Gpex};
 use crate::plic::Plic;
 use crate::sifive_test::SifiveTest;
 use crate::uart16550::Uart16550;
@@ -33,6 +34,8 @@ pub enum Slot {
     Uart0,
     /// Virtio-mmio transport `i` (0..8), filled from [`VirtConfig::virtio`].
     VirtioMmio(usize),
+    /// The PCIe host bridge's configuration window (ECAM).
+    PcieEcam,
     Dram,
 }
 
@@ -51,6 +54,8 @@ pub const VIRTIO_SLOTS: usize = 8;
 pub const VIRTIO_BASE: u64 = 0x1000_1000;
 pub const VIRTIO_SIZE: u64 = 0x1000;
 pub const VIRTIO_IRQ: u32 = 1;
+/// The PLIC lines of PCI INTA..INTD (of slot 0; the others' are rotated).
+pub const PCIE_IRQ: u32 = 0x20;
 pub const UART0_IRQ: u32 = 10;
 pub const RTC_IRQ: u32 = 11;
 pub const MROM_BASE: u64 = 0x1000;
@@ -77,7 +82,7 @@ const fn virtio(i: usize) -> MemMapEntry {
 }
 
 /// QEMU 7.2 `virt_memmap`, restricted to the devices this board has.
-pub const VIRT_MEMMAP: [MemMapEntry; 15] = [
+pub const VIRT_MEMMAP: [MemMapEntry; 16] = [
     e(Slot::Mrom, "riscv_virt_board.mrom", MROM_BASE, 0xf000, None),
     e(Slot::Test, "riscv.sifive.test", 0x10_0000, 0x1000, None),
     e(Slot::Rtc, "goldfish_rtc", 0x10_1000, 0x1000, Some(RTC_IRQ)),
@@ -92,6 +97,7 @@ pub const VIRT_MEMMAP: [MemMapEntry; 15] = [
     virtio(5),
     virtio(6),
     virtio(7),
+    e(Slot::PcieEcam, "pcie-mmcfg-mmio", 0x3000_0000, 0x1000_0000, Some(PCIE_IRQ)),
     e(Slot::Dram, "riscv_virt_board.ram", DRAM_BASE, 0, None),
 ];
 
@@ -299,6 +305,12 @@ pub fn build(config: VirtConfig) -> Result<(Machine, BootInfo), BoardError> {
             Slot::Uart0 => console_out
                 .take()
                 .map(|out| Box::new(Uart16550::new(entry.irq.unwrap_or(UART0_IRQ), out)) as Box<dyn FdtDevice>),
+            Slot::PcieEcam => Some(Box::new(Gpex::new(PciHost {
+                buses: (0, 0xff),
+                windows: pci::gpex::virt_windows(dram + ram_size),
+                intx_lines: std::array::from_fn(|pin| entry.irq.unwrap_or(PCIE_IRQ) + pin as u32),
+                msi: false,
+            }))),
             Slot::VirtioMmio(i) => Some(virtio.get_mut(i).and_then(Option::take).unwrap_or_else(|| {
                 let irq = entry.irq.unwrap_or(VIRTIO_IRQ + i as u32);
                 Box::new(EmptyVirtioSlot { irq, version: virtio_mmio_version })
@@ -418,6 +430,8 @@ mod tests {
             (0x200_0000, "sifive_clint"),
             (0x200_bff8, "sifive_clint"),
             (0xc00_0000, "sifive_plic"),
+            (0x3000_0000, "gpex-pcihost"),
+            (0x3fff_fffc, "gpex-pcihost"),
             (0xc5f_ffff, "sifive_plic"),
             (0x1000_0000, "ns16550a"),
             (0x1000_00ff, "ns16550a"),
