@@ -260,3 +260,70 @@ fn no_reboot_ends_the_run_at_the_guest_reset() {
     assert!(rep.stderr.contains("(reset); state matches the recording"), "{}", rep.stderr);
     let _ = std::fs::remove_file(file);
 }
+
+/// `rewind replay --until` runs a boot recording to the first instruction where a condition holds: on the pc (by
+/// address or symbol), on a variable in memory, on a register (stepping), with and/or; it agrees with
+/// `first-exec` and `last-write`, says when a condition never holds (exit 1) and rejects one that does not parse.
+#[test]
+fn replay_until_stops_at_the_first_instruction_where_a_condition_holds() {
+    let file = temp("until.rwd");
+    let g = guest_dir();
+    let mut record = Command::new(rewind_bin());
+    record.args(["record", "-o"]).arg(&file);
+    record.args(["-M", "virt", "-m", "256M", "-nographic", "-kernel"]).arg(g.join("Image"));
+    record.arg("-initrd").arg(g.join("initramfs.cpio.gz")).args(["-append", "console=ttyS0 poweroff=1"]);
+    let rec = run_with_input(record, b"", TIMEOUT);
+    assert_eq!(rec.code, Some(0), "{}", rec.stderr);
+    let vmlinux = common::vmlinux::unpack_vmlinux(&g.join("vmlinux.zst"));
+    let until = |condition: &str| {
+        let mut cmd = Command::new(rewind_bin());
+        cmd.arg("replay").arg(&file).arg("--symbols").arg(&vmlinux).args(["--until", condition]);
+        let started = std::time::Instant::now();
+        let run = run_with_input(cmd, b"", TIMEOUT);
+        eprintln!("--until '{condition}': {:.2} s", started.elapsed().as_secs_f64());
+        run
+    };
+    let at = |run: &common::Run| -> u64 {
+        let line = run.stdout.lines().find(|l| l.contains(" holds at instruction "));
+        let line = line.unwrap_or_else(|| panic!("no answer in {}{}", run.stdout, run.stderr));
+        line.split(" holds at instruction ").nth(1).and_then(|r| r.split(':').next()?.parse().ok()).unwrap()
+    };
+    let mut query = Command::new(rewind_bin());
+    query.arg("query").arg(&file).arg("--symbols").arg(&vmlinux).arg("first-exec start_kernel");
+    let first = run_with_input(query, b"", TIMEOUT);
+    let first_exec: u64 = first
+        .stdout
+        .split("first executed at instruction ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("{}", first.stdout));
+
+    let by_symbol = until("pc == start_kernel");
+    assert_eq!(by_symbol.code, Some(0), "{}", by_symbol.stderr);
+    assert!(by_symbol.stdout.contains("<start_kernel>"), "{}", by_symbol.stdout);
+    assert_eq!(at(&by_symbol), first_exec, "the same instruction as first-exec");
+    // A register in the condition makes the search step every instruction: it must find the same instruction.
+    let stepped = until("pc == start_kernel && a0 == a0");
+    assert_eq!(at(&stepped), first_exec, "{}", stepped.stdout);
+
+    // A variable in memory: the instruction found is the one right after the write that made the condition true.
+    let state = until("*(u32 *)&system_state >= 3 and *(u32 *)&system_state != 4");
+    assert_eq!(state.code, Some(0), "{}", state.stderr);
+    let n = at(&state);
+    let mut query = Command::new(rewind_bin());
+    query.arg("query").arg(&file).arg("--symbols").arg(&vmlinux).arg("writes system_state 4");
+    let writes = run_with_input(query, b"", TIMEOUT);
+    let write = writes.stdout.lines().find(|l| l.starts_with(&format!("instruction {n}: ")));
+    assert!(write.is_some_and(|w| w.ends_with(": 0x2 -> 0x3")), "{n}:\n{}", writes.stdout);
+    // Before the kernel maps jiffies it has no value; it has one (INITIAL_JIFFIES) from the instruction after the
+    // one that turns the MMU on, with no write to it.
+    let mapped = until("*(u64 *)&jiffies != 0");
+    assert!(mapped.stdout.contains("<relocate_enable_mmu+"), "{}", mapped.stdout);
+    let never = until("pc == 0x1234");
+    assert_eq!(never.code, Some(1), "{}{}", never.stdout, never.stderr);
+    assert!(never.stderr.contains("'pc == 0x1234' never holds from instruction 0 to "), "{}", never.stderr);
+    let bad = until("pc === 1");
+    assert_ne!(bad.code, Some(0), "{}", bad.stderr);
+    assert!(bad.stderr.contains("unexpected '='"), "{}", bad.stderr);
+    let _ = std::fs::remove_file(&file);
+}

@@ -58,6 +58,10 @@ pub enum Command {
         /// Symbols and source lines for the TUI and the monitor (an ELF file such as vmlinux).
         #[arg(long = "symbols", value_name = "FILE")]
         symbols: Option<PathBuf>,
+        /// Run to the first instruction where CONDITION holds and stop there, printing where that is (exit 1 if
+        /// it never holds): `pc == start_kernel`, `a0 != 0 && pc == 0x80200000`, `*(u32 *)&jiffies > 100`.
+        #[arg(long = "until", value_name = "CONDITION", conflicts_with_all = ["gdb_default", "gdb", "tui"])]
+        until: Option<String>,
     },
     /// Ask a recording questions: replays it to its end, then runs each monitor command given (`when`,
     /// `last-write ADDR`, `writes ADDR`, `first-exec SYMBOL`, `x`, `info registers`...) and prints the answers.
@@ -232,6 +236,9 @@ pub struct MachineArgs {
     /// `rewind query`'s commands, run at the end of the replay instead of the front ends.
     #[arg(skip)]
     pub query: Vec<String>,
+    /// The query's commands run at the start of the replay instead (`rewind replay --until`).
+    #[arg(skip)]
+    pub query_at_start: bool,
     /// Symbols and DWARF source lines for the TUI and the monitor: an ELF file such as vmlinux (default: the
     /// -kernel file, when it is an ELF with symbols).
     #[arg(long = "symbols", value_name = "FILE")]

@@ -111,7 +111,11 @@ pub fn run_with(
     let mut console = (!args.tui && serial == Serial::Stdio).then(Console::start);
     let mut sink = if serial == Serial::Stdio { None } else { Some(SerialSink::open(&serial)?) };
     let mut monitor = if monitor_stdio { Some(MonitorStdio::start()?) } else { None };
-    let mut query = (!args.query.is_empty()).then(|| Query { commands: args.query.clone(), failed: false });
+    let mut query = (!args.query.is_empty()).then(|| Query {
+        commands: args.query.clone(),
+        at_start: args.query_at_start,
+        failed: false,
+    });
     let started = Instant::now();
     let mut frontends: Vec<&mut dyn Frontend> = Vec::new();
     frontends.push(&mut gdb);
@@ -146,16 +150,20 @@ pub fn run_with(
     Ok(Ended { code, outcome: session.outcome().cloned(), at })
 }
 
-/// `rewind query`: at the first look, moves the replay to its end, answers each command there (on stdout) and
-/// ends the session; exit code 1 if a command failed.
+/// `rewind query`: at the first look, moves the replay to its end (or leaves it at its start, for
+/// `rewind replay --until`), answers each command there (on stdout) and ends the session; exit code 1 if a command
+/// failed.
 struct Query {
     commands: Vec<String>,
+    at_start: bool,
     failed: bool,
 }
 
 impl Frontend for Query {
     fn poll(&mut self, session: &mut Session, _: std::time::Duration) -> Result<crate::session::Command> {
-        let _ = session.monitor(&format!("replay goto {}", u64::MAX), &mut |_, _| {});
+        if !self.at_start {
+            let _ = session.monitor(&format!("replay goto {}", u64::MAX), &mut |_, _| {});
+        }
         for command in &self.commands {
             match session.monitor_checked(command, &mut |_, _| {}) {
                 Ok(answer) => print!("{answer}"),

@@ -4,6 +4,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod cli;
+mod condition;
 mod console;
 mod drives;
 mod gdb;
@@ -54,8 +55,11 @@ fn main() {
             let ended = recording::record(&machine, &argv, recording::RecordOptions { output, bundle });
             verdict::conclude(&machine.verdict, ended)
         }
-        Some(cli::Command::Replay { file, gdb_default, gdb, freeze, image_dir, tui, symbols }) => {
-            let options = recording::ReplayOptions { gdb_default, gdb, freeze, image_dir, tui, symbols, query: vec![] };
+        Some(cli::Command::Replay { file, gdb_default, gdb, freeze, image_dir, tui, symbols, until }) => {
+            let query_at_start = until.is_some();
+            let query = until.map(|condition| format!("until {condition}")).into_iter().collect();
+            let options =
+                recording::ReplayOptions { gdb_default, gdb, freeze, image_dir, tui, symbols, query, query_at_start };
             recording::replay(&file, options)
         }
         Some(cli::Command::Query { file, commands, symbols, image_dir }) => {
@@ -67,6 +71,7 @@ fn main() {
                 tui: false,
                 symbols,
                 query: commands,
+                query_at_start: false,
             };
             recording::replay(&file, options)
         }

@@ -146,8 +146,9 @@ pub struct ReplayOptions {
     pub image_dir: Option<PathBuf>,
     pub tui: bool,
     pub symbols: Option<PathBuf>,
-    /// `rewind query`: monitor commands to answer at the end of the replay.
+    /// `rewind query`: monitor commands to answer at the end of the replay (at its start with `query_at_start`).
     pub query: Vec<String>,
+    pub query_at_start: bool,
 }
 
 /// `rewind replay FILE`: re-executes a recording with no further input and checks it stays on the recorded path.
@@ -197,6 +198,7 @@ pub fn replay(file: &Path, options: ReplayOptions) -> Result<i32> {
         // A query prints answers, not the guest's console.
         serial: if options.query.is_empty() { args.serial } else { "none".into() },
         query: options.query,
+        query_at_start: options.query_at_start,
         ..args
     };
     let ended = crate::launch::run_with(&args, InputPath::Replay { events, damage }, None);

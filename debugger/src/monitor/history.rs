@@ -1,11 +1,12 @@
 //! Questions asked of a run's history (a replay, or a run with `--reverse`), after rr's `when` and Pernosco's
-//! "where did this value come from": `when`, `last-write ADDR [LEN]`, `writes ADDR [LEN] [FROM [TO]]` and
-//! `first-exec LOCATION`. Each answers by re-executing stretches of the history from its checkpoints with a
+//! "where did this value come from": `when`, `last-write ADDR [LEN]`, `writes ADDR [LEN] [FROM [TO]]`,
+//! `first-exec LOCATION`, and `until CONDITION`, which moves the machine to the answer. Each answers by re-executing stretches of the history from its checkpoints with a
 //! breakpoint or watchpoint of its own, then puts the machine back where it was, with the user's breakpoints and
 //! watchpoints as they were. Queries only re-execute the known history (to a recording's end, or as far as a live
 //! run got): they never run a live machine on, nor log anything in its history.
 
 use super::{parse_address, read_memory, Monitor};
+use crate::condition::{self, Condition};
 use rewind::{StopReason, WatchKind, Watchpoint};
 use rewind_replay::{Timeline, TimelineStop};
 use std::fmt::Write;
@@ -98,6 +99,110 @@ pub fn first_exec(m: &mut Monitor<'_>, args: &[&str]) -> Result<String, String> 
         }
         Ok(format!("{pc:#x} is never executed up to instruction {}\n", machine.icount()))
     })
+}
+
+/// `until CONDITION`: runs the history on to the first instruction (from now) before which CONDITION holds, with
+/// the pc and registers of the selected hart, and stays there; if it never holds up to the end of the known
+/// history, the machine goes back to where it was and the answer is an error.
+pub fn until(m: &mut Monitor<'_>, args: &[&str]) -> Result<String, String> {
+    if args.is_empty() {
+        return Err("usage: until CONDITION (pc == SYMBOL, a0 != 0, *(u32 *)&jiffies > 100; and, or, ( ))".into());
+    }
+    let text = args.join(" ");
+    let cond = {
+        let (machine, hart, symbols) = (&*m.machine, m.hart, m.symbols);
+        Condition::parse(&text, &|name| parse_address(machine, hart, symbols, name))?
+    };
+    let (hart, phys, symbols) = (m.hart, *m.phys, m.symbols);
+    let history = m.history.as_deref_mut().ok_or(NO_HISTORY)?;
+    let machine = &mut *m.machine;
+    let origin = machine.icount();
+    let user_stops = machine.suspend_debug_stops();
+    let found = run_until(history, machine, &cond, hart, phys);
+    let _ = machine.suspend_debug_stops();
+    let end = machine.icount();
+    if !found {
+        history.seek(machine, origin);
+    }
+    machine.restore_debug_stops(user_stops);
+    machine.step_over_breakpoint_here(hart);
+    if !found {
+        return Err(format!("'{text}' never holds from instruction {origin} to {end}"));
+    }
+    let pc = machine.hart(hart).map_or(0, |h| h.pc);
+    let place = crate::symbols::describe(symbols, pc).map_or(String::new(), |d| format!(" <{d}>"));
+    Ok(format!("'{text}' holds at instruction {end}: hart {hart} at {pc:#x}{place}\n"))
+}
+
+/// Runs the history from now to the first instruction where `cond` holds (true) or to the end of the known history
+/// (false). Between the moments the condition can change (see [`Condition::triggers`]) the machine runs at full
+/// speed; a condition on registers steps it instruction by instruction, and so does one on memory while that memory
+/// is not mapped (a new mapping can show a value no write put there). A mapping that changes what a mapped address
+/// means is seen at the next write there, as with gdb's watchpoints.
+fn run_until(history: &mut Timeline, machine: &mut rewind::Machine, cond: &Condition, hart: usize, phys: bool) -> bool {
+    let end = known_end(history);
+    let holds = |machine: &rewind::Machine| cond.holds(&HartState { machine, hart, phys });
+    if holds(machine) {
+        return true;
+    }
+    let triggers = cond.triggers();
+    if let Some(t) = &triggers {
+        for &pc in &t.pcs {
+            machine.add_breakpoint(pc);
+        }
+        for &(addr, len) in &t.writes {
+            machine.add_watchpoint(Watchpoint { addr, len, kind: WatchKind::Write });
+        }
+    }
+    let mapped = |machine: &rewind::Machine, t: &condition::Triggers| {
+        let state = HartState { machine, hart, phys };
+        t.writes.iter().all(|&(addr, len)| condition::State::memory(&state, addr, len as u8).is_some())
+    };
+    while machine.icount() < end {
+        let free = triggers.as_ref().is_some_and(|t| mapped(machine, t));
+        let budget = if free { end - machine.icount() } else { 1 };
+        match history.run(machine, budget) {
+            TimelineStop::Machine(
+                StopReason::Breakpoint { .. } | StopReason::Watchpoint { .. } | StopReason::BudgetExhausted,
+            ) => {
+                if holds(machine) {
+                    return true;
+                }
+            }
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// The machine as a condition sees it: one hart's pc and registers, memory through its translation.
+struct HartState<'a> {
+    machine: &'a rewind::Machine,
+    hart: usize,
+    phys: bool,
+}
+
+impl condition::State for HartState<'_> {
+    fn pc(&self) -> u64 {
+        self.machine.hart(self.hart).map_or(0, |h| h.pc)
+    }
+
+    fn register(&self, index: usize) -> u64 {
+        self.machine.hart(self.hart).and_then(|h| h.x.get(index).copied()).unwrap_or(0)
+    }
+
+    /// Unassigned memory has no value (the debugger's reads give zeros there): a kernel variable read before the
+    /// kernel maps it is not 0.
+    fn memory(&self, addr: u64, size: u8) -> Option<u64> {
+        for va in addr..addr.checked_add(u64::from(size))? {
+            let pa = if self.phys { va } else { self.machine.translate(self.hart, va)? };
+            self.machine.flat_view().resolve(pa)?;
+        }
+        let bytes = read_memory(self.machine, self.hart, self.phys, addr, usize::from(size))?;
+        let mut value = [0u8; 8];
+        value[..bytes.len()].copy_from_slice(&bytes);
+        Some(u64::from_le_bytes(value))
+    }
 }
 
 const NO_HISTORY: &str = "no history: replay a recording, or run rewind with --reverse";

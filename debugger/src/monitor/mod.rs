@@ -184,6 +184,12 @@ pub const COMMANDS: &[Command] = &[
         run: history::writes,
     },
     Command {
+        name: "until",
+        help: "until CONDITION: run the history on to the first instruction where it holds (pc == SYMBOL, a0 != 0, \
+               *(u32 *)&jiffies > 100, with and/or)",
+        run: history::until,
+    },
+    Command {
         name: "first-exec",
         help: "first-exec LOCATION: the first time a hart executes it; needs a history",
         run: history::first_exec,
