@@ -49,7 +49,7 @@ impl Gpex {
     fn read32(&mut self, offset: u64, size: u8) -> u32 {
         match self.function(offset) {
             Some((config, reg)) => config.read(reg, usize::from(size)),
-            None => u32::MAX >> (32 - 8 * u32::from(size.min(4))),
+            None => u32::MAX.checked_shr(32 - 8 * u32::from(size.clamp(1, 4))).unwrap_or(u32::MAX),
         }
     }
 }
