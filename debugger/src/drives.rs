@@ -143,8 +143,15 @@ pub fn attach(args: &MachineArgs, config: &mut VirtConfig, originals: Option<Ori
         let blk = open_drive(d, &spec, i, originals)?;
         match spec.id.filter(|_| spec.detached) {
             Some(id) => waiting.push((id, blk)),
-            None => devices
-                .push((None, Box::new(move |irq, v| Box::new(VirtioMmio::new(blk, irq, v)) as Box<dyn FdtDevice>))),
+            None => {
+                // QEMU's virt puts an if=virtio disk behind its PCIe host: say so rather than differ silently.
+                crate::term::line(&format!(
+                    "rewind: -drive {d}: attached as virtio-blk-device (virtio-mmio); QEMU's virt makes it a \
+                     virtio-blk-pci disk, which rewind does not have yet"
+                ));
+                devices
+                    .push((None, Box::new(move |irq, v| Box::new(VirtioMmio::new(blk, irq, v)) as Box<dyn FdtDevice>)))
+            }
         }
     }
     for d in &args.devices {
