@@ -327,3 +327,58 @@ fn replay_until_stops_at_the_first_instruction_where_a_condition_holds() {
     assert!(bad.stderr.contains("unexpected '='"), "{}", bad.stderr);
     let _ = std::fs::remove_file(&file);
 }
+
+/// QEMU's `-d exec,in_asm -D FILE -dfilter` log what the harts execute without changing the run: one `exec` line
+/// per instruction retired, `in_asm` each instruction once; a replay with `-d` logs the recorded run identically.
+#[test]
+fn exec_logs_cover_every_instruction_and_replay_identically() {
+    let elf = common::workspace().join("examples/isa/build/rv64i.elf");
+    let (log, replay_log, file) = (temp("run.log"), temp("replay.log"), temp("logged.rwd"));
+    let mut cmd = Command::new(rewind_bin());
+    cmd.args(["record", "-o"]).arg(&file).args(["-M", "virt", "-m", "128M", "-nographic", "-bios", "none"]);
+    cmd.args(["--stats", "-d", "exec,in_asm", "-D"]).arg(&log).arg("-kernel").arg(&elf);
+    let run = run_with_input(cmd, b"", TIMEOUT);
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    let retired: usize = run
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("rewind: ")?.split_once(" instructions,")?.0.parse().ok())
+        .unwrap_or_else(|| panic!("no statistics in {}", run.stderr));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let exec: Vec<&str> = text.lines().filter(|l| l.starts_with("Trace ")).collect();
+    assert_eq!(exec.len(), retired, "one exec line per instruction");
+    assert!(exec[0].starts_with("Trace 0: 0x0000000000001000:  00000297  auipc t0,0x0"), "{}", exec[0]);
+    let shown: std::collections::HashSet<&str> =
+        text.lines().filter(|l| l.starts_with("0x")).map(|l| &l[..18]).collect();
+    let executed: std::collections::HashSet<&str> = exec.iter().map(|l| &l[9..27]).collect();
+    assert_eq!(shown, executed, "in_asm shows each executed instruction once");
+    assert!(text.contains("----------------\nIN:\n0x0000000000001000:"), "{}", &text[..200]);
+
+    let mut cmd = Command::new(rewind_bin());
+    cmd.arg("replay").arg(&file).args(["-d", "exec,in_asm", "-D"]).arg(&replay_log);
+    let replay = run_with_input(cmd, b"", TIMEOUT);
+    assert_eq!(replay.code, Some(0), "{}", replay.stderr);
+    assert!(std::fs::read_to_string(&replay_log).unwrap() == text, "the replay logs the run identically");
+
+    let mut cmd = Command::new(rewind_bin());
+    cmd.arg("replay").arg(&file).args(["-d", "exec", "-dfilter", "0x1000+0x10", "-D"]).arg(&replay_log);
+    assert_eq!(run_with_input(cmd, b"", TIMEOUT).code, Some(0));
+    let filtered = std::fs::read_to_string(&replay_log).unwrap();
+    let lines: Vec<&str> = filtered.lines().collect();
+    assert!(!lines.is_empty() && lines.iter().all(|l| l.starts_with("Trace 0: 0x000000000000100")), "{filtered}");
+
+    for (args, expected) in [
+        (&["-d", "int"][..], "-d int: rewind logs exec and in_asm (not int yet)"),
+        (&["-D", "/tmp/x.log"][..], "-D and -dfilter go with -d ITEMS"),
+        (&["-d", "exec", "-dfilter", "5..1"][..], "-dfilter 5..1: 5..1 ends before it starts"),
+    ] {
+        let mut cmd = Command::new(rewind_bin());
+        cmd.args(["-M", "virt", "-bios", "none", "-nographic"]).args(args).arg("-kernel").arg(&elf);
+        let bad = run_with_input(cmd, b"", TIMEOUT);
+        assert_ne!(bad.code, Some(0), "{args:?}");
+        assert!(bad.stderr.contains(expected), "{args:?}: {}", bad.stderr);
+    }
+    for f in [log, replay_log, file] {
+        let _ = std::fs::remove_file(f);
+    }
+}

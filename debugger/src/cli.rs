@@ -62,6 +62,15 @@ pub enum Command {
         /// it never holds): `pc == start_kernel`, `a0 != 0 && pc == 0x80200000`, `*(u32 *)&jiffies > 100`.
         #[arg(long = "until", value_name = "CONDITION", conflicts_with_all = ["gdb_default", "gdb", "tui"])]
         until: Option<String>,
+        /// Log what the replay executes, as `-d` does on a run (the recorded run's own `-d` is not repeated).
+        #[arg(short = 'd', value_name = "ITEMS")]
+        log_items: Option<String>,
+        /// Where `-d` logs go (default: stderr).
+        #[arg(short = 'D', value_name = "FILE")]
+        log_file: Option<PathBuf>,
+        /// Log only the instructions at these pcs: `START+SIZE`, `END-SIZE` or `START..END`, comma separated.
+        #[arg(long = "dfilter", value_name = "RANGES")]
+        log_filter: Option<String>,
     },
     /// Ask a recording questions: replays it to its end, then runs each monitor command given (`when`,
     /// `last-write ADDR`, `writes ADDR`, `first-exec SYMBOL`, `x`, `info registers`...) and prints the answers.
@@ -118,6 +127,9 @@ const RUN_ONLY: &[&str] = &[
     "timeout",
     "on_timeout",
     "verdict_json",
+    "log_items",
+    "log_file",
+    "log_filter",
 ];
 
 fn hide_run_only(arg: clap::Arg) -> clap::Arg {
@@ -243,6 +255,16 @@ pub struct MachineArgs {
     /// -kernel file, when it is an ELF with symbols).
     #[arg(long = "symbols", value_name = "FILE")]
     pub symbols: Option<PathBuf>,
+    /// Log what the harts execute, as QEMU's `-d`: `exec` (every instruction), `in_asm` (each instruction the first
+    /// time it runs); `-d help` lists them. The log does not change the run.
+    #[arg(short = 'd', value_name = "ITEMS")]
+    pub log_items: Option<String>,
+    /// Where `-d` logs go (default: stderr).
+    #[arg(short = 'D', value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+    /// Log only the instructions at these pcs: `START+SIZE`, `END-SIZE` or `START..END`, comma separated.
+    #[arg(long = "dfilter", value_name = "RANGES")]
+    pub log_filter: Option<String>,
     /// Virtual time (QEMU's `-icount`): always the instruction count here. `shift=N` makes an instruction 2^N ns
     /// (default 0: 1 ns); `sleep=on` (the default) lets an idle guest's clock advance with the wall clock at no CPU
     /// cost, `sleep=off` jumps idle time at once.
@@ -333,6 +355,7 @@ pub fn parse_endpoint(spec: &str) -> Result<Endpoint> {
 
 /// QEMU options rewind accepts with a single dash, rewritten to clap's double dash.
 const QEMU_LONG_OPTIONS: &[&str] = &[
+    "dfilter",
     "machine",
     "memory",
     "smp",

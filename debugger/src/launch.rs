@@ -35,8 +35,10 @@ pub fn run_with(
     crate::signals::install();
     // As QEMU: `-device help` and `-cpu help` list what exists, `-device TYPE,help` and `-cpu MODEL,help` its
     // properties, and nothing runs.
+    let log_items = args.log_items.as_deref().map(crate::exec_log::parse_items).transpose()?;
     let help = match crate::drives::device_help(&args.devices)? {
         Some(help) => Some(help),
+        None if log_items == Some(None) => Some(crate::exec_log::HELP.to_string()),
         None => cli::cpu_help(&args.cpu)?,
     };
     if let Some(help) = help {
@@ -80,6 +82,14 @@ pub fn run_with(
             "-monitor stdio: stdio is already the serial console's (as QEMU: cannot use stdio by multiple character \
              devices); add -serial file:PATH or -serial none, or keep the console and press Ctrl-A c for the monitor"
         );
+    }
+    let mut machine = machine;
+    if let Some(Some(items)) = log_items {
+        let filter = args.log_filter.as_deref().map(crate::exec_log::parse_filter).transpose()?.unwrap_or_default();
+        let log = crate::exec_log::ExecLog::open(items, args.log_file.as_deref(), filter)?;
+        machine.set_tracer(Some(Box::new(log)));
+    } else if args.log_file.is_some() || args.log_filter.is_some() {
+        anyhow::bail!("-D and -dfilter go with -d ITEMS (-d help lists them)");
     }
     let mut session = Session::new(machine, inputs, out, options)?;
     if judged {
@@ -136,6 +146,8 @@ pub fn run_with(
     }
     let mut code = session.run(&mut frontends)?;
     drop(frontends);
+    // The -d log ends with the run (the process exits without running destructors).
+    drop(session.machine.set_tracer(None));
     if query.as_ref().is_some_and(|q| q.failed) {
         code = 1;
     }

@@ -7,6 +7,7 @@ mod cli;
 mod condition;
 mod console;
 mod drives;
+mod exec_log;
 mod gdb;
 mod launch;
 mod machine_setup;
@@ -55,11 +56,33 @@ fn main() {
             let ended = recording::record(&machine, &argv, recording::RecordOptions { output, bundle });
             verdict::conclude(&machine.verdict, ended)
         }
-        Some(cli::Command::Replay { file, gdb_default, gdb, freeze, image_dir, tui, symbols, until }) => {
+        Some(cli::Command::Replay {
+            file,
+            gdb_default,
+            gdb,
+            freeze,
+            image_dir,
+            tui,
+            symbols,
+            until,
+            log_items,
+            log_file,
+            log_filter,
+        }) => {
             let query_at_start = until.is_some();
             let query = until.map(|condition| format!("until {condition}")).into_iter().collect();
-            let options =
-                recording::ReplayOptions { gdb_default, gdb, freeze, image_dir, tui, symbols, query, query_at_start };
+            let log = recording::LogOptions { items: log_items, file: log_file, filter: log_filter };
+            let options = recording::ReplayOptions {
+                gdb_default,
+                gdb,
+                freeze,
+                image_dir,
+                tui,
+                symbols,
+                query,
+                query_at_start,
+                log,
+            };
             recording::replay(&file, options)
         }
         Some(cli::Command::Query { file, commands, symbols, image_dir }) => {
@@ -72,6 +95,7 @@ fn main() {
                 symbols,
                 query: commands,
                 query_at_start: false,
+                log: recording::LogOptions::default(),
             };
             recording::replay(&file, options)
         }

@@ -149,6 +149,15 @@ pub struct ReplayOptions {
     /// `rewind query`: monitor commands to answer at the end of the replay (at its start with `query_at_start`).
     pub query: Vec<String>,
     pub query_at_start: bool,
+    pub log: LogOptions,
+}
+
+/// The replay's own `-d`, `-D` and `-dfilter`.
+#[derive(Default)]
+pub struct LogOptions {
+    pub items: Option<String>,
+    pub file: Option<PathBuf>,
+    pub filter: Option<String>,
 }
 
 /// `rewind replay FILE`: re-executes a recording with no further input and checks it stays on the recorded path.
@@ -199,6 +208,9 @@ pub fn replay(file: &Path, options: ReplayOptions) -> Result<i32> {
         serial: if options.query.is_empty() { args.serial } else { "none".into() },
         query: options.query,
         query_at_start: options.query_at_start,
+        log_items: options.log.items,
+        log_file: options.log.file,
+        log_filter: options.log.filter,
         ..args
     };
     let ended = crate::launch::run_with(&args, InputPath::Replay { events, damage }, None);
