@@ -155,18 +155,24 @@ fn a_trap_loop_is_captured() {
     let _ = std::fs::remove_file(file);
 }
 
+/// Records the shared guest's boot to its poweroff in `file`.
+fn record_boot(file: &std::path::Path) {
+    let g = guest_dir();
+    let mut record = Command::new(rewind_bin());
+    record.args(["record", "-o"]).arg(file);
+    record.args(["-M", "virt", "-m", "256M", "-nographic", "-kernel"]).arg(g.join("Image"));
+    record.arg("-initrd").arg(g.join("initramfs.cpio.gz")).args(["-append", "console=ttyS0 poweroff=1"]);
+    let rec = run_with_input(record, b"", TIMEOUT);
+    assert_eq!(rec.code, Some(0), "{}", rec.stderr);
+}
+
 /// `rewind query` answers questions about a boot recording at its end: where the run is, when start_kernel first
 /// ran, who last wrote jiffies and the history of that variable; a bad question exits 1.
 #[test]
 fn query_answers_questions_about_a_boot_recording() {
     let file = temp("query.rwd");
     let g = guest_dir();
-    let mut record = Command::new(rewind_bin());
-    record.args(["record", "-o"]).arg(&file);
-    record.args(["-M", "virt", "-m", "256M", "-nographic", "-kernel"]).arg(g.join("Image"));
-    record.arg("-initrd").arg(g.join("initramfs.cpio.gz")).args(["-append", "console=ttyS0 poweroff=1"]);
-    let rec = run_with_input(record, b"", TIMEOUT);
-    assert_eq!(rec.code, Some(0), "{}", rec.stderr);
+    record_boot(&file);
     let vmlinux = common::vmlinux::unpack_vmlinux(&g.join("vmlinux.zst"));
     let query = |questions: &[&str]| {
         let mut cmd = Command::new(rewind_bin());
@@ -268,12 +274,7 @@ fn no_reboot_ends_the_run_at_the_guest_reset() {
 fn replay_until_stops_at_the_first_instruction_where_a_condition_holds() {
     let file = temp("until.rwd");
     let g = guest_dir();
-    let mut record = Command::new(rewind_bin());
-    record.args(["record", "-o"]).arg(&file);
-    record.args(["-M", "virt", "-m", "256M", "-nographic", "-kernel"]).arg(g.join("Image"));
-    record.arg("-initrd").arg(g.join("initramfs.cpio.gz")).args(["-append", "console=ttyS0 poweroff=1"]);
-    let rec = run_with_input(record, b"", TIMEOUT);
-    assert_eq!(rec.code, Some(0), "{}", rec.stderr);
+    record_boot(&file);
     let vmlinux = common::vmlinux::unpack_vmlinux(&g.join("vmlinux.zst"));
     let until = |condition: &str| {
         let mut cmd = Command::new(rewind_bin());

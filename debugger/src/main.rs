@@ -86,17 +86,7 @@ fn main() {
             recording::replay(&file, options)
         }
         Some(cli::Command::Query { file, commands, symbols, image_dir }) => {
-            let options = recording::ReplayOptions {
-                gdb_default: false,
-                gdb: None,
-                freeze: false,
-                image_dir,
-                tui: false,
-                symbols,
-                query: commands,
-                query_at_start: false,
-                log: recording::LogOptions::default(),
-            };
+            let options = recording::ReplayOptions { image_dir, symbols, query: commands, ..Default::default() };
             recording::replay(&file, options)
         }
         Some(cli::Command::Completions { shell }) => print(&cli::completions(shell)),

@@ -138,6 +138,7 @@ pub fn record(args: &MachineArgs, argv: &[String], options: RecordOptions) -> Re
 }
 
 /// `rewind replay`'s own options.
+#[derive(Default)]
 pub struct ReplayOptions {
     pub gdb_default: bool,
     pub gdb: Option<String>,
