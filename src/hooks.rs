@@ -24,12 +24,27 @@ pub struct MemAccess {
     pub value: u64,
 }
 
+/// A trap a hart took: an exception or an interrupt, as the trap registers of the mode it went to record it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrapEvent {
+    pub hart: usize,
+    /// An interrupt (asynchronous) rather than an exception.
+    pub interrupt: bool,
+    /// The cause number, without the interrupt bit.
+    pub cause: u64,
+    /// Where the hart was (the exception's instruction, or the one the interrupt came before).
+    pub epc: u64,
+    pub tval: u64,
+}
+
 /// Receives execution and memory events (e.g. the execution tracer, a coverage collector).
 pub trait Tracer: Send {
     /// Called before each instruction executes.
     fn instruction(&mut self, _hart: usize, _pc: u64, _raw: u32) {}
     /// Called after each completed data access.
     fn memory(&mut self, _access: &MemAccess) {}
+    /// Called after a hart took a trap, before the handler's first instruction.
+    fn trap(&mut self, _trap: &TrapEvent) {}
 }
 
 /// What a watchpoint watches.

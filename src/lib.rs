@@ -19,6 +19,6 @@ pub use arch::riscv::cpu::{CpuConfig, CpuSpecError, Model as CpuModel, MODELS as
 pub use arch::riscv::{Hart, Priv};
 pub use device::{Device, DeviceBus, DeviceInput, InputPort, IrqLines, Msi, PowerRequest};
 pub use exec::jit::{JitStats, DEFAULT_THRESHOLD as DEFAULT_JIT_THRESHOLD};
-pub use hooks::{AccessKind, MemAccess, Tracer, WatchKind, Watchpoint};
+pub use hooks::{AccessKind, MemAccess, Tracer, TrapEvent, WatchKind, Watchpoint};
 pub use machine::{CpuState, DebugStops, Machine, MachineBuilder, MachineState, StopReason, TIMEBASE_HZ};
 pub use memory::{DeviceId, MemoryRegion, Ram, RamError};

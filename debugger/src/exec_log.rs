@@ -1,11 +1,11 @@
-//! QEMU's `-d` logs, spelled as QEMU spells them: `-d exec` (every instruction as it runs) and `-d in_asm` (each
-//! instruction the first time it runs), to `-D FILE` or stderr, for the pcs `-dfilter` keeps. The log is a tracer,
-//! so it sees what the machine executes without changing it: the same run logged or not takes the same path, and
-//! a replay logs a recorded run exactly.
+//! QEMU's `-d` logs, spelled as QEMU spells them: `-d exec` (every instruction as it runs), `-d in_asm` (each
+//! instruction the first time it runs) and `-d int` (every trap, in QEMU's words), to `-D FILE` or stderr, the
+//! first two for the pcs `-dfilter` keeps. The log is a tracer, so it sees what the machine executes without
+//! changing it: the same run logged or not takes the same path, and a replay logs a recorded run exactly.
 
 use anyhow::{bail, Context, Result};
 use rewind::arch::riscv::disasm::disassemble;
-use rewind::Tracer;
+use rewind::{Tracer, TrapEvent};
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::Path;
@@ -15,6 +15,7 @@ use std::path::Path;
 pub struct Items {
     pub exec: bool,
     pub in_asm: bool,
+    pub int: bool,
 }
 
 /// QEMU's `-d` items for the riscv targets that rewind does not log yet.
@@ -23,7 +24,6 @@ const NOT_YET: &[&str] = &[
     "op",
     "op_opt",
     "op_ind",
-    "int",
     "cpu",
     "fpu",
     "mmu",
@@ -42,7 +42,8 @@ const NOT_YET: &[&str] = &[
 ];
 
 pub const HELP: &str = "Log items (comma separated):\nexec       every instruction as it runs: hart, pc, encoding, \
-                        disassembly\nin_asm     each instruction the first time it runs\n";
+                        disassembly\nin_asm     each instruction the first time it runs\nint        every exception and interrupt, as QEMU \
+                        words them\n";
 
 /// Parses `-d ITEMS`; `Ok(None)` for `-d help` (the caller prints [`HELP`]).
 pub fn parse_items(text: &str) -> Result<Option<Items>> {
@@ -52,7 +53,8 @@ pub fn parse_items(text: &str) -> Result<Option<Items>> {
             "help" => return Ok(None),
             "exec" => items.exec = true,
             "in_asm" => items.in_asm = true,
-            _ if NOT_YET.contains(&item) => bail!("-d {item}: rewind logs exec and in_asm (not {item} yet)"),
+            "int" => items.int = true,
+            _ if NOT_YET.contains(&item) => bail!("-d {item}: rewind logs exec, in_asm and int (not {item} yet)"),
             _ => bail!("-d {item}: unknown log item (-d help lists them)"),
         }
     }
@@ -143,6 +145,72 @@ impl Tracer for ExecLog {
             let _ = writeln!(self.out, "Trace {hart}: {pc:#018x}:  {encoding}  {text}");
         }
     }
+
+    fn trap(&mut self, trap: &TrapEvent) {
+        if self.items.int {
+            let _ = writeln!(self.out, "{}", describe_trap(trap));
+        }
+    }
+}
+
+/// QEMU's names of the RISC-V exceptions and interrupts (`riscv_excp_names`, `riscv_intr_names`).
+const EXCEPTIONS: [&str; 24] = [
+    "misaligned_fetch",
+    "fault_fetch",
+    "illegal_instruction",
+    "breakpoint",
+    "misaligned_load",
+    "fault_load",
+    "misaligned_store",
+    "fault_store",
+    "user_ecall",
+    "supervisor_ecall",
+    "hypervisor_ecall",
+    "machine_ecall",
+    "exec_page_fault",
+    "load_page_fault",
+    "reserved",
+    "store_page_fault",
+    "reserved",
+    "reserved",
+    "reserved",
+    "reserved",
+    "guest_exec_page_fault",
+    "guest_load_page_fault",
+    "reserved",
+    "guest_store_page_fault",
+];
+const INTERRUPTS: [&str; 16] = [
+    "u_software",
+    "s_software",
+    "vs_software",
+    "m_software",
+    "u_timer",
+    "s_timer",
+    "vs_timer",
+    "m_timer",
+    "u_external",
+    "s_external",
+    "vs_external",
+    "m_external",
+    "reserved",
+    "reserved",
+    "reserved",
+    "reserved",
+];
+
+/// A trap as QEMU 7.2's `riscv_cpu_do_interrupt` logs it.
+fn describe_trap(t: &TrapEvent) -> String {
+    let names: &[&str] = if t.interrupt { &INTERRUPTS } else { &EXCEPTIONS };
+    let name = usize::try_from(t.cause).ok().and_then(|c| names.get(c)).copied().unwrap_or("(unknown)");
+    format!(
+        "riscv_cpu_do_interrupt: hart:{}, async:{}, cause:{:016x}, epc:0x{:016x}, tval:0x{:016x}, desc={name}",
+        t.hart,
+        u8::from(t.interrupt),
+        t.cause,
+        t.epc,
+        t.tval
+    )
 }
 
 impl Drop for ExecLog {
@@ -157,9 +225,9 @@ mod tests {
 
     #[test]
     fn items_and_filters_as_qemu_spells_them() {
-        assert_eq!(parse_items("exec,in_asm").unwrap(), Some(Items { exec: true, in_asm: true }));
+        assert_eq!(parse_items("exec,in_asm").unwrap(), Some(Items { exec: true, in_asm: true, int: false }));
         assert_eq!(parse_items("help").unwrap(), None);
-        assert!(parse_items("int").unwrap_err().to_string().contains("not int yet"));
+        assert!(parse_items("mmu").unwrap_err().to_string().contains("not mmu yet"));
         assert!(parse_items("bogus").unwrap_err().to_string().contains("unknown log item"));
         assert_eq!(parse_filter("0x1000+0x10,0x2000-0x10,5..9").unwrap(), [(0x1000, 0x100f), (0x1ff1, 0x2000), (5, 9)]);
         for bad in ["0x1000", "9..5", "0x10+0", "x+1"] {

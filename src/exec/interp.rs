@@ -85,6 +85,7 @@ pub(super) fn run_block<const CHECKED: bool>(
                 let tval = if e.cause == cause::ILLEGAL_INSN { insn.raw as u64 } else { e.tval };
                 core.hart.pc = pc;
                 core.hart.trap(e.cause, false, tval);
+                super::report_trap(core, plat);
             }
         }
         let stop = if instrumented && plat.instr.hit.is_some() {

@@ -54,6 +54,28 @@ impl Breakpoints {
 }
 
 /// The code cache and the tiers.
+/// What a trap changes: where the hart is, its privilege, and both modes' cause and epc.
+fn trap_state(h: &crate::arch::riscv::hart::Hart) -> (u64, crate::arch::riscv::hart::Priv, [u64; 4]) {
+    (h.pc, h.privilege, [h.csr.mcause, h.csr.mepc, h.csr.scause, h.csr.sepc])
+}
+
+/// Tells the tracer, if one is attached, about the trap the hart just took: the trap registers of the mode it
+/// went to say what it was.
+pub(crate) fn report_trap(core: &Core, plat: &mut Platform) {
+    if !plat.instrumented {
+        return;
+    }
+    let Some(tracer) = plat.instr.tracer.as_mut() else { return };
+    let h = &core.hart;
+    let (cause, epc, tval) = if h.privilege == crate::arch::riscv::hart::Priv::Machine {
+        (h.csr.mcause, h.csr.mepc, h.csr.mtval)
+    } else {
+        (h.csr.scause, h.csr.sepc, h.csr.stval)
+    };
+    let interrupt = cause >> 63 != 0;
+    tracer.trap(&crate::hooks::TrapEvent { hart: h.id, interrupt, cause: cause & !(1 << 63), epc, tval });
+}
+
 pub struct Exec {
     cache: BlockCache,
     /// The compiling tiers, cheapest first (at most [`MAX_TIERS`]).
@@ -147,8 +169,13 @@ impl Exec {
             if plat.signals.power().is_some() {
                 return SliceExit::Power;
             }
+            let before = plat.instrumented.then(|| trap_state(&core.hart));
             if !core.hart.service_interrupts(plat.signals.hart_line_word(core.hart.id)) {
                 return SliceExit::Idle;
+            }
+            // An interrupt taken changes where the hart is or what its trap registers say.
+            if before.is_some_and(|b| b != trap_state(&core.hart)) {
+                report_trap(core, plat);
             }
             if core.hart.icount >= end || plat.take_end_slice() {
                 return SliceExit::Budget;
@@ -158,6 +185,7 @@ impl Exec {
                 Err(e) => {
                     interp::count(core, plat);
                     core.hart.trap(e.cause, false, e.tval);
+                    report_trap(core, plat);
                     continue;
                 }
             };
@@ -175,7 +203,10 @@ impl Exec {
                     let left = end - core.hart.icount;
                     if u64::from(t.first_block_len) <= left {
                         match self.tiers[tier].run(t, core, plat, left) {
-                            Some(RegionExit::Exception(e)) => core.hart.trap(e.cause, false, e.tval),
+                            Some(RegionExit::Exception(e)) => {
+                                core.hart.trap(e.cause, false, e.tval);
+                                report_trap(core, plat);
+                            }
                             Some(RegionExit::Continue) => {}
                             // A translation from before a flush never runs (the cache drops them together).
                             None => self.cache.clear(),
