@@ -12,6 +12,7 @@ pub mod blk;
 pub mod mmio;
 pub mod queue;
 pub mod rng;
+pub mod transport;
 
 pub use blk::{Blk, BlockBackend, FileDisk, JournaledDisk, OverlayDisk, SaveOriginal};
 pub use mmio::{MmioVersion, VirtioMmio};
