@@ -231,11 +231,7 @@ impl<B: VirtioBackend> Device for VirtioMmio<B> {
             reg::QUEUE_READY if !legacy => self.t.set_queue_ready(value & 1 != 0, bus),
             reg::QUEUE_NOTIFY => self.t.notify((value & 0xffff) as usize, bus),
             reg::INTERRUPT_ACK => self.t.ack_interrupt(value),
-            reg::STATUS => {
-                if !self.t.write_status(value, legacy) {
-                    self.driver_reset(bus);
-                }
-            }
+            reg::STATUS if !self.t.write_status(value, legacy) => self.driver_reset(bus),
             reg::QUEUE_NUM
             | reg::QUEUE_DESC_LOW
             | reg::QUEUE_DESC_HIGH
