@@ -153,8 +153,15 @@ impl MemoryRegion {
                 view.paint(lo, hi, FlatTarget::Io { device: *dev, offset: lo - base }, &self.name, priority)
             }
             RegionKind::Alias { target, offset } => {
-                // Paint the target as if it started at base - offset, clipped to the alias window.
-                target.paint(base.wrapping_sub(*offset), priority, lo, hi, view);
+                // Paint the window of the target in the target's own addresses, then move it to the alias's:
+                // painting the target at `base - offset` would wrap around for a window far into it.
+                let mut window = FlatView::default();
+                let (t_lo, t_hi) = (offset.saturating_add(lo - base), offset.saturating_add(hi - base));
+                target.paint(0, priority, t_lo, t_hi, &mut window);
+                for r in window.ranges() {
+                    let at = |a: u64| a - offset + base;
+                    view.paint(at(r.start), at(r.last), r.target, &r.name, priority);
+                }
             }
         }
     }
@@ -260,6 +267,18 @@ mod tests {
         let view = sys.flatten();
         assert_eq!(view.resolve(0x4000_0010), Some(FlatTarget::Ram { offset: 0x810 }));
         assert_eq!(view.resolve(0x4000_0100), None);
+    }
+
+    /// A PCI function's BAR is a window deep into its device's offset space, at an address below the offset.
+    #[test]
+    fn an_alias_far_into_its_target_does_not_wrap() {
+        let mut sys = board();
+        let device = MemoryRegion::io("function", 7 << 40, 5);
+        sys.add_subregion(0x4000_0000, MemoryRegion::alias("bar4", &device, 5 << 40, 0x4000), 1);
+        let view = sys.flatten();
+        assert_eq!(view.resolve(0x4000_0014), Some(FlatTarget::Io { device: 5, offset: (5 << 40) + 0x14 }));
+        assert_eq!(view.resolve(0x4000_4000), None);
+        assert_eq!(view.resolve(0x3fff_fffc), None);
     }
 
     #[test]
