@@ -57,6 +57,10 @@ pub struct IrqLines {
     /// comparing levels, so a line that falls and rises again within one access still makes a request.
     #[serde(default)]
     rises: Vec<u64>,
+    /// Lines several devices drive together (PCI INTx pins after the swizzle): each line's asserting sources, one
+    /// bit a source; the line is high while any is (a wired OR).
+    #[serde(default)]
+    shared: Vec<(u32, u64)>,
 }
 
 impl IrqLines {
@@ -86,6 +90,23 @@ impl IrqLines {
             self.rises[word] |= bit;
         }
         changed
+    }
+
+    /// Source `source` (0 to 63) of shared line `line` asserts it or lets go; the line is high while any source
+    /// asserts it. Returns whether the line's level changed.
+    pub fn set_shared(&mut self, line: u32, source: u32, level: bool) -> bool {
+        let bit = 1u64.checked_shl(source).unwrap_or(0);
+        let mask = match self.shared.iter_mut().find(|(l, _)| *l == line) {
+            Some((_, mask)) => mask,
+            None => {
+                self.shared.push((line, 0));
+                let last = self.shared.len() - 1;
+                &mut self.shared[last].1
+            }
+        };
+        *mask = if level { *mask | bit } else { *mask & !bit };
+        let high = *mask != 0;
+        self.set(line, high)
     }
 
     /// The lines `64 * index .. 64 * index + 63` that rose since the last call for `index`, bit n for line
@@ -120,7 +141,7 @@ pub struct Msi {
 /// A change to the memory map asked for by a device (a PCI host bridge mapping a BAR, a chip-select register):
 /// the region named `region` moves to `addr` in its container, or is unmapped with `None`. The machine applies
 /// it after the access, in one transaction with any other change.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegionPlacement {
     pub region: String,
     pub addr: Option<u64>,
@@ -250,6 +271,17 @@ impl<'a> DeviceBus<'a> {
     /// Drives platform interrupt line `line` to `level`.
     pub fn set_irq(&mut self, line: u32, level: bool) {
         if self.signals.lines.set(line, level) {
+            self.signals.line_changes += 1;
+            if level {
+                self.signals.counts.raised(line);
+            }
+        }
+    }
+
+    /// Source `source` (0 to 63: a PCI slot) of a line several devices share drives it to `level`; the line is
+    /// high while any of its sources is.
+    pub fn set_shared_irq(&mut self, line: u32, source: u32, level: bool) {
+        if self.signals.lines.set_shared(line, source, level) {
             self.signals.line_changes += 1;
             if level {
                 self.signals.counts.raised(line);

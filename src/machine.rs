@@ -89,10 +89,16 @@ impl MachineBuilder {
         id
     }
 
-    /// Maps `device`'s registers at `[base, base+size)`.
-    pub fn add_device(&mut self, name: &str, base: u64, size: u64, device: Box<dyn Device>) -> DeviceId {
+    /// Adds `device` without mapping it: the board maps windows onto it (aliases of an I/O region of it) itself.
+    pub fn add_unmapped_device(&mut self, name: &str, device: Box<dyn Device>) -> DeviceId {
         let id = self.devices.len();
         self.devices.push(NamedDevice { name: name.to_string(), device, accesses: AccessCount::default() });
+        id
+    }
+
+    /// Maps `device`'s registers at `[base, base+size)`.
+    pub fn add_device(&mut self, name: &str, base: u64, size: u64, device: Box<dyn Device>) -> DeviceId {
+        let id = self.add_unmapped_device(name, device);
         self.root.add_subregion(base, MemoryRegion::io(name, size, id), 0);
         id
     }
@@ -196,6 +202,8 @@ pub struct CpuState {
     pub poll: PollWatch,
     sched: Schedule,
     pub power: Option<PowerRequest>,
+    /// Where devices placed regions of the address map (PCI BARs).
+    pub placements: Vec<crate::device::RegionPlacement>,
 }
 
 pub struct Machine {
@@ -660,6 +668,7 @@ impl Machine {
             poll: self.plat.poll,
             sched: self.sched,
             power: self.plat.signals.power(),
+            placements: self.plat.placements().to_vec(),
         }
     }
 
@@ -679,6 +688,7 @@ impl Machine {
             core.mmu.csrs_changed();
         }
         self.plat.signals.restore(state.irq_lines.clone(), state.hart_irqs.clone(), state.power);
+        self.plat.restore_placements(&state.placements);
         self.plat.vclock = state.vclock;
         self.plat.poll = state.poll;
         self.sched = state.sched;

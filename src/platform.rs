@@ -2,7 +2,7 @@
 //! executing hart can reach lives here, apart from the hart itself.
 
 use crate::clock::{PollWatch, Timebase};
-use crate::device::{Device, DeviceBus, Msi, Signals};
+use crate::device::{Device, DeviceBus, Msi, RegionPlacement, Signals};
 use crate::memory::{FlatTarget, FlatView, MemoryRegion, Ram, PAGE_SIZE};
 
 pub(crate) struct NamedDevice {
@@ -31,6 +31,11 @@ pub(crate) struct Platform {
     /// The memory-region tree, the one truth about the address map, and the flat view dispatch uses, computed
     /// from it whenever it changes.
     root: MemoryRegion,
+    /// The tree as the board built it, which a reset or a restore places regions in again.
+    power_on_root: MemoryRegion,
+    /// Where devices have placed regions since power-on, one entry a region: with the power-on tree, the whole
+    /// address map (saved in checkpoints).
+    placed: Vec<RegionPlacement>,
     pub flat: FlatView,
     /// Bumped whenever the address map changes: tiers drop what they decoded and translated, harts their TLBs.
     pub topology_generation: u64,
@@ -72,6 +77,8 @@ impl Platform {
             ram,
             roms,
             flat: root.flatten(),
+            power_on_root: root.clone(),
+            placed: Vec::new(),
             root,
             topology_generation: 0,
             devices,
@@ -112,8 +119,34 @@ impl Platform {
         if placements.is_empty() {
             return;
         }
+        for p in &placements {
+            match self.placed.iter_mut().find(|q| q.region == p.region) {
+                Some(q) => q.addr = p.addr,
+                None => self.placed.push(p.clone()),
+            }
+        }
         self.update_topology(|root| {
             for p in &placements {
+                root.place_subregion(&p.region, p.addr);
+            }
+        });
+    }
+
+    /// Where devices have placed regions since power-on.
+    pub fn placements(&self) -> &[RegionPlacement] {
+        &self.placed
+    }
+
+    /// Makes the address map the power-on one with `placements` applied (a restore; a reset gives none).
+    pub fn restore_placements(&mut self, placements: &[RegionPlacement]) {
+        if self.placed == placements {
+            return;
+        }
+        self.placed = placements.to_vec();
+        let power_on = self.power_on_root.clone();
+        self.update_topology(|root| {
+            *root = power_on;
+            for p in placements {
                 root.place_subregion(&p.region, p.addr);
             }
         });
@@ -159,6 +192,7 @@ impl Platform {
             dev.device.reset();
         }
         self.signals.restore(crate::device::IrqLines::default(), vec![0; harts], None);
+        self.restore_placements(&[]);
         self.ram.write_back(power_on);
         self.poll = PollWatch::default();
         self.clear_code_pages();
