@@ -103,7 +103,8 @@ fn virtio_disk_and_rng_work_and_the_image_is_never_written() {
     let mut data = vec![0u8; 4 << 20];
     data[..17].copy_from_slice(b"REWIND-DISK-MAGIC");
     std::fs::write(&img, &data).unwrap();
-    let drive = format!("file={},format=raw,if=virtio", img.display());
+    // The shared guest's kernel has no PCI: the disk goes on virtio-mmio, as with QEMU.
+    let drive = format!("file={},format=raw,if=none,id=d0", img.display());
     let prompt = "rewind-guest:/# ";
     let steps = [
         (prompt, "head -c 17 /dev/vda; echo; cat /sys/block/vda/size\n"),
@@ -111,7 +112,7 @@ fn virtio_disk_and_rng_work_and_the_image_is_never_written() {
         (prompt, "head -c 512 /dev/hwrng | od -An -tx1 -v\n"),
         (prompt, "poweroff -f\n"),
     ];
-    let args = ["-drive", drive.as_str(), "-device", "virtio-rng-device"];
+    let args = ["-drive", drive.as_str(), "-device", "virtio-blk-device,drive=d0", "-device", "virtio-rng-device"];
     let first = run_conversation(linux_command("", &args), &steps, TIMEOUT);
     assert!(first.stdout.contains("REWIND-DISK-MAGIC\r\n8192"), "{}", first.stdout);
     assert!(first.stdout.contains("\r\noverwrite\r\n"), "the guest sees its write: {}", first.stdout);
@@ -138,8 +139,9 @@ fn virtio_disk_and_rng_work_and_the_image_is_never_written() {
 #[test]
 fn console_input_piped_at_full_speed_with_every_device_attached_runs_to_the_poweroff() {
     let disk = TempDisk::new("piped-console");
-    let drive = format!("file={},format=raw,if=virtio", disk.0.display());
-    let cmd = linux_command("", &["-drive", drive.as_str(), "-device", "virtio-rng-device"]);
+    let drive = format!("file={},format=raw,if=none,id=d0", disk.0.display());
+    let devices = ["-device", "virtio-blk-device,drive=d0", "-device", "virtio-rng-device"];
+    let cmd = linux_command("", &[&["-drive", drive.as_str()][..], &devices].concat());
     let run = run_with_input(cmd, disk_write_session().as_bytes(), Duration::from_secs(60));
     assert!(run.stdout.contains("dd of=/dev/vda bs=512 seek=4 conv=fsync"), "{}", run.stdout);
     assert!(run.stdout.contains(" records out"), "dd did not run:\n{}\n{}", run.stdout, run.stderr);
@@ -170,7 +172,7 @@ fn console_input_arriving_in_a_timer_interrupt_handler_reaches_the_shell() {
     let out = Captured::default();
     let mut c = linux_config(1, Box::new(out.clone()), "");
     c.cpu = rewind::CpuConfig::parse("rv64,sstc=off").unwrap();
-    // The slots `-drive` and `-device virtio-rng-device` take.
+    // The slots `-device virtio-blk-device` and `-device virtio-rng-device` take.
     let blk = Blk::new(Box::new(OverlayDisk::open(&disk.0).unwrap()));
     c.virtio[VIRTIO_SLOTS - 1] =
         Some(Box::new(VirtioMmio::new(blk, VIRTIO_IRQ + VIRTIO_SLOTS as u32 - 1, MmioVersion::default())));

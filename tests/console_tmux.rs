@@ -50,7 +50,7 @@ fn typed_input_reaches_the_shell_with_every_device_attached() {
     let done = std::env::temp_dir().join(format!("{session}.exit"));
     let cmd = format!(
         "{} -M virt -m 256M -nographic -kernel {} -initrd {} -append console=ttyS0 \
-         -drive file={},format=raw,if=virtio -device virtio-rng-device; echo exit=$? > {}",
+         -drive file={},format=raw,if=none,id=d0 -device virtio-blk-device,drive=d0 -device virtio-rng-device; echo exit=$? > {}",
         rewind_bin().display(),
         g.join("Image").display(),
         g.join("initramfs.cpio.gz").display(),

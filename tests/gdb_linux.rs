@@ -131,8 +131,8 @@ fn device_info_commands_after_the_initcalls() {
     std::fs::create_dir_all(&dir).unwrap();
     let disk = dir.join("disk.img");
     std::fs::write(&disk, vec![0u8; 4 << 20]).unwrap();
-    let drive = format!("file={},format=raw,id=d0", disk.display());
-    let (r, vmlinux) = rewind(&["-drive", &drive]);
+    let drive = format!("file={},format=raw,if=none,id=d0", disk.display());
+    let (r, vmlinux) = rewind(&["-drive", &drive, "-device", "virtio-blk-device,drive=d0"]);
     let out = r.gdb(
         &vmlinux,
         &[

@@ -43,12 +43,85 @@ fn pci_view(run: &Run) -> Vec<String> {
 }
 
 fn boot_and_list_functions(program: PathBuf) -> Run {
+    boot_with(full_linux(program), &[])
+}
+
+/// Boots `cmd`, lists the PCI functions, runs `steps` and powers off.
+fn boot_with(cmd: Command, steps: &[(&str, &str)]) -> Run {
     let list = "for d in /sys/bus/pci/devices/*; do echo function ${d##*/} $(cat $d/vendor $d/device $d/class \
                 $d/revision $d/subsystem_vendor $d/subsystem_device); done\n";
-    let steps = [(PROMPT, list), (PROMPT, "poweroff -f\n")];
-    let run = run_conversation(full_linux(program), &steps, TIMEOUT);
+    let mut all = vec![(PROMPT, list)];
+    all.extend_from_slice(steps);
+    all.push((PROMPT, "poweroff -f\n"));
+    let run = run_conversation(cmd, &all, TIMEOUT);
     assert!(run.stdout.contains("rewind-guest: userspace up"), "no userspace:\n{}{}", run.stdout, run.stderr);
     run
+}
+
+/// A disk image of `sectors` zeroed sectors with `text` at the start.
+fn disk_image(name: &str, text: &[u8]) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("rewind-pci-{}-{name}.img", std::process::id()));
+    let mut bytes = vec![0u8; 1 << 20];
+    bytes[..text.len()].copy_from_slice(text);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// The full kernel with a disk given as `-drive if=virtio` and an entropy source given by QEMU's short name — both
+/// virtio-pci devices on QEMU's `virt` — and a second disk in slot 5 through `-device virtio-blk-pci,addr=5`.
+fn boot_with_pci_devices(program: PathBuf) -> Run {
+    let (first, second) = (disk_image("first", b"first disk\n"), disk_image("second", b"second disk\n"));
+    let mut cmd = full_linux(program);
+    cmd.arg("-drive").arg(format!("file={},format=raw,if=virtio", first.display()));
+    cmd.arg("-drive").arg(format!("file={},format=raw,if=none,id=d1", second.display()));
+    cmd.args(["-device", "virtio-rng", "-device", "virtio-blk-pci,drive=d1,addr=5"]);
+    let steps = [
+        (PROMPT, "for d in /sys/bus/pci/devices/*; do echo config ${d##*/} $(od -A n -t x1 -v $d/config); done\n"),
+        (PROMPT, "for d in /sys/bus/pci/devices/*; do echo resource ${d##*/} $(cat $d/resource); done\n"),
+        (
+            PROMPT,
+            "grep virtio /proc/interrupts | tr -s ' ' | cut -d' ' -f4-; cat /sys/class/misc/hw_random/rng_current\n",
+        ),
+        (PROMPT, "head -c 11 /dev/vda; head -c 12 /dev/vdb; echo written > /dev/vda; sync; head -c 8 /dev/vda\n"),
+        (PROMPT, "head -c 64 /dev/hwrng | wc -c\n"),
+    ];
+    let run = boot_with(cmd, &steps);
+    let _ = (std::fs::remove_file(first), std::fs::remove_file(second));
+    run
+}
+
+/// What the guest says of its PCI devices and does with them, without timestamps and host-dependent bytes.
+fn device_view(run: &Run) -> Vec<String> {
+    let wanted = ["pci", "virtio", "config ", "resource ", "[vd", "first disk", "second disk", "written"];
+    run.stdout
+        .lines()
+        .map(|l| l.split_once("] ").map_or(l, |(_, text)| text).trim_end().to_string())
+        .filter(|l| wanted.iter().any(|w| l.contains(w)) || l == "64")
+        .collect()
+}
+
+#[test]
+fn the_full_kernel_uses_virtio_pci_disks_and_entropy_as_under_qemu() {
+    let run = boot_with_pci_devices(rewind_bin());
+    let ours = device_view(&run);
+    for expected in [
+        "pci 0000:00:01.0: [1af4:1005] type 00 class 0x00ff00",
+        "pci 0000:00:02.0: [1af4:1001] type 00 class 0x010000",
+        "pci 0000:00:05.0: [1af4:1001] type 00 class 0x010000",
+        "virtio_blk virtio1: [vda] 2048 512-byte logical blocks (1.05 MB/1.00 MiB)",
+        "first disk",
+        "second disk",
+        "written",
+        "virtio_rng.0",
+    ] {
+        assert!(ours.iter().any(|l| l.contains(expected)), "no '{expected}' in {ours:#?}");
+    }
+    if Command::new("qemu-system-riscv64").arg("--version").output().is_err() {
+        eprintln!("qemu-system-riscv64 not installed: comparison skipped");
+        return;
+    }
+    let theirs = device_view(&boot_with_pci_devices(PathBuf::from("qemu-system-riscv64")));
+    assert_eq!(ours, theirs, "rewind (left) and QEMU 7.2");
 }
 
 #[test]

@@ -137,7 +137,8 @@ fn record_disk_session(file: &Path, disk: &Path, drive_options: &str) -> Run {
     let mut cmd = Command::new(rewind_bin());
     cmd.args(["record", "-o"]).arg(file).args(["-m", "256M", "-kernel"]).arg(g.join("Image"));
     cmd.arg("-initrd").arg(g.join("initramfs.cpio.gz")).args(["-append", "console=ttyS0"]);
-    cmd.arg("-drive").arg(format!("file={},format=raw,if=virtio{drive_options}", disk.display()));
+    cmd.arg("-drive").arg(format!("file={},format=raw,if=none,id=d0{drive_options}", disk.display()));
+    cmd.args(["-device", "virtio-blk-device,drive=d0"]);
     let prompt = "rewind-guest:/# ";
     let steps = [
         (prompt, "echo recorded-write | dd of=/dev/vda bs=512 seek=3 conv=sync,fsync\n"),

@@ -180,12 +180,13 @@ pub struct MachineArgs {
     /// Kernel command line.
     #[arg(long = "append", default_value = "")]
     pub append: String,
-    /// A drive: `file=disk.img,format=raw,if=virtio[,readonly=on][,snapshot=on]`; `if=none,id=ID` for a -device
-    /// to attach.
+    /// A drive: `file=disk.img,format=raw,if=virtio[,readonly=on][,snapshot=on]` (a virtio-blk-pci disk, as on
+    /// QEMU's virt); `if=none,id=ID` for a -device to attach.
     #[arg(long = "drive")]
     pub drives: Vec<String>,
     /// A device, as QEMU spells it: `virtio-blk-device,drive=ID` (an `if=none` drive) or `virtio-rng-device`
-    /// (seeded by --rng-seed), with `bus=virtio-mmio-bus.N` to choose the slot.
+    /// (seeded by --rng-seed) on virtio-mmio, with `bus=virtio-mmio-bus.N` to choose the slot; `virtio-blk-pci`
+    /// and `virtio-rng-pci` (QEMU's `virtio-blk`, `virtio-rng`) behind the PCIe host bridge, `addr=SLOT`.
     #[arg(long = "device")]
     pub devices: Vec<String>,
     /// A device property for every device of a type, as QEMU spells it: `virtio-mmio.force-legacy=off` gives the

@@ -1,15 +1,19 @@
-//! `-drive` and `-device`: virtio-blk and virtio-rng devices in the virt board's virtio-mmio slots, as QEMU
-//! spells them. A `-drive` with `if=virtio` (the default) makes its own disk; one with `if=none,id=ID` waits for
-//! `-device virtio-blk-device,drive=ID`. `bus=virtio-mmio-bus.N` puts a device in slot N; the others fill the
-//! free slots from the last one (0x10008000) down, as in QEMU. `-global virtio-mmio.force-legacy=off` gives every
-//! slot the modern register layout instead of QEMU's default legacy one.
+//! `-drive` and `-device`: virtio-blk and virtio-rng devices in the virt board's virtio-mmio slots or behind its
+//! PCIe host bridge, as QEMU spells them. A `-drive` with `if=virtio` (the default) makes its own disk, a
+//! virtio-blk-pci as on QEMU's `virt`; one with `if=none,id=ID` waits for a `-device virtio-blk-device,drive=ID`
+//! or `virtio-blk-pci,drive=ID`. `bus=virtio-mmio-bus.N` puts a virtio-mmio device in slot N; the others fill the
+//! free slots from the last one (0x10008000) down, as in QEMU. A PCI device takes the slot `addr=` gives or the
+//! lowest free one, the `-device` ones first and the `if=virtio` disks after them, in QEMU's order.
+//! `-global virtio-mmio.force-legacy=off` gives every virtio-mmio slot the modern register layout instead of
+//! QEMU's default legacy one.
 
 use crate::cli::{self, MachineArgs};
 use anyhow::{bail, Context, Result};
 use rewind_machines::fdt::FdtDevice;
-use rewind_machines::virt::{VirtConfig, VIRTIO_IRQ, VIRTIO_SLOTS};
+use rewind_machines::pci::PciFunction;
+use rewind_machines::virt::{PciPlug, VirtConfig, VIRTIO_IRQ, VIRTIO_SLOTS};
 use rewind_machines::virtio::{
-    Blk, BlockBackend, FileDisk, JournaledDisk, MmioVersion, OverlayDisk, Rng, SaveOriginal, VirtioMmio,
+    Blk, BlockBackend, FileDisk, JournaledDisk, MmioVersion, OverlayDisk, Rng, SaveOriginal, VirtioMmio, VirtioPci,
 };
 
 /// Builds a device for the interrupt line of its slot, with the slots' register layout.
@@ -30,14 +34,15 @@ struct DeviceType {
 }
 
 const BUS: (&str, &str) = ("bus", "<str> - the virtio-mmio slot: virtio-mmio-bus.0 to virtio-mmio-bus.7");
+const PCI_BUS: (&str, &str) = ("bus", "<str> - pcie.0, the host bridge's bus (the only one)");
+const ADDR: (&str, &str) = ("addr", "<int32> - slot (device number, hex) on the bus: 1 to 1f");
+const DRIVE: (&str, &str) = ("drive", "<str> - the id of an if=none -drive to use as the disk");
 
-const DEVICES: [DeviceType; 2] = [
-    DeviceType {
-        name: "virtio-blk-device",
-        category: "Storage devices",
-        props: &[("drive", "<str> - the id of an if=none -drive to use as the disk"), BUS],
-    },
+const DEVICES: [DeviceType; 4] = [
+    DeviceType { name: "virtio-blk-device", category: "Storage devices", props: &[DRIVE, BUS] },
+    DeviceType { name: "virtio-blk-pci", category: "Storage devices", props: &[DRIVE, PCI_BUS, ADDR] },
     DeviceType { name: "virtio-rng-device", category: "Misc devices", props: &[BUS] },
+    DeviceType { name: "virtio-rng-pci", category: "Misc devices", props: &[PCI_BUS, ADDR] },
 ];
 
 /// `-device help` (every device, by category, as QEMU lists them) or `-device TYPE,help` (its properties); `None`
@@ -49,7 +54,8 @@ pub fn device_help(devices: &[String]) -> Result<Option<String>> {
             for category in ["Storage devices", "Misc devices"] {
                 out.push_str(&format!("{category}:\n"));
                 for t in DEVICES.iter().filter(|t| t.category == category) {
-                    out.push_str(&format!("name \"{}\", bus virtio-bus\n", t.name));
+                    let bus = if t.name.ends_with("-pci") { "PCI" } else { "virtio-bus" };
+                    out.push_str(&format!("name \"{}\", bus {bus}\n", t.name));
                 }
                 out.push('\n');
             }
@@ -67,11 +73,11 @@ pub fn device_help(devices: &[String]) -> Result<Option<String>> {
     Ok(None)
 }
 
-/// A device type by name or QEMU's alias.
+/// A device type by name or QEMU's alias (on RISC-V, the short names are the PCI devices).
 fn device_type(name: &str) -> Option<&'static DeviceType> {
     let name = match name {
-        "virtio-rng" => "virtio-rng-device",
-        "virtio-blk" => "virtio-blk-device",
+        "virtio-rng" => "virtio-rng-pci",
+        "virtio-blk" => "virtio-blk-pci",
         other => other,
     };
     DEVICES.iter().find(|t| t.name == name)
@@ -79,7 +85,7 @@ fn device_type(name: &str) -> Option<&'static DeviceType> {
 
 fn unknown_device(text: &str) -> String {
     let known: Vec<&str> = DEVICES.iter().map(|t| t.name).collect();
-    format!("-device {text}: rewind supports {} (on the virtio-mmio bus; -device help lists them)", known.join(" and "))
+    format!("-device {text}: rewind supports {} (-device help lists them)", known.join(", "))
 }
 
 /// Parses one `-global`: `DRIVER.PROP=VALUE`, or QEMU's long form `driver=D,property=P,value=V`, into
@@ -134,37 +140,47 @@ pub fn virtio_mmio_version(globals: &[String]) -> Result<MmioVersion> {
 /// Attaches the drives and devices given on the command line.
 pub fn attach(args: &MachineArgs, config: &mut VirtConfig, originals: Option<OriginalsFor>) -> Result<()> {
     config.virtio_mmio_version = virtio_mmio_version(&args.globals)?;
-    // Each device is made once its slot (and so its interrupt line) is known; `Some(n)`: the slot `bus=` asked for.
+    // Each virtio-mmio device is made once its slot (and so its interrupt line) is known; `Some(n)`: the slot
+    // `bus=` asked for.
     let mut devices: Vec<(Option<usize>, MakeDevice)> = Vec::new();
     // `if=none` drives, by id, until a -device takes them.
     let mut waiting: Vec<(String, Blk)> = Vec::new();
+    // `if=virtio` drives: PCI disks QEMU creates after every -device.
+    let mut drive_disks = Vec::new();
     for (i, d) in args.drives.iter().enumerate() {
         let spec = cli::parse_drive(d)?;
         let blk = open_drive(d, &spec, i, originals)?;
         match spec.id.filter(|_| spec.detached) {
             Some(id) => waiting.push((id, blk)),
-            None => {
-                // QEMU's virt puts an if=virtio disk behind its PCIe host: say so rather than differ silently.
-                crate::term::line(&format!(
-                    "rewind: -drive {d}: attached as virtio-blk-device (virtio-mmio); QEMU's virt makes it a \
-                     virtio-blk-pci disk, which rewind does not have yet"
-                ));
-                devices
-                    .push((None, Box::new(move |irq, v| Box::new(VirtioMmio::new(blk, irq, v)) as Box<dyn FdtDevice>)))
-            }
+            None => drive_disks.push(PciPlug { slot: None, function: Box::new(VirtioPci::new(blk)) }),
         }
     }
     for d in &args.devices {
         let (kind, props) = parse_device(d)?;
         let prop = |name: &str| props.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let mut take_drive = || -> Result<Blk> {
+            let id = prop("drive").with_context(|| format!("-device {d}: drive=ID is required"))?;
+            let Some(at) = waiting.iter().position(|(w, _)| *w == id) else {
+                bail!("-device {d}: no -drive with if=none,id={id} (or another -device took it)");
+            };
+            Ok(waiting.remove(at).1)
+        };
+        if kind.ends_with("-pci") {
+            if let Some(bus) = prop("bus").filter(|b| b != "pcie.0") {
+                bail!("-device {d}: bus '{bus}' does not exist (the PCI bus is pcie.0)");
+            }
+            let slot = prop("addr").map(|a| parse_pci_addr(d, &a)).transpose()?;
+            let function: Box<dyn PciFunction> = match kind.as_str() {
+                "virtio-blk-pci" => Box::new(VirtioPci::new(take_drive()?)),
+                _ => Box::new(VirtioPci::new(Rng::new(args.rng_seed))),
+            };
+            config.pci.push(PciPlug { slot, function });
+            continue;
+        }
         let slot = prop("bus").map(|bus| parse_bus(d, &bus)).transpose()?;
         let make: MakeDevice = match kind.as_str() {
             "virtio-blk-device" => {
-                let id = prop("drive").with_context(|| format!("-device {d}: drive=ID is required"))?;
-                let Some(at) = waiting.iter().position(|(w, _)| *w == id) else {
-                    bail!("-device {d}: no -drive with if=none,id={id} (or another -device took it)");
-                };
-                let (_, blk) = waiting.remove(at);
+                let blk = take_drive()?;
                 Box::new(move |irq, v| Box::new(VirtioMmio::new(blk, irq, v)) as Box<dyn FdtDevice>)
             }
             _ => {
@@ -174,7 +190,19 @@ pub fn attach(args: &MachineArgs, config: &mut VirtConfig, originals: Option<Ori
         };
         devices.push((slot, make));
     }
+    config.pci.extend(drive_disks);
     place(devices, config)
+}
+
+/// QEMU's PCI `addr=`: `SLOT` or `SLOT.FUNCTION` in hex; rewind's devices are single-function, at function 0.
+fn parse_pci_addr(device: &str, addr: &str) -> Result<u8> {
+    let (slot, function) = addr.split_once('.').unwrap_or((addr, "0"));
+    let hex = |t: &str| u8::from_str_radix(t.trim_start_matches("0x"), 16).ok();
+    match (hex(slot), hex(function)) {
+        (Some(slot), Some(0)) if slot < 32 => Ok(slot),
+        (Some(_), Some(f)) if f != 0 => bail!("-device {device}: addr={addr}: rewind's devices sit at function 0"),
+        _ => bail!("-device {device}: addr={addr} is not a slot on the bus (hex 1 to 1f, or SLOT.0)"),
+    }
 }
 
 /// Opens `-drive` number `i` (`text` as given, `spec` parsed) as a virtio-blk device's disk.
@@ -259,8 +287,8 @@ mod tests {
         path.display().to_string()
     }
 
-    /// The kind of device in each slot after attaching `drives` and `devices`, or the error.
-    fn slots(drives: &[String], devices: &[&str]) -> Result<Vec<Option<&'static str>>> {
+    /// The board config after attaching `drives` and `devices`, or the error.
+    fn attached(drives: &[String], devices: &[&str]) -> Result<VirtConfig> {
         let args = MachineArgs {
             drives: drives.to_vec(),
             devices: devices.iter().map(|d| d.to_string()).collect(),
@@ -268,27 +296,55 @@ mod tests {
         };
         let mut config = VirtConfig::new(Box::new(std::io::sink()));
         attach(&args, &mut config, None)?;
-        Ok(config.virtio.iter().map(|d| d.as_ref().map(|d| d.kind())).collect())
+        Ok(config)
+    }
+
+    /// The kind of device in each virtio-mmio slot after attaching `drives` and `devices`, or the error.
+    fn slots(drives: &[String], devices: &[&str]) -> Result<Vec<Option<&'static str>>> {
+        Ok(attached(drives, devices)?.virtio.iter().map(|d| d.as_ref().map(|d| d.kind())).collect())
+    }
+
+    /// The PCI devices in the order the board plugs them, with the slot each asked for.
+    fn pci(drives: &[String], devices: &[&str]) -> Result<Vec<(&'static str, Option<u8>)>> {
+        Ok(attached(drives, devices)?.pci.iter().map(|p| (p.function.kind(), p.slot)).collect())
     }
 
     #[test]
     fn devices_fill_the_slots_from_the_last_and_bus_picks_one() {
         let (a, b) = (disk("a"), disk("b"));
-        let s = slots(&[format!("file={a},if=virtio")], &["virtio-rng-device"]).unwrap();
+        let s = slots(&[format!("file={a},if=none,id=x0")], &["virtio-blk-device,drive=x0", "virtio-rng-device"]);
+        let s = s.unwrap();
         assert_eq!((s[7], s[6], s[5]), (Some("virtio-blk"), Some("virtio-rng"), None));
         // if=none attaches nothing by itself; the -device naming it does, where bus= says.
         let s = slots(&[format!("file={a},if=none,id=x0")], &[]).unwrap();
         assert!(s.iter().all(Option::is_none), "{s:?}");
-        let drives = [format!("file={a},if=none,id=x0"), format!("file={b},format=raw")];
-        let s = slots(&drives, &["virtio-blk-device,drive=x0,bus=virtio-mmio-bus.0", "virtio-rng"]).unwrap();
-        assert_eq!((s[0], s[7], s[6]), (Some("virtio-blk"), Some("virtio-blk"), Some("virtio-rng")));
+        let drives = [format!("file={a},if=none,id=x0"), format!("file={b},if=none,id=x1")];
+        let devices = ["virtio-blk-device,drive=x0,bus=virtio-mmio-bus.0", "virtio-blk-device,drive=x1"];
+        let s = slots(&drives, &devices).unwrap();
+        assert_eq!((s[0], s[7], s[6]), (Some("virtio-blk"), Some("virtio-blk"), None));
+    }
+
+    #[test]
+    fn if_virtio_and_the_short_names_are_pci_devices_plugged_in_qemus_order() {
+        let (a, b) = (disk("e"), disk("f"));
+        let drives = [format!("file={a},if=virtio"), format!("file={b},if=none,id=x1")];
+        let p = pci(&drives, &["virtio-rng", "virtio-blk-pci,drive=x1,addr=5,bus=pcie.0"]).unwrap();
+        // The -device ones first, then the if=virtio disk, as QEMU creates them.
+        assert_eq!(p, [("virtio-rng-pci", None), ("virtio-blk-pci", Some(5)), ("virtio-blk-pci", None)]);
+        assert!(slots(&drives[..1], &[]).unwrap().iter().all(Option::is_none), "if=virtio is not virtio-mmio");
+        let error = |devices: &[&str]| format!("{:#}", pci(&[], devices).unwrap_err());
+        assert!(error(&["virtio-rng-pci,bus=virtio-mmio-bus.0"]).contains("bus 'virtio-mmio-bus.0' does not exist"));
+        assert!(error(&["virtio-rng-pci,addr=1.2"]).contains("function 0"));
+        assert!(error(&["virtio-rng-pci,addr=zz"]).contains("not a slot on the bus"));
+        assert_eq!(pci(&[], &["virtio-rng-pci,addr=0x1f"]).unwrap(), [("virtio-rng-pci", Some(0x1f))]);
     }
 
     #[test]
     fn bad_devices_get_one_clear_line() {
         let a = disk("c");
         let error = |drives: &[String], devices: &[&str]| format!("{:#}", slots(drives, devices).unwrap_err());
-        assert!(error(&[], &["virtio-net-device"]).contains("rewind supports virtio-blk-device and virtio-rng-device"));
+        assert!(error(&[], &["virtio-net-device"])
+            .contains("rewind supports virtio-blk-device, virtio-blk-pci, virtio-rng-device, virtio-rng-pci"));
         let help = device_help(&["virtio-blk-device,help".into()]).unwrap().unwrap();
         assert!(help.starts_with("virtio-blk-device options:\n  drive=<str>"), "{help}");
         let list = device_help(&["help".into()]).unwrap().unwrap();

@@ -16,12 +16,14 @@ use crate::clint::Clint;
 use crate::fdt::{self, FdtDevice, FdtError, FdtParams, PciHost};
 use crate::goldfish_rtc::GoldfishRtc;
 use crate::loader::{self, ImageFile, LoadError, Loaded};
-use crate::pci::{self, Gpex};
+use crate::pci::endpoint::{bar_offset, FUNCTION_SPACE};
+use crate::pci::{self, Gpex, PciFunction};
 use crate::plic::Plic;
 use crate::sifive_test::SifiveTest;
 use crate::uart16550::Uart16550;
 use crate::virtio::mmio::MmioVersion;
 use crate::virtio_empty::EmptyVirtioSlot;
+use rewind::memory::MemoryRegion;
 
 /// What sits in a slot of the board's memory map.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,6 +129,8 @@ pub struct VirtConfig {
     /// The register layout of the empty virtio-mmio slots: the one the devices in the others use (QEMU's
     /// `-global virtio-mmio.force-legacy`).
     pub virtio_mmio_version: MmioVersion,
+    /// Devices behind the PCIe host bridge, in the order QEMU would create them.
+    pub pci: Vec<PciPlug>,
     pub bios: Firmware,
     pub kernel: Option<ImageFile>,
     pub initrd: Option<ImageFile>,
@@ -145,12 +149,20 @@ impl VirtConfig {
             rtc_start_ns: 0,
             virtio: Default::default(),
             virtio_mmio_version: MmioVersion::default(),
+            pci: Vec::new(),
             bios: Firmware::Default,
             kernel: None,
             initrd: None,
             append: String::new(),
         }
     }
+}
+
+/// A device for the PCIe host bridge's bus 0.
+pub struct PciPlug {
+    /// The device number asked for (QEMU's `addr=`); without one it takes the lowest free, as in QEMU.
+    pub slot: Option<u8>,
+    pub function: Box<dyn PciFunction>,
 }
 
 /// Where things were put, for the CLI and the debugger.
@@ -181,6 +193,10 @@ pub enum BoardError {
     Fdt(#[from] FdtError),
     #[error("virt: no room in RAM for the {0}-byte device tree")]
     FdtNoRoom(u64),
+    #[error("virt: PCI slot {slot} is not available for {kind}: {why}")]
+    PciSlot { slot: u8, kind: &'static str, why: &'static str },
+    #[error("virt: no free PCI slot for {0} (bus 0 has 31)")]
+    PciFull(&'static str),
     #[error("virt: {a} [{a_start:#x}, {a_end:#x}) overlaps {b} [{b_start:#x}, {b_end:#x})")]
     Overlap { a: String, a_start: u64, a_end: u64, b: String, b_start: u64, b_end: u64 },
 }
@@ -231,6 +247,54 @@ fn check_overlaps(ranges: &[(String, Loaded)]) -> Result<(), BoardError> {
     Ok(())
 }
 
+/// Puts each PCI device in its slot on bus 0 — the ones that asked for one, then the others in the lowest free
+/// slots — and maps it: its configuration space into ECAM at `ecam`, its BARs as regions that stay disabled until
+/// the guest places them. Slot `n`'s INTA raises line `intx_base + n % 4` (the swizzle of the device tree's
+/// `interrupt-map`).
+fn plug_pci(
+    builder: &mut MachineBuilder,
+    ecam: u64,
+    intx_base: u32,
+    windows: &[fdt::PciWindow],
+    devices: Vec<PciPlug>,
+) -> Result<(), BoardError> {
+    let mut taken = [false; pci::SLOTS as usize];
+    taken[0] = true;
+    let mut placed = Vec::new();
+    for plug in &devices {
+        let kind = plug.function.kind();
+        let slot = match plug.slot {
+            Some(0) => return Err(BoardError::PciSlot { slot: 0, kind, why: "it is the host bridge's" }),
+            Some(n) if n >= pci::SLOTS => return Err(BoardError::PciSlot { slot: n, kind, why: "bus 0 has 31" }),
+            Some(n) if taken[n as usize] => return Err(BoardError::PciSlot { slot: n, kind, why: "it is in use" }),
+            Some(n) => n,
+            None => (1..pci::SLOTS).find(|n| !taken[*n as usize]).ok_or(BoardError::PciFull(kind))?,
+        };
+        taken[slot as usize] = true;
+        placed.push(slot);
+    }
+    for (plug, slot) in devices.into_iter().zip(placed) {
+        let mut function = plug.function;
+        let ep = function.endpoint_mut();
+        let intx_line = intx_base + u32::from(slot) % 4;
+        ep.plug(pci::endpoint::Slot { devfn: slot << 3, intx_line, windows: windows.to_vec() });
+        let name = format!("{} {}", function.kind(), function.endpoint().address());
+        let config_region = function.endpoint().config_region();
+        let bars: Vec<(String, usize, u64)> =
+            function.endpoint().bars().map(|(i, bar)| (function.endpoint().bar_region(i), i, bar.size)).collect();
+        let id = builder.add_unmapped_device(&name, function);
+        let whole = MemoryRegion::io(&name, FUNCTION_SPACE, id);
+        let root = builder.root_mut();
+        let config = MemoryRegion::alias(&config_region, &whole, 0, 0x1000);
+        root.add_subregion(ecam + (u64::from(slot) << 15), config, 1);
+        for (region, i, size) in bars {
+            root.add_subregion(0, MemoryRegion::alias(&region, &whole, bar_offset(i), size), 1);
+            root.place_subregion(&region, None);
+        }
+    }
+    Ok(())
+}
+
 /// Builds the board: loads firmware, kernel and initrd, generates and places the device tree, writes the boot
 /// ROM and maps every device of [`VIRT_MEMMAP`].
 pub fn build(config: VirtConfig) -> Result<(Machine, BootInfo), BoardError> {
@@ -242,6 +306,7 @@ pub fn build(config: VirtConfig) -> Result<(Machine, BootInfo), BoardError> {
         rtc_start_ns,
         virtio,
         virtio_mmio_version,
+        pci,
         bios,
         kernel,
         initrd,
@@ -321,6 +386,11 @@ pub fn build(config: VirtConfig) -> Result<(Machine, BootInfo), BoardError> {
             let id = builder.add_device(entry.name, entry.base, entry.size, device);
             nodes.push((id, node));
         }
+    }
+
+    if let Some(ecam) = memmap(Slot::PcieEcam) {
+        let windows = pci::gpex::virt_windows(dram + ram_size);
+        plug_pci(&mut builder, ecam.base, ecam.irq.unwrap_or(PCIE_IRQ), &windows, pci)?;
     }
 
     // The device tree describes what the region tree holds.

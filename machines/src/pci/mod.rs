@@ -5,11 +5,23 @@
 //! the guest may change, as QEMU's `PCIDevice` keeps `config` and `wmask`, so a write does what it does on
 //! QEMU's devices whatever its width or alignment.
 
+pub mod endpoint;
 pub mod gpex;
 
+pub use endpoint::{Bar, BarKind, Endpoint, FunctionAccess};
 pub use gpex::Gpex;
 
+use rewind::Device;
 use serde::{Deserialize, Serialize};
+
+/// A device behind the host bridge: a machine device with a PCI function's side of the bus.
+pub trait PciFunction: Device {
+    fn endpoint(&self) -> &Endpoint;
+    fn endpoint_mut(&mut self) -> &mut Endpoint;
+}
+
+/// Device numbers on bus 0: 0 is the host bridge's.
+pub const SLOTS: u8 = 32;
 
 /// Size of a conventional function's configuration space; ECAM offsets above it read as all ones, as in QEMU.
 pub const CONFIG_SIZE: usize = 256;
@@ -25,18 +37,40 @@ pub mod reg {
     pub const VENDOR_ID: usize = 0x00;
     pub const DEVICE_ID: usize = 0x02;
     pub const COMMAND: usize = 0x04;
+    pub const STATUS: usize = 0x06;
     pub const REVISION: usize = 0x08;
     pub const CLASS_PROG: usize = 0x09;
     pub const CACHE_LINE_SIZE: usize = 0x0c;
     pub const LATENCY_TIMER: usize = 0x0d;
     pub const HEADER_TYPE: usize = 0x0e;
+    /// The six base address registers, 4 bytes each (a 64-bit BAR takes two).
+    pub const BAR0: usize = 0x10;
     pub const SUBSYSTEM_VENDOR_ID: usize = 0x2c;
     pub const SUBSYSTEM_ID: usize = 0x2e;
+    pub const CAPABILITY_LIST: usize = 0x34;
     pub const INTERRUPT_LINE: usize = 0x3c;
+    pub const INTERRUPT_PIN: usize = 0x3d;
 }
 
+/// Command register: I/O space decoding.
+pub const COMMAND_IO: u16 = 0x0001;
+/// Command register: memory space decoding.
+pub const COMMAND_MEMORY: u16 = 0x0002;
+/// Command register: the function may master the bus (DMA).
+pub const COMMAND_MASTER: u16 = 0x0004;
+/// Command register: legacy INTx interrupts are disabled.
+pub const COMMAND_INTX_DISABLE: u16 = 0x0400;
+/// Status register: the function has a capability list.
+pub const STATUS_CAP_LIST: u16 = 0x0010;
+/// Status register: the function's INTx is asserted (whatever the command register's disable bit says).
+pub const STATUS_INTERRUPT: u16 = 0x0008;
+
+/// Where capabilities start: right after the standard header.
+const CAPABILITIES_START: usize = 0x40;
+
 /// Command register bits QEMU lets the guest write (`pci_init_wmask`): I/O and memory decoding, bus mastering,
-/// parity and SERR# reporting, INTx disable.
+/// parity and SERR# reporting, INTx disable. Of the rest of the header only the cache line size and the interrupt
+/// line are writable (not the latency timer, which PCI Express does not have).
 pub const COMMAND_WRITABLE: u16 = 0x0001 | 0x0002 | 0x0004 | 0x0040 | 0x0100 | 0x0400;
 
 /// What identifies a function: IDs and class code.
@@ -54,12 +88,15 @@ pub struct Identity {
 pub struct ConfigSpace {
     bytes: Vec<u8>,
     writable: Vec<u8>,
+    /// Each capability's offset and length, for placing the next one.
+    #[serde(default)]
+    lengths: Vec<(usize, usize)>,
 }
 
 impl ConfigSpace {
     /// A type-0 header for `id` with QEMU's subsystem IDs and writable bits.
     pub fn new(id: Identity) -> ConfigSpace {
-        let mut c = ConfigSpace { bytes: vec![0; CONFIG_SIZE], writable: vec![0; CONFIG_SIZE] };
+        let mut c = ConfigSpace { bytes: vec![0; CONFIG_SIZE], writable: vec![0; CONFIG_SIZE], lengths: Vec::new() };
         c.set_u16(reg::VENDOR_ID, id.vendor);
         c.set_u16(reg::DEVICE_ID, id.device);
         c.bytes[reg::REVISION] = id.revision;
@@ -67,14 +104,71 @@ impl ConfigSpace {
         c.set_u16(reg::SUBSYSTEM_VENDOR_ID, SUBSYSTEM_VENDOR_QEMU);
         c.set_u16(reg::SUBSYSTEM_ID, SUBSYSTEM_QEMU);
         c.writable[reg::COMMAND..reg::COMMAND + 2].copy_from_slice(&COMMAND_WRITABLE.to_le_bytes());
-        for r in [reg::CACHE_LINE_SIZE, reg::LATENCY_TIMER, reg::INTERRUPT_LINE] {
+        for r in [reg::CACHE_LINE_SIZE, reg::INTERRUPT_LINE] {
             c.writable[r] = 0xff;
         }
+        // As in QEMU (`pci_init_wmask`), what lies past the header and is no capability is the guest's to write.
+        c.writable[CAPABILITIES_START..].fill(0xff);
         c
     }
 
-    fn set_u16(&mut self, offset: usize, v: u16) {
-        self.bytes[offset..offset + 2].copy_from_slice(&v.to_le_bytes());
+    /// Sets bytes the guest cannot write (the device's own registers), `offset` from the space's start.
+    pub fn set_bytes(&mut self, offset: usize, bytes: &[u8]) {
+        if let Some(dst) = self.bytes.get_mut(offset..offset + bytes.len()) {
+            dst.copy_from_slice(bytes);
+        }
+    }
+
+    /// Makes the bits of `mask` at `offset` writable by the guest (and the others read-only).
+    pub fn set_writable(&mut self, offset: usize, mask: &[u8]) {
+        if let Some(dst) = self.writable.get_mut(offset..offset + mask.len()) {
+            dst.copy_from_slice(mask);
+        }
+    }
+
+    pub fn set_u16(&mut self, offset: usize, v: u16) {
+        self.set_bytes(offset, &v.to_le_bytes());
+    }
+
+    /// The function's subsystem IDs (QEMU's devices keep its 1af4:1100 unless they have their own).
+    pub fn set_subsystem(&mut self, vendor: u16, id: u16) {
+        self.set_u16(reg::SUBSYSTEM_VENDOR_ID, vendor);
+        self.set_u16(reg::SUBSYSTEM_ID, id);
+    }
+
+    /// Adds capability `id` with `body` (the bytes after the ID and next pointer) where QEMU's
+    /// `pci_add_capability` puts it: at the first free offset after the header and the capabilities before it, at
+    /// the head of the list. Returns its offset, or `None` if the space is full.
+    pub fn add_capability(&mut self, id: u8, body: &[u8]) -> Option<usize> {
+        let mut free = CAPABILITIES_START;
+        let mut next = self.bytes[reg::CAPABILITY_LIST] as usize;
+        // Walk the list (the last one added is first and ends highest) to find the end of the used space.
+        let mut hops = 0;
+        while next != 0 && hops < 48 {
+            free = free.max(next + self.capability_len(next));
+            next = self.bytes[next + 1] as usize;
+            hops += 1;
+        }
+        let at = free;
+        if at + 2 + body.len() > CONFIG_SIZE {
+            return None;
+        }
+        let head = self.bytes[reg::CAPABILITY_LIST];
+        self.bytes[at] = id;
+        self.bytes[at + 1] = head;
+        self.bytes[at + 2..at + 2 + body.len()].copy_from_slice(body);
+        // A capability is read-only unless its device says otherwise.
+        self.writable[at..at + 2 + body.len()].fill(0);
+        self.lengths.push((at, 2 + body.len()));
+        self.bytes[reg::CAPABILITY_LIST] = at as u8;
+        let status = self.read(reg::STATUS, 2) as u16 | STATUS_CAP_LIST;
+        self.set_u16(reg::STATUS, status);
+        Some(at)
+    }
+
+    /// The length of the capability at `offset`, as it was added.
+    fn capability_len(&self, offset: usize) -> usize {
+        self.lengths.iter().find(|(at, _)| *at == offset).map_or(2, |(_, len)| *len)
     }
 
     /// Reads `size` bytes (1 to 4) at `offset`, little-endian; bytes past the space read as all ones.

@@ -513,6 +513,11 @@ impl VirtioBackend for Blk {
         read_config_bytes(&self.config(), offset, data);
     }
 
+    /// QEMU 7.2's `struct virtio_blk_config` with discard and write-zeroes, which it offers by default.
+    fn config_len(&self) -> usize {
+        60
+    }
+
     /// A request is a 16-byte readable header (type, reserved, sector), data buffers, and a final writable
     /// status byte (section 5.2.6).
     fn process(&mut self, _queue: usize, chain: &DescChain, ram: &mut Ram) -> u32 {

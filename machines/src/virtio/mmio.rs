@@ -229,7 +229,9 @@ impl<B: VirtioBackend> Device for VirtioMmio<B> {
             reg::QUEUE_PFN if legacy => self.write_queue_pfn(value, bus),
             reg::QUEUE_SEL => self.t.select_queue(value),
             reg::QUEUE_READY if !legacy => self.t.set_queue_ready(value & 1 != 0, bus),
-            reg::QUEUE_NOTIFY => self.t.notify((value & 0xffff) as usize, bus),
+            reg::QUEUE_NOTIFY => {
+                self.t.notify((value & 0xffff) as usize, bus);
+            }
             reg::INTERRUPT_ACK => self.t.ack_interrupt(value),
             reg::STATUS if !self.t.write_status(value, legacy) => self.driver_reset(bus),
             reg::QUEUE_NUM
@@ -265,7 +267,7 @@ impl<B: VirtioBackend> Device for VirtioMmio<B> {
     }
 
     fn restore(&mut self, state: &[u8]) -> Result<(), RestoreError> {
-        self.t.restore::<()>(state)
+        self.t.restore::<()>(state, |_| Ok(()))
     }
 
     fn inspect(&self) -> Vec<(String, String)> {

@@ -10,12 +10,14 @@
 
 pub mod blk;
 pub mod mmio;
+pub mod pci;
 pub mod queue;
 pub mod rng;
 pub mod transport;
 
 pub use blk::{Blk, BlockBackend, FileDisk, JournaledDisk, OverlayDisk, SaveOriginal};
 pub use mmio::{MmioVersion, VirtioMmio};
+pub use pci::VirtioPci;
 pub use queue::{Buf, DescChain, Queue, QueueError};
 pub use rng::Rng;
 
@@ -57,6 +59,12 @@ pub trait VirtioBackend: Send {
 
     /// Reads `data.len()` bytes of the device configuration space at `offset` (bytes past its end read as 0).
     fn read_config(&self, offset: u64, data: &mut [u8]);
+
+    /// Bytes of configuration space the device has as QEMU 7.2 models it (which sizes virtio-pci's legacy BAR;
+    /// fields rewind does not offer read as 0).
+    fn config_len(&self) -> usize {
+        0
+    }
 
     /// Writes the device configuration space; most fields are read-only, so the default ignores writes.
     fn write_config(&mut self, _offset: u64, _data: &[u8]) {}

@@ -1,6 +1,6 @@
 //! What every virtio transport shares (VIRTIO 1.1 sections 2 and 3): feature negotiation, the device status
 //! state machine, the split virtqueues and serving them, the interrupt status, and the saved state. The
-//! transports — [`super::mmio`] and [`super::pci`] — only decode their registers onto it and drive their
+//! transports — virtio-mmio and virtio-pci — only decode their registers onto it and drive their
 //! interrupt: a transport calls its own interrupt update after every operation here that can change
 //! [`Transport::interrupt_status`].
 
@@ -269,16 +269,17 @@ impl<B: VirtioBackend> Transport<B> {
         }
     }
 
-    /// Serves queue `index`: every chain the driver made available is processed and published as used.
-    pub fn notify(&mut self, index: usize, bus: &mut DeviceBus) {
+    /// Serves queue `index`: every chain the driver made available is processed and published as used. Returns
+    /// whether the driver wants an interrupt for it (buffers were used and the driver did not suppress it).
+    pub fn notify(&mut self, index: usize, bus: &mut DeviceBus) -> bool {
         if self.s.status & status::DRIVER_OK == 0 || self.s.status & status::DEVICE_NEEDS_RESET != 0 {
-            return;
+            return false;
         }
         let Some(queue) = self.s.queues.get_mut(index) else {
-            return;
+            return false;
         };
         if !queue.ready {
-            return;
+            return false;
         }
         let mut used = false;
         let mut error = None;
@@ -310,15 +311,18 @@ impl<B: VirtioBackend> Transport<B> {
             }
             used = true;
         }
+        let mut interrupt = false;
         if used {
             let suppressed = queue.avail_flags(bus.ram()).map(|f| f & VIRTQ_AVAIL_F_NO_INTERRUPT != 0).unwrap_or(false);
             if !suppressed {
                 self.s.interrupt_status |= INT_USED_BUFFER;
+                interrupt = true;
             }
         }
         if let Some(e) = error {
             self.fail(e);
         }
+        interrupt
     }
 
     /// Input goes to the backend, which keeps it; the queue it names is served at once, so the input lands in
@@ -356,9 +360,13 @@ impl<B: VirtioBackend> Transport<B> {
         })
     }
 
-    /// Restores what [`Transport::save`] produced and returns the transport's own registers; nothing changes
-    /// unless the whole state is good.
-    pub fn restore<T: for<'de> Deserialize<'de>>(&mut self, state: &[u8]) -> Result<T, RestoreError> {
+    /// Restores what [`Transport::save`] produced and returns the transport's own registers, which `check_own`
+    /// checks; nothing changes unless the whole state is good.
+    pub fn restore<T: for<'de> Deserialize<'de>>(
+        &mut self,
+        state: &[u8],
+        check_own: impl Fn(&T) -> Result<(), String>,
+    ) -> Result<T, RestoreError> {
         let kind = self.backend.kind();
         let queues = self.backend.num_queues();
         let saved = decode_state(kind, state, |saved: &SavedState<T>| {
@@ -370,7 +378,7 @@ impl<B: VirtioBackend> Transport<B> {
             }
             match saved.transport.queues.iter().find(|q| q.ready && q.size > QUEUE_SIZE_MAX) {
                 Some(q) => Err(format!("queue size {} out of range", q.size)),
-                None => Ok(()),
+                None => check_own(&saved.own),
             }
         })?;
         let err = |reason: String| RestoreError { device: kind.to_string(), reason };
