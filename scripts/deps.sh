@@ -2,7 +2,7 @@
 # Installs the Debian packages rewind's build, tests and benchmarks use (skipped when they are all present).
 set -euo pipefail
 pkgs=(opensbi qemu-system-misc gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf gdb-multiarch
-      device-tree-compiler zstd tmux qemu-utils valgrind u-boot-qemu)
+      device-tree-compiler zstd tmux qemu-utils valgrind u-boot-qemu e2fsprogs)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

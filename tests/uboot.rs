@@ -1,6 +1,7 @@
 //! Debian's U-Boot (package `u-boot-qemu`), as its own QEMU command lines run it: in S mode after OpenSBI, and in
 //! M mode as the firmware. It counts its two-second autoboot delay down by polling the timer, finds nothing to
-//! boot and gives its prompt; compared with QEMU 7.2 in the same test.
+//! boot and gives its prompt, enumerates the PCI bus, and boots Linux from a virtio-pci disk; compared with QEMU
+//! 7.2 in the same test.
 
 mod common;
 
@@ -90,4 +91,74 @@ fn uboot_enumerates_the_pci_bus_as_under_qemu() {
     if qemu_installed() {
         assert_eq!(ours, listing(Path::new("qemu-system-riscv64")), "rewind (left) and QEMU 7.2");
     }
+}
+
+/// An ext2 image holding the shared guest's `Image` and `initramfs.cpio.gz`, made with `mke2fs -d` (no root
+/// needed).
+fn boot_disk() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("rewind-uboot-{}", std::process::id()));
+    let files = dir.join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    for name in ["Image", "initramfs.cpio.gz"] {
+        std::fs::copy(common::guest_dir().join(name), files.join(name)).unwrap();
+    }
+    let image = dir.join("boot.img");
+    let status = Command::new("mke2fs")
+        .args(["-q", "-F", "-t", "ext2", "-d"])
+        .arg(&files)
+        .arg(&image)
+        .arg("32M")
+        .status()
+        .expect("mke2fs (e2fsprogs) is needed to make the boot disk");
+    assert!(status.success(), "mke2fs failed");
+    image
+}
+
+/// What U-Boot says from `pci enum` to `Starting kernel`, less what depends on the host or the device tree's size:
+/// how long a load took, and where the device tree blob sits (QEMU's tree is a little larger).
+fn uboot_view(stdout: &str) -> Vec<String> {
+    let start = stdout.find("=> pci enum").unwrap_or(0);
+    let end = stdout.find("Starting kernel").unwrap_or(stdout.len());
+    stdout[start..end]
+        .lines()
+        .map(|l| l.trim_end())
+        .filter(|l| !l.contains("FDT") && !l.contains("fdt blob") && !l.contains("Device Tree"))
+        .map(|l| l.split(" in ").next().unwrap_or(l).to_string())
+        .collect()
+}
+
+/// The workflow of a U-Boot user on QEMU's `virt`: the disk `-drive if=virtio` gives is a virtio-blk-pci device;
+/// U-Boot finds it on the PCI bus, reads the kernel and initramfs from its ext2 file system and boots them, and
+/// the shared guest runs to its poweroff. U-Boot says the same as under QEMU 7.2.
+#[test]
+fn uboot_loads_linux_from_a_virtio_pci_disk_and_boots_it_as_under_qemu() {
+    let disk = boot_disk();
+    let session = |program: &Path| {
+        let mut cmd = uboot(program, S_MODE);
+        cmd.arg("-drive").arg(format!("file={},format=raw,if=virtio", disk.display()));
+        let steps = [
+            ("Hit any key to stop autoboot:", "\n"),
+            ("=> ", "pci enum\n"),
+            ("=> ", "pci\n"),
+            ("=> ", "virtio scan\n"),
+            ("=> ", "virtio info\n"),
+            ("=> ", "ls virtio 0\n"),
+            ("=> ", "load virtio 0 ${kernel_addr_r} Image\n"),
+            ("=> ", "load virtio 0 ${ramdisk_addr_r} initramfs.cpio.gz\n"),
+            ("=> ", "setenv bootargs console=ttyS0 poweroff=1\n"),
+            ("=> ", "booti ${kernel_addr_r} ${ramdisk_addr_r}:${filesize} ${fdtcontroladdr}\n"),
+        ];
+        run_conversation(cmd, &steps, Duration::from_secs(120))
+    };
+    let run = session(&rewind_bin());
+    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
+    let ours = uboot_view(&run.stdout);
+    assert!(ours.iter().any(|l| l.contains("0x1af4     0x1001     Mass storage controller")), "{ours:#?}");
+    assert!(ours.iter().any(|l| l.contains("Image")), "{ours:#?}");
+    assert!(run.stdout.contains("rewind-guest: powering off"), "Linux did not run from the disk:\n{}", run.stdout);
+    if qemu_installed() {
+        let theirs = session(Path::new("qemu-system-riscv64"));
+        assert_eq!(ours, uboot_view(&theirs.stdout), "rewind (left) and QEMU 7.2");
+    }
+    let _ = std::fs::remove_dir_all(disk.parent().unwrap_or(&disk));
 }
