@@ -394,6 +394,11 @@ pub trait Device: Send {
     fn pic_info(&self) -> Option<String> {
         None
     }
+
+    /// A PCI function's entry in `info pci`, as QEMU prints it (`hmp_info_pci`); `None` for every other device.
+    fn pci_info(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Encodes a device state struct for [`Device::save`].

@@ -252,6 +252,14 @@ impl Machine {
     }
 
     /// Each interrupt controller's state per source, by device name (`info pic`).
+    /// Each PCI function's `info pci` entry, in bus order.
+    pub fn pci_functions(&self) -> Vec<String> {
+        let mut entries: Vec<String> = self.plat.devices.iter().filter_map(|d| d.device.pci_info()).collect();
+        // Every entry starts with its bus, device and function numbers in fixed-width fields.
+        entries.sort();
+        entries
+    }
+
     pub fn interrupt_controllers(&self) -> Vec<(String, String)> {
         self.plat.devices.iter().filter_map(|d| Some((d.name.clone(), d.device.pic_info()?))).collect()
     }

@@ -158,3 +158,37 @@ fn a_boot_that_enumerates_pci_replays_identically() {
     assert!(replayed.stderr.contains("state matches the recording"), "{}", replayed.stderr);
     assert_eq!(replayed.stdout, recorded.stdout);
 }
+
+/// `info pci` in the monitor (Ctrl-A c), after Linux placed the BARs: QEMU's listing, line for line.
+#[test]
+fn info_pci_lists_the_functions_as_qemu_does() {
+    let listing = |program: PathBuf| {
+        let disk = disk_image("info", b"");
+        let mut cmd = full_linux(program);
+        cmd.args(["-device", "virtio-rng"]);
+        cmd.arg("-drive").arg(format!("file={},format=raw,if=virtio", disk.display()));
+        let steps = [(PROMPT, "\u{1}c"), ("(qemu) ", "info pci\n"), ("(qemu) ", "quit\n")];
+        let run = run_conversation(cmd, &steps, TIMEOUT);
+        let _ = std::fs::remove_file(disk);
+        let entry = |l: &&str| {
+            let t = l.trim();
+            ["Bus ", "PCI subsystem ", "IRQ ", "BAR", "id \""].iter().any(|p| t.starts_with(p))
+                || t.contains(": PCI device ")
+        };
+        run.stdout.lines().filter(entry).map(|l| l.trim_end().to_string()).collect::<Vec<_>>()
+    };
+    let ours = listing(rewind_bin());
+    for expected in [
+        "    Host bridge: PCI device 1b36:0008",
+        "    Class 0255: PCI device 1af4:1005",
+        "      BAR4: 64 bit prefetchable memory at 0x400004000 [0x400007fff].",
+        "    SCSI controller: PCI device 1af4:1001",
+        "      IRQ 2, pin A",
+    ] {
+        assert!(ours.iter().any(|l| l == expected), "no '{expected}' in {ours:#?}");
+    }
+    if Command::new("qemu-system-riscv64").arg("--version").output().is_err() {
+        return;
+    }
+    assert_eq!(ours, listing(PathBuf::from("qemu-system-riscv64")), "rewind (left) and QEMU 7.2");
+}

@@ -110,6 +110,11 @@ pub const COMMANDS: &[Command] = &[
         run: info::pic,
     },
     Command {
+        name: "info pci",
+        help: "the PCI functions: IDs, class, interrupt pin, BARs where the guest placed them, as QEMU's",
+        run: |m, _| Ok(m.machine.pci_functions().concat()),
+    },
+    Command {
         name: "info blockstats",
         help: "each disk's reads, writes and flushes, in operations and bytes, as QEMU's",
         run: info::blockstats,

@@ -394,6 +394,12 @@ impl Endpoint {
         self.s.config.set_bytes(offset, bytes);
     }
 
+    /// The function's entry in `info pci`, as QEMU prints it.
+    pub fn info_pci(&self) -> String {
+        let bars: Vec<_> = self.bars().map(|(i, bar)| (i, bar, self.bar_address(i, bar))).collect();
+        super::info_pci_entry(&self.s.config, self.slot.devfn, &bars)
+    }
+
     /// `info devices` lines: the address, IDs and the BARs as placed.
     pub fn inspect(&self) -> Vec<(String, String)> {
         let id = self.s.config.identity();

@@ -97,6 +97,11 @@ impl Device for Gpex {
         Ok(())
     }
 
+    fn pci_info(&self) -> Option<String> {
+        let entries = self.state.functions.iter().map(|(devfn, c)| super::info_pci_entry(c, *devfn, &[]));
+        Some(entries.collect())
+    }
+
     fn inspect(&self) -> Vec<(String, String)> {
         self.state
             .functions

@@ -73,6 +73,45 @@ const CAPABILITIES_START: usize = 0x40;
 /// line are writable (not the latency timer, which PCI Express does not have).
 pub const COMMAND_WRITABLE: u16 = 0x0001 | 0x0002 | 0x0004 | 0x0040 | 0x0100 | 0x0400;
 
+/// QEMU's names for the classes of rewind's functions (`pci_class_descriptions`); others print as a number.
+const CLASS_NAMES: [(u16, &str); 3] =
+    [(0x0100, "SCSI controller"), (0x0200, "Ethernet controller"), (0x0600, "Host bridge")];
+
+/// A function's entry in `info pci`, as QEMU's `hmp_info_pci_device` prints it: its address, class and IDs, its
+/// interrupt pin and line register, and each BAR at the PCI address it decodes (all ones while it decodes none).
+pub fn info_pci_entry(config: &ConfigSpace, devfn: u8, bars: &[(usize, Bar, Option<u64>)]) -> String {
+    use std::fmt::Write;
+    let id = config.identity();
+    let class = (id.class >> 8) as u16;
+    let mut s = format!("  Bus {:2}, device {:3}, function {}:\n", 0, devfn >> 3, devfn & 7);
+    match CLASS_NAMES.iter().find(|(c, _)| *c == class) {
+        Some((_, name)) => s.push_str(&format!("    {name}: ")),
+        None => s.push_str(&format!("    Class {class:04}: ")),
+    }
+    let _ = writeln!(s, "PCI device {:04x}:{:04x}", id.vendor, id.device);
+    let subsystem = (config.read(reg::SUBSYSTEM_VENDOR_ID, 2), config.read(reg::SUBSYSTEM_ID, 2));
+    let _ = writeln!(s, "      PCI subsystem {:04x}:{:04x}", subsystem.0, subsystem.1);
+    let pin = config.read(reg::INTERRUPT_PIN, 1);
+    if pin != 0 {
+        let pin = char::from(b'A' + (pin as u8 - 1).min(3));
+        let _ = writeln!(s, "      IRQ {}, pin {pin}", config.read(reg::INTERRUPT_LINE, 1));
+    }
+    for (i, bar, addr) in bars {
+        let addr = addr.unwrap_or(u64::MAX);
+        let last = addr.wrapping_add(bar.size - 1);
+        let _ = match bar.kind {
+            BarKind::Io => writeln!(s, "      BAR{i}: I/O at {addr:#06x} [{last:#06x}]."),
+            BarKind::Mem32 => writeln!(s, "      BAR{i}: 32 bit memory at {addr:#010x} [{last:#010x}]."),
+            BarKind::Mem64 { prefetchable } => {
+                let pf = if prefetchable { " prefetchable" } else { "" };
+                writeln!(s, "      BAR{i}: 64 bit{pf} memory at {addr:#010x} [{last:#010x}].")
+            }
+        };
+    }
+    s.push_str("      id \"\"\n");
+    s
+}
+
 /// What identifies a function: IDs and class code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Identity {

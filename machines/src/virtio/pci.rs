@@ -530,6 +530,10 @@ impl<B: VirtioBackend> Device for VirtioPci<B> {
         Ok(())
     }
 
+    fn pci_info(&self) -> Option<String> {
+        Some(self.ep.info_pci())
+    }
+
     fn inspect(&self) -> Vec<(String, String)> {
         let mut out = self.ep.inspect();
         let transport = ("transport".to_string(), "virtio-pci (transitional)".to_string());
