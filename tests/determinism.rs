@@ -181,3 +181,46 @@ fn the_jit_reports_the_same_written_pages_as_the_interpreter() {
         assert_eq!(a, b, "round {i}: the pages written differ");
     }
 }
+
+/// Devices behind the PCIe host bridge are machine state like any other, and so is where the guest placed their
+/// BARs: the `full/` kernel enumerates a virtio-blk-pci disk and a virtio-rng-pci source and uses them; going back
+/// to before it placed the BARs takes them away, and running forward again reaches the identical states.
+#[test]
+fn checkpoints_restore_pci_devices_and_where_the_guest_placed_their_bars() {
+    use rewind_machines::virt::PciPlug;
+    use rewind_machines::virtio::{Blk, OverlayDisk, Rng, VirtioPci};
+    let disk = std::env::temp_dir().join(format!("rewind-determinism-pci-{}.img", std::process::id()));
+    std::fs::write(&disk, vec![0u8; 1 << 20]).unwrap();
+    let mut c = guest::linux_config(1, Box::new(std::io::sink()), "poweroff=1");
+    c.kernel = Some(ImageFile::read(guest::guest_dir().join("full/Image")).expect("the full/ kernel"));
+    let blk = Blk::new(Box::new(OverlayDisk::open(&disk).unwrap()));
+    c.pci = vec![
+        PciPlug { slot: None, function: Box::new(VirtioPci::new(blk)) },
+        PciPlug { slot: None, function: Box::new(VirtioPci::new(Rng::new(7))) },
+    ];
+    let mut m = build(c).unwrap().0;
+    m.set_jit(Some(20));
+    // The disk's modern BAR, where Linux puts it (the first 64-bit BAR in the high window).
+    let modern_bar = 0x4_0000_0000;
+    run_exactly(&mut m, 10_000_000);
+    assert_eq!(m.flat_view().resolve(modern_bar), None, "not enumerated yet");
+    let early = m.save_state();
+    run_exactly(&mut m, 40_000_000);
+    assert!(m.flat_view().resolve(modern_bar).is_some(), "the BARs are placed once Linux probed virtio");
+    let late = m.save_state();
+    let at_late = m.state_hash();
+    run_exactly(&mut m, 30_000_000);
+    let expected = m.state_hash();
+
+    m.restore_state(&early).unwrap();
+    assert_eq!(m.flat_view().resolve(modern_bar), None, "back before the guest placed the BARs");
+    run_exactly(&mut m, 40_000_000);
+    assert_eq!(m.state_hash(), at_late, "the same enumeration again");
+    m.restore_state(&late).unwrap();
+    m.restore_state(&early).unwrap();
+    m.restore_state(&late).unwrap();
+    assert!(m.flat_view().resolve(modern_bar).is_some(), "forward to where they are placed");
+    run_exactly(&mut m, 30_000_000);
+    assert_eq!(m.state_hash(), expected);
+    let _ = std::fs::remove_file(disk);
+}
