@@ -108,6 +108,7 @@ fn boot_disk() -> std::path::PathBuf {
         .arg(&files)
         .arg(&image)
         .arg("32M")
+        .stdout(std::process::Stdio::null())
         .status()
         .expect("mke2fs (e2fsprogs) is needed to make the boot disk");
     assert!(status.success(), "mke2fs failed");
