@@ -64,12 +64,23 @@ fn device_tree_matches_qemus_for_the_same_command_line() {
         assert!(!node_block(&theirs, "pci@30000000 {").is_empty(), "QEMU's tree has no PCIe host:\n{theirs}");
         // Every node of the devices we do have is there, with the same unit address.
         for line in &their_lines {
-            let node =
-                ["virtio_mmio@", "serial@", "rtc@", "test@", "plic@", "clint@", "pci@", "cpu@", "memory@", "core"]
-                    .iter()
-                    .any(|n| line.starts_with(n));
+            let node = [
+                "virtio_mmio@",
+                "serial@",
+                "rtc@",
+                "test@",
+                "plic@",
+                "clint@",
+                "pci@",
+                "flash@",
+                "cpu@",
+                "memory@",
+                "core",
+            ]
+            .iter()
+            .any(|n| line.starts_with(n));
             if node
-                || ["chosen {", "poweroff {", "reboot {", "bootargs", "linux,initrd", "stdout-path"]
+                || ["chosen {", "poweroff {", "reboot {", "bootargs", "linux,initrd", "stdout-path", "bank-width"]
                     .iter()
                     .any(|p| line.starts_with(p))
             {

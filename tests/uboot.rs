@@ -163,3 +163,49 @@ fn uboot_loads_linux_from_a_virtio_pci_disk_and_boots_it_as_under_qemu() {
     }
     let _ = std::fs::remove_dir_all(disk.parent().unwrap_or(&disk));
 }
+
+/// The two CFI flash banks of QEMU's `virt`: U-Boot (in M mode: an image in the first bank would be where the
+/// harts start, as in QEMU 7.2) probes them from the device tree and lists their geometry, erases a sector of the
+/// first, programs it from RAM and reads it back, reads the read-only image `-drive if=pflash,unit=1` gives the
+/// second and fails to erase it; the same as under QEMU 7.2, line for line.
+#[test]
+fn uboot_probes_erases_and_programs_the_flash_banks_as_under_qemu() {
+    let image = std::env::temp_dir().join(format!("rewind-uboot-flash-{}.img", std::process::id()));
+    let mut bytes = vec![0u8; 32 << 20];
+    bytes[..16].copy_from_slice(b"flash bank one!!");
+    std::fs::write(&image, &bytes).unwrap();
+    let session = |program: &Path| {
+        let mut cmd = uboot(program, M_MODE);
+        cmd.arg("-drive").arg(format!("file={},format=raw,if=pflash,unit=1,readonly=on", image.display()));
+        let steps = [
+            ("Hit any key to stop autoboot:", "\n"),
+            ("=> ", "flinfo\n"),
+            ("=> ", "md.b 0x22000000 0x10\n"),
+            ("=> ", "md.l 0x20000000 4\n"),
+            ("=> ", "erase 0x20000000 +0x40000\n"),
+            ("=> ", "md.l 0x20000000 4\n"),
+            ("=> ", "mw.l 0x84000000 0x12345678 4\n"),
+            ("=> ", "cp.l 0x84000000 0x20000010 4\n"),
+            ("=> ", "md.l 0x20000000 8\n"),
+            ("=> ", "erase 0x22000000 +0x40000\n"),
+            ("=> ", "md.b 0x22000000 0x10\n"),
+            ("=> ", "poweroff\n"),
+        ];
+        let run = run_conversation(cmd, &steps, Duration::from_secs(60));
+        assert_eq!(run.code, Some(0), "{}:\n{}\n{}", program.display(), run.stdout, run.stderr);
+        let start = run.stdout.find("=> flinfo").unwrap_or(0);
+        run.stdout[start..].lines().map(|l| l.trim_end().to_string()).collect::<Vec<_>>()
+    };
+    let ours = session(&rewind_bin());
+    for expected in [
+        "  Intel Extended command set, Manufacturer ID: 0x89, Device ID: 0x0018",
+        "22000000: 66 6c 61 73 68 20 62 61 6e 6b 20 6f 6e 65 21 21  flash bank one!!",
+        "20000010: 12345678 12345678 12345678 12345678  xV4.xV4.xV4.xV4.",
+    ] {
+        assert!(ours.iter().any(|l| l == expected), "no '{expected}' in {ours:#?}");
+    }
+    if qemu_installed() {
+        assert_eq!(ours, session(Path::new("qemu-system-riscv64")), "rewind (left) and QEMU 7.2");
+    }
+    let _ = std::fs::remove_file(image);
+}

@@ -383,7 +383,6 @@ const QEMU_FLAGS: &[&str] = &["nographic", "no-reboot"];
 const QEMU_LACKS: &[(&[&str], &str)] = &[
     (&["netdev", "nic", "net"], "rewind has no network devices yet"),
     (&["fw_cfg"], "rewind's virt board has no fw_cfg device yet"),
-    (&["pflash"], "rewind's virt board has no flash banks yet"),
     (
         &["accel", "enable-kvm"],
         "rewind runs the guest with its own interpreter and JIT: there is no accelerator to choose",
@@ -413,15 +412,26 @@ const QEMU_LACKS: &[(&[&str], &str)] = &[
     (&["usb", "usbdevice", "audiodev", "audio"], "rewind's virt board has no USB or audio"),
 ];
 
-/// Rewrites `-bios x` to `--bios x` (and `-machine`, `-smp`, ...) so QEMU command lines parse; a single-dash word
-/// that is not an option rewind knows is an error (clap would read it as a bundle of short flags).
+/// Rewrites `-bios x` to `--bios x` (and `-machine`, `-smp`, ...) so QEMU command lines parse, and QEMU's
+/// `-pflash FILE` to the `-drive` it stands for; a single-dash word that is not an option rewind knows is an error
+/// (clap would read it as a bundle of short flags).
 pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     let mut expects_value = false;
+    let mut flash_file = false;
     for (i, a) in args.into_iter().enumerate() {
+        if std::mem::take(&mut flash_file) {
+            out.push(format!("file={a},if=pflash,format=raw"));
+            continue;
+        }
         if i == 0 || expects_value {
             expects_value = false;
             out.push(a);
+            continue;
+        }
+        if a == "-pflash" {
+            out.push("--drive".into());
+            flash_file = true;
             continue;
         }
         let word = a.strip_prefix('-').filter(|r| !r.starts_with('-') && r.len() > 1);
@@ -531,6 +541,9 @@ pub struct DriveSpec {
     pub id: Option<String>,
     /// `if=none`: no device of its own; a `-device` attaches it.
     pub detached: bool,
+    /// `if=pflash`: a flash bank's contents, in bank `unit=` (by default the next one).
+    pub pflash: bool,
+    pub unit: Option<usize>,
 }
 
 /// `spec` (a `-drive` value) with its image file replaced by `file`.
@@ -543,17 +556,23 @@ pub fn with_drive_file(spec: &str, file: &std::path::Path) -> String {
 pub fn parse_drive(s: &str) -> Result<DriveSpec> {
     let mut file = None;
     let (mut read_only, mut snapshot, mut id, mut detached) = (false, true, None, false);
+    let (mut pflash, mut unit) = (false, None);
     for part in s.split(',') {
         let (key, value) = part.split_once('=').unwrap_or((part, "on"));
         let on = || matches!(value, "on" | "true" | "yes" | "1");
         match key {
             "file" => file = Some(PathBuf::from(value)),
             "format" if value != "raw" => bail!("-drive {s}: only format=raw is supported"),
-            "if" if value != "virtio" && value != "none" => bail!("-drive {s}: rewind supports if=virtio and if=none"),
+            "if" if !["virtio", "none", "pflash"].contains(&value) => {
+                bail!("-drive {s}: rewind supports if=virtio, if=pflash and if=none")
+            }
             "readonly" => read_only = on(),
             "snapshot" => snapshot = on(),
             "id" => id = Some(value.to_string()),
-            "if" => detached = value == "none",
+            "if" => (detached, pflash) = (value == "none", value == "pflash"),
+            "unit" | "index" => {
+                unit = Some(value.parse().ok().with_context(|| format!("-drive {s}: {key}={value} is not a number"))?)
+            }
             "format" | "media" | "cache" => {}
             _ => bail!("-drive {s}: unknown option '{key}'"),
         }
@@ -562,7 +581,7 @@ pub fn parse_drive(s: &str) -> Result<DriveSpec> {
     if detached && id.is_none() {
         bail!("-drive {s}: if=none needs an id= for a -device to name");
     }
-    Ok(DriveSpec { file, read_only, snapshot, id, detached })
+    Ok(DriveSpec { file, read_only, snapshot, id, detached, pflash, unit })
 }
 
 #[cfg(test)]
@@ -676,8 +695,20 @@ mod tests {
         let d = parse_drive("file=disk.img,format=raw,if=virtio").unwrap();
         assert_eq!(
             d,
-            DriveSpec { file: "disk.img".into(), read_only: false, snapshot: true, id: None, detached: false }
+            DriveSpec {
+                file: "disk.img".into(),
+                read_only: false,
+                snapshot: true,
+                id: None,
+                detached: false,
+                pflash: false,
+                unit: None
+            }
         );
+        let d = parse_drive("file=bank.img,if=pflash,index=1").unwrap();
+        let args = normalize_args(["rewind", "-pflash", "a.img", "-m", "1G"].map(String::from)).unwrap();
+        assert_eq!(args, ["rewind", "--drive", "file=a.img,if=pflash,format=raw", "-m", "1G"]);
+        assert_eq!((d.pflash, d.unit, d.detached), (true, Some(1), false));
         let d = parse_drive("file=disk.img,snapshot=off").unwrap();
         assert!(!d.snapshot);
         assert!(parse_drive("file=x,format=qcow2").is_err());

@@ -11,6 +11,7 @@ use crate::cli::{self, MachineArgs};
 use anyhow::{bail, Context, Result};
 use rewind_machines::fdt::FdtDevice;
 use rewind_machines::pci::PciFunction;
+use rewind_machines::pflash::{FlashImage, BANK_SIZE};
 use rewind_machines::virt::{PciPlug, VirtConfig, VIRTIO_IRQ, VIRTIO_SLOTS};
 use rewind_machines::virtio::{
     Blk, BlockBackend, FileDisk, JournaledDisk, MmioVersion, OverlayDisk, Rng, SaveOriginal, VirtioMmio, VirtioPci,
@@ -149,6 +150,10 @@ pub fn attach(args: &MachineArgs, config: &mut VirtConfig, originals: Option<Ori
     let mut drive_disks = Vec::new();
     for (i, d) in args.drives.iter().enumerate() {
         let spec = cli::parse_drive(d)?;
+        if spec.pflash {
+            attach_flash(d, &spec, config)?;
+            continue;
+        }
         let blk = open_drive(d, &spec, i, originals)?;
         match spec.id.filter(|_| spec.detached) {
             Some(id) => waiting.push((id, blk)),
@@ -192,6 +197,34 @@ pub fn attach(args: &MachineArgs, config: &mut VirtConfig, originals: Option<Ori
     }
     config.pci.extend(drive_disks);
     place(devices, config)
+}
+
+/// `-drive if=pflash`: the contents of flash bank `unit=` (or the next free one), an image of exactly the bank's
+/// size as QEMU requires. Guest writes stay in memory, as with every rewind drive.
+fn attach_flash(text: &str, spec: &cli::DriveSpec, config: &mut VirtConfig) -> Result<()> {
+    let unit = match spec.unit {
+        Some(unit) => unit,
+        None => config.pflash.iter().position(Option::is_none).unwrap_or(config.pflash.len()),
+    };
+    let Some(bank) = config.pflash.get_mut(unit) else {
+        bail!("-drive {text}: the virt board has flash banks 0 and 1");
+    };
+    if bank.is_some() {
+        bail!("-drive {text}: flash bank {unit} has a drive already");
+    }
+    if !spec.snapshot {
+        bail!("-drive {text}: snapshot=off on a flash bank is not supported yet (guest writes stay in memory)");
+    }
+    let data =
+        std::fs::read(&spec.file).with_context(|| format!("-drive {text}: cannot read '{}'", spec.file.display()))?;
+    if data.len() as u64 != BANK_SIZE {
+        bail!(
+            "-drive {text}: a flash bank takes {BANK_SIZE} bytes, the image has {} (QEMU requires the exact size)",
+            data.len()
+        );
+    }
+    *bank = Some(FlashImage { data: Some(std::sync::Arc::new(data)), read_only: spec.read_only });
+    Ok(())
 }
 
 /// QEMU's PCI `addr=`: `SLOT` or `SLOT.FUNCTION` in hex; rewind's devices are single-function, at function 0.
@@ -360,6 +393,30 @@ mod tests {
         assert!(error(&[format!("file={a},if=none")], &[]).contains("if=none needs an id="));
         let nine: Vec<&str> = vec!["virtio-rng-device"; 9];
         assert!(error(&[], &nine).contains("8 virtio-mmio slots"));
+    }
+
+    #[test]
+    fn pflash_drives_fill_the_banks_and_must_be_their_size() {
+        let bank = std::env::temp_dir().join(format!("rewind-drives-{}-bank.img", std::process::id()));
+        std::fs::write(&bank, vec![0u8; BANK_SIZE as usize]).unwrap();
+        let b = bank.display();
+        let config = attached(&[format!("file={b},if=pflash,format=raw"), format!("file={b},if=pflash")], &[]);
+        let config = config.unwrap();
+        assert!(config.pflash.iter().all(Option::is_some), "unit 0 then unit 1");
+        let config = attached(&[format!("file={b},if=pflash,unit=1,readonly=on")], &[]).unwrap();
+        assert!(config.pflash[0].is_none());
+        assert!(config.pflash[1].as_ref().is_some_and(|f| f.read_only));
+        let error = |drives: &[String]| format!("{:#}", attached(drives, &[]).err().unwrap());
+        assert!(error(&[format!("file={b},if=pflash,unit=2")]).contains("flash banks 0 and 1"));
+        assert!(error(&[format!("file={b},if=pflash,unit=x")]).contains("unit=x is not a number"));
+        let two = [format!("file={b},if=pflash,unit=1"), format!("file={b},if=pflash,unit=1")];
+        assert!(error(&two).contains("flash bank 1 has a drive already"));
+        assert!(error(&[format!("file={b},if=pflash,snapshot=off")]).contains("not supported yet"));
+        let small = disk("small-bank");
+        assert!(error(&[format!("file={small},if=pflash")])
+            .contains("a flash bank takes 33554432 bytes, the image has 4096"));
+        assert!(error(&[format!("file={b},if=scsi")]).contains("if=virtio, if=pflash and if=none"));
+        let _ = std::fs::remove_file(bank);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! size the tree maps it at, so the tree the guest reads and the one `info mtree` shows are the same. Node names,
 //! properties and phandle numbering follow QEMU 7.2's `hw/riscv/virt.c` (compare `shared/guests/qemu-virt*.dts`).
 //! Differences, on purpose: the ISA string is plain rv64gc, there is no `rng-seed` (determinism), and devices this
-//! board does not have (pmu, fw-cfg, flash, PCIe, platform bus) are absent.
+//! board does not have (pmu, fw-cfg, platform bus) are absent.
 
 use rewind::memory::RegionKind;
 use rewind::{Device, DeviceId, MemoryRegion};
@@ -49,6 +49,9 @@ pub enum FdtWiring {
     Syscon(&'static [(&'static str, &'static str, u32)]),
     /// A PCI host bridge with an ECAM configuration window (the node's `reg`).
     PciHost(PciHost),
+    /// A bank of parallel flash: the banks of a board share one node at the root, `reg` listing them all, with
+    /// the data bus width in bytes (QEMU's `virt`: `/flash@20000000`, `cfi-flash`).
+    Flash { bank_width: u32 },
 }
 
 /// What a device tree says about a PCI host bridge (the Linux binding `pci-host-ecam-generic`).
@@ -236,6 +239,23 @@ pub fn generate(
         end(&mut fdt, node)?;
     }
 
+    // Flash banks share one node at the root, as QEMU writes it.
+    let mut flash: Vec<(&SocNode, u32)> = soc
+        .iter()
+        .filter_map(|n| match n.node.wiring {
+            FdtWiring::Flash { bank_width } => Some((n, bank_width)),
+            _ => None,
+        })
+        .collect();
+    flash.sort_by_key(|(n, _)| n.base);
+    if let Some(&(first, bank_width)) = flash.first() {
+        let node = fdt.begin_node(&first.path())?;
+        fdt.property_u32("bank-width", bank_width)?;
+        fdt.property_array_u64("reg", &flash.iter().flat_map(|(n, _)| [n.base, n.size]).collect::<Vec<_>>())?;
+        fdt.property_string("compatible", first.node.compatible.first().copied().unwrap_or("cfi-flash"))?;
+        end(&mut fdt, node)?;
+    }
+
     cpus(&mut fdt, ph, p)?;
 
     let bus = fdt.begin_node("soc")?;
@@ -243,7 +263,7 @@ pub fn generate(
     fdt.property_u32("#size-cells", 2)?;
     fdt.property_string("compatible", "simple-bus")?;
     fdt.property_null("ranges")?;
-    for n in &soc {
+    for n in soc.iter().filter(|n| !matches!(n.node.wiring, FdtWiring::Flash { .. })) {
         soc_node(&mut fdt, n, ph, parents)?;
     }
     end(&mut fdt, bus)?;
@@ -313,7 +333,7 @@ fn soc_node(fdt: &mut FdtWriter, n: &SocNode, ph: Phandles, parents: Parents) ->
                 fdt.property_u32("interrupt-parent", parent)?;
             }
         }
-        FdtWiring::Line(None) | FdtWiring::Syscon(_) => {}
+        FdtWiring::Line(None) | FdtWiring::Syscon(_) | FdtWiring::Flash { .. } => {}
         FdtWiring::HartLocal(causes) => fdt.property_array_u32("interrupts-extended", &per_hart(ph, causes))?,
         FdtWiring::Controller { sources, causes } => {
             fdt.property_u32("riscv,ndev", *sources)?;

@@ -1,5 +1,5 @@
 //! Devices and boards: the ns16550a UART, SiFive CLINT and PLIC, goldfish RTC, SiFive test finisher, the PCIe
-//! host bridge, QEMU's `virt` board with its device tree, and the firmware/kernel/initrd loaders.
+//! host bridge, CFI flash, QEMU's `virt` board with its device tree, and the firmware/kernel/initrd loaders.
 //!
 //! A CLI needs [`virt::build`] with a [`virt::VirtConfig`]; everything else is public for tests and tools.
 
@@ -11,6 +11,7 @@ pub mod fdt;
 pub mod goldfish_rtc;
 pub mod loader;
 pub mod pci;
+pub mod pflash;
 pub mod plic;
 mod regs;
 pub mod sifive_test;

@@ -18,6 +18,7 @@ use crate::goldfish_rtc::GoldfishRtc;
 use crate::loader::{self, ImageFile, LoadError, Loaded};
 use crate::pci::endpoint::{bar_offset, FUNCTION_SPACE};
 use crate::pci::{self, Gpex, PciFunction};
+use crate::pflash::{self, FlashImage, Pflash};
 use crate::plic::Plic;
 use crate::sifive_test::SifiveTest;
 use crate::uart16550::Uart16550;
@@ -38,6 +39,8 @@ pub enum Slot {
     VirtioMmio(usize),
     /// The PCIe host bridge's configuration window (ECAM).
     PcieEcam,
+    /// Flash bank `i` (0 or 1), from [`VirtConfig::pflash`].
+    Flash(usize),
     Dram,
 }
 
@@ -61,6 +64,8 @@ pub const PCIE_IRQ: u32 = 0x20;
 pub const UART0_IRQ: u32 = 10;
 pub const RTC_IRQ: u32 = 11;
 pub const MROM_BASE: u64 = 0x1000;
+/// The first flash bank; the second follows it.
+pub const FLASH_BASE: u64 = 0x2000_0000;
 pub const DRAM_BASE: u64 = 0x8000_0000;
 pub const MAX_HARTS: usize = 8;
 /// Largest RAM accepted (the board's DRAM window in QEMU 7.2 has no fixed end; this keeps allocation sane).
@@ -84,7 +89,7 @@ const fn virtio(i: usize) -> MemMapEntry {
 }
 
 /// QEMU 7.2 `virt_memmap`, restricted to the devices this board has.
-pub const VIRT_MEMMAP: [MemMapEntry; 16] = [
+pub const VIRT_MEMMAP: [MemMapEntry; 18] = [
     e(Slot::Mrom, "riscv_virt_board.mrom", MROM_BASE, 0xf000, None),
     e(Slot::Test, "riscv.sifive.test", 0x10_0000, 0x1000, None),
     e(Slot::Rtc, "goldfish_rtc", 0x10_1000, 0x1000, Some(RTC_IRQ)),
@@ -99,6 +104,8 @@ pub const VIRT_MEMMAP: [MemMapEntry; 16] = [
     virtio(5),
     virtio(6),
     virtio(7),
+    e(Slot::Flash(0), "virt.flash0", FLASH_BASE, pflash::BANK_SIZE, None),
+    e(Slot::Flash(1), "virt.flash1", FLASH_BASE + pflash::BANK_SIZE, pflash::BANK_SIZE, None),
     e(Slot::PcieEcam, "pcie-mmcfg-mmio", 0x3000_0000, 0x1000_0000, Some(PCIE_IRQ)),
     e(Slot::Dram, "riscv_virt_board.ram", DRAM_BASE, 0, None),
 ];
@@ -131,6 +138,10 @@ pub struct VirtConfig {
     pub virtio_mmio_version: MmioVersion,
     /// Devices behind the PCIe host bridge, in the order QEMU would create them.
     pub pci: Vec<PciPlug>,
+    /// What the two flash banks hold (`-drive if=pflash,unit=N`); `None`: zeros, as QEMU's without a drive. As
+    /// in QEMU 7.2, an image in bank 0 is where the harts start (in M mode, after the boot ROM), and one in bank
+    /// 1 is where the firmware enters S mode.
+    pub pflash: [Option<FlashImage>; 2],
     pub bios: Firmware,
     pub kernel: Option<ImageFile>,
     pub initrd: Option<ImageFile>,
@@ -150,6 +161,7 @@ impl VirtConfig {
             virtio: Default::default(),
             virtio_mmio_version: MmioVersion::default(),
             pci: Vec::new(),
+            pflash: [None, None],
             bios: Firmware::Default,
             kernel: None,
             initrd: None,
@@ -197,6 +209,11 @@ pub enum BoardError {
     PciSlot { slot: u8, kind: &'static str, why: &'static str },
     #[error("virt: no free PCI slot for {0} (bus 0 has 31)")]
     PciFull(&'static str),
+    #[error(
+        "virt: -kernel with firmware in the second flash bank: QEMU passes the kernel to it through fw_cfg, which \
+         rewind does not have yet"
+    )]
+    PflashKernel,
     #[error("virt: {a} [{a_start:#x}, {a_end:#x}) overlaps {b} [{b_start:#x}, {b_end:#x})")]
     Overlap { a: String, a_start: u64, a_end: u64, b: String, b_start: u64, b_end: u64 },
 }
@@ -307,6 +324,7 @@ pub fn build(config: VirtConfig) -> Result<(Machine, BootInfo), BoardError> {
         virtio,
         virtio_mmio_version,
         pci,
+        pflash,
         bios,
         kernel,
         initrd,
@@ -342,6 +360,10 @@ pub fn build(config: VirtConfig) -> Result<(Machine, BootInfo), BoardError> {
 
     let mut kernel_loaded = None;
     let mut initrd_loaded = None;
+    // QEMU 7.2 hands the kernel to firmware in the second flash bank through fw_cfg.
+    if pflash[1].is_some() && kernel.is_some() {
+        return Err(BoardError::PflashKernel);
+    }
     if let Some(k) = &kernel {
         let l = loader::load_kernel(builder.ram_mut(), k, loader::kernel_start_addr(firmware_end))?;
         placed.push((k.name.clone(), l));
@@ -352,8 +374,14 @@ pub fn build(config: VirtConfig) -> Result<(Machine, BootInfo), BoardError> {
             initrd_loaded = Some(li);
         }
     }
-    // QEMU ignores an initrd without a kernel; so do we.
-    let kernel_entry = kernel_loaded.map_or(0, |l| l.entry);
+    // QEMU ignores an initrd without a kernel; so do we. Firmware in the second flash bank is where the
+    // firmware in RAM goes next, in S mode.
+    let kernel_entry = match &pflash[1] {
+        Some(_) => FLASH_BASE + pflash::BANK_SIZE,
+        None => kernel_loaded.map_or(0, |l| l.entry),
+    };
+    let flash0_given = pflash[0].is_some();
+    let mut pflash = pflash;
 
     let mut console_out = Some(console_out);
     let mut virtio = virtio;
@@ -376,6 +404,11 @@ pub fn build(config: VirtConfig) -> Result<(Machine, BootInfo), BoardError> {
                 intx_lines: std::array::from_fn(|pin| entry.irq.unwrap_or(PCIE_IRQ) + pin as u32),
                 msi: false,
             }))),
+            Slot::Flash(i) => {
+                let image = pflash.get_mut(i).and_then(Option::take);
+                let image = image.unwrap_or(FlashImage { data: None, read_only: false });
+                Some(Box::new(Pflash::new(image, entry.name, entry.base)))
+            }
             Slot::VirtioMmio(i) => Some(virtio.get_mut(i).and_then(Option::take).unwrap_or_else(|| {
                 let irq = entry.irq.unwrap_or(VIRTIO_IRQ + i as u32);
                 Box::new(EmptyVirtioSlot { irq, version: virtio_mmio_version })
@@ -410,6 +443,8 @@ pub fn build(config: VirtConfig) -> Result<(Machine, BootInfo), BoardError> {
     builder.ram_mut().write(fdt_addr, &fdt).ok_or(BoardError::FdtNoRoom(fdt_size))?;
 
     let start_addr = match (firmware, kernel_loaded) {
+        // An image in the first flash bank is where the harts go from the boot ROM, as in QEMU 7.2.
+        _ if flash0_given => FLASH_BASE,
         (None, Some(k)) => k.entry,
         _ => dram,
     };
