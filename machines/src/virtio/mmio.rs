@@ -3,7 +3,7 @@
 //! `-global virtio-mmio.force-legacy=false` asks for the modern one.
 
 use super::queue::QUEUE_SIZE_MAX;
-use super::transport::{Transport, LEGACY_ALIGN};
+use super::transport::{QueueField, Transport, LEGACY_ALIGN};
 use super::{virtio_mmio_fdt_node, VirtioBackend};
 use crate::fdt::{FdtDevice, FdtNode};
 use rewind::device::{Device, DeviceBus, DeviceInput, RestoreError};
@@ -138,21 +138,17 @@ impl<B: VirtioBackend> VirtioMmio<B> {
 
     /// Writes one of the queue-configuration registers; ignored while the selected queue is live.
     fn write_queue_reg(&mut self, offset: u64, value: u32) {
-        let Some(q) = self.t.configurable_queue() else {
-            return;
+        let field = match offset {
+            reg::QUEUE_NUM => QueueField::Size,
+            reg::QUEUE_DESC_LOW => QueueField::DescLow,
+            reg::QUEUE_DESC_HIGH => QueueField::DescHigh,
+            reg::QUEUE_DRIVER_LOW => QueueField::DriverLow,
+            reg::QUEUE_DRIVER_HIGH => QueueField::DriverHigh,
+            reg::QUEUE_DEVICE_LOW => QueueField::DeviceLow,
+            reg::QUEUE_DEVICE_HIGH => QueueField::DeviceHigh,
+            _ => return,
         };
-        let lo = |old: u64| (old & !0xffff_ffff) | u64::from(value);
-        let hi = |old: u64| (old & 0xffff_ffff) | (u64::from(value) << 32);
-        match offset {
-            reg::QUEUE_NUM => q.size = value.min(u32::from(u16::MAX)) as u16,
-            reg::QUEUE_DESC_LOW => q.desc = lo(q.desc),
-            reg::QUEUE_DESC_HIGH => q.desc = hi(q.desc),
-            reg::QUEUE_DRIVER_LOW => q.driver = lo(q.driver),
-            reg::QUEUE_DRIVER_HIGH => q.driver = hi(q.driver),
-            reg::QUEUE_DEVICE_LOW => q.device = lo(q.device),
-            reg::QUEUE_DEVICE_HIGH => q.device = hi(q.device),
-            _ => {}
-        }
+        self.t.write_queue_field(field, value);
     }
 
     fn read_reg(&self, offset: u64) -> u32 {
@@ -233,7 +229,12 @@ impl<B: VirtioBackend> Device for VirtioMmio<B> {
                 self.t.notify((value & 0xffff) as usize, bus);
             }
             reg::INTERRUPT_ACK => self.t.ack_interrupt(value),
-            reg::STATUS if !self.t.write_status(value, legacy) => self.driver_reset(bus),
+            reg::STATUS => {
+                let accepted = self.t.write_status(value, legacy);
+                if !accepted {
+                    self.driver_reset(bus);
+                }
+            }
             reg::QUEUE_NUM
             | reg::QUEUE_DESC_LOW
             | reg::QUEUE_DESC_HIGH

@@ -12,7 +12,7 @@
 //! so Linux uses INTx, as it does under QEMU.
 
 use super::queue::QUEUE_SIZE_MAX;
-use super::transport::{Transport, INT_CONFIG_CHANGE, LEGACY_ALIGN};
+use super::transport::{QueueField, Transport, INT_CONFIG_CHANGE, LEGACY_ALIGN};
 use super::VirtioBackend;
 use crate::fdt::{FdtDevice, FdtNode};
 use crate::pci::endpoint::{self, EndpointState, MsixLayout};
@@ -271,8 +271,6 @@ impl<B: VirtioBackend> VirtioPci<B> {
 
     fn common_write(&mut self, offset: u64, value: u64, bus: &mut DeviceBus) {
         let sel = self.t.queue_sel() as usize;
-        let lo = |old: u64| (old & !0xffff_ffff) | (value & 0xffff_ffff);
-        let hi = |old: u64| (old & 0xffff_ffff) | (value << 32);
         match offset {
             common::DEVICE_FEATURE_SELECT => self.t.select_device_features(value as u32),
             common::DRIVER_FEATURE_SELECT => self.t.select_driver_features(value as u32),
@@ -297,17 +295,17 @@ impl<B: VirtioBackend> VirtioPci<B> {
                 self.signal(None, failed, bus);
             }
             _ => {
-                let Some(q) = self.t.configurable_queue() else { return };
-                match offset {
-                    common::QUEUE_SIZE => q.size = value as u16,
-                    common::QUEUE_DESC_LO => q.desc = lo(q.desc),
-                    common::QUEUE_DESC_HI => q.desc = hi(q.desc),
-                    common::QUEUE_DRIVER_LO => q.driver = lo(q.driver),
-                    common::QUEUE_DRIVER_HI => q.driver = hi(q.driver),
-                    common::QUEUE_DEVICE_LO => q.device = lo(q.device),
-                    common::QUEUE_DEVICE_HI => q.device = hi(q.device),
-                    _ => {}
-                }
+                let field = match offset {
+                    common::QUEUE_SIZE => QueueField::Size,
+                    common::QUEUE_DESC_LO => QueueField::DescLow,
+                    common::QUEUE_DESC_HI => QueueField::DescHigh,
+                    common::QUEUE_DRIVER_LO => QueueField::DriverLow,
+                    common::QUEUE_DRIVER_HI => QueueField::DriverHigh,
+                    common::QUEUE_DEVICE_LO => QueueField::DeviceLow,
+                    common::QUEUE_DEVICE_HI => QueueField::DeviceHigh,
+                    _ => return,
+                };
+                self.t.write_queue_field(field, value as u32);
             }
         }
     }

@@ -29,6 +29,19 @@ pub const INT_CONFIG_CHANGE: u32 = 2;
 /// legacy PCI layout has no other).
 pub const LEGACY_ALIGN: u32 = 4096;
 
+/// A queue register a driver programs before it makes the queue live: the size, and the halves of the three ring
+/// addresses. Each transport has them at its own offsets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueueField {
+    Size,
+    DescLow,
+    DescHigh,
+    DriverLow,
+    DriverHigh,
+    DeviceLow,
+    DeviceHigh,
+}
+
 /// A virtio device and the transport-independent state around it.
 pub struct Transport<B: VirtioBackend> {
     backend: B,
@@ -221,6 +234,24 @@ impl<B: VirtioBackend> Transport<B> {
     /// The selected queue while the driver may still configure it (it is not live).
     pub fn configurable_queue(&mut self) -> Option<&mut Queue> {
         self.s.queues.get_mut(self.s.queue_sel as usize).filter(|q| !q.ready)
+    }
+
+    /// Writes a register of the selected queue; ignored while the queue is live.
+    pub fn write_queue_field(&mut self, field: QueueField, value: u32) {
+        let Some(q) = self.configurable_queue() else {
+            return;
+        };
+        let lo = |old: u64| (old & !0xffff_ffff) | u64::from(value);
+        let hi = |old: u64| (old & 0xffff_ffff) | (u64::from(value) << 32);
+        match field {
+            QueueField::Size => q.size = value.min(u32::from(u16::MAX)) as u16,
+            QueueField::DescLow => q.desc = lo(q.desc),
+            QueueField::DescHigh => q.desc = hi(q.desc),
+            QueueField::DriverLow => q.driver = lo(q.driver),
+            QueueField::DriverHigh => q.driver = hi(q.driver),
+            QueueField::DeviceLow => q.device = lo(q.device),
+            QueueField::DeviceHigh => q.device = hi(q.device),
+        }
     }
 
     /// Makes the selected queue live (the modern layouts' QueueReady/queue_enable), or stops it with a 0.
