@@ -138,22 +138,26 @@ fn the_full_kernel_finds_the_host_bridge_qemu_gives() {
     assert_eq!(ours, theirs, "rewind (left) and QEMU 7.2");
 }
 
-/// The guest's configuration writes (the command register the kernel sets while it enumerates) are machine
-/// state: a recorded boot of the `full/` kernel replays to the same end, printing the same console output.
+/// The guest's configuration writes, the BARs it places and what the PCI devices do are machine state: a recorded
+/// boot of the `full/` kernel with a virtio-blk-pci disk (which the kernel probes and reads) and a virtio-rng-pci
+/// source replays to the same end, printing the same console output.
 #[test]
 fn a_boot_that_enumerates_pci_replays_identically() {
     let rec = std::env::temp_dir().join(format!("rewind-pci-{}.rwd", std::process::id()));
+    let disk = disk_image("recorded", b"recorded disk\n");
     let mut cmd = Command::new(rewind_bin());
     cmd.args(["record", "-o"]).arg(&rec).args(["-M", "virt", "-m", "256M", "-nographic", "-kernel"]);
     cmd.arg(full_kernel()).arg("-initrd").arg(guest_dir().join("initramfs.cpio.gz"));
-    cmd.args(["-append", "console=ttyS0 poweroff=1"]);
+    cmd.args(["-append", "console=ttyS0 poweroff=1", "-device", "virtio-rng"]);
+    cmd.arg("-drive").arg(format!("file={},format=raw,if=virtio", disk.display()));
     let recorded = run_with_input(cmd, b"", TIMEOUT);
     assert_eq!(recorded.code, Some(0), "{}{}", recorded.stdout, recorded.stderr);
     assert!(recorded.stdout.contains("pci 0000:00:00.0: [1b36:0008] type 00 class 0x060000"), "{}", recorded.stdout);
+    assert!(recorded.stdout.contains("virtio_blk virtio1: [vda] 2048 512-byte logical blocks"), "{}", recorded.stdout);
     let mut cmd = Command::new(rewind_bin());
     cmd.arg("replay").arg(&rec);
     let replayed = run_with_input(cmd, b"", TIMEOUT);
-    let _ = std::fs::remove_file(&rec);
+    let _ = (std::fs::remove_file(&rec), std::fs::remove_file(&disk));
     assert_eq!(replayed.code, Some(0), "{}", replayed.stderr);
     assert!(replayed.stderr.contains("state matches the recording"), "{}", replayed.stderr);
     assert_eq!(replayed.stdout, recorded.stdout);
