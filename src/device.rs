@@ -270,7 +270,13 @@ impl<'a> DeviceBus<'a> {
 
     /// Drives platform interrupt line `line` to `level`.
     pub fn set_irq(&mut self, line: u32, level: bool) {
-        if self.signals.lines.set(line, level) {
+        let changed = self.signals.lines.set(line, level);
+        self.note_line(line, level, changed);
+    }
+
+    /// Counts a line's change of level (for the machine's round of ticks, and its rises for `info irq`).
+    fn note_line(&mut self, line: u32, level: bool, changed: bool) {
+        if changed {
             self.signals.line_changes += 1;
             if level {
                 self.signals.counts.raised(line);
@@ -281,12 +287,9 @@ impl<'a> DeviceBus<'a> {
     /// Source `source` (0 to 63: a PCI slot) of a line several devices share drives it to `level`; the line is
     /// high while any of its sources is.
     pub fn set_shared_irq(&mut self, line: u32, source: u32, level: bool) {
-        if self.signals.lines.set_shared(line, source, level) {
-            self.signals.line_changes += 1;
-            if level {
-                self.signals.counts.raised(line);
-            }
-        }
+        let changed = self.signals.lines.set_shared(line, source, level);
+        let high = self.signals.lines.level(line);
+        self.note_line(line, high, changed);
     }
 
     /// The levels of every platform interrupt line (the interrupt controller samples them).

@@ -278,7 +278,7 @@ impl Endpoint {
     }
 
     /// Whether MSI-X is on (then INTx is not used).
-    fn msix_enabled(&self) -> bool {
+    pub fn msix_enabled(&self) -> bool {
         self.msix.is_some_and(|(_, cap)| self.s.config.read(cap + 2, 2) as u16 & MSIX_ENABLE != 0)
     }
 
@@ -337,12 +337,12 @@ impl Endpoint {
     /// A read of BAR `bar` that the endpoint serves itself (the MSI-X table and pending bits), or `None`.
     pub fn bar_read(&self, bar: usize, offset: u64, size: u8) -> Option<u64> {
         let layout = self.msix_bar(bar)?;
-        let bytes: Vec<u8> = if offset >= layout.pba_offset() {
-            self.s.msix_pending.to_le_bytes().to_vec()
-        } else {
-            self.s.msix_table.clone()
+        let pending = self.s.msix_pending.to_le_bytes();
+        let (bytes, base): (&[u8], u64) = match offset.checked_sub(layout.pba_offset()) {
+            Some(at) => (&pending, at),
+            None => (&self.s.msix_table, offset),
         };
-        let base = if offset >= layout.pba_offset() { offset - layout.pba_offset() } else { offset } as usize;
+        let base = base as usize;
         let mut value = [0u8; 8];
         for (i, b) in value.iter_mut().enumerate().take(usize::from(size).min(8)) {
             *b = bytes.get(base + i).copied().unwrap_or(0);

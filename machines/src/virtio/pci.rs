@@ -330,16 +330,11 @@ impl<B: VirtioBackend> VirtioPci<B> {
 
     /// Where the legacy layout's device configuration starts: after the vector registers when MSI-X is on.
     fn legacy_config_start(&self) -> u64 {
-        if self.ep.config().read(self.msix_control(), 2) & 0x8000 != 0 {
+        if self.ep.msix_enabled() {
             24
         } else {
             20
         }
-    }
-
-    /// The MSI-X capability's message-control offset: the head of the list, added last.
-    fn msix_control(&self) -> usize {
-        self.ep.config().read(reg::CAPABILITY_LIST, 1) as usize + 2
     }
 
     fn legacy_read(&mut self, offset: u64, size: u8, bus: &mut DeviceBus) -> u64 {
