@@ -215,13 +215,17 @@ fn attach_flash(text: &str, spec: &cli::DriveSpec, config: &mut VirtConfig) -> R
     if !spec.snapshot {
         bail!("-drive {text}: snapshot=off on a flash bank is not supported yet (guest writes stay in memory)");
     }
-    let data =
-        std::fs::read(&spec.file).with_context(|| format!("-drive {text}: cannot read '{}'", spec.file.display()))?;
-    if data.len() as u64 != BANK_SIZE {
+    let cannot_read = || format!("-drive {text}: cannot read '{}'", spec.file.display());
+    // The size is checked before reading, so a large file given by mistake is refused, not read into memory.
+    let len = std::fs::metadata(&spec.file).with_context(cannot_read)?.len();
+    if len != BANK_SIZE {
         bail!(
-            "-drive {text}: a flash bank takes {BANK_SIZE} bytes, the image has {} (QEMU requires the exact size)",
-            data.len()
+            "-drive {text}: a flash bank takes {BANK_SIZE} bytes, the image has {len} (QEMU requires the exact size)"
         );
+    }
+    let data = std::fs::read(&spec.file).with_context(cannot_read)?;
+    if data.len() as u64 != BANK_SIZE {
+        bail!("-drive {text}: '{}' changed size while it was read", spec.file.display());
     }
     *bank = Some(FlashImage { data: Some(std::sync::Arc::new(data)), read_only: spec.read_only });
     Ok(())
